@@ -1,0 +1,96 @@
+"""The ``speechtools`` command: a Click group whose subcommands are imported on demand.
+
+Each entry of :data:`COMMANDS` maps a command name to ``"module:attribute"`` and its one-line
+description, so ``speechtools --help`` lists every group without importing torch-heavy
+modules, and a broken optional module cannot break unrelated commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Dict, List, Optional, Tuple
+
+import click
+
+from speechtools import __version__
+from speechtools.errors import UserError
+
+COMMANDS: Dict[str, Tuple[str, str]] = {
+    "data": ("speechtools.cli.data:data", "Validate, fix, subset, split and combine Kaldi data directories."),
+    "train": ("speechtools.cli.train:train", "Train any registered task/model from a YAML config (resumable, DDP)."),
+    "average-checkpoints": ("speechtools.cli.train:average_checkpoints", "Average the weights of several checkpoints into model.pt."),
+    "text": ("speechtools.cli.text:text", "Text front-ends: normalise and convert to phonemes (en, zh)."),
+    "make-tokens": ("speechtools.cli.text:make_tokens", "Build tokens.txt from a data directory's text through a front-end."),
+    "extract-feats": ("speechtools.cli.feats:extract_feats", "Extract log-mel, pitch and energy features into a feature store."),
+    "compute-stats": ("speechtools.cli.feats:compute_stats", "Compute global mean/std of features on a training set (stats.npz)."),
+    "align": ("speechtools.cli.align:align", "Learn alignments and write token durations; import MFA TextGrids."),
+    "synth": ("speechtools.cli.synth:synth", "Synthesise speech from text with a trained TTS model directory."),
+    "correct": ("speechtools.cli.correct:correct", "ASR error-correction data tools: noising, edit alignment."),
+    "correct-asr": ("speechtools.cli.correct:correct_asr", "Correct ASR hypotheses with a trained corrector (FastCorrect, AR)."),
+    "midi": ("speechtools.cli.midi:midi", "OctupleMIDI: encode, decode and count tokens of MIDI files."),
+    "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
+}
+
+
+class LazyGroup(click.Group):
+    """A Click group that imports a subcommand's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(set(COMMANDS) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[cmd_name]
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="speechtools")
+def cli() -> None:
+    """speechtools: efficient speech and music models, from data to scores.
+
+    \b
+    Examples:
+      speechtools data validate data/train
+      speechtools train --config conf/train.yaml --out-dir exp/fs2
+      speechtools synth --model-dir exp/fs2 --text "Hello world." --out-dir out/
+      speechtools score wer data/eval/text exp/decode/text
+
+    Run `speechtools COMMAND --help` for each command's options and an example.
+    """
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point: run the CLI, turning user errors into one line and a non-zero exit."""
+    try:
+        code = cli.main(args=argv, prog_name="speechtools", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

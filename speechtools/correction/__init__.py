@@ -1,0 +1,1 @@
+"""speechtools.correction"""

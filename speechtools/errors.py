@@ -1,0 +1,44 @@
+"""User-facing errors.
+
+Every mistake a user can make (bad path, malformed line, bad option value, unknown
+token, corrupt file) is raised as :class:`UserError`. The CLI prints it as one line
+``error: <file>:<line>: <what>`` and exits with status 1; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class UserError(Exception):
+    """A mistake in the user's input, reported without a traceback.
+
+    Args:
+        message: what is wrong, in words a user understands.
+        path: the file (or directory) at fault, if any.
+        line: the 1-based line number inside ``path``, if known.
+    """
+
+    def __init__(self, message: str, path: Optional[PathLike] = None, line: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+
+    def location(self) -> str:
+        """``file:line`` (or ``file``, or empty) naming where the problem is."""
+        if self.path is None:
+            return ""
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigError(UserError):
+    """A configuration file or ``--set`` override that does not validate."""
