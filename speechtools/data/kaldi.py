@@ -1,0 +1,187 @@
+"""Kaldi-style data directories: ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``segments``, ``durations``.
+
+Every file is UTF-8, one record per line, the key first, sorted by key (byte order, as
+``LC_ALL=C sort``). Readers name the file and line of the first malformed record.
+
+=============  ===============================================
+file           line format
+=============  ===============================================
+wav.scp        ``uttid path`` or ``uttid cmd args |`` (a pipe)
+text           ``uttid word word ...`` (may be empty after the key)
+utt2spk        ``uttid spkid``
+spk2utt        ``spkid utt1 utt2 ...``
+segments       ``uttid wavid start_sec end_sec``
+durations      ``uttid d1 d2 ... dN`` in frames, one per token
+=============  ===============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from speechtools.errors import PathLike, UserError
+from speechtools.fileio import read_lines, write_lines
+
+DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One line of ``segments``: a span of a recording in ``wav.scp``."""
+
+    wav_id: str
+    start: float
+    end: float
+
+
+def read_table(path: PathLike, min_fields: int = 2, allow_empty_value: bool = False) -> Dict[str, str]:
+    """Read ``key rest-of-line`` records into an ordered dict.
+
+    Args:
+        path: the file.
+        min_fields: the minimum number of whitespace-separated fields (key included).
+        allow_empty_value: accept a bare key (e.g. an empty transcript in ``text``).
+
+    Raises:
+        UserError: missing file, bad UTF-8, too few fields, or a duplicate key (naming the line).
+    """
+    table: Dict[str, str] = {}
+    for number, line in read_lines(path):
+        stripped = line.strip()
+        if not stripped:
+            raise UserError("empty line", path, number)
+        key, _, rest = stripped.partition(" ")
+        if "\t" in key:
+            key, _, tail = key.partition("\t")
+            rest = (tail + " " + rest).strip()
+        rest = rest.strip()
+        n_fields = 1 + len(rest.split())
+        if (not rest and not allow_empty_value) or (rest and n_fields < min_fields):
+            raise UserError(f"expected at least {min_fields} fields, got {n_fields}", path, number)
+        if key in table:
+            raise UserError(f"duplicate key {key!r}", path, number)
+        table[key] = rest
+    return table
+
+
+def write_table(path: PathLike, table: Mapping[str, str]) -> None:
+    """Write ``key value`` records sorted by key, atomically."""
+    write_lines(path, [f"{k} {v}".rstrip() for k, v in sorted(table.items())])
+
+
+def read_segments(path: PathLike) -> Dict[str, Segment]:
+    """Read ``segments`` (``uttid wavid start end``), checking 0 <= start < end."""
+    out: Dict[str, Segment] = {}
+    for number, line in read_lines(path):
+        parts = line.split()
+        if len(parts) != 4:
+            raise UserError(f"expected 'uttid wavid start end', got {len(parts)} fields", path, number)
+        try:
+            start, end = float(parts[2]), float(parts[3])
+        except ValueError:
+            raise UserError("start and end must be numbers (seconds)", path, number) from None
+        if not 0 <= start < end and not (end == -1 and start >= 0):
+            raise UserError(f"need 0 <= start < end, got {start} {end}", path, number)
+        if parts[0] in out:
+            raise UserError(f"duplicate key {parts[0]!r}", path, number)
+        out[parts[0]] = Segment(parts[1], start, end)
+    return out
+
+
+def read_durations(path: PathLike) -> Dict[str, List[int]]:
+    """Read ``durations`` (``uttid d1 ... dN``), checking every entry is an integer >= 0."""
+    out: Dict[str, List[int]] = {}
+    for number, line in read_lines(path):
+        parts = line.split()
+        if len(parts) < 2:
+            raise UserError("expected 'uttid d1 d2 ...'", path, number)
+        try:
+            values = [int(v) for v in parts[1:]]
+        except ValueError:
+            raise UserError("durations must be integers (frames)", path, number) from None
+        if any(v < 0 for v in values):
+            raise UserError("durations must be >= 0", path, number)
+        if parts[0] in out:
+            raise UserError(f"duplicate key {parts[0]!r}", path, number)
+        out[parts[0]] = values
+    return out
+
+
+def write_durations(path: PathLike, durations: Mapping[str, Iterable[int]]) -> None:
+    """Write ``durations`` sorted by key, atomically."""
+    write_lines(path, [f"{k} {' '.join(str(int(d)) for d in v)}" for k, v in sorted(durations.items())])
+
+
+def utt2spk_to_spk2utt(utt2spk: Mapping[str, str]) -> Dict[str, List[str]]:
+    """Invert ``utt2spk`` (utterances in sorted order within each speaker)."""
+    out: Dict[str, List[str]] = {}
+    for utt in sorted(utt2spk):
+        out.setdefault(utt2spk[utt], []).append(utt)
+    return dict(sorted(out.items()))
+
+
+@dataclass
+class DataDir:
+    """An in-memory Kaldi data directory. Absent optional files are ``None``."""
+
+    wav_scp: Dict[str, str] = field(default_factory=dict)
+    text: Optional[Dict[str, str]] = None
+    utt2spk: Optional[Dict[str, str]] = None
+    segments: Optional[Dict[str, Segment]] = None
+    durations: Optional[Dict[str, List[int]]] = None
+    path: Optional[Path] = None
+
+    @classmethod
+    def load(cls, path: PathLike) -> "DataDir":
+        """Read every present file of the directory ``path``."""
+        root = Path(path)
+        if not root.is_dir():
+            raise UserError("data directory not found", root)
+        wav = root / "wav.scp"
+        if not wav.exists():
+            raise UserError("missing wav.scp", root)
+        return cls(
+            wav_scp=read_table(wav),
+            text=read_table(root / "text", allow_empty_value=True) if (root / "text").exists() else None,
+            utt2spk=read_table(root / "utt2spk") if (root / "utt2spk").exists() else None,
+            segments=read_segments(root / "segments") if (root / "segments").exists() else None,
+            durations=read_durations(root / "durations") if (root / "durations").exists() else None,
+            path=root,
+        )
+
+    def utt_ids(self) -> List[str]:
+        """Utterance ids in sorted order (from ``segments`` when present, else ``wav.scp``)."""
+        return sorted(self.segments if self.segments is not None else self.wav_scp)
+
+    def save(self, path: PathLike) -> None:
+        """Write the directory (``spk2utt`` derived from ``utt2spk``), each file atomically."""
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        write_table(root / "wav.scp", self.wav_scp)
+        if self.text is not None:
+            write_table(root / "text", self.text)
+        if self.utt2spk is not None:
+            write_table(root / "utt2spk", self.utt2spk)
+            write_table(root / "spk2utt", {k: " ".join(v) for k, v in utt2spk_to_spk2utt(self.utt2spk).items()})
+        if self.segments is not None:
+            write_lines(
+                root / "segments",
+                [f"{u} {s.wav_id} {s.start:.3f} {s.end:.3f}" for u, s in sorted(self.segments.items())],
+            )
+        if self.durations is not None:
+            write_durations(root / "durations", self.durations)
+
+
+def wav_entry_is_pipe(entry: str) -> bool:
+    """True when a ``wav.scp`` value is a command whose stdout is the audio (``... |``)."""
+    return entry.rstrip().endswith("|")
+
+
+def split_wav_entry(entry: str) -> Tuple[str, bool]:
+    """Return ``(path_or_command, is_pipe)`` for a ``wav.scp`` value."""
+    stripped = entry.rstrip()
+    if stripped.endswith("|"):
+        return stripped[:-1].rstrip(), True
+    return stripped, False
