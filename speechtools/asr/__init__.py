@@ -1,0 +1,1 @@
+"""Off-the-shelf speech recognisers used for intelligibility scoring and data building."""
