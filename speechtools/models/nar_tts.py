@@ -1,0 +1,147 @@
+"""The shared non-autoregressive TTS backbone (design.md §5).
+
+token embedding → encoder stack → (+ speaker embedding) → variance adaptor (durations,
+optional pitch/energy, length regulator) → decoder stack → mel head → optional post-net.
+
+FastSpeech, FastSpeech 2, LightSpeech, AdaSpeech and PriorGrad differ only in the parts they
+pass in: the block type of the stacks (:class:`~speechtools.nn.fft_block.FFTStackConfig`
+``mixer``/``norm``), the adaptor's variances, and the mel head (a linear layer here; any
+module with ``forward(hidden, mask) -> mel`` fits). A model module builds the parts from its
+config and hands them to :class:`NARTTS`; the loss of FastSpeech 2 (Sec. 2.1 / 2.3) is
+:func:`variance_tts_loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+from torch import nn
+
+from speechtools.nn.conv import masked_fill_padding
+from speechtools.nn.masks import lengths_to_mask
+from speechtools.nn.variance_adaptor import VarianceAdaptor
+
+
+class LinearMelHead(nn.Module):
+    """Decoder hidden → mel frames by one linear layer (FastSpeech 2 Fig. 1a)."""
+
+    def __init__(self, dim: int, n_mels: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, n_mels)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return masked_fill_padding(self.proj(hidden), mask)
+
+
+class NARTTS(nn.Module):
+    """Non-autoregressive TTS built from named parts.
+
+    Args:
+        embedding: token ids → ``(batch, T_text, dim)`` (padding id 0).
+        encoder, decoder: stacks with ``forward(x, mask, cond=None)``.
+        adaptor: the :class:`VarianceAdaptor`.
+        mel_head: ``forward(hidden, mask) -> mel``.
+        postnet: optional residual refinement ``forward(mel, mask) -> mel``.
+        speaker_embedding: optional ``nn.Embedding`` added to the encoder output.
+    """
+
+    def __init__(
+        self,
+        embedding: nn.Module,
+        encoder: nn.Module,
+        adaptor: VarianceAdaptor,
+        decoder: nn.Module,
+        mel_head: nn.Module,
+        postnet: Optional[nn.Module] = None,
+        speaker_embedding: Optional[nn.Embedding] = None,
+    ) -> None:
+        super().__init__()
+        self.embedding = embedding
+        self.encoder = encoder
+        self.adaptor = adaptor
+        self.decoder = decoder
+        self.mel_head = mel_head
+        self.postnet = postnet
+        self.speaker_embedding = speaker_embedding
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        token_lengths: torch.Tensor,
+        durations: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
+        speakers: Optional[torch.Tensor] = None,
+        max_frames: Optional[int] = None,
+        alpha: float = 1.0,
+        pitch_shift: float = 0.0,
+        energy_scale: float = 1.0,
+    ) -> Dict[str, torch.Tensor]:
+        """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
+
+        Returns a dict with ``mel`` (before post-net), ``mel_post`` (after; equal to ``mel``
+        without post-net), ``frame_lengths``, ``durations`` and the adaptor's predictions.
+        """
+        token_mask = lengths_to_mask(token_lengths.to(tokens.device), tokens.size(1))
+        hidden = masked_fill_padding(self.embedding(tokens), token_mask)
+        cond = None
+        if self.speaker_embedding is not None:
+            if speakers is None:
+                speakers = torch.zeros(tokens.size(0), dtype=torch.long, device=tokens.device)
+            cond = self.speaker_embedding(speakers)
+        hidden = self.encoder(hidden, token_mask)
+        if cond is not None:
+            hidden = masked_fill_padding(hidden + cond.unsqueeze(1), token_mask)
+        out = self.adaptor(
+            hidden, token_mask, durations, pitch, energy,
+            alpha=alpha, pitch_shift=pitch_shift, energy_scale=energy_scale, max_frames=max_frames,
+        )
+        frame_mask = out["frame_mask"]
+        decoded = self.decoder(out["hidden"], frame_mask, cond)
+        mel = self.mel_head(decoded, frame_mask)
+        out["mel"] = mel
+        out["mel_post"] = self.postnet(mel, frame_mask) if self.postnet is not None else mel
+        out["token_mask"] = token_mask
+        return out
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.to(values.dtype)
+    while weights.dim() < values.dim():
+        weights = weights.unsqueeze(-1)
+    weights = weights.expand_as(values)
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+def variance_tts_loss(
+    out: Dict[str, torch.Tensor],
+    mel: torch.Tensor,
+    durations: torch.Tensor,
+    pitch: Optional[torch.Tensor] = None,
+    energy: Optional[torch.Tensor] = None,
+) -> Dict[str, torch.Tensor]:
+    """FastSpeech 2 losses with padding masks (arXiv 2006.04558 Sec. 2.1, 2.3; ESPnet2 form).
+
+    L1 on mel (before and after the post-net), MSE on ``log(d + 1)`` per token, MSE on pitch
+    and energy at the adaptor's level. Returns each term and ``loss`` (their sum).
+    """
+    frame_mask = out["frame_mask"]
+    token_mask = out["token_mask"]
+    t = min(mel.size(1), out["mel"].size(1))
+    fm = frame_mask[:, :t]
+    terms: Dict[str, torch.Tensor] = {}
+    terms["mel_loss"] = _masked_mean((out["mel"][:, :t] - mel[:, :t]).abs(), fm)
+    if out["mel_post"] is not out["mel"]:
+        terms["postnet_loss"] = _masked_mean((out["mel_post"][:, :t] - mel[:, :t]).abs(), fm)
+    log_target = torch.log(durations.to(out["log_duration_pred"].dtype) + 1.0)
+    terms["duration_loss"] = _masked_mean((out["log_duration_pred"] - log_target) ** 2, token_mask)
+    for name, target in (("pitch", pitch), ("energy", energy)):
+        key = f"{name}_pred"
+        if key in out and target is not None:
+            pred = out[key]
+            mask = token_mask if pred.shape == token_mask.shape else frame_mask
+            n = min(pred.size(1), target.size(1))
+            terms[f"{name}_loss"] = _masked_mean((pred[:, :n] - target[:, :n]) ** 2, mask[:, :n])
+    terms["loss"] = sum(terms.values())  # type: ignore[assignment]
+    return terms
