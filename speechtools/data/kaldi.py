@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines, write_lines
@@ -36,8 +36,16 @@ class Segment:
     end: float
 
 
-def read_table(path: PathLike, min_fields: int = 2, allow_empty_value: bool = False) -> Dict[str, str]:
-    """Read ``key rest-of-line`` records into an ordered dict.
+class Record(NamedTuple):
+    """One line of a Kaldi table: its 1-based line number, the key and the rest of the line."""
+
+    line: int
+    key: str
+    value: str
+
+
+def read_records(path: PathLike, min_fields: int = 2, allow_empty_value: bool = False) -> List[Record]:
+    """Read ``key rest-of-line`` records in file order, keeping each line number.
 
     Args:
         path: the file.
@@ -47,7 +55,8 @@ def read_table(path: PathLike, min_fields: int = 2, allow_empty_value: bool = Fa
     Raises:
         UserError: missing file, bad UTF-8, too few fields, or a duplicate key (naming the line).
     """
-    table: Dict[str, str] = {}
+    records: List[Record] = []
+    seen: Dict[str, int] = {}
     for number, line in read_lines(path):
         stripped = line.strip()
         if not stripped:
@@ -60,10 +69,52 @@ def read_table(path: PathLike, min_fields: int = 2, allow_empty_value: bool = Fa
         n_fields = 1 + len(rest.split())
         if (not rest and not allow_empty_value) or (rest and n_fields < min_fields):
             raise UserError(f"expected at least {min_fields} fields, got {n_fields}", path, number)
-        if key in table:
-            raise UserError(f"duplicate key {key!r}", path, number)
-        table[key] = rest
-    return table
+        if key in seen:
+            raise UserError(f"duplicate key {key!r} (first on line {seen[key]})", path, number)
+        seen[key] = number
+        records.append(Record(number, key, rest))
+    return records
+
+
+def read_table(path: PathLike, min_fields: int = 2, allow_empty_value: bool = False) -> Dict[str, str]:
+    """Read ``key rest-of-line`` records into an ordered dict.
+
+    Args:
+        path: the file.
+        min_fields: the minimum number of whitespace-separated fields (key included).
+        allow_empty_value: accept a bare key (e.g. an empty transcript in ``text``).
+
+    Raises:
+        UserError: missing file, bad UTF-8, too few fields, or a duplicate key (naming the line).
+    """
+    return {r.key: r.value for r in read_records(path, min_fields, allow_empty_value)}
+
+
+def sort_key(key: str) -> bytes:
+    """The C-locale (byte order) sort key of a table key, as ``LC_ALL=C sort`` orders it."""
+    return key.encode("utf-8")
+
+
+def check_sorted(records: Sequence[Record], path: PathLike) -> None:
+    """Raise at the first record whose key sorts before the previous one (C byte order)."""
+    for prev, cur in zip(records, records[1:]):
+        if sort_key(cur.key) < sort_key(prev.key):
+            raise UserError(
+                f"not sorted: key {cur.key!r} comes after {prev.key!r} (line {prev.line}); "
+                "sort with LC_ALL=C sort or run 'speechtools data fix'",
+                path,
+                cur.line,
+            )
+
+
+def read_spk2utt(path: PathLike) -> Dict[str, List[str]]:
+    """Read ``spk2utt`` (``spkid utt1 utt2 ...``) into ``{speaker: [utterances]}``."""
+    return {k: v.split() for k, v in read_table(path).items()}
+
+
+def write_spk2utt(path: PathLike, spk2utt: Mapping[str, Iterable[str]]) -> None:
+    """Write ``spk2utt`` sorted by speaker (utterances sorted within each speaker), atomically."""
+    write_table(path, {k: " ".join(sorted(v, key=sort_key)) for k, v in spk2utt.items()})
 
 
 def write_table(path: PathLike, table: Mapping[str, str]) -> None:
@@ -155,6 +206,33 @@ class DataDir:
         """Utterance ids in sorted order (from ``segments`` when present, else ``wav.scp``)."""
         return sorted(self.segments if self.segments is not None else self.wav_scp)
 
+    def speakers(self) -> List[str]:
+        """Speaker ids in sorted order (empty without ``utt2spk``)."""
+        return sorted(set(self.utt2spk.values())) if self.utt2spk is not None else []
+
+    def select(self, utts: Iterable[str]) -> "DataDir":
+        """A new directory holding only ``utts`` (and, with ``segments``, the recordings they use)."""
+        keep: Set[str] = set(utts)
+        segments = None
+        if self.segments is not None:
+            segments = {u: s for u, s in self.segments.items() if u in keep}
+            recordings = {s.wav_id for s in segments.values()}
+            wav_scp = {r: v for r, v in self.wav_scp.items() if r in recordings}
+        else:
+            wav_scp = {u: v for u, v in self.wav_scp.items() if u in keep}
+
+        def pick(table):  # type: ignore[no-untyped-def]
+            return None if table is None else {u: v for u, v in table.items() if u in keep}
+
+        return DataDir(
+            wav_scp=wav_scp,
+            text=pick(self.text),
+            utt2spk=pick(self.utt2spk),
+            segments=segments,
+            durations=pick(self.durations),
+            path=None,
+        )
+
     def save(self, path: PathLike) -> None:
         """Write the directory (``spk2utt`` derived from ``utt2spk``), each file atomically."""
         root = Path(path)
@@ -168,10 +246,19 @@ class DataDir:
         if self.segments is not None:
             write_lines(
                 root / "segments",
-                [f"{u} {s.wav_id} {s.start:.3f} {s.end:.3f}" for u, s in sorted(self.segments.items())],
+                [
+                    f"{u} {s.wav_id} {format_seconds(s.start)} {format_seconds(s.end)}"
+                    for u, s in sorted(self.segments.items())
+                ],
             )
         if self.durations is not None:
             write_durations(root / "durations", self.durations)
+
+
+def format_seconds(value: float) -> str:
+    """Seconds with 3 decimals when that is exact, else the shortest round-trip form."""
+    short = f"{value:.3f}"
+    return short if float(short) == value else repr(value)
 
 
 def wav_entry_is_pipe(entry: str) -> bool:

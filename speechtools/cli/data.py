@@ -1,0 +1,146 @@
+"""``speechtools data``: validate, fix, subset, split, combine and prepare Kaldi data directories."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import click
+
+from speechtools.data.combine import combine_data_dirs
+from speechtools.data.corpora import corpus_names, import_corpus
+from speechtools.data.fix import fix_data_dir
+from speechtools.data.split import split_data_dir
+from speechtools.data.subset import subset_data_dir
+from speechtools.data.validate import validate_data_dir
+from speechtools.errors import UserError
+
+
+@click.group()
+def data() -> None:
+    """Validate, fix, subset, split and combine Kaldi data directories.
+
+    A data directory holds wav.scp, text, utt2spk, spk2utt and optionally segments and
+    durations: UTF-8, one record per line, key first, sorted in C byte order.
+
+    \b
+    Example:
+      speechtools data validate data/train
+      speechtools data split data/train 4
+    """
+
+
+@data.command()
+@click.argument("directory")
+@click.option("--check-files/--no-check-files", default=True, show_default=True, help="Check that audio files in wav.scp exist.")
+@click.option("--feats", metavar="PATH", default=None, help="Feature store dump/<set> (or its <name>_shape file): durations must sum to its frame counts.")
+def validate(directory: str, check_files: bool, feats: Optional[str]) -> None:
+    """Check a data directory; name the first bad file:line.
+
+    Checks sorted keys (C byte order), matching utterance sets, spk2utt against utt2spk,
+    one duration per text token (and, with --feats, durations summing to the frame count),
+    UTF-8, and that audio files exist.
+
+    \b
+    Example:
+      speechtools data validate data/train --feats dump/train
+    """
+    click.echo(validate_data_dir(directory, check_files=check_files, feats=feats).line())
+
+
+@data.command()
+@click.argument("directory")
+@click.option("--backup/--no-backup", default=True, show_default=True, help="Copy the original files to DIRECTORY/.backup/ first.")
+def fix(directory: str, backup: bool) -> None:
+    """Keep utterances present in every file, sort, regenerate spk2utt.
+
+    Reports how many keys each file lost and the first few of them.
+
+    \b
+    Example:
+      speechtools data fix data/train
+    """
+    for line in fix_data_dir(directory, backup=backup).lines():
+        click.echo(line)
+
+
+@data.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--first", type=int, default=None, help="The first N utterances (sorted order).")
+@click.option("--last", type=int, default=None, help="The last N utterances (sorted order).")
+@click.option("--utt-list", metavar="FILE", default=None, help="Utterance ids, one per line (first field).")
+@click.option("--spk-list", metavar="FILE", default=None, help="Speaker ids, one per line (first field).")
+def subset(src: str, dst: str, first: Optional[int], last: Optional[int], utt_list: Optional[str], spk_list: Optional[str]) -> None:
+    """Copy part of SRC to the data directory DST (exactly one selector).
+
+    \b
+    Example:
+      speechtools data subset data/train data/train_dev --last 10
+      speechtools data subset data/train data/spk1 --spk-list spk1.txt
+    """
+    n = subset_data_dir(src, dst, first=first, last=last, utt_list=utt_list, spk_list=spk_list)
+    click.echo(f"{dst}: {n} utterances from {src}")
+
+
+@data.command()
+@click.argument("directory")
+@click.argument("n", type=int)
+@click.option("--per-spk", is_flag=True, help="Keep each speaker's utterances in one part.")
+def split(directory: str, n: int, per_spk: bool) -> None:
+    """Split DIRECTORY into N parts DIRECTORY/split{N}/{1..N}/ for --nj jobs.
+
+    \b
+    Example:
+      speechtools data split data/train 4
+      bin/run_jobs --nj 4 exp/log/feats.JOB.log speechtools extract-feats data/train/split4/JOB ...
+    """
+    out = split_data_dir(directory, n, per_spk=per_spk)
+    click.echo(f"{out}: {n} parts by {'speaker' if per_spk else 'utterance'}")
+
+
+@data.command()
+@click.argument("dst")
+@click.argument("srcs", nargs=-1, required=True)
+def combine(dst: str, srcs: Tuple[str, ...]) -> None:
+    """Merge data directories SRCS into DST (duplicate ids are an error).
+
+    \b
+    Example:
+      speechtools data combine data/train_all data/train_a data/train_b
+    """
+    for line in combine_data_dirs(dst, list(srcs)).lines():
+        click.echo(line)
+
+
+class CorpusGroup(click.Group):
+    """Subcommands discovered from the modules of ``speechtools.data.corpora`` (imported on use)."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return corpus_names()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name not in corpus_names():
+            return None
+        module = import_corpus(cmd_name)
+        command = getattr(module, "command", None)
+        if not isinstance(command, click.Command):
+            raise UserError(f"corpus module {module.__name__} has no Click command named 'command'", module.__file__)
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: List[str]):  # type: ignore[no-untyped-def]
+        if args and not args[0].startswith("-") and args[0] not in corpus_names():
+            raise UserError(f"unknown corpus {args[0]!r}; known: {', '.join(corpus_names()) or '(none)'}")
+        return super().resolve_command(ctx, args)
+
+
+@data.group(cls=CorpusGroup)
+def prepare() -> None:
+    """Write data/<set>/ directories for a known corpus.
+
+    Each corpus is a module speechtools/data/corpora/<name>.py; run
+    `speechtools data prepare CORPUS --help` for its options.
+
+    \b
+    Example:
+      speechtools data prepare ljspeech --help
+    """

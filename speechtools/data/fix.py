@@ -1,0 +1,85 @@
+"""Repair a data directory like Kaldi's ``utils/fix_data_dir.sh``: keep the utterances present in
+every file, sort every file, regenerate ``spk2utt``, and report what was dropped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Set
+
+from speechtools.data.kaldi import DATA_FILES, DataDir, read_spk2utt
+from speechtools.errors import PathLike, UserError
+
+SHOWN_IDS = 3
+
+
+@dataclass
+class FixReport:
+    """The outcome of :func:`fix_data_dir`: kept utterances and, per file, the dropped keys."""
+
+    path: Path
+    n_before: int
+    n_kept: int
+    dropped: Dict[str, List[str]] = field(default_factory=dict)
+
+    def lines(self) -> List[str]:
+        """Human-readable report: a summary line, then one line per file that lost keys."""
+        head = f"{self.path}: kept {self.n_kept} of {self.n_before} utterances"
+        if not any(self.dropped.values()):
+            return [head + "; nothing dropped"]
+        out = [head]
+        for name, keys in self.dropped.items():
+            if keys:
+                shown = ", ".join(keys[:SHOWN_IDS]) + (", ..." if len(keys) > SHOWN_IDS else "")
+                out.append(f"  {name}: dropped {len(keys)} ({shown})")
+        return out
+
+
+def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
+    """Keep the intersection of utterance keys across files, sort, regenerate ``spk2utt``.
+
+    Utterances are dropped when a file lacks them, when their ``segments`` recording is not in
+    ``wav.scp``, or when their ``durations`` count differs from their ``text`` token count.
+    The original files are copied to ``DIR/.backup/`` first; every file is rewritten atomically.
+
+    Raises:
+        UserError: unreadable files (naming the line), or no utterance left.
+    """
+    root = Path(path)
+    data = DataDir.load(root)
+    if data.utt2spk is None and (root / "spk2utt").exists():
+        data.utt2spk = {u: spk for spk, utts in read_spk2utt(root / "spk2utt").items() for u in utts}
+    candidates: Set[str] = set(data.segments if data.segments is not None else data.wav_scp)
+    n_before = len(candidates)
+    keep = set(candidates)
+    if data.segments is not None:
+        keep = {u for u in keep if data.segments[u].wav_id in data.wav_scp}
+    for table in (data.text, data.utt2spk, data.durations):
+        if table is not None:
+            keep &= set(table)
+    if data.durations is not None and data.text is not None:
+        keep = {u for u in keep if len(data.durations[u]) == len(data.text[u].split())}
+    if not keep:
+        raise UserError("no utterance is present in every file; nothing to keep", root)
+    fixed = data.select(keep)
+
+    dropped: Dict[str, List[str]] = {}
+    if data.segments is not None:
+        dropped["segments"] = sorted(set(data.segments) - keep)
+        dropped["wav.scp"] = sorted(set(data.wav_scp) - set(fixed.wav_scp))
+    else:
+        dropped["wav.scp"] = sorted(set(data.wav_scp) - keep)
+    for name, table in (("text", data.text), ("utt2spk", data.utt2spk), ("durations", data.durations)):
+        if table is not None:
+            dropped[name] = sorted(set(table) - keep)
+
+    if backup:
+        backup_dir = root / ".backup"
+        backup_dir.mkdir(exist_ok=True)
+        for name in DATA_FILES:
+            if (root / name).exists():
+                shutil.copyfile(root / name, backup_dir / name)
+    fixed.save(root)
+    return FixReport(path=root, n_before=n_before, n_kept=len(keep), dropped=dropped)
