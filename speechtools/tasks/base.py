@@ -76,3 +76,6 @@ class Task(abc.ABC):
 
     def export_assets(self, model_dir: Path) -> None:
         """Copy what inference needs (``tokens.txt``, ``stats.npz``...) into ``model_dir``."""
+
+    def load_assets(self, model_dir: Path) -> None:
+        """Read back what :meth:`export_assets` wrote (``load_model_dir`` calls it before :meth:`build_model`)."""

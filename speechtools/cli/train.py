@@ -1,0 +1,151 @@
+"""``speechtools train`` and ``speechtools average-checkpoints``: thin wrappers over :mod:`speechtools.train`."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import click
+
+from speechtools.cli.options import device_option, set_option
+from speechtools.errors import UserError
+
+
+def _import_modules(modules: Tuple[str, ...]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise UserError(f"--import {name}: cannot import ({exc})") from None
+
+
+def _child_argv(
+    config: str,
+    out_dir: str,
+    overrides: Tuple[str, ...],
+    resume: bool,
+    device: str,
+    seed: Optional[int],
+    ngpu: Optional[int],
+    nproc: Optional[int],
+    imports: Tuple[str, ...],
+) -> List[str]:
+    argv = ["train", "--config", config, "--out-dir", out_dir, "--device", device]
+    for item in overrides:
+        argv += ["--set", item]
+    if resume:
+        argv.append("--resume")
+    if seed is not None:
+        argv += ["--seed", str(seed)]
+    if ngpu is not None:
+        argv += ["--ngpu", str(ngpu)]
+    if nproc is not None:
+        argv += ["--nproc", str(nproc)]
+    for module in imports:
+        argv += ["--import", module]
+    return argv
+
+
+@click.command("train")
+@click.option("--config", required=True, help="Experiment YAML (task, task_conf, model, model_conf, optim, scheduler, trainer).")
+@click.option("--out-dir", required=True, help="Model directory to write (config.yaml, checkpoints/, model.pt, train_log.jsonl).")
+@set_option
+@click.option("--resume", is_flag=True, help="Continue bit-for-bit from the newest checkpoint in --out-dir.")
+@device_option
+@click.option("--seed", type=int, default=None, help="Override trainer.seed.")
+@click.option("--ngpu", type=click.IntRange(min=0), default=None, help="GPUs per node (0 = CPU); >1 launches DDP via torchrun.")
+@click.option("--nproc", type=click.IntRange(min=1), default=None, help="CPU processes (gloo DDP) per node; >1 launches torchrun.")
+@click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Number of nodes (multi-node DDP).")
+@click.option("--node-rank", type=click.IntRange(min=0), default=None, help="This node's rank (static rendezvous, e.g. $SLURM_NODEID).")
+@click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT", help="Rendezvous address of the first node (multi-node).")
+@click.option("--import", "imports", multiple=True, metavar="MODULE", help="Import a module registering extra tasks/models.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(
+    config: str,
+    out_dir: str,
+    overrides: Tuple[str, ...],
+    resume: bool,
+    device: str,
+    seed: Optional[int],
+    ngpu: Optional[int],
+    nproc: Optional[int],
+    nnodes: int,
+    node_rank: Optional[int],
+    rdzv_endpoint: Optional[str],
+    imports: Tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Train a registered task/model from a YAML config into a model directory.
+
+    \b
+    Examples:
+      speechtools train --config conf/train/toy_regression.yaml --out-dir exp/toy
+      speechtools train --config conf.yaml --out-dir exp/toy --resume
+      speechtools train --config conf.yaml --out-dir exp/toy --set optim.lr=5e-4 trainer.max_steps=2000
+      speechtools train --config conf.yaml --out-dir exp/fs2 --ngpu 4
+      speechtools train --config conf.yaml --out-dir exp/fs2 --ngpu 8 --nnodes 2 --rdzv-endpoint node1:29500
+    """
+    from speechtools.train.distributed import launched_by_torchrun, torchrun_command
+
+    if ngpu is not None and nproc is not None:
+        raise click.UsageError("give either --ngpu (GPUs) or --nproc (CPU processes), not both")
+    per_node = ngpu if ngpu else (nproc or 1)
+    if (per_node > 1 or nnodes > 1) and not launched_by_torchrun():
+        argv = _child_argv(config, out_dir, overrides, resume, device, seed, ngpu, nproc, imports)
+        if quiet:
+            argv.append("--quiet")
+        cmd = torchrun_command(argv, per_node, nnodes, node_rank, rdzv_endpoint)
+        click.echo("launching: " + " ".join(cmd), err=True)
+        code = subprocess.call(cmd)
+        if code != 0:
+            sys.exit(code)
+        return
+
+    from speechtools.train.experiment import load_experiment
+    from speechtools.train.trainer import Trainer
+
+    _import_modules(imports)
+    if ngpu == 0 or nproc:
+        device = "cpu"
+    elif ngpu:
+        device = "cuda"
+    sets = list(overrides) + ([f"trainer.seed={seed}"] if seed is not None else [])
+    experiment = load_experiment(config, sets)
+    model_dir = Trainer(experiment, out_dir, device=device, resume=resume, show_progress=not quiet).run()
+    if not launched_by_torchrun() or int(__import__("os").environ.get("RANK", "0")) == 0:
+        click.echo(f"model directory: {model_dir}")
+
+
+@click.command("average-checkpoints")
+@click.option("--model-dir", required=True, help="Training output directory holding checkpoints/.")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="Average the newest N checkpoints [default: 5].")
+@click.option("--out", default=None, help="Output file [default: MODEL_DIR/model.pt].")
+@click.argument("checkpoints", nargs=-1)
+def average_checkpoints(model_dir: str, last: Optional[int], out: Optional[str], checkpoints: Tuple[str, ...]) -> None:
+    """Average model weights of checkpoints (the newest N, or the CKPT files given) into model.pt.
+
+    \b
+    Examples:
+      speechtools average-checkpoints --model-dir exp/fs2 --last 5
+      speechtools average-checkpoints --model-dir exp/fs2 exp/fs2/checkpoints/step_9000.pt exp/fs2/checkpoints/step_10000.pt
+    """
+    from speechtools.train.checkpoint import CHECKPOINT_DIR, average_checkpoints as average, list_checkpoints
+
+    if checkpoints and last is not None:
+        raise click.UsageError("give either --last N or checkpoint files, not both")
+    root = Path(model_dir)
+    if not root.is_dir():
+        raise UserError("model directory not found", root)
+    if checkpoints:
+        paths = [Path(p) for p in checkpoints]
+    else:
+        available = list_checkpoints(root)
+        if not available:
+            raise UserError("no checkpoints (step_N.pt) to average", root / CHECKPOINT_DIR)
+        paths = available[-(last or 5) :]
+    target = Path(out) if out else root / "model.pt"
+    average(paths, target)
+    click.echo(f"averaged {len(paths)} checkpoint(s) ({', '.join(p.name for p in paths)}) -> {target}")

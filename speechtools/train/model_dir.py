@@ -1,0 +1,57 @@
+"""Load a self-contained model directory (``config.yaml``, ``model.pt`` and the task's assets) for inference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import torch
+
+from speechtools.device import resolve_device
+from speechtools.errors import PathLike, UserError
+from speechtools.tasks.base import Task
+from speechtools.train.checkpoint import load_checkpoint, model_state
+from speechtools.train.experiment import Experiment, load_experiment
+from speechtools.train.trainer import CONFIG_NAME, MODEL_NAME
+
+
+@dataclass
+class LoadedModel:
+    """A model directory brought back to life: its config, task (with assets loaded) and model in eval mode."""
+
+    path: Path
+    config: Experiment
+    task: Task
+    model: torch.nn.Module
+    device: torch.device
+
+
+def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") -> LoadedModel:
+    """Rebuild the task and model of a model directory and load ``model.pt`` onto ``device``.
+
+    Order: validate ``config.yaml``, build the task, ``task.load_assets(dir)`` (token list,
+    stats...), ``task.build_model()``, load the weights, move to ``device``, ``eval()``.
+
+    Raises:
+        UserError: missing directory/files, a config that does not validate, or weights that
+            do not fit the model the config describes.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise UserError("model directory not found", root)
+    for name in (CONFIG_NAME, MODEL_NAME):
+        if not (root / name).is_file():
+            raise UserError(f"not a model directory: {name} is missing", root / name)
+    target = device if isinstance(device, torch.device) else resolve_device(device)
+    experiment = load_experiment(root / CONFIG_NAME)
+    task = experiment.build_task()
+    task.load_assets(root)
+    model = task.build_model()
+    weights = model_state(load_checkpoint(root / MODEL_NAME, map_location="cpu"), root / MODEL_NAME)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise UserError(f"weights do not match the model in config.yaml ({str(exc).splitlines()[0]})", root / MODEL_NAME) from None
+    model.to(target).eval()
+    return LoadedModel(path=root, config=experiment, task=task, model=model, device=target)

@@ -1,0 +1,549 @@
+"""The one generic trainer every task uses (via the :class:`~speechtools.tasks.base.Task` contract).
+
+Step-based: it runs ``trainer.max_steps`` optimiser updates, each over ``accum_grad``
+length-bucketed micro-batches, with gradient clipping, a learning-rate schedule, AMP on
+CUDA, validation every ``valid_interval`` steps, one ``train_log.jsonl`` record every
+``log_interval`` steps, and an atomic checkpoint every ``save_interval`` steps. A run
+restarted with ``resume=True`` continues bit-for-bit: the checkpoint holds the model,
+optimiser, scheduler and grad-scaler states, every rank's Python/NumPy/torch RNG states and
+the data position (epoch and batches consumed).
+
+Under ``torchrun`` the model is wrapped in DistributedDataParallel and each rank takes its
+1/N shard of every global batch. Each rank's loss is weighted by ``N * n_rank / n_global``
+so that, for losses that are means over items, the averaged gradient equals the gradient of
+the global batch's mean whatever N is.
+
+At the end the output directory is a self-contained model directory: ``config.yaml``,
+``model.pt`` (average of the last ``average_last`` checkpoints), ``checkpoints/``,
+``train_log.jsonl`` and whatever ``task.export_assets`` writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from speechtools.config import save_config
+from speechtools.data.sampler import LengthBucketBatchSampler
+from speechtools.device import resolve_device
+from speechtools.errors import PathLike, UserError
+from speechtools.tasks.base import Task
+from speechtools.train import checkpoint as ckpt
+from speechtools.train.distributed import (
+    DistInfo,
+    all_gather_objects,
+    all_reduce_sum,
+    barrier,
+    broadcast_object,
+    dist_info_from_env,
+    init_distributed,
+)
+from speechtools.train.experiment import Experiment
+from speechtools.train.optim import build_optimizer
+from speechtools.train.schedulers import build_scheduler
+
+CONFIG_NAME = "config.yaml"
+MODEL_NAME = "model.pt"
+LOG_NAME = "train_log.jsonl"
+
+
+@dataclass
+class TrainState:
+    """Progress counters saved in every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0
+
+
+class _ItemsWithGlobalSize(Dataset):
+    """Dataset view whose items are fetched by ``(index, global batch size)`` keys."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __getitem__(self, key: Tuple[int, int]) -> Tuple[Any, int]:
+        index, global_size = key
+        return self.dataset[index], global_size
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+
+class _KeyedBatchSampler:
+    """Turns the sampler's ``(indices, global size)`` shards into lists of dataset keys."""
+
+    def __init__(self, sampler: LengthBucketBatchSampler) -> None:
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[List[Tuple[int, int]]]:
+        for indices, global_size in self.sampler.shards():
+            yield [(i, global_size) for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
+class _BatchStream:
+    """Endless training batches across epochs, remembering the data position for checkpoints.
+
+    After each ``next()``, ``position`` is ``(epoch, batches of that epoch consumed)``; handing
+    that pair back as ``start`` replays exactly the batches that were still to come.
+    """
+
+    def __init__(self, sampler: LengthBucketBatchSampler, loader: DataLoader, epoch: int, done: int) -> None:
+        self.sampler = sampler
+        self.loader = loader
+        self.position = (epoch, done)
+        self._iterator: Optional[Iterator[Any]] = None
+
+    def __next__(self) -> Tuple[Dict[str, Any], int, int]:
+        while True:
+            if self._iterator is None:
+                epoch, done = self.position
+                self.sampler.set_epoch(epoch, done)
+                self._iterator = iter(self.loader)
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                self.position = (self.position[0] + 1, 0)
+                continue
+            self.position = (self.position[0], self.position[1] + 1)
+            return batch
+
+
+class _Collate:
+    """``task.collate`` plus the local and global batch sizes (picklable for DataLoader workers)."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+    def __call__(self, keyed: List[Tuple[Any, int]]) -> Tuple[Dict[str, Any], int, int]:
+        items = [item for item, _ in keyed]
+        return self.task.collate(items), len(items), keyed[0][1]
+
+
+def move_to_device(batch: Any, device: torch.device, non_blocking: bool = False) -> Any:
+    """Recursively move the tensors of a batch (dicts, lists, tuples) to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, dict):
+        return {k: move_to_device(v, device, non_blocking) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(v, device, non_blocking) for v in batch)
+    return batch
+
+
+def capture_rng_state() -> Dict[str, Any]:
+    """Python, NumPy, torch CPU (and CUDA, when present) generator states of this process."""
+    state: Dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: Dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng_state`."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _mapping_diff(old: Any, new: Any, prefix: str = "") -> List[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: List[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            out += _mapping_diff(old.get(key), new.get(key), dotted)
+        return out
+    return [] if old == new else [prefix]
+
+
+class Trainer:
+    """Train ``experiment`` into the model directory ``out_dir``.
+
+    Args:
+        experiment: the validated experiment config.
+        out_dir: output (model) directory.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (under torchrun on CUDA, each
+            rank uses ``cuda:LOCAL_RANK``).
+        resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
+        task: an already-built task (default: ``experiment.build_task()``).
+        show_progress: show the tqdm bar (rank 0 only).
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        out_dir: PathLike,
+        device: Union[str, torch.device] = "auto",
+        resume: bool = False,
+        task: Optional[Task] = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.experiment = experiment
+        self.conf = experiment.trainer
+        self.out_dir = Path(out_dir)
+        self.resume = resume
+        self.show_progress = show_progress
+        self.dist: DistInfo = dist_info_from_env()
+        self.device = self._pick_device(device)
+        self._task = task
+
+    def _pick_device(self, spec: Union[str, torch.device]) -> torch.device:
+        device = spec if isinstance(spec, torch.device) else resolve_device(spec)
+        if self.dist.enabled and device.type == "cuda":
+            device = torch.device("cuda", self.dist.local_rank)
+        return device
+
+    # ------------------------------------------------------------------ set-up
+    def _prepare_out_dir(self) -> None:
+        """Check the output directory against ``--resume`` and write ``config.yaml`` (rank 0)."""
+        config_path = self.out_dir / CONFIG_NAME
+        checkpoints = ckpt.list_checkpoints(self.out_dir)
+        resolved = self.experiment.to_dict()
+        if self.resume:
+            if not checkpoints:
+                raise UserError(
+                    "--resume given but there is no checkpoint to resume from (checkpoints/step_N.pt)",
+                    self.out_dir / ckpt.CHECKPOINT_DIR,
+                )
+        elif config_path.is_file():
+            try:
+                old = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+            except yaml.YAMLError:
+                old = None
+            changed = _mapping_diff(old, resolved)
+            if changed:
+                raise UserError(
+                    f"the output directory holds a different experiment (differs in {', '.join(changed[:5])}); "
+                    "pass --resume to continue it or choose a new --out-dir",
+                    config_path,
+                )
+            if checkpoints:
+                raise UserError(
+                    "the output directory already has checkpoints; pass --resume to continue or choose a new --out-dir",
+                    self.out_dir,
+                )
+        if self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            save_config(resolved, config_path)
+
+    def _build_loader(
+        self, task: Task, dataset: Dataset, batch_bins: int, shuffle: bool, seed: int
+    ) -> Tuple[LengthBucketBatchSampler, DataLoader]:
+        lengths = task.lengths(dataset)
+        try:
+            sampler = LengthBucketBatchSampler(
+                lengths,
+                batch_bins=batch_bins,
+                max_batch_size=self.conf.max_batch_size,
+                min_batch_size=self.conf.min_batch_size,
+                shuffle=shuffle,
+                seed=seed,
+                num_replicas=self.dist.world_size,
+                rank=self.dist.rank,
+            )
+        except ValueError as exc:
+            raise UserError(f"cannot batch the data: {exc}") from None
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        loader = DataLoader(
+            _ItemsWithGlobalSize(dataset),
+            batch_sampler=_KeyedBatchSampler(sampler),
+            collate_fn=_Collate(task),
+            num_workers=self.conf.num_workers,
+            pin_memory=self.device.type == "cuda",
+            generator=generator,
+        )
+        return sampler, loader
+
+    def _amp_dtype(self) -> Optional[torch.dtype]:
+        if self.conf.amp == "none":
+            return None
+        if self.device.type != "cuda":
+            if self.dist.is_main:
+                warnings.warn(f"trainer.amp={self.conf.amp} ignored: AMP is only used on CUDA", stacklevel=2)
+            return None
+        return torch.bfloat16 if self.conf.amp == "bf16" else torch.float16
+
+    def _autocast(self, amp_dtype: Optional[torch.dtype]) -> contextlib.AbstractContextManager:
+        if amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=amp_dtype)
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> Path:
+        """Train to ``max_steps`` (or continue), write the model directory and return its path."""
+        init_distributed(self.dist, self.device)
+        failure: Optional[Tuple[str, Optional[str], Optional[int]]] = None
+        if self.dist.is_main:
+            try:
+                self._prepare_out_dir()
+            except UserError as exc:
+                failure = (exc.message, exc.path, exc.line)
+        failure = broadcast_object(failure)  # every rank stops on rank 0's error instead of hanging
+        if failure is not None:
+            raise UserError(*failure)
+        conf = self.conf
+        seed_everything(conf.seed)
+        task = self._task if self._task is not None else self.experiment.build_task()
+        model = task.build_model().to(self.device)
+        optimizer = build_optimizer(model.parameters(), self.experiment.optim)
+        scheduler = build_scheduler(optimizer, self.experiment.scheduler, conf.max_steps)
+        amp_dtype = self._amp_dtype()
+        scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        train_set = task.train_dataset()
+        sampler, loader = self._build_loader(task, train_set, conf.batch_bins, conf.shuffle, conf.seed)
+        if len(sampler.batches) == 0:
+            raise UserError("the training set is empty")
+        valid_set = task.valid_dataset()
+        valid_loader = None
+        if valid_set is not None and len(valid_set) > 0:  # type: ignore[arg-type]
+            _, valid_loader = self._build_loader(
+                task, valid_set, conf.valid_batch_bins or conf.batch_bins, False, conf.seed
+            )
+
+        state = TrainState()
+        # Ranks draw different dropout masks; the model was initialised identically above.
+        seed_everything(conf.seed + self.dist.rank)
+        if self.resume:
+            state = self._load_resume(model, optimizer, scheduler, scaler)
+        wrapped: torch.nn.Module = model
+        if self.dist.enabled:
+            wrapped = DistributedDataParallel(
+                model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=conf.find_unused_parameters,
+            )
+
+        log_path = self.out_dir / LOG_NAME
+        bar = tqdm(
+            total=conf.max_steps,
+            initial=state.step,
+            desc="train",
+            unit="step",
+            disable=not (self.show_progress and self.dist.is_main),
+            dynamic_ncols=True,
+        )
+        batches = _BatchStream(sampler, loader, state.epoch, state.batches_done)
+        start_time = time.perf_counter()
+        sums: Dict[str, torch.Tensor] = {}
+        items = torch.zeros((), dtype=torch.float64, device=self.device)
+        grad_norm = torch.zeros((), device=self.device)
+        last_saved = state.step if self.resume else -1
+        while state.step < conf.max_steps:
+            wrapped.train()
+            for micro in range(conf.accum_grad):
+                batch, n_local, n_global = next(batches)
+                batch = move_to_device(batch, self.device, non_blocking=True)
+                weight = self.dist.world_size * n_local / n_global / conf.accum_grad
+                sync = micro == conf.accum_grad - 1 or not self.dist.enabled
+                with (contextlib.nullcontext() if sync else wrapped.no_sync()):  # type: ignore[operator]
+                    with self._autocast(amp_dtype):
+                        loss, stats = task.compute_loss(wrapped, batch)
+                    scaler.scale(loss * weight).backward()
+                self._accumulate(sums, loss, stats, n_local)
+                items += n_local
+            if conf.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), conf.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            lr = scheduler.get_last_lr()[0]
+            scheduler.step()
+            state.step += 1
+            state.epoch, state.batches_done = batches.position
+            bar.update(1)
+
+            if state.step % conf.log_interval == 0 or state.step == conf.max_steps:
+                record = self._log_record(sums, items, grad_norm, lr, state, start_time)
+                sums, items = {}, torch.zeros((), dtype=torch.float64, device=self.device)
+                if self.dist.is_main:
+                    self._append_log(log_path, record)
+                    bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{lr:.3g}")
+            if valid_loader is not None and (
+                (conf.valid_interval and state.step % conf.valid_interval == 0) or state.step == conf.max_steps
+            ):
+                record = self._validate(task, model, valid_loader, amp_dtype, state, start_time)
+                if self.dist.is_main:
+                    self._append_log(log_path, record)
+            if state.step % conf.save_interval == 0 or state.step == conf.max_steps:
+                self._save(model, optimizer, scheduler, scaler, state)
+                last_saved = state.step
+        bar.close()
+        if last_saved != state.step:
+            self._save(model, optimizer, scheduler, scaler, state)
+        if self.dist.is_main:
+            self._finish(task)
+        barrier()
+        return self.out_dir
+
+    # ------------------------------------------------------------------ helpers
+    def _accumulate(self, sums: Dict[str, torch.Tensor], loss: torch.Tensor, stats: Dict[str, Any], n: int) -> None:
+        values = {"loss": loss.detach(), **stats}
+        for key, value in values.items():
+            tensor = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value, device=self.device)
+            tensor = tensor.to(torch.float64) * n
+            sums[key] = sums[key] + tensor if key in sums else tensor
+
+    def _log_record(
+        self,
+        sums: Dict[str, torch.Tensor],
+        items: torch.Tensor,
+        grad_norm: torch.Tensor,
+        lr: float,
+        state: TrainState,
+        start_time: float,
+    ) -> Dict[str, Any]:
+        keys = sorted(sums)
+        packed = torch.stack([sums[k] for k in keys] + [items]) if keys else items.reshape(1)
+        values = all_reduce_sum(packed).tolist()  # the one host sync of a logging step
+        count = max(values[-1], 1.0)
+        record: Dict[str, Any] = {"split": "train", "step": state.step, "epoch": state.epoch, "lr": lr}
+        record.update({k: v / count for k, v in zip(keys, values[:-1])})
+        if self.conf.grad_clip > 0:
+            record["grad_norm"] = float(grad_norm)
+        record["elapsed"] = round(time.perf_counter() - start_time, 3)
+        return record
+
+    @torch.no_grad()
+    def _validate(
+        self,
+        task: Task,
+        model: torch.nn.Module,
+        loader: DataLoader,
+        amp_dtype: Optional[torch.dtype],
+        state: TrainState,
+        start_time: float,
+    ) -> Dict[str, Any]:
+        """Item-weighted mean of ``task.validation_stats`` over the validation set (all ranks)."""
+        model.eval()
+        sums: Dict[str, torch.Tensor] = {}
+        items = torch.zeros((), dtype=torch.float64, device=self.device)
+        sampler: LengthBucketBatchSampler = loader.batch_sampler.sampler  # type: ignore[union-attr]
+        sampler.set_epoch(0)
+        for batch, n_local, _ in loader:
+            batch = move_to_device(batch, self.device, non_blocking=True)
+            with self._autocast(amp_dtype):
+                stats = task.validation_stats(model, batch)
+            for key, value in stats.items():
+                tensor = torch.as_tensor(value, device=self.device).to(torch.float64) * n_local
+                sums[key] = sums[key] + tensor if key in sums else tensor
+            items += n_local
+        model.train()
+        keys = sorted(sums)
+        packed = torch.stack([sums[k] for k in keys] + [items]) if keys else items.reshape(1)
+        values = all_reduce_sum(packed).tolist()
+        count = max(values[-1], 1.0)
+        record: Dict[str, Any] = {"split": "valid", "step": state.step, "epoch": state.epoch}
+        record.update({k: v / count for k, v in zip(keys, values[:-1])})
+        record["elapsed"] = round(time.perf_counter() - start_time, 3)
+        return record
+
+    @staticmethod
+    def _append_log(path: Path, record: Dict[str, Any]) -> None:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(clean) + "\n")
+
+    def _save(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        scaler: torch.amp.GradScaler,
+        state: TrainState,
+    ) -> None:
+        rng = all_gather_objects(capture_rng_state(), self.dist.world_size)
+        if self.dist.is_main:
+            sched_state = scheduler.state_dict()
+            # The schedule itself comes from the config, so a resumed run may extend max_steps.
+            sched_state["lr_lambdas"] = [None] * len(sched_state.get("lr_lambdas", []))
+            payload = {
+                "step": state.step,
+                "epoch": state.epoch,
+                "batches_done": state.batches_done,
+                "world_size": self.dist.world_size,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": sched_state,
+                "scaler": scaler.state_dict(),
+                "rng": rng,
+                "config": self.experiment.to_dict(),
+            }
+            ckpt.save_checkpoint(payload, ckpt.checkpoint_path(self.out_dir, state.step))
+            ckpt.prune_checkpoints(self.out_dir, self.conf.keep_last)
+        barrier()
+
+    def _load_resume(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        scaler: torch.amp.GradScaler,
+    ) -> TrainState:
+        path = broadcast_object(str(ckpt.list_checkpoints(self.out_dir)[-1]) if self.dist.is_main else None)
+        payload = ckpt.load_checkpoint(path, map_location=self.device)
+        try:
+            model.load_state_dict(payload["model"])
+            optimizer.load_state_dict(payload["optimizer"])
+            scheduler.load_state_dict(payload["scheduler"])
+            scaler.load_state_dict(payload["scaler"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise UserError(f"checkpoint does not match this experiment ({str(exc).splitlines()[0]})", path) from None
+        rng = payload["rng"]
+        if len(rng) == self.dist.world_size:
+            restore_rng_state(_to_cpu(rng[self.dist.rank]))
+        else:
+            warnings.warn(
+                f"checkpoint written by {len(rng)} process(es), resuming with {self.dist.world_size}: "
+                "RNG streams are re-seeded, so the run is not bit-identical",
+                stacklevel=2,
+            )
+            seed_everything(self.conf.seed + self.dist.rank + 7919 * payload["step"])
+        return TrainState(step=payload["step"], epoch=payload["epoch"], batches_done=payload["batches_done"])
+
+    def _finish(self, task: Task) -> None:
+        """Write ``model.pt`` (average of the last ``average_last`` checkpoints) and the task's assets."""
+        paths = ckpt.list_checkpoints(self.out_dir)[-self.conf.average_last :]
+        ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME)
+        task.export_assets(self.out_dir)
+
+
+def _to_cpu(state: Dict[str, Any]) -> Dict[str, Any]:
+    """RNG byte tensors must be CPU tensors even when the checkpoint was mapped to a GPU."""
+    out = dict(state)
+    out["torch"] = state["torch"].cpu()
+    if "cuda" in state:
+        out["cuda"] = [s.cpu() for s in state["cuda"]]
+    return out
