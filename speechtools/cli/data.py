@@ -127,6 +127,19 @@ class CorpusGroup(click.Group):
             raise UserError(f"corpus module {module.__name__} has no Click command named 'command'", module.__file__)
         return command
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in corpus_names():
+            try:
+                command = self.get_command(ctx, name)
+                help_line = command.get_short_help_str(limit=80) if command is not None else ""
+            except (ImportError, UserError) as exc:
+                help_line = f"(unavailable: {getattr(exc, 'message', exc)})"
+            rows.append((name, help_line))
+        if rows:
+            with formatter.section("Corpora"):
+                formatter.write_dl(rows)
+
     def resolve_command(self, ctx: click.Context, args: List[str]):  # type: ignore[no-untyped-def]
         if args and not args[0].startswith("-") and args[0] not in corpus_names():
             raise UserError(f"unknown corpus {args[0]!r}; known: {', '.join(corpus_names()) or '(none)'}")
