@@ -1,0 +1,166 @@
+"""``speechtools score``: WER/CER, listening tests, correction metrics; other areas plug in lazily.
+
+Subcommands defined elsewhere are listed in :data:`EXTERNAL` as ``"module:attribute"`` with a
+one-line description; their modules are imported only when the subcommand runs, so a missing
+module breaks only that subcommand (with a one-line error), never ``score --help``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import click
+
+from speechtools.errors import UserError
+
+EXTERNAL: Dict[str, Tuple[str, str]] = {
+    "ranking": ("speechtools.cli.score_music:ranking", "Music ranking metrics (e.g. HITS@k, MRR) from score files."),
+    "classification": ("speechtools.cli.score_music:classification", "Music classification metrics (accuracy, F1)."),
+    "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references."),
+}
+
+
+class LazyScoreGroup(click.Group):
+    """A Click group mixing local subcommands with lazily imported ones from :data:`EXTERNAL`."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(set(EXTERNAL) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in EXTERNAL:
+            return None
+        target, _ = EXTERNAL[cmd_name]
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                raise UserError(f"'score {cmd_name}' is not available: module {module_name} is not installed") from None
+            raise
+        command = getattr(module, attr, None)
+        if command is None:
+            raise UserError(f"'score {cmd_name}' is not available: {module_name} has no attribute {attr!r}")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit=90)))
+            else:
+                rows.append((name, EXTERNAL[name][1]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyScoreGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def score() -> None:
+    """Score recognisers, listening tests, correctors and music/TTS systems.
+
+    \b
+    Examples:
+      speechtools score wer data/test/text exp/decode/text --details exp/decode/scoring
+      speechtools score wer ref.trn hyp.trn --cer --bootstrap 10000 --compare hyp2.trn
+      speechtools score mos sheet1.csv sheet2.tsv --json mos.json --plot mos.png
+      speechtools score correction --src asr.txt --hyp corrected.txt --ref ref.txt
+    """
+
+
+@score.command("wer")
+@click.argument("ref", type=click.Path(dir_okay=False))
+@click.argument("hyp", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "trn"]), default="auto", show_default=True,
+              help="Transcript format of REF and HYP: Kaldi text 'uttid w1 w2' or sclite 'w1 w2 (uttid)'.")
+@click.option("--mode", type=click.Choice(["strict", "present", "all"]), default="strict", show_default=True,
+              help="Kaldi compute-wer: strict = a missing hypothesis is an error; present = skip it; "
+                   "all = score it as empty.")
+@click.option("--cer", is_flag=True, help="Score characters: spaces removed first (AISHELL-1); <tags> and [tags] kept whole.")
+@click.option("--ignore-case", is_flag=True, help="Case-fold before scoring.")
+@click.option("--remove-punct", is_flag=True, help="Strip Unicode punctuation from tokens (tags kept).")
+@click.option("--filter", "filters", multiple=True, metavar="TOKEN",
+              help="Drop this token before scoring, e.g. --filter '<unk>' --filter '[noise]' (repeatable).")
+@click.option("--filter-regex", metavar="REGEX", help="Drop tokens fully matching REGEX, e.g. '<.*>|\\[.*\\]'.")
+@click.option("--details", "details_dir", type=click.Path(file_okay=False),
+              help="Write per-utterance alignments, counts, frequent errors and summary.md here.")
+@click.option("--name", default=None, help="Row name in summary.md (default: HYP's parent directory / file name).")
+@click.option("--bootstrap", "replications", type=click.IntRange(min=0), default=0,
+              help="Bootstrap replications for a 95%% interval (Kaldi compute-wer-bootci uses 10000).")
+@click.option("--compare", "hyp2", type=click.Path(dir_okay=False),
+              help="Second hypothesis file: WERR %% of it over HYP, and (with --bootstrap) P(HYP2 better).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Bootstrap random seed.")
+def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case: bool, remove_punct: bool,
+                filters: Tuple[str, ...], filter_regex: Optional[str], details_dir: Optional[str],
+                name: Optional[str], replications: int, hyp2: Optional[str], seed: int) -> None:
+    """Word (or character) error rate of HYP against REF, printed as Kaldi compute-wer does.
+
+    \b
+    Output:
+      %WER 12.34 [ 123 / 997, 12 ins, 34 del, 77 sub ]
+      %SER 45.00 [ 45 / 100 ]
+      Scored 100 sentences, 0 not present in hyp.
+    Errors = Levenshtein distance; S/D/I split with Kaldi's tie-breaking.
+
+    \b
+    Example:
+      speechtools score wer data/test/text exp/decode/text --ignore-case --remove-punct
+    """
+    import re
+
+    from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.text_formats import read_transcripts
+    from speechtools.scoring.wer import score_corpus
+
+    if filter_regex is not None:
+        try:
+            re.compile(filter_regex)
+        except re.error as exc:
+            raise UserError(f"--filter-regex is not a valid regular expression: {exc}") from None
+    norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer,
+                      filter_tokens=tuple(filters), filter_regex=filter_regex)
+    unit = "CER" if cer else "WER"
+    refs = {u: norm(t) for u, t in read_transcripts(ref, fmt).text.items()}
+    hyps = {u: norm(t) for u, t in read_transcripts(hyp, fmt).text.items()}
+    result = score_corpus(refs, hyps, mode=mode, hyp_path=hyp, unit=unit, progress=True)
+    for line in result.kaldi_lines():
+        click.echo(line)
+    if details_dir is not None:
+        from speechtools.scoring.edit_distance import batch_align
+        from speechtools.scoring.report import write_details
+
+        alignments = batch_align([refs[u] for u in result.utt_ids], [hyps.get(u, []) for u in result.utt_ids])
+        label = name or "/".join(Path(hyp).resolve().parts[-2:])
+        write_details(details_dir, label, result, alignments)
+    if replications:
+        from speechtools.scoring.bootstrap import bootstrap_wer
+
+        interval = bootstrap_wer(result.utt_counts[:, 1:].sum(axis=1), result.utt_counts[:, 0], replications, seed, True)
+        click.echo(interval.kaldi_line("Set1"))
+    if hyp2 is not None:
+        _compare(refs, hyps, hyp2, fmt, norm, mode, unit, result, replications, seed)
+
+
+def _compare(refs, hyps, hyp2, fmt, norm, mode, unit, result, replications, seed) -> None:
+    from speechtools.scoring.bootstrap import bootstrap_compare, bootstrap_wer, paired_errors, werr
+    from speechtools.scoring.text_formats import read_transcripts
+    from speechtools.scoring.wer import score_corpus
+
+    hyps2 = {u: norm(t) for u, t in read_transcripts(hyp2, fmt).text.items()}
+    result2 = score_corpus(refs, hyps2, mode=mode, hyp_path=hyp2, unit=unit, progress=True)
+    click.echo(f"Set2 ({hyp2}):")
+    for line in result2.kaldi_lines():
+        click.echo(line)
+    n_ref, err1, err2 = paired_errors(result.utt_ids, result.utt_counts, result2.utt_ids, result2.utt_counts)
+    if n_ref.sum() == 0:
+        raise UserError("the two hypothesis files share no scored utterance", hyp2)
+    wer1 = 100.0 * err1.sum() / n_ref.sum()
+    wer2 = 100.0 * err2.sum() / n_ref.sum()
+    click.echo(f"WERR of Set2 over Set1: {werr(wer1, wer2):.2f}% ({wer1:.2f} -> {wer2:.2f} on {len(n_ref)} common sentences)")
+    if replications:
+        click.echo(bootstrap_wer(err2, n_ref, replications, seed, True).kaldi_line("Set2"))
+        p = bootstrap_compare(err1, err2, replications, seed, True)
+        click.echo(f"Probability of Set2 improving Set1: {p:.2f}")

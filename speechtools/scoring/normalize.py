@@ -1,0 +1,53 @@
+"""Transcript normalisation applied before scoring: case, punctuation, tag filters, CER split."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+_TAG = re.compile(r"^(<[^<>]*>|\[[^\[\]]*\])$")
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("P")
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Turns a transcript into scoring tokens.
+
+    Order: drop filtered tokens (exact ``filter_tokens`` or full-match ``filter_regex``), fold
+    case (``ignore_case``: ``str.casefold``), strip Unicode punctuation (category P*; tokens
+    left empty vanish; tags such as ``<unk>``/``[noise]`` are kept whole), then for ``cer``
+    join the words without spaces and split into characters — as AISHELL-1 scoring does —
+    keeping ``<...>``/``[...]`` tags as single units like Kaldi's ``score_kaldi_cer.sh``.
+    """
+
+    ignore_case: bool = False
+    remove_punct: bool = False
+    cer: bool = False
+    filter_tokens: Sequence[str] = field(default_factory=tuple)
+    filter_regex: Optional[str] = None
+
+    def __call__(self, text: str) -> List[str]:
+        words = text.split()
+        drop = set(self.filter_tokens)
+        pattern = re.compile(self.filter_regex) if self.filter_regex else None
+        if drop or pattern is not None:
+            words = [w for w in words if w not in drop and not (pattern is not None and pattern.fullmatch(w))]
+        if self.ignore_case:
+            words = [w.casefold() for w in words]
+        if self.remove_punct:
+            words = [w if _TAG.match(w) else "".join(c for c in w if not _is_punct(c)) for w in words]
+            words = [w for w in words if w]
+        if not self.cer:
+            return words
+        chars: List[str] = []
+        for w in words:
+            if _TAG.match(w):
+                chars.append(w)
+            else:
+                chars.extend(w)
+        return chars
