@@ -151,8 +151,11 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _convert(value: Any, tp: Any, key: str, origin: str) -> Any:
-    """Check ``value`` against the annotation ``tp`` and convert where lossless."""
+def _convert(value: Any, tp: Any, key: str, origin: str, config: Optional[Config] = None) -> Any:
+    """Check ``value`` against the annotation ``tp`` and convert where lossless.
+
+    ``config`` (when known) lets nested dataclass fields name the file that set each key.
+    """
     if tp is Any:
         return value
     type_origin = typing.get_origin(tp)
@@ -165,7 +168,7 @@ def _convert(value: Any, tp: Any, key: str, origin: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _convert(value, arg, key, origin)
+                return _convert(value, arg, key, origin, config)
             except ConfigError as exc:
                 errors.append(exc.message)
         raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(tp)}", origin)
@@ -194,7 +197,7 @@ def _convert(value: Any, tp: Any, key: str, origin: str) -> Any:
             return value
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}", origin)
-        return _build(tp, value, key, None, origin)
+        return _build(tp, value, key, config, origin)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -239,7 +242,7 @@ def _build(cls: Type[T], data: Mapping[str, Any], prefix: str, config: Optional[
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             valid = ", ".join(sorted(fields))
             raise ConfigError(f"unknown key {dotted!r}{hint}; valid keys here: {valid}", where)
-        kwargs[key] = _convert(value, hints[key], dotted, where)
+        kwargs[key] = _convert(value, hints[key], dotted, where, config)
     missing = [
         name
         for name, f in fields.items()

@@ -1,0 +1,169 @@
+"""speechtools.config: base inheritance, overrides, validation into dataclasses, error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Literal, Optional, Tuple
+
+import pytest
+
+from speechtools.config import from_dict, load_config, save_config, to_dict
+from speechtools.errors import ConfigError
+
+
+@dataclass
+class ModelConf:
+    hidden: int = 256
+    dropout: float = 0.1
+    kernel_sizes: List[int] = field(default_factory=lambda: [9, 1])
+    act: Literal["relu", "gelu"] = "relu"
+
+
+@dataclass
+class OptimConf:
+    lr: float = 1e-3
+    betas: Tuple[float, float] = (0.9, 0.98)
+
+
+@dataclass
+class ExpConf:
+    task: str
+    model: ModelConf = field(default_factory=ModelConf)
+    optim: OptimConf = field(default_factory=OptimConf)
+    max_steps: int = 1000
+    resume: Optional[str] = None
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """conf/base.yaml <- egs/corpus/model/conf/train.yaml (relative base path)."""
+    write(tmp_path / "conf" / "base.yaml", "task: tts\nmodel:\n  hidden: 256\n  dropout: 0.2\nmax_steps: 500\n")
+    return write(
+        tmp_path / "egs" / "corpus" / "model" / "conf" / "train.yaml",
+        "base: ../../../../conf/base.yaml\nmodel:\n  hidden: 192\noptim:\n  lr: 0.002\n",
+    )
+
+
+def test_base_inheritance_with_relative_path(tree: Path) -> None:
+    config = load_config(tree)
+    assert config == {"task": "tts", "model": {"hidden": 192, "dropout": 0.2}, "max_steps": 500, "optim": {"lr": 0.002}}
+    exp = from_dict(ExpConf, config)
+    assert exp.model == ModelConf(hidden=192, dropout=0.2)
+    assert exp.optim.lr == 0.002 and exp.max_steps == 500
+
+
+def test_several_bases_later_wins(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "task: a\nmodel: {hidden: 1, act: gelu}\n")
+    write(tmp_path / "b.yaml", "task: b\nmodel: {hidden: 2}\n")
+    child = write(tmp_path / "sub" / "c.yaml", "base: [../a.yaml, ../b.yaml]\nmax_steps: 3\n")
+    config = load_config(child)
+    assert config == {"task": "b", "model": {"hidden": 2, "act": "gelu"}, "max_steps": 3}
+
+
+def test_overrides_are_typed_and_applied_last(tree: Path) -> None:
+    config = load_config(tree, ["model.hidden=384", "optim.lr=1e-4", "optim.betas=[0.8, 0.99]", "resume=exp/x"])
+    exp = from_dict(ExpConf, config)
+    assert exp.model.hidden == 384
+    assert exp.optim.lr == pytest.approx(1e-4)
+    assert exp.optim.betas == (0.8, 0.99)
+    assert exp.resume == "exp/x"
+    assert config.origin("model.hidden") == "--set"
+    assert config.origin("model.dropout") == str((tree.parent / "../../../../conf/base.yaml").resolve())
+
+
+def test_override_creates_mapping_and_rejects_bad_forms(tree: Path) -> None:
+    assert load_config(tree, ["trainer.log_every=10"])["trainer"] == {"log_every": 10}
+    with pytest.raises(ConfigError, match="not of the form"):
+        load_config(tree, ["model.hidden"])
+    with pytest.raises(ConfigError, match="'max_steps' is not a mapping"):
+        load_config(tree, ["max_steps.x=1"])
+
+
+def test_unknown_key_names_key_file_and_suggestion(tree: Path) -> None:
+    write(tree, tree.read_text().replace("  hidden: 192\n", "  hidden: 192\n  hiden: 3\n"))
+    with pytest.raises(ConfigError) as err:
+        from_dict(ExpConf, load_config(tree))
+    assert err.value.path == str(tree.resolve())
+    assert "unknown key 'model.hiden'" in err.value.message
+    assert "did you mean 'hidden'?" in err.value.message
+
+
+def test_unknown_key_in_base_names_the_base_file(tree: Path) -> None:
+    base = tree.parent / "../../../../conf/base.yaml"
+    write(base, base.read_text() + "max_stpes: 3\n")
+    with pytest.raises(ConfigError) as err:
+        from_dict(ExpConf, load_config(tree))
+    assert err.value.path == str(base.resolve())
+    assert "unknown key 'max_stpes' (did you mean 'max_steps'?)" in err.value.message
+
+
+def test_unknown_key_from_override_names_set(tree: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict(ExpConf, load_config(tree, ["optim.lrr=1"]))
+    assert err.value.path == "--set"
+    assert "'optim.lrr' (did you mean 'lr'?)" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.hidden=abc", "model.hidden: expected an integer, got 'abc'"),
+        ("model.hidden=1.5", "model.hidden: expected an integer, got 1.5"),
+        ("model.act=tanh", "model.act: 'tanh' is not one of 'relu', 'gelu'"),
+        ("model.kernel_sizes=3", "model.kernel_sizes: expected a list, got 3"),
+        ("optim.betas=[0.9]", "optim.betas: expected 2 items, got 1"),
+        ("optim.lr=fast", "optim.lr: expected a number, got 'fast'"),
+        ("model=3", "model: expected a mapping, got 3"),
+    ],
+)
+def test_type_errors(tree: Path, override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict(ExpConf, load_config(tree, [override]))
+    assert err.value.message == message
+    assert err.value.path == "--set"
+
+
+def test_type_error_in_file_names_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "task: tts\nmax_steps: many\n")
+    with pytest.raises(ConfigError) as err:
+        from_dict(ExpConf, load_config(path))
+    assert str(err.value) == f"{path.resolve()}: max_steps: expected an integer, got 'many'"
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "max_steps: 3\n")
+    with pytest.raises(ConfigError, match="missing required key"):
+        from_dict(ExpConf, load_config(path))
+
+
+def test_circular_base(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "base: b.yaml\ntask: a\n")
+    write(tmp_path / "b.yaml", "base: a.yaml\ntask: b\n")
+    with pytest.raises(ConfigError, match="circular base"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_missing_base_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
+    child = write(tmp_path / "c.yaml", "base: nowhere.yaml\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(child)
+    assert err.value.path == str((tmp_path / "nowhere.yaml").resolve())
+    bad = write(tmp_path / "bad.yaml", "task: tts\nmodel: [1,\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    assert err.value.path == str(bad.resolve()) and err.value.line is not None
+
+
+def test_save_and_reload_round_trip(tree: Path, tmp_path: Path) -> None:
+    exp = from_dict(ExpConf, load_config(tree, ["model.act=gelu"]))
+    save_config(exp, tmp_path / "out" / "config.yaml")
+    again = from_dict(ExpConf, load_config(tmp_path / "out" / "config.yaml"))
+    assert again == exp
+    assert to_dict(again)["optim"]["betas"] == [0.9, 0.98]
