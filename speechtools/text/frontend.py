@@ -1,0 +1,151 @@
+"""Text front-ends by name: raw text -> normalised text -> model tokens.
+
+=========  ==========================================================================
+name       tokens
+=========  ==========================================================================
+en_phone   ARPAbet phones with stress (g2p-en, offline), ``<space>`` between words,
+           punctuation ``, . ? ! ; :`` as pause tokens
+en_char    lower-case letters and apostrophe, ``<space>`` between words, punctuation
+zh_phone   pinyin initials and tonal finals (``h uar1``), punctuation as pause tokens,
+           Latin letters spelled as upper-case letter tokens
+=========  ==========================================================================
+
+Every front-end has ``normalize(text) -> str`` and ``tokenize(text) -> list[str]``; text that
+normalises to nothing gives ``[]`` (callers decide whether that is an error).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+
+from speechtools.errors import UserError
+from speechtools.text.english_g2p import EnglishG2P
+from speechtools.text.english_normalizer import normalize_english
+from speechtools.text.mandarin import mandarin_phones, normalize_mandarin
+
+WORD_BOUNDARY = "<space>"
+PAUSE_TOKENS = (",", ".", "?", "!", ";", ":")
+# Punctuation that is a pause but spelled differently: dashes, brackets, ellipsis.
+_PAUSE_ALIASES = {"--": ",", "(": ",", ")": ",", "[": ",", "]": ",", "…": "."}
+_ITEM_RE = re.compile(
+    r"(?P<acronym>(?:[A-Za-z]\.){2,})|(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)|(?P<pause>--|[,.?!;:()\[\]…])"
+)
+
+
+class Frontend(Protocol):
+    """What every text front-end offers."""
+
+    name: str
+
+    def normalize(self, text: str) -> str:
+        """Normalised text (one line, no newline)."""
+
+    def tokenize(self, text: str) -> List[str]:
+        """Model tokens of ``text`` (normalised first); ``[]`` when nothing is left."""
+
+
+def english_items(normalized: str) -> List[Tuple[str, str]]:
+    """Split normalised English into ``("word", w)`` and ``("pause", p)`` items; hyphens and
+    quotes separate words, repeated punctuation collapses to its first mark, leading
+    punctuation is dropped."""
+    items: List[Tuple[str, str]] = []
+    for m in _ITEM_RE.finditer(normalized):
+        if m.group("pause"):
+            mark = _PAUSE_ALIASES.get(m.group("pause"), m.group("pause"))
+            if items and items[-1][0] == "word":
+                items.append(("pause", mark))
+        else:
+            items.append(("word", m.group(0)))
+    return items
+
+
+def _join_words(items: List[Tuple[str, str]], spell: Callable[[List[str]], List[List[str]]]) -> List[str]:
+    words = [w for kind, w in items if kind == "word"]
+    spelled = iter(spell(words))
+    tokens: List[str] = []
+    for i, (kind, value) in enumerate(items):
+        if kind == "pause":
+            tokens.append(value)
+            continue
+        if i > 0 and items[i - 1][0] == "word":
+            tokens.append(WORD_BOUNDARY)
+        tokens += next(spelled)
+    return tokens
+
+
+class EnglishPhoneFrontend:
+    """English: :func:`normalize_english`, then ARPAbet with stress per word (offline g2p-en)."""
+
+    name = "en_phone"
+
+    def __init__(self, use_pos_tagger: Optional[bool] = None) -> None:
+        self.use_pos_tagger = use_pos_tagger
+        self._g2p: Optional[EnglishG2P] = None
+
+    @property
+    def g2p(self) -> EnglishG2P:
+        """The G2P, loaded on first use (normalising alone does not need the dictionary)."""
+        if self._g2p is None:
+            self._g2p = EnglishG2P(use_pos_tagger=self.use_pos_tagger)
+        return self._g2p
+
+    def normalize(self, text: str) -> str:
+        return normalize_english(text)
+
+    def tokenize(self, text: str) -> List[str]:
+        items = english_items(self.normalize(text))
+        return _join_words(items, self.g2p.words) if items else []
+
+
+class EnglishCharFrontend:
+    """English: :func:`normalize_english`, then lower-case characters per word."""
+
+    name = "en_char"
+
+    def normalize(self, text: str) -> str:
+        return normalize_english(text)
+
+    def tokenize(self, text: str) -> List[str]:
+        return _join_words(english_items(self.normalize(text)), lambda ws: [list(w.lower().replace(".", "")) for w in ws])
+
+
+class MandarinPhoneFrontend:
+    """Mandarin: :func:`normalize_mandarin`, then pinyin initials/finals after tone sandhi and erhua.
+
+    Args:
+        yao: read 1 as 幺 in digit-by-digit strings (phone numbers).
+    """
+
+    name = "zh_phone"
+
+    def __init__(self, yao: bool = False) -> None:
+        self.yao = yao
+
+    def normalize(self, text: str) -> str:
+        return normalize_mandarin(text, yao=self.yao)
+
+    def tokenize(self, text: str) -> List[str]:
+        return mandarin_phones(text, yao=self.yao)
+
+
+FRONTENDS: Dict[str, Callable[..., Frontend]] = {
+    "en_phone": EnglishPhoneFrontend,
+    "en_char": EnglishCharFrontend,
+    "zh_phone": MandarinPhoneFrontend,
+}
+LANGUAGE_FRONTENDS = {"en": "en_phone", "zh": "zh_phone"}
+
+
+def get_frontend(name: str, **options: Any) -> Frontend:
+    """The front-end called ``name`` (``en_phone``, ``en_char``, ``zh_phone``).
+
+    Raises:
+        UserError: an unknown name (listing the known ones) or option.
+    """
+    if name not in FRONTENDS:
+        raise UserError(f"unknown text front-end {name!r}; known: {', '.join(sorted(FRONTENDS))}")
+    try:
+        return FRONTENDS[name](**options)
+    except TypeError as exc:
+        raise UserError(f"bad option for text front-end {name!r}: {exc}") from None
