@@ -164,3 +164,67 @@ def _compare(refs, hyps, hyp2, fmt, norm, mode, unit, result, replications, seed
         click.echo(bootstrap_wer(err2, n_ref, replications, seed, True).kaldi_line("Set2"))
         p = bootstrap_compare(err1, err2, replications, seed, True)
         click.echo(f"Probability of Set2 improving Set1: {p:.2f}")
+
+
+@score.command("mos")
+@click.argument("sheets", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--columns", multiple=True, metavar="ROLE=HEADER[,...]",
+              help="Header names of the roles system, utterance, listener, score, e.g. "
+                   "--columns system=systemId,utterance=utteranceId,listener=listenerId,score=choice.")
+@click.option("--scale", type=click.Choice(["mos", "smos", "cmos"]), default="mos", show_default=True,
+              help="mos/smos: 1..5. cmos: -3..+3, each row rates SYSTEM against the baseline it is "
+                   "paired with; positive = SYSTEM preferred over the baseline.")
+@click.option("--ci", "method", type=click.Choice(["crowdmos", "t", "normal", "bootstrap"]), default="crowdmos",
+              show_default=True, help="95%% interval: crowdmos = listener+utterance variance model (Ribeiro "
+                                      "et al. 2011); t / normal over all ratings; bootstrap = two-way cluster bootstrap.")
+@click.option("--bootstrap-reps", type=click.IntRange(min=100), default=2000, show_default=True,
+              help="Replications for --ci bootstrap.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed for --ci bootstrap.")
+@click.option("--drop-listeners", "rules", multiple=True, metavar="RULE",
+              help="Screening, repeatable: 'hidden-reference<4' (mean rating of --reference-system below 4), "
+                   "'ratings<N' (fewer than N ratings), 'corr<0.25' (correlation with system means).")
+@click.option("--reference-system", default=None, help="Name of the hidden reference system (for hidden-reference<X).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False),
+              help="Write {system: {mean, ci_low, ci_high, n_ratings, n_listeners, n_utterances}}.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Write a PNG of rating distributions and intervals.")
+def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, method: str, bootstrap_reps: int,
+                seed: int, rules: Tuple[str, ...], reference_system: Optional[str], json_out: Optional[str],
+                plot_out: Optional[str]) -> None:
+    """Mean opinion scores per system with 95% intervals from listening-test sheets.
+
+    Sheets are CSV or TSV (tab-separated if .tsv or the header holds a tab) with a header and
+    one rating per row: system, utterance, listener, score. Several sheets are merged. A
+    Markdown table sorted by score goes to stdout; dropped listeners are reported on stderr.
+
+    \b
+    Example:
+      speechtools score mos round1.csv round2.csv --drop-listeners 'hidden-reference<4' \\
+          --reference-system natural --json mos.json --plot mos.png
+    """
+    import math
+
+    from speechtools.fileio import atomic_write
+    from speechtools.scoring.mos import ROLES, load_ratings, markdown, parse_rule, screen_listeners, summarize
+    from speechtools.scoring.sheets import parse_columns
+
+    parsed_rules = [parse_rule(r) for r in rules]
+    ratings = load_ratings(sheets, parse_columns(columns, ROLES), scale)
+    if parsed_rules:
+        ratings, dropped = screen_listeners(ratings, parsed_rules, reference_system)
+        click.echo(f"screening dropped {len(dropped)} listener(s)", err=True)
+        for item in dropped:
+            click.echo(f"dropped listener {item.listener}: {item.reason}", err=True)
+    summary = summarize(ratings, scale, method, bootstrap_reps, seed)
+    for name, s in summary.items():
+        if math.isnan(s.ci_low):
+            click.echo(f"warning: system {name}: no {method} interval (needs at least 2 listeners and 2 utterances)",
+                       err=True)
+    click.echo(markdown(summary, scale))
+    if json_out is not None:
+        with atomic_write(json_out) as handle:
+            json.dump({name: s.to_dict() for name, s in summary.items()}, handle, indent=2)
+            handle.write("\n")
+    if plot_out is not None:
+        from speechtools.scoring.mos_plot import plot_scores
+
+        plot_scores(ratings, summary, scale, plot_out)

@@ -20,7 +20,7 @@ _BLOCK = 256
 def _resample_indices(n_utt: int, replications: int, seed: int, progress: bool) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     starts = range(0, replications, _BLOCK)
-    for start in tqdm(starts, desc="bootstrap", unit="block", leave=False, disable=not progress):
+    for start in tqdm(starts, desc="bootstrap", unit="block", leave=False, disable=None if progress else True):
         size = min(_BLOCK, replications - start)
         yield rng.integers(0, n_utt, size=(size, n_utt))
 

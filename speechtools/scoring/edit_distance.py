@@ -142,7 +142,7 @@ def batch_edit_counts(
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="aligning", unit="chunk", leave=False)
+        starts = tqdm(starts, desc="aligning", unit="chunk", leave=False, disable=None)
     for start in starts:
         idx = order[start : start + chunk_size]
         counts, _ = _batch_counts([refs[i] for i in idx], [hyps[i] for i in idx], False)

@@ -125,7 +125,7 @@ def write_details(
         handle.write("\n".join(result.kaldi_lines()) + "\n")
     items = list(zip(result.utt_ids, alignments))
     with atomic_write(target("per_utt")) as per_utt, atomic_write(target("pralign.txt")) as pra:
-        for utt, ops in tqdm(items, desc="writing details", unit="utt", leave=False):
+        for utt, ops in tqdm(items, desc="writing details", unit="utt", leave=False, disable=None):
             per_utt.write("\n".join(kaldi_per_utt_lines(utt, ops)) + "\n")
             pra.write("\n".join(pralign_lines(utt, ops)) + "\n")
     with atomic_write(target("utt_counts.tsv")) as handle:
