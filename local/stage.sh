@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Stage guards and per-stage logs for recipes. Source after parse_options.sh.
+#
+# Variables it reads (declare them as recipe options):
+#   stage        first stage to run (default 0)
+#   stop_stage   last stage to run (default 10000)
+#   logdir       where stageN.log files go (default exp/logs)
+#
+# Functions:
+#   stage_enabled N             true iff stage <= N <= stop_stage
+#   run_stage N "what" cmd ...  if enabled: run cmd (often a shell function) with stdout and
+#                               stderr shown and written to $logdir/stageN.log (replaced on each
+#                               run, so re-running a stage is safe); stop the recipe with the
+#                               log's name if it fails. cmd runs in a subshell with
+#                               "set -eo pipefail": it stops at its first failing command, and
+#                               variables it sets do not leak into the recipe.
+#                               Call it as a plain statement (not after "if", "||" or "&&",
+#                               where bash would ignore set -e inside the stage).
+#   log message ...             timestamped message on stderr
+
+log() {
+  echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "${BASH_SOURCE[1]:-$0}"):${BASH_LINENO[0]}) $*" >&2
+}
+
+stage_enabled() {
+  local n=$1
+  [ "${stage:-0}" -le "$n" ] && [ "$n" -le "${stop_stage:-10000}" ]
+}
+
+run_stage() {
+  if [ $# -lt 3 ]; then
+    echo "run_stage: usage: run_stage N \"description\" command [args...]" >&2
+    exit 2
+  fi
+  local n=$1 description=$2
+  shift 2
+  stage_enabled "$n" || return 0
+  local dir=${logdir:-exp/logs}
+  mkdir -p "$dir"
+  local logfile="$dir/stage$n.log"
+  log "stage $n: $description (log: $logfile)"
+  {
+    printf '# stage %s: %s\n# command:' "$n" "$description"
+    printf ' %q' "$@"
+    printf '\n# started %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')"
+  } > "$logfile"
+  local start=$SECONDS rc had_e=0
+  [[ $- == *e* ]] && had_e=1
+  set +e
+  ( set -eo pipefail; "$@" ) 2>&1 | tee -a "$logfile"
+  rc=${PIPESTATUS[0]}
+  [ "$had_e" -eq 1 ] && set -e
+  local elapsed=$((SECONDS - start))
+  printf '# ended %s with status %s after %ss\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$rc" "$elapsed" >> "$logfile"
+  if [ "$rc" -ne 0 ]; then
+    log "stage $n failed (exit $rc); see $logfile"
+    exit "$rc"
+  fi
+  log "stage $n done in ${elapsed}s"
+}
