@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,10 @@ def _child_argv(
     resume: bool,
     device: str,
     seed: Optional[int],
-    ngpu: Optional[int],
-    nproc: Optional[int],
     imports: Tuple[str, ...],
 ) -> List[str]:
+    """Arguments for each torchrun worker: the device replaces --ngpu/--nproc, which torchrun's
+    own parser would take for an abbreviation of its --nproc-per-node."""
     argv = ["train", "--config", config, "--out-dir", out_dir, "--device", device]
     for item in overrides:
         argv += ["--set", item]
@@ -40,10 +41,6 @@ def _child_argv(
         argv.append("--resume")
     if seed is not None:
         argv += ["--seed", str(seed)]
-    if ngpu is not None:
-        argv += ["--ngpu", str(ngpu)]
-    if nproc is not None:
-        argv += ["--nproc", str(nproc)]
     for module in imports:
         argv += ["--import", module]
     return argv
@@ -92,9 +89,13 @@ def train(
 
     if ngpu is not None and nproc is not None:
         raise click.UsageError("give either --ngpu (GPUs) or --nproc (CPU processes), not both")
+    if ngpu == 0 or nproc:
+        device = "cpu"
+    elif ngpu:
+        device = "cuda"
     per_node = ngpu if ngpu else (nproc or 1)
     if (per_node > 1 or nnodes > 1) and not launched_by_torchrun():
-        argv = _child_argv(config, out_dir, overrides, resume, device, seed, ngpu, nproc, imports)
+        argv = _child_argv(config, out_dir, overrides, resume, device, seed, imports)
         if quiet:
             argv.append("--quiet")
         cmd = torchrun_command(argv, per_node, nnodes, node_rank, rdzv_endpoint)
@@ -108,14 +109,10 @@ def train(
     from speechtools.train.trainer import Trainer
 
     _import_modules(imports)
-    if ngpu == 0 or nproc:
-        device = "cpu"
-    elif ngpu:
-        device = "cuda"
     sets = list(overrides) + ([f"trainer.seed={seed}"] if seed is not None else [])
     experiment = load_experiment(config, sets)
     model_dir = Trainer(experiment, out_dir, device=device, resume=resume, show_progress=not quiet).run()
-    if not launched_by_torchrun() or int(__import__("os").environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"model directory: {model_dir}")
 
 

@@ -217,6 +217,8 @@ class Trainer:
         self.dist: DistInfo = dist_info_from_env()
         self.device = self._pick_device(device)
         self._task = task
+        self.model: Optional[torch.nn.Module] = None
+        """The trained model (this rank's replica, not wrapped in DDP) once :meth:`run` returns."""
 
     def _pick_device(self, spec: Union[str, torch.device]) -> torch.device:
         device = spec if isinstance(spec, torch.device) else resolve_device(spec)
@@ -317,6 +319,7 @@ class Trainer:
         seed_everything(conf.seed)
         task = self._task if self._task is not None else self.experiment.build_task()
         model = task.build_model().to(self.device)
+        self.model = model
         optimizer = build_optimizer(model.parameters(), self.experiment.optim)
         scheduler = build_scheduler(optimizer, self.experiment.scheduler, conf.max_steps)
         amp_dtype = self._amp_dtype()

@@ -1,0 +1,88 @@
+"""``speechtools train`` / ``average-checkpoints`` from the command line: outputs and one-line user errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+import pytest
+import torch
+
+from speechtools.cli.main import main
+from speechtools.train.checkpoint import save_checkpoint
+
+
+def run_cli(argv: List[str], capsys: pytest.CaptureFixture) -> Tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def test_train_then_resume_to_more_steps(tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture) -> None:
+    config = write_config(trainer={"max_steps": 4, "save_interval": 2})
+    out_dir = tmp_path / "exp"
+    code, out, _ = run_cli(["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5"], capsys)
+    assert code == 0 and "model directory" in out
+    assert "seed: 5" in (out_dir / "config.yaml").read_text()
+    code, _, _ = run_cli(
+        ["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5", "--resume", "--set", "trainer.max_steps=6"],
+        capsys,
+    )
+    assert code == 0
+    assert sorted(p.name for p in (out_dir / "checkpoints").iterdir()) == ["step_2.pt", "step_4.pt", "step_6.pt"]
+
+
+@pytest.mark.parametrize(
+    "extra, blocks, expected",
+    [
+        ([], {"trainer": {"max_stepz": 4}}, r"^error: .*exp\.yaml: unknown key 'trainer\.max_stepz'"),
+        (["--resume"], {}, r"^error: .*checkpoints: --resume given but there is no checkpoint"),
+        ([], {"task": "no_such_task"}, r"^error: .*exp\.yaml: unknown task 'no_such_task'"),
+        (["--set", "optim.lr=-1"], {}, r"^error: .*: optim: lr must be positive"),
+    ],
+)
+def test_user_errors_are_one_line(
+    tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture, extra: list, blocks: dict, expected: str
+) -> None:
+    config = write_config(**blocks)
+    code, _, err = run_cli(["train", "--config", str(config), "--out-dir", str(tmp_path / "exp"), "--quiet", *extra], capsys)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(expected, err), err
+    assert not (tmp_path / "exp" / "model.pt").exists()
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run_cli(["train", "--config", str(tmp_path / "nope.yaml"), "--out-dir", str(tmp_path / "exp")], capsys)
+    assert code == 1 and err.startswith("error: ") and "nope.yaml" in err and "not found" in err
+
+
+def test_average_checkpoints_is_the_arithmetic_mean(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gen = torch.Generator().manual_seed(0)
+    a = {"w": torch.randn(3, 4, generator=gen), "b": torch.randn(4, generator=gen), "count": torch.tensor(3)}
+    b = {"w": torch.randn(3, 4, generator=gen), "b": torch.randn(4, generator=gen), "count": torch.tensor(7)}
+    c = {k: v * 100 for k, v in a.items()}
+    for step, state in ((100, c), (200, {"model": a, "step": 200}), (300, {"model": b, "step": 300})):
+        save_checkpoint(state if step != 100 else {"model": state}, tmp_path / "checkpoints" / f"step_{step}.pt")
+    code, out, _ = run_cli(["average-checkpoints", "--model-dir", str(tmp_path), "--last", "2"], capsys)
+    assert code == 0 and "step_200.pt, step_300.pt" in out
+    avg = torch.load(tmp_path / "model.pt")
+    torch.testing.assert_close(avg["w"], (a["w"] + b["w"]) / 2, rtol=0, atol=1e-7)
+    torch.testing.assert_close(avg["b"], (a["b"] + b["b"]) / 2, rtol=0, atol=1e-7)
+    assert int(avg["count"]) == 7  # integer buffers come from the newest checkpoint
+    # explicit files and --out
+    files = [str(tmp_path / "checkpoints" / "step_100.pt"), str(tmp_path / "checkpoints" / "step_300.pt")]
+    code, _, _ = run_cli(["average-checkpoints", "--model-dir", str(tmp_path), "--out", str(tmp_path / "x.pt"), *files], capsys)
+    assert code == 0
+    torch.testing.assert_close(torch.load(tmp_path / "x.pt")["w"], (c["w"] + b["w"]) / 2, rtol=0, atol=1e-6)
+
+
+def test_average_checkpoints_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run_cli(["average-checkpoints", "--model-dir", str(tmp_path)], capsys)
+    assert code == 1 and "no checkpoints" in err
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    code, _, err = run_cli(["average-checkpoints", "--model-dir", str(tmp_path), str(tmp_path / "bad.pt")], capsys)
+    assert code == 1 and err.startswith("error: ") and "bad.pt: cannot read checkpoint" in err
+    assert not (tmp_path / "model.pt").exists()
