@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from speechtools.cli.main import main
+from speechtools.cli.text import make_tokens, text
+from speechtools.text.tokens import TokenList
+
+
+def run(args, stdin=None):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(text, args, input=stdin)
+    return result
+
+
+def test_normalize_one_line_per_line() -> None:
+    stdin = "Dr. Smith paid $3.50.\n\n\"...\"\nIn 1802\u2028too\n"
+    result = run(["normalize", "--lang", "en"], stdin)
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\n")[:-1] == [
+        "Doctor Smith paid three dollars, fifty cents.", "", '"..."', "In eighteen oh two too",
+    ]
+
+
+def test_g2p_en_and_zh(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("Hello, world.\n...\nRead.\n", encoding="utf-8")
+    result = run(["g2p", "--lang", "en", "--in", str(src)])
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\n")[:-1] == ["HH AH0 L OW1 , W ER1 L D .", "", "R EH1 D ."]
+    result = run(["g2p", "--lang", "zh"], "我很好。\n\n3月\n")
+    assert result.output.split("\n")[:-1] == ["uo2 h en2 h ao3 .", "", "s an1 ve4"]
+    result = run(["g2p", "--frontend", "en_char"], "Hi there\n")
+    assert result.output == "h i <space> t h e r e\n"
+
+
+def test_normalize_to_file_and_zh_yao(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    result = run(["normalize", "--lang", "zh", "--yao", "--out", str(out)], "拨打110\n2021年\n")
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == "拨打幺幺零\n二零二一年\n"
+
+
+def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["text", "normalize", "--in", str(bad)])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == f"error: {bad}:2: not valid UTF-8 (byte 0)\n"
+
+
+def _data_dir(tmp_path: Path, lines: str) -> Path:
+    data = tmp_path / "data" / "train"
+    data.mkdir(parents=True)
+    (data / "text").write_text(lines, encoding="utf-8")
+    return data
+
+
+def test_make_tokens(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path, "u1 Hello world.\nu2 Hello, 2 worlds!\nu3 ...\n")
+    out = tmp_path / "tokens.txt"
+    result = CliRunner().invoke(make_tokens, [str(data), "--frontend", "en_phone", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tokens = TokenList.load(out)
+    assert tokens.tokens[:2] == ["<pad>", "<unk>"]
+    assert {"HH", "AH0", "L", "OW1", "<space>", ".", ",", "!", "T", "UW1"} <= set(tokens.tokens)
+    assert "1 utterance(s) gave no tokens" in result.output and "u3" in result.output
+    assert tokens.tokens[2] == "L"
+
+
+def test_make_tokens_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data_dir(tmp_path, "u1 ...\n")
+    with pytest.raises(SystemExit):
+        main(["make-tokens", str(data), "--frontend", "en_char", "--out", str(tmp_path / "t.txt")])
+    assert "every transcript normalises to nothing" in capsys.readouterr().err
+    assert not (tmp_path / "t.txt").exists()
+    with pytest.raises(SystemExit):
+        main(["make-tokens", str(tmp_path / "nope"), "--frontend", "en_char", "--out", str(tmp_path / "t.txt")])
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'nope'}: data directory not found")

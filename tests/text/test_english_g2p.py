@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+import pytest
+
+from speechtools.text import english_g2p
+from speechtools.text.english_g2p import (
+    EnglishG2P,
+    NeuralG2P,
+    PHONEMES,
+    TAGGER_MISSING_NOTICE,
+    load_cmudict,
+    load_homographs,
+    load_pos_tagger,
+    shared_pos_tagger,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "text"
+
+
+@pytest.fixture(scope="module")
+def g2p() -> EnglishG2P:
+    return EnglishG2P(use_pos_tagger=False)
+
+
+def test_neural_matches_g2p_en_reference() -> None:
+    """Our numpy GRU reproduces g2p-en's own predictions (computed once with g2p-en 2.1.0)."""
+    neural = NeuralG2P()
+    rows = [line.split("\t") for line in (FIXTURES / "g2p_en_neural_reference.txt").read_text().splitlines() if not line.startswith("#")]
+    assert len(rows) == 20
+    for word, phones in rows:
+        assert neural.predict(word) == phones.split(), word
+
+
+def test_gru_cell_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    cell = torch.nn.GRUCell(5, 4)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    h = rng.standard_normal((3, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = cell(torch.from_numpy(x), torch.from_numpy(h)).numpy()
+    ours = NeuralG2P.gru_cell(x, h, *(p.detach().numpy() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)))
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dictionary_words(g2p: EnglishG2P) -> None:
+    assert g2p.word("Hello") == ["HH", "AH0", "L", "OW1"]
+    assert g2p.word("speech") == ["S", "P", "IY1", "CH"]
+    assert load_cmudict()["read"][0] == ["R", "EH1", "D"]
+
+
+def test_homograph_without_tagger_takes_first_pronunciation(g2p: EnglishG2P) -> None:
+    assert g2p.words(["I", "read", "it"])[1] == load_cmudict()["read"][0]
+
+
+def test_homograph_with_pos(g2p: EnglishG2P) -> None:
+    pron_verb, pron_other, pos = load_homographs()["refuse"]
+    assert pos == "V"
+    assert g2p.word("refuse", "VBP") == pron_verb
+    assert g2p.word("refuse", "NN") == pron_other
+    assert pron_verb != pron_other
+
+
+def test_words_uses_tagger_when_available() -> None:
+    def fake_tagger(words: List[str]) -> List[Tuple[str, str]]:
+        return [(w, "VB" if i == 1 else "NN") for i, w in enumerate(words)]
+
+    g2p = EnglishG2P(use_pos_tagger=False)
+    g2p.tagger = fake_tagger
+    verb, noun, _ = load_homographs()["refuse"]
+    assert g2p.words(["they", "refuse", "refuse"])[1:] == [verb, noun]
+
+
+def test_acronyms_and_possessives(g2p: EnglishG2P) -> None:
+    assert g2p.word("p.m.") == ["P", "IY1", "EH1", "M"]
+    assert g2p.word("XKCD") == g2p.spell("xkcd")
+    assert g2p.word("Hidell's")[-1] == "Z"
+
+
+def test_oov_uses_neural_model(g2p: EnglishG2P) -> None:
+    phones = g2p.word("Speechtoolsy")
+    assert phones and all(p in PHONEMES for p in phones)
+
+
+def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import nltk
+
+    def not_found(resource: str, *args: object, **kwargs: object) -> None:
+        raise LookupError(resource)
+
+    monkeypatch.setattr(nltk.data, "find", not_found)
+    assert load_pos_tagger() is None
+    shared_pos_tagger.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger=english_g2p.__name__):
+            EnglishG2P()
+            EnglishG2P()
+        assert [r.getMessage() for r in caplog.records].count(TAGGER_MISSING_NOTICE) == 1
+    finally:
+        shared_pos_tagger.cache_clear()

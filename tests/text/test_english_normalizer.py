@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from speechtools.text.english_normalizer import (
+    canonical_words,
+    clean_punctuation,
+    expand_abbreviations,
+    normalize_english,
+    roman_to_int,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "text"
+
+
+def test_ljspeech_sample_accuracy() -> None:
+    """100 real LJSpeech sentences (every 11th whose raw and human-normalised columns differ):
+    at least 97 must come out as the human normalisation, ignoring case and punctuation."""
+    lines = (FIXTURES / "ljspeech_normalization_sample.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 100
+    exact = 0
+    for line in lines:
+        _, raw, human = line.split("|")
+        assert raw != human
+        exact += canonical_words(normalize_english(raw)) == canonical_words(expand_abbreviations(human))
+    assert exact >= 97
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("a fee of £10,000,", "a fee of ten thousand pounds,"),
+        ("It cost $3.50.", "It cost three dollars, fifty cents."),
+        ("It cost $1.", "It cost one dollar."),
+        ("It rose 12.5% today", "It rose twelve point five percent today"),
+        ("At 12:45 p.m. he left", "At twelve forty-five p.m. he left"),
+        ("at 9:05 and at 10:00", "at nine oh five and at ten o'clock"),
+        ("on November 22, 1963,", "on November twenty-two, nineteen sixty-three,"),
+        ("on Jan. 5, 1999", "on January five, nineteen ninety-nine"),
+        ("the 21st of the 3rd", "the twenty-first of the third"),
+        ("a 6.5 millimeter rifle", "a six point five millimeter rifle"),
+        ("a .38 caliber", "a thirty-eight caliber"),
+        ("in 1802.", "in eighteen oh two."),
+        ("there were 1063 sleeping cells", "there were one thousand sixty-three sleeping cells"),
+        ("in 484 B.C. he", "in four eighty-four B.C. he"),
+        ("the 1960s", "the nineteen sixties"),
+        ("Post Office Box 2915,", "Post Office Box two nine one five,"),
+        ("Exhibit No. 162", "Exhibit Number one sixty-two"),
+        ("serial C2766", "serial C two seven six six"),
+        ("175, 240, and 265 feet", "one hundred seventy-five, two hundred forty, and two hundred sixty-five feet"),
+        ("Henry VIII and Chapter XII", "Henry the eighth and Chapter twelve"),
+        ("George III. died", "George the third. died"),
+        ("Recently I saw it", "Recently I saw it"),
+        ("Mr. and Mrs. Smith, Dr. Jones", "Mister and Misess Smith, Doctor Jones"),
+        ("St. Paul lives on Elm St.", "Saint Paul lives on Elm Street"),
+        ("Smith & Wesson", "Smith and Wesson"),
+        ("“Quoted” — said he’s", "\"Quoted\" -- said he's"),
+        ("café naïve", "cafe naive"),
+    ],
+)
+def test_normalize_english_examples(raw: str, expected: str) -> None:
+    assert normalize_english(raw) == expected
+
+
+def test_normalize_keeps_one_line() -> None:
+    assert normalize_english("a\u2028b\nc\t d") == "a b c d"
+    assert normalize_english("   ") == ""
+
+
+def test_roman_to_int() -> None:
+    assert [roman_to_int(r) for r in ("I", "IV", "IX", "XII", "XLII", "MCMLXIII")] == [1, 4, 9, 12, 42, 1963]
+
+
+def test_canonical_words_ignores_case_and_punctuation() -> None:
+    assert canonical_words("Forty-two, Howard's \"Bible\"!") == ["forty", "two", "howards", "bible"]
+
+
+def test_clean_punctuation() -> None:
+    assert clean_punctuation("‘a’  –  b") == "'a' -- b"

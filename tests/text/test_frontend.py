@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from speechtools.errors import UserError
+from speechtools.text.frontend import WORD_BOUNDARY, english_items, get_frontend
+
+
+@pytest.fixture(scope="module")
+def en_phone():  # type: ignore[no-untyped-def]
+    return get_frontend("en_phone", use_pos_tagger=False)
+
+
+def test_en_phone_words_boundaries_and_pauses(en_phone) -> None:  # type: ignore[no-untyped-def]
+    assert en_phone.tokenize("Hello, world.") == ["HH", "AH0", "L", "OW1", ",", "W", "ER1", "L", "D", "."]
+    assert en_phone.tokenize("Read 3 books!") == [
+        "R", "EH1", "D", WORD_BOUNDARY, "TH", "R", "IY1", WORD_BOUNDARY, "B", "UH1", "K", "S", "!",
+    ]
+
+
+def test_en_phone_normalizes_first(en_phone) -> None:  # type: ignore[no-untyped-def]
+    assert en_phone.normalize("Dr. Who") == "Doctor Who"
+    assert en_phone.tokenize("Dr. Who")[:6] == ["D", "AA1", "K", "T", "ER0", WORD_BOUNDARY]
+
+
+def test_empty_text_gives_no_tokens(en_phone) -> None:  # type: ignore[no-untyped-def]
+    for name in ("en_char", "zh_phone"):
+        assert get_frontend(name).tokenize("  ...  ") == []
+    assert en_phone.tokenize('"..." -- ') == []
+    assert en_phone.tokenize("") == []
+
+
+def test_en_char() -> None:
+    front = get_frontend("en_char")
+    assert front.tokenize("It's 2 p.m.") == ["i", "t", "'", "s", WORD_BOUNDARY, "t", "w", "o", WORD_BOUNDARY, "p", "m"]
+    assert front.tokenize("Yes -- no (maybe)") == [
+        "y", "e", "s", ",", "n", "o", ",", "m", "a", "y", "b", "e", ",",
+    ]
+
+
+def test_zh_phone() -> None:
+    front = get_frontend("zh_phone")
+    assert front.normalize("3月5日") == "三月五日"
+    assert front.tokenize("你好。") == ["n", "i2", "h", "ao3", "."]
+    assert get_frontend("zh_phone", yao=True).normalize("拨打110") == "拨打幺幺零"
+
+
+def test_english_items_collapse_punctuation() -> None:
+    assert english_items("?! Hi?! there (x)") == [
+        ("word", "Hi"), ("pause", "?"), ("word", "there"), ("pause", ","), ("word", "x"), ("pause", ","),
+    ]
+
+
+def test_unknown_frontend_and_option() -> None:
+    with pytest.raises(UserError, match="unknown text front-end 'fr_phone'; known: en_char, en_phone, zh_phone"):
+        get_frontend("fr_phone")
+    with pytest.raises(UserError, match="bad option"):
+        get_frontend("en_char", yao=True)
