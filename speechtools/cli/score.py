@@ -228,3 +228,104 @@ def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, m
         from speechtools.scoring.mos_plot import plot_scores
 
         plot_scores(ratings, summary, scale, plot_out)
+
+
+_METRIC_HELP = """P_edit, R_edit, P_right (FastCorrect 2) are counted over source positions: the n
+tokens of each ASR hypothesis and its n+1 gaps. Aligning source->reference and
+source->output gives each position a target and an output content (the aligned token or
+nothing; for a gap, the inserted words). A position is an ERROR if its target content differs
+from the source, EDITED if its output content differs from the source, CORRECTED if it is an
+error whose output equals the target. P_edit = edited errors / edited positions; R_edit =
+edited errors / error positions; P_right = corrected / edited errors. WERR = (WER_before -
+WER_after) / WER_before."""
+
+
+@score.command("correction", help=f"""ASR error-correction metrics: WER before/after, WERR, P_edit, R_edit, P_right.
+
+\b
+{_METRIC_HELP}
+
+\b
+Example:
+  speechtools score correction --src asr/text --hyp corrected/text --ref data/test/text --cer
+""")
+@click.option("--src", "src_path", required=True, type=click.Path(dir_okay=False), help="ASR hypotheses (corrector input).")
+@click.option("--hyp", "hyp_path", required=True, type=click.Path(dir_okay=False), help="Corrected output.")
+@click.option("--ref", "ref_path", required=True, type=click.Path(dir_okay=False), help="Reference transcripts.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "trn"]), default="auto", show_default=True,
+              help="Transcript format of the three files.")
+@click.option("--cer", is_flag=True, help="Score characters (spaces removed first).")
+@click.option("--ignore-case", is_flag=True, help="Case-fold before scoring.")
+@click.option("--remove-punct", is_flag=True, help="Strip punctuation before scoring.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all metrics and counts as JSON.")
+def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, cer: bool, ignore_case: bool,
+                       remove_punct: bool, json_out: Optional[str]) -> None:
+    from speechtools.fileio import atomic_write
+    from speechtools.scoring.correction_metrics import correction_metrics
+    from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.text_formats import read_transcripts
+
+    norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer)
+    ref = {u: norm(t) for u, t in read_transcripts(ref_path, fmt).text.items()}
+    src = {u: norm(t) for u, t in read_transcripts(src_path, fmt).text.items()}
+    hyp = {u: norm(t) for u, t in read_transcripts(hyp_path, fmt).text.items()}
+    for path, table in ((src_path, src), (hyp_path, hyp)):
+        missing = [u for u in ref if u not in table]
+        if missing:
+            raise UserError(f"no line for reference utterance {missing[0]!r} ({len(missing)} missing)", path)
+    m = correction_metrics(src, hyp, ref)
+    unit = "CER" if cer else "WER"
+
+    def pct(x: float) -> str:
+        return "nan" if x != x else f"{100 * x:.2f}"
+
+    click.echo(f"{unit} before: {m['wer_before']:.2f} [ {m['errors_before']} / {m['n_ref']} ]")
+    click.echo(f"{unit} after:  {m['wer_after']:.2f} [ {m['errors_after']} / {m['n_ref']} ]")
+    click.echo(f"WERR: {m['werr']:.2f}%")
+    click.echo(f"P_edit:  {pct(m['p_edit'])}% [ {m['edited_errors']} edited errors / {m['edited']} edited positions ]")
+    click.echo(f"R_edit:  {pct(m['r_edit'])}% [ {m['edited_errors']} edited errors / {m['errors']} error positions ]")
+    click.echo(f"P_right: {pct(m['p_right'])}% [ {m['corrected']} corrected / {m['edited_errors']} edited errors ]")
+    if json_out is not None:
+        with atomic_write(json_out) as handle:
+            json.dump(m, handle, indent=2)
+            handle.write("\n")
+
+
+@score.command("intelligibility")
+@click.argument("sheets", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--ref", "ref_path", required=True, type=click.Path(dir_okay=False),
+              help="Reference transcripts (Kaldi text or .trn) keyed by the sheet's utterance ids.")
+@click.option("--columns", multiple=True, metavar="ROLE=HEADER[,...]",
+              help="Header names of the roles system (optional column), utterance, listener, transcription.")
+@click.option("--case-sensitive", is_flag=True, help="Keep case (default: case-folded).")
+@click.option("--keep-punct", is_flag=True, help="Keep punctuation (default: stripped).")
+@click.option("--cer", is_flag=True, help="Count characters instead of words (spaces removed).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write per-system results as JSON.")
+def intelligibility_command(sheets: Tuple[str, ...], ref_path: str, columns: Tuple[str, ...], case_sensitive: bool,
+                            keep_punct: bool, cer: bool, json_out: Optional[str]) -> None:
+    """Intelligibility rate (LRSpeech) from sheets of listener transcriptions.
+
+    IR = reference words the listener transcribed correctly (alignment hits) / reference
+    words, pooled per system; also the share of sentences transcribed without a missed word and
+    the listeners' WER. Sheets: CSV/TSV with utterance, listener, transcription and optionally
+    system columns.
+
+    \b
+    Example:
+      speechtools score intelligibility transcripts.csv --ref data/test/text --json ir.json
+    """
+    from speechtools.fileio import atomic_write
+    from speechtools.scoring.intelligibility import ROLES, intelligibility, load_transcriptions, markdown
+    from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.sheets import parse_columns
+    from speechtools.scoring.text_formats import read_transcripts
+
+    norm = Normalizer(ignore_case=not case_sensitive, remove_punct=not keep_punct, cer=cer)
+    refs = {u: norm(t) for u, t in read_transcripts(ref_path).text.items()}
+    items = load_transcriptions(sheets, parse_columns(columns, ROLES), refs, norm)
+    results = intelligibility(items, refs)
+    click.echo(markdown(results))
+    if json_out is not None:
+        with atomic_write(json_out) as handle:
+            json.dump({name: r.to_dict() for name, r in results.items()}, handle, indent=2)
+            handle.write("\n")
