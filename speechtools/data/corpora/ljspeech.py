@@ -83,7 +83,10 @@ def split_espnet(utterances: List[Utterance], held_out: Tuple[int, int]) -> Dict
     ``dev`` (first part) and ``eval`` (last part); the rest ``train``."""
     n_dev, n_eval = held_out
     if len(utterances) <= n_dev + n_eval:
-        raise UserError(f"need more than {n_dev + n_eval} utterances to split, got {len(utterances)}")
+        raise UserError(
+            f"need more than {n_dev + n_eval} utterances to hold out {n_dev} dev + {n_eval} eval, got {len(utterances)}"
+            " (see --dev-size/--eval-size)"
+        )
     cut = len(utterances) - n_dev - n_eval
     return {
         "train": utterances[:cut],
@@ -104,9 +107,10 @@ def to_data_dir(utterances: List[Utterance]) -> DataDir:
     )
 
 
-def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None) -> Dict[str, int]:
+def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None, held_out: Optional[Tuple[int, int]] = None) -> Dict[str, int]:
     """Write ``<out>/train``, ``<out>/dev``, ``<out>/eval`` from LJSpeech-1.1 at ``corpus``
     (ESPnet split, 250/250 held out) or, when ``corpus`` is None, the bundled mini corpus (3/3).
+    ``held_out`` = (dev, eval) sizes overrides those defaults.
 
     Returns:
         utterances per set.
@@ -115,7 +119,9 @@ def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None) -> Dict[s
     if corpus is None and not root.is_dir():
         raise UserError("bundled mini corpus not found (run from a source checkout or pass --corpus)", root)
     utterances = read_metadata(root)
-    sets = split_espnet(utterances, FULL_HELD_OUT if corpus is not None else MINI_HELD_OUT)
+    if held_out is None:
+        held_out = FULL_HELD_OUT if corpus is not None else MINI_HELD_OUT
+    sets = split_espnet(utterances, held_out)
     counts: Dict[str, int] = {}
     for name in SETS:
         write_data_dir(to_data_dir(sets[name]), Path(out) / name)
@@ -129,7 +135,9 @@ def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None) -> Dict[s
     "--corpus", default=None, metavar="DIR",
     help="LJSpeech-1.1 directory (metadata.csv, wavs/). Default: the bundled 32-clip mini corpus.",
 )
-def command(out: str, corpus: Optional[str]) -> None:
+@click.option("--dev-size", type=click.IntRange(min=1), default=None, help="Utterances in dev [250; mini: 3].")
+@click.option("--eval-size", type=click.IntRange(min=1), default=None, help="Utterances in eval [250; mini: 3].")
+def command(out: str, corpus: Optional[str], dev_size: Optional[int], eval_size: Optional[int]) -> None:
     """LJSpeech-1.1 (ESPnet split: last 500 -> 250 dev + 250 eval) or the bundled mini corpus.
 
     Without --corpus, the 32 bundled clips of egs/ljspeech/mini_corpus are split 26 train /
@@ -140,6 +148,8 @@ def command(out: str, corpus: Optional[str]) -> None:
       speechtools data prepare ljspeech --out data
       speechtools data prepare ljspeech --out data --corpus /data/LJSpeech-1.1
     """
-    counts = prepare_ljspeech(out, corpus)
+    default = FULL_HELD_OUT if corpus is not None else MINI_HELD_OUT
+    held_out = (dev_size or default[0], eval_size or default[1])
+    counts = prepare_ljspeech(out, corpus, held_out)
     for name in SETS:
         click.echo(f"{Path(out) / name}: {counts[name]} utterances")
