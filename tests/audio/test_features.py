@@ -60,3 +60,16 @@ def test_config_from_yaml_mapping_and_validation():
 def test_too_short_signal_is_a_clear_error():
     with pytest.raises(ValueError, match="too short"):
         log_mel(torch.zeros(300), FeatureConfig())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu():
+    from speechtools.audio.griffin_lim import griffin_lim
+
+    cfg = FeatureConfig()
+    wav = torch.from_numpy(np.stack([tone(220), tone(440)]))
+    cpu = log_mel(wav, cfg)
+    gpu = log_mel(wav.cuda(), cfg)
+    assert gpu.device.type == "cuda"
+    torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-4)
+    assert griffin_lim(gpu, cfg, n_iter=4).device.type == "cuda"
