@@ -49,7 +49,7 @@ _po_is_option() {
 }
 
 _po_help() {
-  local i name value width=0
+  local i name value width=0 vwidth=0
   if [ -n "${help_message:-}" ]; then
     printf '%s\n' "$help_message"
   else
@@ -58,14 +58,18 @@ _po_help() {
   [ ${#_po_names[@]} -eq 0 ] && return 0
   for name in "${_po_names[@]}"; do
     [ ${#name} -gt $width ] && width=${#name}
+    value=${!name-}
+    [ $((${#value} + 2)) -gt $vwidth ] && vwidth=$((${#value} + 2))
   done
   printf 'Options (default in quotes):\n'
   for i in "${!_po_names[@]}"; do
     name=${_po_names[$i]}
     value=${!name-}
-    printf '  --%-*s "%s"' "$width" "${name//_/-}" "$value"
-    [ -n "${_po_comments[$i]}" ] && printf '  # %s' "${_po_comments[$i]}"
-    printf '\n'
+    if [ -n "${_po_comments[$i]}" ]; then
+      printf '  --%-*s %-*s  # %s\n' "$width" "${name//_/-}" "$vwidth" "\"$value\"" "${_po_comments[$i]}"
+    else
+      printf '  --%-*s "%s"\n' "$width" "${name//_/-}" "$value"
+    fi
   done
 }
 

@@ -87,9 +87,9 @@ def test_help_lists_options_with_defaults(recipe: Path) -> None:
     assert lines[0] == "Usage: run.sh [options] <out-dir>"
     assert lines[1].startswith("Options")
     assert lines[2:] == [
-        '  --stage      "2"  # first stage to run',
-        '  --stop-stage "100"  # last stage to run',
-        '  --ngpu       "0"  # GPUs (0 = CPU)',
+        '  --stage      "2"      # first stage to run',
+        '  --stop-stage "100"    # last stage to run',
+        '  --ngpu       "0"      # GPUs (0 = CPU)',
         '  --use-amp    "false"  # mixed precision on CUDA',
-        '  --corpus     ""  # path to the full corpus',
+        '  --corpus     ""       # path to the full corpus',
     ]
