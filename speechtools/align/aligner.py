@@ -17,7 +17,7 @@ Hard durations of an utterance are those of :func:`maximum_path` on the soft log
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch import nn
@@ -83,6 +83,8 @@ class Aligner(nn.Module):
         self.query_conv1 = Conv1dT(n_mels, 2 * n_mels, 3)
         self.query_conv2 = Conv1dT(2 * n_mels, n_mels, 1)
         self.query_conv3 = Conv1dT(n_mels, d, 1)
+        # Training micro-batches seen (drives the bin-loss ramp; saved with the weights so resume continues it).
+        self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
 
     def forward(
         self, tokens: torch.Tensor, token_lengths: torch.Tensor, mel: torch.Tensor, mel_lengths: torch.Tensor
@@ -131,9 +133,14 @@ class Aligner(nn.Module):
         return durations_from_path(self.hard_alignment(log_attn, token_lengths, mel_lengths).transpose(1, 2))
 
     def loss(
-        self, out: Dict[str, torch.Tensor], token_lengths: torch.Tensor, mel_lengths: torch.Tensor, step: int = 0
+        self, out: Dict[str, torch.Tensor], token_lengths: torch.Tensor, mel_lengths: torch.Tensor, step: Optional[int] = None
     ) -> Dict[str, torch.Tensor]:
-        """Forward-sum loss + bin loss (weight ramped in over ``bin_loss_warmup_steps``)."""
+        """Forward-sum loss + bin loss, its weight ramped in linearly over ``bin_loss_warmup_steps``
+        (``step`` defaults to the number of training micro-batches seen)."""
+        if step is None:
+            step = int(self.batches_seen)
+            if self.training:
+                self.batches_seen += 1
         ctc = self.forward_sum_loss(out["log_attn"], token_lengths, mel_lengths)
         hard = self.hard_alignment(out["log_attn"], token_lengths, mel_lengths)
         weight = self.conf.bin_loss_weight * min(1.0, step / max(self.conf.bin_loss_warmup_steps, 1))

@@ -1,0 +1,284 @@
+"""Text-to-speech task for non-autoregressive acoustic models (FastSpeech 2 and its family).
+
+Data of one set: a Kaldi data directory (``text``, ``durations``, optional ``utt2spk``) and
+a feature store (``dump/<set>``: ``mel``, ``pitch``, ``energy``; see
+:mod:`speechtools.audio.store`). Text is turned into tokens by the configured front-end and
+``tokens.txt``; the durations must have one entry per token and sum to the mel frame count.
+Features are normalised with ``stats.npz`` (training-set mean/std). Pitch is the store's
+continuous log-F0 (unvoiced frames interpolated; ``voiced`` flags beside it), energy the frame
+L2 norm.
+
+With ``model_conf.adaptor.level: token`` pitch and energy targets are averaged over each
+token's frames (:func:`speechtools.audio.token_average.token_average`; the log-F0 is
+continuous, so unvoiced tokens get the interpolated contour); with ``frame`` they stay per frame.
+
+A model directory gets ``tokens.txt``, ``stats.npz``, ``feats.yaml`` and (multi-speaker)
+``speakers.txt``, so ``speechtools synth`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from speechtools.audio.features import FeatureConfig
+from speechtools.audio.stats import FeatureStats, load_stats
+from speechtools.audio.store import FeatureStore
+from speechtools.audio.token_average import token_average
+from speechtools.config import from_dict
+from speechtools.data.kaldi import read_durations, read_table
+from speechtools.errors import UserError
+from speechtools.fileio import read_lines, write_lines
+from speechtools.tasks import TASKS
+from speechtools.tasks.base import Task
+from speechtools.text.frontend import get_frontend
+from speechtools.text.tokens import TokenList
+
+TOKENS_NAME = "tokens.txt"
+STATS_NAME = "stats.npz"
+FEATS_NAME = "feats.yaml"
+SPEAKERS_NAME = "speakers.txt"
+
+
+@dataclass
+class TTSTaskConfig:
+    """``task_conf`` of ``task: tts``.
+
+    Attributes:
+        train_data, valid_data: Kaldi data directories (with ``durations``).
+        train_feats, valid_feats: feature stores of those sets (``dump/<set>``).
+        token_list: ``tokens.txt``; stats: ``stats.npz``; feats_conf: the feature YAML used.
+        frontend: text front-end name (``en_phone``...).
+        speakers: learn a speaker-ID embedding from ``utt2spk`` (multi-speaker data).
+    """
+
+    train_data: str = ""
+    train_feats: str = ""
+    valid_data: Optional[str] = None
+    valid_feats: Optional[str] = None
+    token_list: str = ""
+    stats: str = ""
+    feats_conf: str = ""
+    frontend: str = "en_phone"
+    speakers: bool = False
+
+
+def load_feature_config(path: Path) -> FeatureConfig:
+    """Read a feature YAML (``conf/feats/mel22k.yaml``) into :class:`FeatureConfig`."""
+    if not path.is_file():
+        raise UserError("feature config not found", path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return from_dict(FeatureConfig, data, source=str(path))
+
+
+def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path] = None, line: Optional[int] = None) -> List[int]:
+    """Front-end tokens of ``text`` as ids; unknown tokens or empty output are user errors."""
+    symbols = frontend.tokenize(text)
+    if not symbols:
+        raise UserError(f"text normalises to nothing: {text!r}", path, line)
+    return tokens.encode(symbols, unk="error", path=path, line=line)
+
+
+def _line_numbers(path: Path) -> Dict[str, int]:
+    return {line.split(maxsplit=1)[0]: number for number, line in read_lines(path) if line.strip()}
+
+
+class TTSDataset(Dataset):
+    """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker}`` of one set (normalised)."""
+
+    def __init__(
+        self, data_dir: str, feats_dir: str, tokens: TokenList, stats: FeatureStats, frontend: Any,
+        level: str, speaker_ids: Optional[Dict[str, int]] = None, need_durations: bool = True,
+    ) -> None:
+        root = Path(data_dir)
+        text_path = root / "text"
+        texts = read_table(text_path, allow_empty_value=True)
+        lines = _line_numbers(text_path)
+        self.store = FeatureStore(feats_dir)
+        self.stats = stats
+        self.level = level
+        durations: Dict[str, List[int]] = {}
+        dur_path = root / "durations"
+        if need_durations:
+            if not dur_path.is_file():
+                raise UserError("missing durations (run `speechtools align durations` first)", dur_path)
+            durations = read_durations(dur_path)
+        utt2spk = read_table(root / "utt2spk") if speaker_ids is not None else {}
+        self.items: List[Dict[str, Any]] = []
+        shapes = self.store.shapes("mel")
+        for uttid in tqdm(sorted(texts), desc=f"tokenise {root.name}", leave=False, disable=len(texts) < 200):
+            if uttid not in shapes:
+                raise UserError(f"utterance {uttid!r} has no mel features in {feats_dir}", text_path, lines.get(uttid))
+            ids = encode_text(frontend, tokens, texts[uttid], text_path, lines.get(uttid))
+            item: Dict[str, Any] = {"uttid": uttid, "tokens": ids, "frames": int(shapes[uttid][0])}
+            if need_durations:
+                if uttid not in durations:
+                    raise UserError(f"no durations for {uttid!r}", dur_path)
+                d = durations[uttid]
+                if len(d) != len(ids):
+                    raise UserError(f"{uttid}: {len(d)} durations for {len(ids)} tokens (stale durations? re-run align durations)", dur_path)
+                if sum(d) != item["frames"]:
+                    raise UserError(f"{uttid}: durations sum to {sum(d)}, features have {item['frames']} frames", dur_path)
+                item["durations"] = d
+            if speaker_ids is not None:
+                spk = utt2spk.get(uttid)
+                if spk not in speaker_ids:
+                    raise UserError(f"{uttid}: speaker {spk!r} not in the training speakers", root / "utt2spk")
+                item["speaker"] = speaker_ids[spk]
+            self.items.append(item)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Dict[str, Any]:
+        meta = self.items[index]
+        uttid = meta["uttid"]
+        mel = self.store.read("mel", uttid).astype(np.float32)
+        item = {
+            "uttid": uttid,
+            "tokens": torch.tensor(meta["tokens"], dtype=torch.long),
+            "mel": torch.from_numpy(self.stats.normalize("mel", mel).astype(np.float32)),
+            "speaker": meta.get("speaker", 0),
+        }
+        if "durations" not in meta:
+            return item
+        durations = np.asarray(meta["durations"], dtype=np.int64)
+        item["durations"] = torch.from_numpy(durations)
+        log_f0 = self.store.read("pitch", uttid).astype(np.float64).reshape(-1)
+        energy = self.store.read("energy", uttid).astype(np.float64).reshape(-1)
+        n = len(mel)
+        log_f0, energy = log_f0[:n], energy[:n]
+        if self.level == "token":
+            log_f0 = token_average(log_f0, durations)
+            energy = token_average(energy, durations)
+        pitch_mean, pitch_std = _scalar(self.stats, "pitch")
+        energy_mean, energy_std = _scalar(self.stats, "energy")
+        item["pitch"] = torch.from_numpy(((log_f0 - pitch_mean) / pitch_std).astype(np.float32))
+        item["energy"] = torch.from_numpy(((energy - energy_mean) / energy_std).astype(np.float32))
+        if self.level == "token":
+            # Tokens without frames carry 0 (the mean), not the normalised value of 0 Hz/energy.
+            has_frames = torch.from_numpy(durations > 0)
+            item["pitch"] = item["pitch"] * has_frames
+            item["energy"] = item["energy"] * has_frames
+        return item
+
+
+def _scalar(stats: FeatureStats, name: str) -> Tuple[float, float]:
+    if name not in stats.mean:
+        raise UserError(f"stats.npz has no {name!r} statistics (recompute with `speechtools compute-stats`)")
+    return float(np.asarray(stats.mean[name]).reshape(-1)[0]), float(np.asarray(stats.std[name]).reshape(-1)[0])
+
+
+def pad_1d(seqs: Sequence[torch.Tensor], value: float = 0) -> torch.Tensor:
+    """Right-pad 1-D tensors into ``(batch, max_len)``."""
+    return torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True, padding_value=value)
+
+
+def collate_tts(items: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Pad a list of :class:`TTSDataset` items into a batch."""
+    batch: Dict[str, Any] = {
+        "uttids": [it["uttid"] for it in items],
+        "tokens": pad_1d([it["tokens"] for it in items]),
+        "token_lengths": torch.tensor([len(it["tokens"]) for it in items]),
+        "mel": pad_1d([it["mel"] for it in items]),
+        "mel_lengths": torch.tensor([len(it["mel"]) for it in items]),
+        "speakers": torch.tensor([it["speaker"] for it in items]),
+    }
+    for key in ("durations", "pitch", "energy"):
+        if key in items[0]:
+            batch[key] = pad_1d([it[key] for it in items])
+    return batch
+
+
+class _AssetsMixin:
+    """Shared asset handling of the TTS and alignment tasks."""
+
+    conf: Any
+
+    def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
+        self.tokens = TokenList.load(token_list)
+        self.stats = load_stats(stats)
+        self.feature_config = load_feature_config(Path(feats_conf))
+        self.frontend = get_frontend(self.conf.frontend)
+
+    def _export_common(self, model_dir: Path) -> None:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        for src, name in ((self.conf.token_list, TOKENS_NAME), (self.conf.stats, STATS_NAME), (self.conf.feats_conf, FEATS_NAME)):
+            if Path(src).resolve() != (model_dir / name).resolve():
+                shutil.copyfile(src, model_dir / name)
+
+    def _point_at(self, model_dir: Path) -> None:
+        self.conf.token_list = str(model_dir / TOKENS_NAME)
+        self.conf.stats = str(model_dir / STATS_NAME)
+        self.conf.feats_conf = str(model_dir / FEATS_NAME)
+
+
+@TASKS.register("tts", config=TTSTaskConfig)
+class TTSTask(_AssetsMixin, Task):
+    """FastSpeech-family training: teacher-forced durations, pitch and energy; masked losses."""
+
+    config_class = TTSTaskConfig
+
+    def __init__(self, conf: TTSTaskConfig, model_name: str, model_conf: Any) -> None:
+        super().__init__(conf, model_name, model_conf)
+        self.level = getattr(getattr(model_conf, "adaptor", None), "level", "token")
+        self.speaker_ids: Optional[Dict[str, int]] = None
+        if conf.token_list:
+            self._load_common(conf.token_list, conf.stats, conf.feats_conf)
+            if conf.speakers:
+                spk = sorted(set(read_table(Path(conf.train_data) / "utt2spk").values()))
+                self.speaker_ids = {s: i for i, s in enumerate(spk)}
+
+    def load_assets(self, model_dir: Path) -> None:
+        self._point_at(Path(model_dir))
+        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+        if self.conf.speakers:
+            names = [line for _, line in read_lines(Path(model_dir) / SPEAKERS_NAME)]
+            self.speaker_ids = {s: i for i, s in enumerate(names)}
+
+    def build_model(self) -> torch.nn.Module:
+        from speechtools.models import MODELS
+
+        entry = MODELS.get(self.model_name)
+        n_speakers = len(self.speaker_ids) if self.speaker_ids else 1
+        model = entry.cls(self.model_conf, vocab_size=len(self.tokens), n_mels=self.feature_config.n_mels, n_speakers=n_speakers)
+        pitch_mean, pitch_std = _scalar(self.stats, "pitch")
+        energy_mean, energy_std = _scalar(self.stats, "energy")
+        model.adaptor.set_stats(pitch_mean, pitch_std, energy_mean, energy_std)
+        return model
+
+    def train_dataset(self) -> Dataset:
+        return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level, self.speaker_ids)
+
+    def valid_dataset(self) -> Optional[Dataset]:
+        if not self.conf.valid_data:
+            return None
+        return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level, self.speaker_ids)
+
+    def lengths(self, dataset: Dataset) -> Sequence[int]:
+        return [it["frames"] for it in dataset.items]  # type: ignore[attr-defined]
+
+    def collate(self, items: List[Any]) -> Dict[str, Any]:
+        return collate_tts(items)
+
+    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
+        out = model(
+            batch["tokens"], batch["token_lengths"], batch["durations"], batch.get("pitch"), batch.get("energy"),
+            batch["speakers"], max_frames=batch["mel"].size(1),
+        )
+        core = model.module if hasattr(model, "module") else model
+        terms = core.loss(out, batch["mel"], batch["durations"], batch.get("pitch"), batch.get("energy"))
+        return terms["loss"], {k: float(v.detach()) for k, v in terms.items() if k != "loss"}
+
+    def export_assets(self, model_dir: Path) -> None:
+        self._export_common(Path(model_dir))
+        if self.speaker_ids:
+            write_lines(Path(model_dir) / SPEAKERS_NAME, sorted(self.speaker_ids, key=self.speaker_ids.__getitem__))
