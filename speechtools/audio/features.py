@@ -122,7 +122,8 @@ def f0(wav: ArrayLike, cfg: FeatureConfig) -> Tuple[np.ndarray, np.ndarray]:
     """F0 in Hz (0 where unvoiced) and voiced flags, each ``(num_frames(len(wav)),)``, by Praat's
     autocorrelation method (Boersma 1993) on the mel frame grid."""
     signal = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
-    signal = signal.reshape(-1)
+    if signal.ndim != 1:
+        raise ValueError(f"f0 takes one waveform of shape (T,), got {signal.shape}")
     return praat_f0(
         signal,
         cfg.sample_rate,

@@ -97,7 +97,7 @@ def load_audio(
             if start > 0:
                 audio.seek(start)
             data = audio.read(stop - start, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+    except (sf.LibsndfileError, RuntimeError) as exc:
         message = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
         raise UserError(f"{label}cannot decode audio ({message})", name) from None
     if data.shape[0] == 0:

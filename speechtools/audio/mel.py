@@ -10,6 +10,7 @@ is scaled by ``2 / (f_right - f_left)`` so every filter has unit area in Hz.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -17,7 +18,7 @@ import torch
 _F_SP = 200.0 / 3.0  # Hz per mel in the linear part
 _MIN_LOG_HZ = 1000.0
 _MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP  # 15 mels
-_LOG_STEP = torch.log(torch.tensor(6.4, dtype=torch.float64)).item() / 27.0
+_LOG_STEP = math.log(6.4) / 27.0
 
 
 def hz_to_mel(freq: torch.Tensor) -> torch.Tensor:
