@@ -127,6 +127,41 @@ class _BatchStream:
             return batch
 
 
+class _StatSums:
+    """Item-weighted sums of logged statistics between logging steps, without per-step host syncs.
+
+    Tensor statistics (the loss, and any 0-dim tensors a task returns) are summed on the
+    device; Python floats on the host. :meth:`reduce` sums over processes and returns the
+    means: the only device-to-host transfer, done on logging steps.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.tensors: Dict[str, torch.Tensor] = {}
+        self.floats: Dict[str, float] = {}
+        self.items = 0
+
+    def add(self, stats: Dict[str, Any], n: int) -> None:
+        """Add statistics that are means over ``n`` items."""
+        for key, value in stats.items():
+            if isinstance(value, torch.Tensor):
+                weighted = value.detach().to(torch.float64) * n
+                self.tensors[key] = self.tensors[key] + weighted if key in self.tensors else weighted
+            else:
+                self.floats[key] = self.floats.get(key, 0.0) + float(value) * n
+        self.items += n
+
+    def reduce(self) -> Dict[str, float]:
+        """Item-weighted means over all processes."""
+        tensor_keys = sorted(self.tensors)
+        float_keys = sorted(self.floats)
+        host = torch.tensor([self.floats[k] for k in float_keys] + [float(self.items)], dtype=torch.float64)
+        parts = [self.tensors[k].reshape(1) for k in tensor_keys] + [host.to(self.device)]
+        values = all_reduce_sum(torch.cat(parts)).tolist()
+        count = max(values[-1], 1.0)
+        return {k: v / count for k, v in zip(tensor_keys + float_keys, values[:-1])}
+
+
 class _Collate:
     """``task.collate`` plus the local and global batch sizes (picklable for DataLoader workers)."""
 
@@ -232,18 +267,24 @@ class Trainer:
         config_path = self.out_dir / CONFIG_NAME
         checkpoints = ckpt.list_checkpoints(self.out_dir)
         resolved = self.experiment.to_dict()
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise UserError("--out-dir exists and is not a directory", self.out_dir)
+        changed: List[str] = []
+        if config_path.is_file():
+            try:
+                old = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+            except yaml.YAMLError:
+                old = None
+            changed = _mapping_diff(old, resolved)
         if self.resume:
             if not checkpoints:
                 raise UserError(
                     "--resume given but there is no checkpoint to resume from (checkpoints/step_N.pt)",
                     self.out_dir / ckpt.CHECKPOINT_DIR,
                 )
+            if changed:
+                warnings.warn(f"resuming with a changed config: {', '.join(changed)}", stacklevel=2)
         elif config_path.is_file():
-            try:
-                old = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-            except yaml.YAMLError:
-                old = None
-            changed = _mapping_diff(old, resolved)
             if changed:
                 raise UserError(
                     f"the output directory holds a different experiment (differs in {', '.join(changed[:5])}); "
@@ -359,8 +400,7 @@ class Trainer:
         )
         batches = _BatchStream(sampler, loader, state.epoch, state.batches_done)
         start_time = time.perf_counter()
-        sums: Dict[str, torch.Tensor] = {}
-        items = torch.zeros((), dtype=torch.float64, device=self.device)
+        sums = _StatSums(self.device)
         grad_norm = torch.zeros((), device=self.device)
         last_saved = state.step if self.resume else -1
         while state.step < conf.max_steps:
@@ -374,8 +414,7 @@ class Trainer:
                     with self._autocast(amp_dtype):
                         loss, stats = task.compute_loss(wrapped, batch)
                     scaler.scale(loss * weight).backward()
-                self._accumulate(sums, loss, stats, n_local)
-                items += n_local
+                sums.add({"loss": loss, **stats}, n_local)
             if conf.grad_clip > 0:
                 scaler.unscale_(optimizer)
                 grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), conf.grad_clip)
@@ -389,8 +428,11 @@ class Trainer:
             bar.update(1)
 
             if state.step % conf.log_interval == 0 or state.step == conf.max_steps:
-                record = self._log_record(sums, items, grad_norm, lr, state, start_time)
-                sums, items = {}, torch.zeros((), dtype=torch.float64, device=self.device)
+                record = {"split": "train", "step": state.step, "epoch": state.epoch, "lr": lr, **sums.reduce()}
+                if conf.grad_clip > 0:
+                    record["grad_norm"] = float(grad_norm)
+                record["elapsed"] = round(time.perf_counter() - start_time, 3)
+                sums = _StatSums(self.device)
                 if self.dist.is_main:
                     self._append_log(log_path, record)
                     bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{lr:.3g}")
@@ -412,33 +454,6 @@ class Trainer:
         return self.out_dir
 
     # ------------------------------------------------------------------ helpers
-    def _accumulate(self, sums: Dict[str, torch.Tensor], loss: torch.Tensor, stats: Dict[str, Any], n: int) -> None:
-        values = {"loss": loss.detach(), **stats}
-        for key, value in values.items():
-            tensor = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value, device=self.device)
-            tensor = tensor.to(torch.float64) * n
-            sums[key] = sums[key] + tensor if key in sums else tensor
-
-    def _log_record(
-        self,
-        sums: Dict[str, torch.Tensor],
-        items: torch.Tensor,
-        grad_norm: torch.Tensor,
-        lr: float,
-        state: TrainState,
-        start_time: float,
-    ) -> Dict[str, Any]:
-        keys = sorted(sums)
-        packed = torch.stack([sums[k] for k in keys] + [items]) if keys else items.reshape(1)
-        values = all_reduce_sum(packed).tolist()  # the one host sync of a logging step
-        count = max(values[-1], 1.0)
-        record: Dict[str, Any] = {"split": "train", "step": state.step, "epoch": state.epoch, "lr": lr}
-        record.update({k: v / count for k, v in zip(keys, values[:-1])})
-        if self.conf.grad_clip > 0:
-            record["grad_norm"] = float(grad_norm)
-        record["elapsed"] = round(time.perf_counter() - start_time, 3)
-        return record
-
     @torch.no_grad()
     def _validate(
         self,
@@ -451,25 +466,16 @@ class Trainer:
     ) -> Dict[str, Any]:
         """Item-weighted mean of ``task.validation_stats`` over the validation set (all ranks)."""
         model.eval()
-        sums: Dict[str, torch.Tensor] = {}
-        items = torch.zeros((), dtype=torch.float64, device=self.device)
+        sums = _StatSums(self.device)
         sampler: LengthBucketBatchSampler = loader.batch_sampler.sampler  # type: ignore[union-attr]
         sampler.set_epoch(0)
         for batch, n_local, _ in loader:
             batch = move_to_device(batch, self.device, non_blocking=True)
             with self._autocast(amp_dtype):
                 stats = task.validation_stats(model, batch)
-            for key, value in stats.items():
-                tensor = torch.as_tensor(value, device=self.device).to(torch.float64) * n_local
-                sums[key] = sums[key] + tensor if key in sums else tensor
-            items += n_local
+            sums.add(stats, n_local)
         model.train()
-        keys = sorted(sums)
-        packed = torch.stack([sums[k] for k in keys] + [items]) if keys else items.reshape(1)
-        values = all_reduce_sum(packed).tolist()
-        count = max(values[-1], 1.0)
-        record: Dict[str, Any] = {"split": "valid", "step": state.step, "epoch": state.epoch}
-        record.update({k: v / count for k, v in zip(keys, values[:-1])})
+        record: Dict[str, Any] = {"split": "valid", "step": state.step, "epoch": state.epoch, **sums.reduce()}
         record["elapsed"] = round(time.perf_counter() - start_time, 3)
         return record
 

@@ -26,10 +26,11 @@ def test_train_then_resume_to_more_steps(tmp_path: Path, write_config: Callable[
     code, out, _ = run_cli(["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5"], capsys)
     assert code == 0 and "model directory" in out
     assert "seed: 5" in (out_dir / "config.yaml").read_text()
-    code, _, _ = run_cli(
-        ["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5", "--resume", "--set", "trainer.max_steps=6"],
-        capsys,
-    )
+    with pytest.warns(UserWarning, match="changed config: trainer.max_steps"):
+        code, _, _ = run_cli(
+            ["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5", "--resume", "--set", "trainer.max_steps=6"],
+            capsys,
+        )
     assert code == 0
     assert sorted(p.name for p in (out_dir / "checkpoints").iterdir()) == ["step_2.pt", "step_4.pt", "step_6.pt"]
 

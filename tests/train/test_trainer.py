@@ -61,7 +61,8 @@ def test_ten_plus_resume_ten_equals_twenty(tmp_path: Path, write_config: Callabl
     straight = train(config, tmp_path / "straight")
     split = tmp_path / "split"
     train(config, split, overrides=("trainer.max_steps=10",))
-    train(config, split, resume=True)
+    with pytest.warns(UserWarning, match="changed config: trainer.max_steps"):
+        train(config, split, resume=True)
     assert_same_tensors(
         load_checkpoint(straight / "checkpoints/step_20.pt")["model"], load_checkpoint(split / "checkpoints/step_20.pt")["model"]
     )
@@ -148,3 +149,9 @@ def test_amp_request_is_ignored_on_cpu(tmp_path: Path, write_config: Callable[..
     with pytest.warns(UserWarning, match="only used on CUDA"):
         out = train(write_config(trainer={"amp": "bf16", "max_steps": 2}), tmp_path / "exp")
     assert (out / "model.pt").is_file()
+
+
+def test_dataloader_workers_give_the_same_run(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    base = train(write_config("a.yaml", trainer={"max_steps": 6}), tmp_path / "a")
+    workers = train(write_config("b.yaml", trainer={"max_steps": 6, "num_workers": 2}), tmp_path / "b")
+    assert_same_tensors(torch.load(base / "model.pt"), torch.load(workers / "model.pt"))
