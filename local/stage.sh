@@ -19,7 +19,7 @@
 #   log message ...             timestamped message on stderr
 
 log() {
-  echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "${BASH_SOURCE[1]:-$0}"):${BASH_LINENO[0]}) $*" >&2
+  echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*" >&2
 }
 
 stage_enabled() {

@@ -4,7 +4,9 @@ every file, sort every file, regenerate ``spk2utt``, and report what was dropped
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Set
@@ -42,7 +44,8 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
 
     Utterances are dropped when a file lacks them, when their ``segments`` recording is not in
     ``wav.scp``, or when their ``durations`` count differs from their ``text`` token count.
-    The original files are copied to ``DIR/.backup/`` first; every file is rewritten atomically.
+    The original files are copied to ``DIR/.backup/`` first; the new files are all written
+    before any replaces its original (each by an atomic rename).
 
     Raises:
         UserError: unreadable files (naming the line), or no utterance left.
@@ -81,5 +84,9 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
         for name in DATA_FILES:
             if (root / name).exists():
                 shutil.copyfile(root / name, backup_dir / name)
-    fixed.save(root)
+    with tempfile.TemporaryDirectory(prefix=".fix.", dir=root) as tmp:
+        fixed.save(tmp)
+        for name in DATA_FILES:
+            if (Path(tmp) / name).exists():
+                os.replace(Path(tmp) / name, root / name)
     return FixReport(path=root, n_before=n_before, n_kept=len(keep), dropped=dropped)
