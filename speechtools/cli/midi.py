@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from speechtools.cli.options import device_option
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, read_lines, write_lines
 
@@ -92,3 +93,60 @@ def stats(directory: str, json_out: str, skip_errors: bool) -> None:
     if json_out:
         with atomic_write(json_out) as handle:
             json.dump({"summary": s, "songs": dict(zip(result.files, result.lengths)), "skipped": result.skipped}, handle, indent=1)
+
+
+@midi.command()
+@click.option("--midi-dir", required=True, type=click.Path(file_okay=False), help="Folder of .mid files (searched recursively).")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where the .npz sequence stores go.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None, help="labels.tsv: song<TAB>column... (song = path below --midi-dir without suffix).")
+@click.option("--label-column", default=None, help="Column of labels.tsv for the classification task (e.g. composer, mode).")
+@click.option("--phrase-bars", type=click.IntRange(min=1), default=2, show_default=True, help="Bars per phrase in the ranking tasks.")
+@click.option("--group-size", type=click.IntRange(min=2), default=50, show_default=True, help="Candidates per ranking group (1 true).")
+@click.option("--window-notes", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--window-step", type=click.IntRange(min=1), default=250, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+def prepare(midi_dir: str, out_dir: str, labels_path: str, label_column: str, phrase_bars: int, group_size: int, window_notes: int, window_step: int, seed: int) -> None:
+    """Encode a MIDI folder and build pre-training, ranking and classification sets.
+
+    Example: speechtools midi prepare --midi-dir data/midi --labels data/midi/labels.tsv --label-column mode --out-dir data/prepared
+    """
+    from speechtools.music.tasks_data import prepare as run_prepare
+
+    if label_column and not labels_path:
+        raise click.UsageError("--label-column needs --labels")
+    counts = run_prepare(midi_dir, out_dir, labels_path, label_column, seed, phrase_bars, group_size, window_notes, window_step)
+    for name, n in counts.items():
+        click.echo(f"{name}\t{n}")
+
+
+@midi.command()
+@click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A fine-tuned music_classification model directory.")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Sequence store (.npz) to score.")
+@click.option("--ranking-out", type=click.Path(dir_okay=False), default=None, help="Write 'group candidate label score' lines (P(true)) for `score ranking`.")
+@click.option("--hyp-out", type=click.Path(dir_okay=False), default=None, help="Write 'name predicted-class' lines for `score classification`.")
+@click.option("--ref-out", type=click.Path(dir_okay=False), default=None, help="Write the store's 'name true-class' lines.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@device_option
+def predict(model_dir: str, data_path: str, ranking_out: str, hyp_out: str, ref_out: str, batch_size: int, device: str) -> None:
+    """Run a fine-tuned MusicBERT over a sequence store and write scores for `speechtools score`.
+
+    Example: speechtools midi predict --model-dir exp/acc --data data/prepared/accompaniment/test.npz --ranking-out exp/acc/test_scores.txt
+    """
+    from speechtools.music.tasks_data import SequenceStore
+    from speechtools.tasks.music_classification import predict_probabilities
+    from speechtools.train.model_dir import load_model_dir
+
+    if not (ranking_out or hyp_out or ref_out):
+        raise click.UsageError("give at least one of --ranking-out, --hyp-out, --ref-out")
+    store = SequenceStore.load(data_path)
+    loaded = load_model_dir(model_dir, device)
+    probs = predict_probabilities(loaded.model, store, batch_size, loaded.device)
+    classes = store.classes or [str(i) for i in range(probs.shape[1])]
+    if ranking_out:
+        if probs.shape[1] != 2:
+            raise UserError(f"ranking needs a 2-class (false/true) model, this one has {probs.shape[1]} classes", model_dir)
+        write_lines(ranking_out, [f"{g} {n} {l} {p:.6f}" for g, n, l, p in zip(store.groups, store.names, store.labels, probs[:, 1])])
+    if hyp_out:
+        write_lines(hyp_out, [f"{n} {classes[int(k)]}" for n, k in zip(store.names, probs.argmax(axis=1))])
+    if ref_out:
+        write_lines(ref_out, [f"{n} {classes[l]}" for n, l in zip(store.names, store.labels)])

@@ -1,0 +1,57 @@
+"""``speechtools score ranking`` and ``score classification`` (MusicBERT understanding tasks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import click
+
+from speechtools.fileio import atomic_write
+
+
+@click.command()
+@click.argument("scores", type=click.Path(dir_okay=False))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics (and per-group AP) as JSON.")
+def ranking(scores: str, json_out: Optional[str]) -> None:
+    """MAP and HITS@1/5/10/15/20/25 from a file of 'group candidate label score' lines.
+
+    Candidates of a group are ranked by score (highest first); label 1 marks the true one(s).
+
+    Example: speechtools score ranking exp/acc/test_scores.txt --json exp/acc/test_metrics.json
+    """
+    from speechtools.scoring.ranking import HITS_K, read_ranking_file, score_ranking
+
+    groups, labels, values = read_ranking_file(scores)
+    result = score_ranking(groups, labels, values)
+    hits = " ".join(f"HITS@{k} {100 * result.hits[k]:.2f}" for k in HITS_K)
+    click.echo(f"%RANK groups {result.n_groups} MAP {100 * result.map:.2f} {hits} [ {scores} ]")
+    click.echo("|groups|MAP|" + "|".join(f"HITS@{k}" for k in HITS_K) + "|")
+    click.echo("|---:|---:|" + "|".join("---:" for _ in HITS_K) + "|")
+    click.echo(f"|{result.n_groups}|{result.map:.4f}|" + "|".join(f"{result.hits[k]:.4f}" for k in HITS_K) + "|")
+    if json_out:
+        with atomic_write(json_out) as handle:
+            json.dump({"groups": result.n_groups, "map": result.map, "hits": {str(k): v for k, v in result.hits.items()}, "per_group_ap": result.per_group}, handle, indent=1)
+
+
+@click.command()
+@click.argument("ref", type=click.Path(dir_okay=False))
+@click.argument("hyp", type=click.Path(dir_okay=False))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON.")
+def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
+    """Accuracy, micro F1 and macro F1 from 'name label [label ...]' reference and hypothesis files.
+
+    Example: speechtools score classification exp/cls/test_ref.txt exp/cls/test_hyp.txt
+    """
+    from speechtools.scoring.classification import read_label_file, score_classification
+
+    result = score_classification(read_label_file(ref), read_label_file(hyp), ref, hyp)
+    click.echo(f"%CLS items {result.n_items} accuracy {100 * result.accuracy:.2f} micro-F1 {100 * result.micro_f1:.2f} macro-F1 {100 * result.macro_f1:.2f} [ {hyp} ]")
+    click.echo("|class|precision|recall|F1|support|")
+    click.echo("|---|---:|---:|---:|---:|")
+    for name, (p, r, f, n) in result.per_class.items():
+        click.echo(f"|{name}|{p:.4f}|{r:.4f}|{f:.4f}|{n}|")
+    if json_out:
+        with atomic_write(json_out) as handle:
+            json.dump({"items": result.n_items, "accuracy": result.accuracy, "micro_f1": result.micro_f1, "macro_f1": result.macro_f1,
+                       "per_class": {k: dict(zip(("precision", "recall", "f1", "support"), v)) for k, v in result.per_class.items()}}, handle, indent=1)
