@@ -96,7 +96,8 @@ def _plain_number(m: Match[str]) -> str:
 
 def _roman_after(words: List[str], ordinal_reading: bool) -> Rule:
     names = "|".join(words)
-    pattern = re.compile(rf"\b({names})\.? (?=[IVXLCDM]+\b)({_ROMAN_RE})\b(?!')")
+    # A lone C, L, D or M after a name is an initial ("George C. Marshall"), not a numeral.
+    pattern = re.compile(rf"\b({names})\.? (?=[IVX]\b|[IVXLCDM]{{2,}}\b)({_ROMAN_RE})\b(?!')")
 
     def expand(m: Match[str]) -> str:
         value = roman_to_int(m.group(2))
@@ -228,7 +229,8 @@ def normalize_english(text: str) -> str:
 
 
 def canonical_words(text: str) -> List[str]:
-    """Lower-cased words with punctuation (hyphens, apostrophes, quotes) removed: the form two
-    normalisations are compared in."""
-    text = text.lower().replace("'", "")
+    """Lower-cased words without diacritics and punctuation (hyphens, apostrophes, quotes): the
+    form two normalisations are compared in."""
+    text = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+    text = text.replace("'", "")
     return re.sub(r"[^a-z0-9]+", " ", text).split()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def test_ljspeech_sample_accuracy() -> None:
         ("Henry VIII and Chapter XII", "Henry the eighth and Chapter twelve"),
         ("George III. died", "George the third. died"),
         ("Recently I saw it", "Recently I saw it"),
+        ("Agent John D. Ready and George C. Marshall", "Agent John D. Ready and George C. Marshall"),
         ("Mr. and Mrs. Smith, Dr. Jones", "Mister and Misess Smith, Doctor Jones"),
         ("St. Paul lives on Elm St.", "Saint Paul lives on Elm Street"),
         ("Smith & Wesson", "Smith and Wesson"),
@@ -67,6 +69,16 @@ def test_normalize_english_examples(raw: str, expected: str) -> None:
 def test_normalize_keeps_one_line() -> None:
     assert normalize_english("a\u2028b\nc\t d") == "a b c d"
     assert normalize_english("   ") == ""
+
+
+def test_random_text_never_breaks() -> None:
+    """Deterministic fuzz: any mix of digits, symbols and letters gives one line of text."""
+    rng = random.Random(0)
+    alphabet = "0123456789 .,:;$£%&-'\"()/IVXLCMDabcxyzMr.St.Jan.stndrdth\u2014\u00e9\u2028\t"
+    for _ in range(300):
+        raw = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        out = normalize_english(raw)
+        assert "\n" not in out and out == out.strip()
 
 
 def test_roman_to_int() -> None:
