@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from tqdm import tqdm
+
 from speechtools.data.kaldi import (
     Record,
     check_sorted,
@@ -81,7 +83,8 @@ def _first_divergence(
 
 
 def _check_wav_scp(records: Sequence[Record], path: Path, check_files: bool) -> None:
-    for record in records:
+    # Stat-ing many files on a network disk takes a while: show progress on a terminal only.
+    for record in tqdm(records, desc=f"checking {path}", unit="file", disable=None if check_files else True, leave=False):
         target, is_pipe = split_wav_entry(record.value)
         if is_pipe:
             if not target:
