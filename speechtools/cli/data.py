@@ -140,7 +140,9 @@ class CorpusGroup(click.Group):
             with formatter.section("Corpora"):
                 formatter.write_dl(rows)
 
-    def resolve_command(self, ctx: click.Context, args: List[str]):  # type: ignore[no-untyped-def]
+    def resolve_command(
+        self, ctx: click.Context, args: List[str]
+    ) -> Tuple[Optional[str], Optional[click.Command], List[str]]:
         if args and not args[0].startswith("-") and args[0] not in corpus_names():
             raise UserError(f"unknown corpus {args[0]!r}; known: {', '.join(corpus_names()) or '(none)'}")
         return super().resolve_command(ctx, args)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines, write_lines
+
+V = TypeVar("V")
 
 DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations")
 
@@ -221,7 +223,7 @@ class DataDir:
         else:
             wav_scp = {u: v for u, v in self.wav_scp.items() if u in keep}
 
-        def pick(table):  # type: ignore[no-untyped-def]
+        def pick(table: Optional[Dict[str, V]]) -> Optional[Dict[str, V]]:
             return None if table is None else {u: v for u, v in table.items() if u in keep}
 
         return DataDir(

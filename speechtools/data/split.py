@@ -9,7 +9,7 @@ cumulative utterance count is as close as possible to ``k*U/N``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 
@@ -61,7 +61,7 @@ def split_data_dir(path: PathLike, n: int, per_spk: bool = False) -> Path:
         speakers = data.speakers()
         if n > len(speakers):
             raise UserError(f"cannot split {len(speakers)} speakers into {n} parts", root / "utt2spk")
-        by_spk = {s: [] for s in speakers}  # type: dict
+        by_spk: Dict[str, List[str]] = {s: [] for s in speakers}
         for u in utts:
             by_spk[data.utt2spk[u]].append(u)
         cuts = split_by_speaker([len(by_spk[s]) for s in speakers], n)
