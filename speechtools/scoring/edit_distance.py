@@ -21,6 +21,8 @@ numpy row operations instead of ``len(ref) * len(hyp)`` Python steps per utteran
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -31,48 +33,65 @@ OP_DIAG, OP_DEL, OP_INS = 0, 1, 2
 Op = Tuple[str, Optional[Hashable], Optional[Hashable]]
 
 
-def encode_tokens(sequences: Sequence[Sequence[Hashable]], vocab: Dict[Hashable, int]) -> List[np.ndarray]:
-    """Map token sequences to int32 arrays through ``vocab`` (new tokens are added)."""
-    out = []
-    for seq in sequences:
-        ids = [vocab.setdefault(tok, len(vocab)) for tok in seq]
-        out.append(np.asarray(ids, dtype=np.int32))
-    return out
+@dataclass
+class Packed:
+    """Integer-coded token sequences stored flat: sequence k is ``flat[offsets[k]:offsets[k+1]]``."""
+
+    flat: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Length of each sequence."""
+        return np.diff(self.offsets)
+
+    def padded(self, index: np.ndarray, pad: int) -> np.ndarray:
+        """Sequences ``index`` as an ``int32[len(index), max_len]`` matrix filled with ``pad``."""
+        lengths = self.lengths[index]
+        width = int(lengths.max()) if len(index) else 0
+        cols = np.arange(width)[None, :]
+        mask = cols < lengths[:, None]
+        if len(self.flat) == 0:
+            return np.full((len(index), width), pad, dtype=np.int32)
+        pos = np.minimum(self.offsets[index][:, None] + cols, len(self.flat) - 1)
+        return np.where(mask, self.flat[pos], pad).astype(np.int32)
 
 
-def _pad(seqs: Sequence[np.ndarray], pad: int) -> np.ndarray:
-    width = max((len(s) for s in seqs), default=0)
-    out = np.full((len(seqs), width), pad, dtype=np.int32)
-    for row, s in enumerate(seqs):
-        out[row, : len(s)] = s
-    return out
+def pack_tokens(sequences: Sequence[Sequence[Hashable]], vocab: Dict[Hashable, int]) -> Packed:
+    """Map token sequences to integer ids through ``vocab`` (new tokens are added) and pack them."""
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    tokens = itertools.chain.from_iterable(sequences)
+    for tok in dict.fromkeys(itertools.chain.from_iterable(sequences)):
+        if tok not in vocab:
+            vocab[tok] = len(vocab)
+    flat = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int32, count=int(offsets[-1]))
+    return Packed(flat, offsets)
 
 
 def _batch_counts(
-    refs: Sequence[np.ndarray], hyps: Sequence[np.ndarray], keep_backpointers: bool
+    ref: np.ndarray, ref_len: np.ndarray, hyp: np.ndarray, hyp_len: np.ndarray, keep_backpointers: bool
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Kaldi-tie-broken edit counts for one batch: returns ``(counts[B, 3], backptr)``.
+    """Kaldi-tie-broken edit counts for one padded batch: returns ``(counts[B, 3], backptr)``.
 
-    ``counts[:, 0..2]`` = insertions, deletions, substitutions. ``backptr`` (if asked) has
-    shape ``[B, H+1, R+1]`` with :data:`OP_DIAG`/:data:`OP_DEL`/:data:`OP_INS` per cell.
+    ``counts[:, 0..2]`` = insertions, deletions, substitutions. Only the substitution count is
+    carried through the table: on any path to cell (ref i, hyp j), ``I + D + S = cost`` and
+    ``I - D = j - i``, which give I and D. ``backptr`` (if asked) has shape ``[B, H+1, R+1]``
+    with :data:`OP_DIAG`/:data:`OP_DEL`/:data:`OP_INS` per cell.
     """
-    n = len(refs)
-    ref_len = np.array([len(r) for r in refs], dtype=np.int64)
-    hyp_len = np.array([len(h) for h in hyps], dtype=np.int64)
-    ref = _pad(refs, -1)
-    hyp = _pad(hyps, -2)
+    n = ref.shape[0]
     width = ref.shape[1] + 1
     rows = np.arange(n)
-    pos = np.arange(width, dtype=np.int64)[None, :]
-
+    pos = np.arange(width, dtype=np.int32)[None, :]
     cost = np.broadcast_to(pos, (n, width)).copy()
-    ins = np.zeros((n, width), dtype=np.int64)
-    dele = np.broadcast_to(pos, (n, width)).copy()
-    sub = np.zeros((n, width), dtype=np.int64)
+    sub = np.zeros((n, width), dtype=np.int32)
 
-    result = np.zeros((n, 3), dtype=np.int64)
-    done = hyp_len == 0
-    result[done, 1] = ref_len[done]
+    final_cost = ref_len.copy()
+    final_sub = np.zeros(n, dtype=np.int64)
 
     backptr = None
     if keep_backpointers:
@@ -81,71 +100,61 @@ def _batch_counts(
         backptr[:, 0, 0] = OP_DIAG
 
     for j in range(1, hyp.shape[1] + 1):
-        mismatch = (ref != hyp[:, j - 1 : j]).astype(np.int64)
+        mismatch = (ref != hyp[:, j - 1 : j]).astype(np.int32)
         ins_err = cost + 1
         sub_err = cost[:, :-1] + mismatch
         cand = ins_err.copy()
-        cand[:, 1:] = np.minimum(ins_err[:, 1:], sub_err)
+        np.minimum(ins_err[:, 1:], sub_err, out=cand[:, 1:])
         new_cost = np.minimum.accumulate(cand - pos, axis=1) + pos
         del_err = new_cost[:, :-1] + 1
 
-        op = np.full((n, width), OP_INS, dtype=np.int8)
         take_sub = (sub_err < ins_err[:, 1:]) & (sub_err < del_err)
         take_del = ~take_sub & (del_err < ins_err[:, 1:])
-        op[:, 1:][take_sub] = OP_DIAG
-        op[:, 1:][take_del] = OP_DEL
-
-        not_del = op != OP_DEL
+        not_del = np.ones((n, width), dtype=bool)
+        not_del[:, 1:] = ~take_del
         anchor = np.maximum.accumulate(np.where(not_del, pos, 0), axis=1)
-        is_sub = op[:, 1:] == OP_DIAG
-        base_ins = ins.copy()
-        base_del = dele.copy()
         base_sub = sub.copy()
-        base_ins[:, 0] += 1
-        base_ins[:, 1:] = np.where(is_sub, ins[:, :-1], ins[:, 1:] + 1)
-        base_del[:, 1:] = np.where(is_sub, dele[:, :-1], dele[:, 1:])
-        base_sub[:, 1:] = np.where(is_sub, sub[:, :-1] + mismatch, sub[:, 1:])
-        ins = np.take_along_axis(base_ins, anchor, axis=1)
-        sub = np.take_along_axis(base_sub, anchor, axis=1)
-        dele = np.take_along_axis(base_del, anchor, axis=1) + (pos - anchor)
+        base_sub[:, 1:] = np.where(take_sub, sub[:, :-1] + mismatch, sub[:, 1:])
+        sub = base_sub[rows[:, None], anchor]
         cost = new_cost
         if backptr is not None:
+            op = np.full((n, width), OP_INS, dtype=np.int8)
+            op[:, 1:][take_sub] = OP_DIAG
+            op[:, 1:][take_del] = OP_DEL
             backptr[:, j, :] = op
 
-        finished = hyp_len == j
-        if finished.any():
-            idx = rows[finished]
+        finished = np.flatnonzero(hyp_len == j)
+        if len(finished):
             at = ref_len[finished]
-            result[finished, 0] = ins[idx, at]
-            result[finished, 1] = dele[idx, at]
-            result[finished, 2] = sub[idx, at]
-    return result, backptr
+            final_cost[finished] = cost[finished, at]
+            final_sub[finished] = sub[finished, at]
+    indel = final_cost - final_sub
+    ins = (indel + hyp_len - ref_len) // 2
+    counts = np.column_stack([ins, indel - ins, final_sub])
+    return counts, backptr
 
 
-def batch_edit_counts(
-    refs: Sequence[np.ndarray], hyps: Sequence[np.ndarray], chunk_size: int = 4096, progress: bool = False
-) -> np.ndarray:
-    """Insertions, deletions, substitutions (``int64[N, 3]``) for N integer-coded pairs.
+def _chunks(refs: Packed, hyps: Packed, chunk_size: int) -> List[np.ndarray]:
+    order = np.lexsort((refs.lengths, hyps.lengths))
+    return [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]
+
+
+def batch_edit_counts(refs: Packed, hyps: Packed, chunk_size: int = 4096, progress: bool = False) -> np.ndarray:
+    """Insertions, deletions, substitutions (``int64[N, 3]``) for N packed integer-coded pairs.
 
     Implements Levenshtein (1966) edit distance with Kaldi's tie-breaking (module docstring);
     pairs are sorted by length and processed in chunks so padding stays small.
     """
     if len(refs) != len(hyps):
         raise ValueError("refs and hyps differ in length")
-    n = len(refs)
-    out = np.zeros((n, 3), dtype=np.int64)
-    if n == 0:
-        return out
-    lengths = np.array([(len(h), len(r)) for r, h in zip(refs, hyps)], dtype=np.int64)
-    order = np.lexsort((lengths[:, 1], lengths[:, 0]))
-    starts = range(0, n, chunk_size)
+    out = np.zeros((len(refs), 3), dtype=np.int64)
+    chunks = _chunks(refs, hyps, chunk_size)
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="aligning", unit="chunk", leave=False, disable=None)
-    for start in starts:
-        idx = order[start : start + chunk_size]
-        counts, _ = _batch_counts([refs[i] for i in idx], [hyps[i] for i in idx], False)
+        chunks = tqdm(chunks, desc="aligning", unit="chunk", leave=False, disable=None)
+    for idx in chunks:
+        counts, _ = _batch_counts(refs.padded(idx, -1), refs.lengths[idx], hyps.padded(idx, -2), hyps.lengths[idx], False)
         out[idx] = counts
     return out
 
@@ -181,14 +190,13 @@ def batch_align(
     its counts (Kaldi ``compute-wer`` split).
     """
     vocab: Dict[Hashable, int] = {}
-    ref_ids = encode_tokens(refs, vocab)
-    hyp_ids = encode_tokens(hyps, vocab)
-    n = len(refs)
-    order = np.lexsort((np.array([len(r) for r in refs]), np.array([len(h) for h in hyps]))) if n else []
-    out: List[List[Op]] = [[] for _ in range(n)]
-    for start in range(0, n, chunk_size):
-        idx = order[start : start + chunk_size]
-        _, backptr = _batch_counts([ref_ids[i] for i in idx], [hyp_ids[i] for i in idx], True)
+    ref_ids = pack_tokens(refs, vocab)
+    hyp_ids = pack_tokens(hyps, vocab)
+    out: List[List[Op]] = [[] for _ in range(len(refs))]
+    for idx in _chunks(ref_ids, hyp_ids, chunk_size):
+        _, backptr = _batch_counts(
+            ref_ids.padded(idx, -1), ref_ids.lengths[idx], hyp_ids.padded(idx, -2), hyp_ids.lengths[idx], True
+        )
         assert backptr is not None
         for row, k in enumerate(idx):
             ref, hyp = refs[k], hyps[k]

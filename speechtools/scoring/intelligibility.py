@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Sequence, Tuple
 
 from speechtools.errors import PathLike, UserError
-from speechtools.scoring.edit_distance import batch_edit_counts, encode_tokens
+from speechtools.scoring.edit_distance import batch_edit_counts, pack_tokens
 from speechtools.scoring.normalize import Normalizer
 from speechtools.scoring.sheets import read_sheets, require_nonempty
 
@@ -83,18 +83,19 @@ def load_transcriptions(paths: Sequence[PathLike], columns: Dict[str, str], refs
 def intelligibility(items: Sequence[Transcription], refs: Mapping[str, List[str]]) -> Dict[str, IntelligibilityResult]:
     """Per-system IR = hits / reference words over all transcriptions (module docstring)."""
     vocab: Dict[object, int] = {}
-    ref_ids = encode_tokens([refs[t.utterance] for t in items], vocab)
-    hyp_ids = encode_tokens([t.tokens for t in items], vocab)
+    ref_ids = pack_tokens([refs[t.utterance] for t in items], vocab)
+    hyp_ids = pack_tokens([t.tokens for t in items], vocab)
     counts = batch_edit_counts(ref_ids, hyp_ids)
+    ref_len = ref_ids.lengths
     out: Dict[str, IntelligibilityResult] = {}
     for system in sorted({t.system for t in items}):
         rows = [k for k, t in enumerate(items) if t.system == system]
-        n_words = sum(len(ref_ids[k]) for k in rows)
+        n_words = sum(int(ref_len[k]) for k in rows)
         if n_words == 0:
             raise UserError(f"system {system!r}: the references of its utterances contain no words")
-        hits = [len(ref_ids[k]) - int(counts[k, 1]) - int(counts[k, 2]) for k in rows]
+        hits = [int(ref_len[k]) - int(counts[k, 1]) - int(counts[k, 2]) for k in rows]
         errors = sum(int(counts[k].sum()) for k in rows)
-        whole = sum(h == len(ref_ids[k]) for h, k in zip(hits, rows))
+        whole = sum(h == int(ref_len[k]) for h, k in zip(hits, rows))
         out[system] = IntelligibilityResult(
             word_ir=100.0 * sum(hits) / n_words,
             sentence_ir=100.0 * whole / len(rows),

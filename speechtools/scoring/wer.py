@@ -13,7 +13,7 @@ from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from speechtools.errors import UserError
-from speechtools.scoring.edit_distance import Op, batch_align, batch_edit_counts, encode_tokens
+from speechtools.scoring.edit_distance import Op, batch_align, batch_edit_counts, pack_tokens
 
 MODES = ("strict", "present", "all")
 Tokens = Union[str, Sequence[Hashable]]
@@ -95,6 +95,8 @@ class WerResult:
 
 
 def _as_tokens(value: Tokens) -> List[Hashable]:
+    if isinstance(value, list):
+        return value
     return value.split() if isinstance(value, str) else list(value)
 
 
@@ -140,11 +142,11 @@ def score_corpus(
     if not ids:
         raise UserError("no utterance to score: no reference id has a hypothesis", hyp_path)
     vocab: Dict[Hashable, int] = {}
-    counts = batch_edit_counts(encode_tokens(ref_tok, vocab), encode_tokens(hyp_tok, vocab), progress=progress)
-    n_ref = np.array([len(r) for r in ref_tok], dtype=np.int64)
+    counts = batch_edit_counts(pack_tokens(ref_tok, vocab), pack_tokens(hyp_tok, vocab), progress=progress)
+    n_ref = np.fromiter(map(len, ref_tok), dtype=np.int64, count=len(ref_tok))
     if n_ref.sum() == 0:
         raise UserError("the scored references contain no words; the error rate is undefined", hyp_path)
-    sent_err = np.array([r != h for r, h in zip(ref_tok, hyp_tok)], dtype=bool)
+    sent_err = counts.sum(axis=1) > 0
     utt_counts = np.column_stack([n_ref, counts])
     return WerResult(
         n_ref=int(n_ref.sum()),

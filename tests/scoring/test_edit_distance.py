@@ -7,7 +7,7 @@ import random
 import editdistance
 import numpy as np
 
-from speechtools.scoring.edit_distance import batch_align, batch_edit_counts, encode_tokens, kaldi_edit_counts_python
+from speechtools.scoring.edit_distance import batch_align, batch_edit_counts, pack_tokens, kaldi_edit_counts_python
 
 
 def _random_pairs(seed: int, n: int, vocab: int, max_len: int):
@@ -20,7 +20,7 @@ def _random_pairs(seed: int, n: int, vocab: int, max_len: int):
 def test_error_total_equals_editdistance_and_kaldi_split():
     refs, hyps = _random_pairs(0, 1500, 4, 14)
     vocab = {}
-    counts = batch_edit_counts(encode_tokens(refs, vocab), encode_tokens(hyps, vocab), chunk_size=97)
+    counts = batch_edit_counts(pack_tokens(refs, vocab), pack_tokens(hyps, vocab), chunk_size=97)
     for (ins, dele, sub), ref, hyp in zip(counts.tolist(), refs, hyps):
         assert ins + dele + sub == editdistance.eval(ref, hyp)
         assert ins - dele == len(hyp) - len(ref)
@@ -32,14 +32,14 @@ def test_long_and_mixed_lengths():
     refs = [rng.integers(0, 30, rng.integers(0, 300)).tolist() for _ in range(20)]
     hyps = [(r[: len(r) // 2] + rng.integers(0, 30, rng.integers(0, 50)).tolist()) for r in refs]
     vocab = {}
-    counts = batch_edit_counts(encode_tokens(refs, vocab), encode_tokens(hyps, vocab))
+    counts = batch_edit_counts(pack_tokens(refs, vocab), pack_tokens(hyps, vocab))
     assert counts.sum(axis=1).tolist() == [editdistance.eval(r, h) for r, h in zip(refs, hyps)]
 
 
 def test_alignment_ops_reproduce_counts_and_sequences():
     refs, hyps = _random_pairs(1, 400, 3, 10)
     vocab = {}
-    counts = batch_edit_counts(encode_tokens(refs, vocab), encode_tokens(hyps, vocab))
+    counts = batch_edit_counts(pack_tokens(refs, vocab), pack_tokens(hyps, vocab))
     for ops, (ins, dele, sub), ref, hyp in zip(batch_align(refs, hyps, chunk_size=33), counts.tolist(), refs, hyps):
         codes = [o for o, _, _ in ops]
         assert (codes.count("I"), codes.count("D"), codes.count("S")) == (ins, dele, sub)
