@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +115,19 @@ def test_data_dir_load_save_select(data_dir: Path, tmp_path: Path) -> None:
     part.save(tmp_path / "part")
     assert (tmp_path / "part" / "spk2utt").read_text() == "spk0 utt04\nspk1 utt01\n"
     assert DataDir.load(tmp_path / "part").wav_scp == part.wav_scp
+
+
+def test_written_order_matches_gnu_sort_in_c_locale(tmp_path: Path) -> None:
+    """Independent reference: ``LC_ALL=C sort`` orders our written keys the same way."""
+    if shutil.which("sort") is None:
+        pytest.skip("no sort(1) on this machine")
+    rng = random.Random(0)
+    alphabet = "aAbB_-.09zZé你ü"
+    keys = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(300)}
+    write_table(tmp_path / "t", {k: "x" for k in keys})
+    ours = (tmp_path / "t").read_bytes()
+    gnu = subprocess.run(
+        ["sort", "-k1,1", str(tmp_path / "t")], capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=True
+    ).stdout
+    assert ours == gnu
+    check_sorted(read_records(tmp_path / "t"), tmp_path / "t")
