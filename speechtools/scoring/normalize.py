@@ -10,8 +10,14 @@ from typing import List, Optional, Sequence
 _TAG = re.compile(r"^(<[^<>]*>|\[[^\[\]]*\])$")
 
 
-def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("P")
+_APOSTROPHES = "'\u2019"
+
+
+def _strip_punct(word: str) -> List[str]:
+    """Delete apostrophes, turn other punctuation into word breaks (``wolf-dog.`` → wolf dog)."""
+    chars = [" " if unicodedata.category(c).startswith("P") and c not in _APOSTROPHES else c
+             for c in word if c not in _APOSTROPHES]
+    return "".join(chars).split()
 
 
 @dataclass(frozen=True)
@@ -19,8 +25,9 @@ class Normalizer:
     """Turns a transcript into scoring tokens.
 
     Order: drop filtered tokens (exact ``filter_tokens`` or full-match ``filter_regex``), fold
-    case (``ignore_case``: ``str.casefold``), strip Unicode punctuation (category P*; tokens
-    left empty vanish; tags such as ``<unk>``/``[noise]`` are kept whole), then for ``cer``
+    case (``ignore_case``: ``str.casefold``), remove punctuation (``remove_punct``: apostrophes
+    are deleted, other Unicode punctuation (category P*) splits the word, so ``don't`` → ``dont``
+    and ``wolf-dog.`` → ``wolf dog``; tags such as ``<unk>``/``[noise]`` are kept whole), then for ``cer``
     join the words without spaces and split into characters — as AISHELL-1 scoring does —
     keeping ``<...>``/``[...]`` tags as single units like Kaldi's ``score_kaldi_cer.sh``.
     """
@@ -40,8 +47,7 @@ class Normalizer:
         if self.ignore_case:
             words = [w.casefold() for w in words]
         if self.remove_punct:
-            words = [w if _TAG.match(w) else "".join(c for c in w if not _is_punct(c)) for w in words]
-            words = [w for w in words if w]
+            words = [piece for w in words for piece in ([w] if _TAG.match(w) else _strip_punct(w))]
         if not self.cer:
             return words
         chars: List[str] = []

@@ -108,7 +108,7 @@ def test_cer_removes_spaces_and_keeps_tags():
 
 def test_normalizer_case_punct_and_filters():
     norm = Normalizer(ignore_case=True, remove_punct=True, filter_tokens=("<unk>",), filter_regex=r"\[.*\]")
-    assert norm("Hello, <unk> World! [noise] -- don't") == ["hello", "world", "dont"]
+    assert norm("Hello, <unk> World! [noise] -- don't wolf-dog.") == ["hello", "world", "dont", "wolf", "dog"]
     assert Normalizer(remove_punct=True)("<sil> a.") == ["<sil>", "a"]
 
 
