@@ -113,11 +113,16 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
 @click.option("--frontend", "frontend_name", type=click.Choice(sorted(FRONTENDS)), required=True, help="Text front-end.")
 @click.option("--out", "out_path", required=True, metavar="FILE", help="Token list to write (tokens.txt).")
 @click.option("--special", "specials", multiple=True, default=("<pad>", "<unk>"), show_default=True, help="Special tokens, first (repeatable).")
-def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tuple[str, ...]) -> None:
+@click.option(
+    "--with-inventory/--seen-only", default=False, show_default=True,
+    help="Also list every token the front-end can produce (after those seen), so inference on new text never meets an unknown token.",
+)
+def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tuple[str, ...], with_inventory: bool) -> None:
     """Build tokens.txt from DATA_DIR/text through a front-end.
 
-    Specials come first, then every token seen, most frequent first. Utterances whose text
-    gives no tokens are reported and skipped.
+    Specials come first, then every token seen, most frequent first (then, with
+    --with-inventory, the front-end's other tokens). Utterances whose text gives no tokens
+    are reported and skipped.
 
     \b
     Example:
@@ -141,7 +146,7 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
         tokens += utt_tokens
     if not tokens:
         raise UserError("no tokens: every transcript normalises to nothing", text_path)
-    token_list = TokenList.build(tokens, specials=specials)
+    token_list = TokenList.build(tokens, specials=specials, extra=frontend.inventory() if with_inventory else ())
     token_list.save(out_path)
     if empty:
         click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)

@@ -20,9 +20,9 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from speechtools.errors import UserError
-from speechtools.text.english_g2p import EnglishG2P
+from speechtools.text.english_g2p import PHONEMES, EnglishG2P
 from speechtools.text.english_normalizer import normalize_english
-from speechtools.text.mandarin import mandarin_phones, normalize_mandarin
+from speechtools.text.mandarin import mandarin_inventory, mandarin_phones, normalize_mandarin
 
 WORD_BOUNDARY = "<space>"
 PAUSE_TOKENS = (",", ".", "?", "!", ";", ":")
@@ -43,6 +43,9 @@ class Frontend(Protocol):
 
     def tokenize(self, text: str) -> List[str]:
         """Model tokens of ``text`` (normalised first); ``[]`` when nothing is left."""
+
+    def inventory(self) -> List[str]:
+        """Every token ``tokenize`` can produce."""
 
 
 def english_items(normalized: str) -> List[Tuple[str, str]]:
@@ -97,6 +100,9 @@ class EnglishPhoneFrontend:
         items = english_items(self.normalize(text))
         return _join_words(items, self.g2p.words) if items else []
 
+    def inventory(self) -> List[str]:
+        return [p for p in PHONEMES if not p.startswith("<")] + list(PAUSE_TOKENS) + [WORD_BOUNDARY]
+
 
 class EnglishCharFrontend:
     """English: :func:`normalize_english`, then lower-case characters per word."""
@@ -108,6 +114,9 @@ class EnglishCharFrontend:
 
     def tokenize(self, text: str) -> List[str]:
         return _join_words(english_items(self.normalize(text)), lambda ws: [list(w.lower().replace(".", "")) for w in ws])
+
+    def inventory(self) -> List[str]:
+        return [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["'"] + list(PAUSE_TOKENS) + [WORD_BOUNDARY]
 
 
 class MandarinPhoneFrontend:
@@ -127,6 +136,9 @@ class MandarinPhoneFrontend:
 
     def tokenize(self, text: str) -> List[str]:
         return mandarin_phones(text, yao=self.yao)
+
+    def inventory(self) -> List[str]:
+        return mandarin_inventory()
 
 
 FRONTENDS: Dict[str, Callable[..., Frontend]] = {

@@ -27,18 +27,18 @@ PAUSES = {
     "，": ",", "、": ",", ",": ",", "；": ";", ";": ";", "：": ":", ":": ":", "。": ".", ".": ".",
     "！": "!", "!": "!", "？": "?", "?": "?", "…": ".", "—": ",", "-": ",",
 }
-NUMERAL_CHARS = set("零一二三四五六七八九十百千万亿两幺")
-DIGIT_CHARS = set("零一二三四五六七八九幺")
+NUMERAL_CHARS = set("零〇一二三四五六七八九十百千万亿两幺")
+DIGIT_CHARS = set("零〇一二三四五六七八九幺")
 # Words whose 儿 is a full syllable (not the erhua suffix).
 NOT_ERHUA = {
     "女儿", "婴儿", "幼儿", "孤儿", "健儿", "男儿", "胎儿", "少儿", "患儿", "宠儿", "托儿", "新生儿",
     "儿子", "儿童", "儿女", "儿科", "儿孙", "儿媳", "儿戏", "儿时", "儿歌", "儿化",
 }
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+_HAN = r"\u3007\u3400-\u4dbf\u4e00-\u9fff"
 
 
 def _is_han(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
+    return ch == "\u3007" or "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
 
 
 def _phone_number(m: Match[str], yao: bool) -> str:
@@ -66,9 +66,15 @@ def normalize_mandarin(text: str, yao: bool = False) -> str:
     )
     # Percentages.
     text = re.sub(r"(\d+(?:\.\d+)?)%", lambda m: "百分之" + decimal_zh(m.group(1)), text)
-    # Phone-number style strings: 7+ digits, digits joined by hyphens/spaces, or a leading 0.
+    # Phone-number style strings: 7+ digits, digits joined by hyphens, a leading 0, or a number
+    # after 电话/号码/拨打/... (codes, room numbers): digit by digit.
     text = re.sub(r"(?<![\d.])\d{3,4}(?:-\d{3,8})+(?![\d.])", lambda m: _phone_number(m, yao), text)
     text = re.sub(r"(?<![\d.])(?:\d{7,}|0\d+)(?![\d.])", lambda m: _phone_number(m, yao), text)
+    text = re.sub(
+        r"((?:电话|号码|拨打|热线|手机|致电|编号|房间|尾号)[是为：:]?)(\d{3,})(?![\d.])",
+        lambda m: m.group(1) + digits_zh(m.group(2), yao=yao),
+        text,
+    )
     # Negative numbers, decimals and other integers.
     text = re.sub(r"(?<![\d.])-(\d+(?:\.\d+)?)", lambda m: "负" + decimal_zh(m.group(1)), text)
     text = re.sub(r"\d+\.\d+", lambda m: decimal_zh(m.group(0)), text)
@@ -96,8 +102,11 @@ class Syllable:
 def _syllables(run: str) -> List[Syllable]:
     initials = lazy_pinyin(run, style=Style.INITIALS, strict=True)
     finals = lazy_pinyin(run, style=Style.FINALS_TONE3, strict=True, neutral_tone_with_five=True)
+    whole = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True)
     out = []
-    for char, ini, fin in zip(run, initials, finals):
+    for char, ini, fin, syllable in zip(run, initials, finals, whole):
+        if not fin.rstrip("12345"):
+            fin = syllable  # syllabic nasals (呣 m2, 嗯 n2) have no initial/final split
         tone = int(fin[-1]) if fin and fin[-1].isdigit() else 5
         out.append(Syllable(char, ini, fin.rstrip("12345"), tone))
     return out
@@ -176,6 +185,25 @@ def mandarin_phones(text: str, yao: bool = False) -> List[str]:
     while tokens and tokens[0] in PAUSES.values():
         tokens.pop(0)
     return tokens
+
+
+def mandarin_inventory() -> List[str]:
+    """Every phone :func:`mandarin_phones` can emit: the initials and the finals (also with
+    erhua ``r``) in pypinyin's dictionary, syllabic nasals, each final with tones 1-5, then pause
+    marks and the letters A-Z."""
+    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    initials, finals = set(), set()
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            initials.add(convert(reading, Style.INITIALS, strict=True))
+            final = convert(reading, Style.FINALS, strict=True)
+            finals.add(final or convert(reading, Style.NORMAL, strict=True))
+    rhotic = {f + "r" for f in finals if f != "er"}
+    tonal = [f"{f}{tone}" for f in sorted(finals | rhotic) for tone in range(1, 6)]
+    pauses = sorted(set(PAUSES.values()))
+    return sorted(i for i in initials if i) + tonal + pauses + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
 def _chunks(text: str) -> List[Tuple[str, str]]:

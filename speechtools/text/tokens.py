@@ -35,11 +35,17 @@ class TokenList:
             self.index[token] = i
 
     @classmethod
-    def build(cls, tokens: Iterable[str], specials: Sequence[str] = (PAD, UNK)) -> "TokenList":
-        """Specials first, then every token of ``tokens`` by descending count (ties by code point)."""
+    def build(cls, tokens: Iterable[str], specials: Sequence[str] = (PAD, UNK), extra: Iterable[str] = ()) -> "TokenList":
+        """Specials first, then every token of ``tokens`` by descending count (ties by code
+        point), then the tokens of ``extra`` not seen (e.g. a front-end's full inventory)."""
         counts = Counter(t for t in tokens if t not in specials)
-        ordered = sorted(counts, key=lambda t: (-counts[t], t))
-        return cls(list(specials) + ordered)
+        ordered = list(specials) + sorted(counts, key=lambda t: (-counts[t], t))
+        present = set(ordered)
+        for token in extra:
+            if token not in present:
+                ordered.append(token)
+                present.add(token)
+        return cls(ordered)
 
     @classmethod
     def load(cls, path: PathLike) -> "TokenList":

@@ -71,6 +71,16 @@ def test_make_tokens(tmp_path: Path) -> None:
     assert tokens.tokens[2] == "L"
 
 
+def test_make_tokens_with_inventory(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path, "u1 Hi.\n")
+    out = tmp_path / "tokens.txt"
+    result = CliRunner().invoke(make_tokens, [str(data), "--frontend", "en_char", "--out", str(out), "--with-inventory"])
+    assert result.exit_code == 0, result.output
+    tokens = TokenList.load(out).tokens
+    assert tokens[:5] == ["<pad>", "<unk>", ".", "h", "i"]
+    assert len(tokens) == 2 + 34 and "z" in tokens
+
+
 def test_make_tokens_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _data_dir(tmp_path, "u1 ...\n")
     with pytest.raises(SystemExit):

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from speechtools.errors import UserError
 from speechtools.text.frontend import WORD_BOUNDARY, english_items, get_frontend
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "text"
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +60,16 @@ def test_unknown_frontend_and_option() -> None:
         get_frontend("fr_phone")
     with pytest.raises(UserError, match="bad option"):
         get_frontend("en_char", yao=True)
+
+
+def test_inventory_covers_tokens(en_phone) -> None:  # type: ignore[no-untyped-def]
+    sample = (FIXTURES / "ljspeech_normalization_sample.csv").read_text(encoding="utf-8").splitlines()
+    for name, front in (("en_phone", en_phone), ("en_char", get_frontend("en_char"))):
+        inventory = front.inventory()
+        assert len(set(inventory)) == len(inventory)
+        seen = {t for line in sample[:30] for t in front.tokenize(line.split("|")[1])}
+        assert seen <= set(inventory), (name, seen - set(inventory))
+    zh = get_frontend("zh_phone")
+    zh_seen = set(zh.tokenize("2021年3月5日，花儿开了！嗯，我用iPhone打电话：13800138000？一点儿也不难。"))
+    assert zh_seen <= set(zh.inventory())
+    assert {"uar1", "ianr3", "n2", "A", "zh", "?"} <= set(zh.inventory())

@@ -13,6 +13,7 @@ def test_build_orders_specials_then_frequency() -> None:
     assert tokens.tokens == ["<pad>", "<unk>", "a", "b", "c"]
     assert (tokens.pad_id, tokens.unk_id, len(tokens)) == (0, 1, 5)
     assert TokenList.build(["x"], specials=("<pad>", "<unk>", "<sos/eos>")).tokens == ["<pad>", "<unk>", "<sos/eos>", "x"]
+    assert TokenList.build(["x", "y", "x"], extra=["z", "x", "a", "z"]).tokens == ["<pad>", "<unk>", "x", "y", "z", "a"]
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
