@@ -60,6 +60,7 @@ def _child_argv(
 @click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT", help="Rendezvous address of the first node (multi-node).")
 @click.option("--import", "imports", multiple=True, metavar="MODULE", help="Import a module registering extra tasks/models.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.argument("more_overrides", nargs=-1, metavar="[KEY=VALUE]...")
 def train(
     config: str,
     out_dir: str,
@@ -74,6 +75,7 @@ def train(
     rdzv_endpoint: Optional[str],
     imports: Tuple[str, ...],
     quiet: bool,
+    more_overrides: Tuple[str, ...],
 ) -> None:
     """Train a registered task/model from a YAML config into a model directory.
 
@@ -87,6 +89,10 @@ def train(
     """
     from speechtools.train.distributed import launched_by_torchrun, torchrun_command
 
+    for item in more_overrides:
+        if "=" not in item:
+            raise click.UsageError(f"unexpected argument {item!r} (overrides are KEY=VALUE, after --set)")
+    overrides = tuple(overrides) + tuple(more_overrides)
     if ngpu is not None and nproc is not None:
         raise click.UsageError("give either --ngpu (GPUs) or --nproc (CPU processes), not both")
     if ngpu == 0 or nproc:

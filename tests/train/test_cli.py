@@ -23,13 +23,16 @@ def run_cli(argv: List[str], capsys: pytest.CaptureFixture) -> Tuple[int, str, s
 def test_train_then_resume_to_more_steps(tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture) -> None:
     config = write_config(trainer={"max_steps": 4, "save_interval": 2})
     out_dir = tmp_path / "exp"
-    code, out, _ = run_cli(["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5"], capsys)
+    argv = ["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5"]
+    code, out, _ = run_cli(argv + ["--set", "trainer.log_interval=1", "optim.eps=1e-8"], capsys)  # space-separated overrides
     assert code == 0 and "model directory" in out
+    log = (out_dir / "train_log.jsonl").read_text().splitlines()
+    assert sum('"split": "train"' in line for line in log) == 4
+    assert "eps: 1.0e-08" in (out_dir / "config.yaml").read_text()
     assert "seed: 5" in (out_dir / "config.yaml").read_text()
     with pytest.warns(UserWarning, match="changed config: trainer.max_steps"):
         code, _, _ = run_cli(
-            ["train", "--config", str(config), "--out-dir", str(out_dir), "--quiet", "--seed", "5", "--resume", "--set", "trainer.max_steps=6"],
-            capsys,
+            argv + ["--resume", "--set", "trainer.log_interval=1", "optim.eps=1e-8", "--set", "trainer.max_steps=6"], capsys
         )
     assert code == 0
     assert sorted(p.name for p in (out_dir / "checkpoints").iterdir()) == ["step_2.pt", "step_4.pt", "step_6.pt"]
