@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Kathleen (CMU ARCTIC "a" prompts, CC0) → correction pairs for train/dev/test.
+
+Reads ``<corpus>/text.psv`` (``id|text``) and ``<corpus>/asr_hyp.tsv``
+(``id<TAB>1-best<TAB>n-best``), normalises the references as the ASR output is written
+(lower case, no punctuation), and writes for each set ``<out>/<set>/ref`` and
+``<out>/<set>/hyp`` (Kaldi text: ``id words...``) and ``<out>/<set>/pairs.tsv``
+(``hyp<TAB>ref``). The test and dev ids are fixed lists shipped with the recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Dict
+
+from speechtools.correction.tokenizer import normalize_en
+from speechtools.errors import UserError
+from speechtools.fileio import read_lines, write_lines
+
+
+def read_ids(path: Path) -> set:
+    return {line.strip() for _, line in read_lines(path) if line.strip()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--test-ids", required=True)
+    parser.add_argument("--dev-ids", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
+    refs: Dict[str, str] = {}
+    for number, line in read_lines(corpus / "text.psv"):
+        key, sep, text = line.partition("|")
+        if not sep or not key:
+            raise UserError("expected 'id|text'", corpus / "text.psv", number)
+        refs[key] = normalize_en(text)
+    hyps: Dict[str, str] = {}
+    for number, line in read_lines(corpus / "asr_hyp.tsv"):
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise UserError("expected 'id<TAB>1-best[<TAB>n-best]'", corpus / "asr_hyp.tsv", number)
+        hyps[fields[0]] = normalize_en(fields[1])
+    missing = sorted(set(refs) - set(hyps))
+    if missing:
+        raise UserError(f"{len(missing)} utterances have no hypothesis (first: {missing[0]})", corpus / "asr_hyp.tsv")
+    test, dev = read_ids(Path(args.test_ids)), read_ids(Path(args.dev_ids))
+    for name, ids in (("test", test), ("dev", dev)):
+        unknown = sorted(ids - set(refs))
+        if unknown:
+            raise UserError(f"{len(unknown)} {name} ids are not in the corpus (first: {unknown[0]})", corpus / "text.psv")
+    sets = {"test": sorted(test), "dev": sorted(dev), "train": sorted(set(refs) - test - dev)}
+    for name, keys in sets.items():
+        out = Path(args.out) / name
+        write_lines(out / "ref", [f"{k} {refs[k]}".rstrip() for k in keys])
+        write_lines(out / "hyp", [f"{k} {hyps[k]}".rstrip() for k in keys])
+        write_lines(out / "pairs.tsv", [f"{hyps[k]}\t{refs[k]}" for k in keys])
+        print(f"{name}: {len(keys)} utterances -> {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""``speechtools correct`` (noise, align, vocab) and ``speechtools correct-asr``: ASR error correction."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import List, Optional, Tuple
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from speechtools.cli.options import device_option
+from speechtools.errors import UserError
+from speechtools.fileio import atomic_write, read_lines
+
+LANG = click.Choice(["en", "zh"])
+_KALDI_KEY = re.compile(r"^[\w\-.:/]*\d[\w\-.:/]*$")
+
+
+@click.group("correct")
+def correct() -> None:
+    """ASR error-correction data tools (FastCorrect): noising, edit alignment, token lists.
+
+    \b
+    Examples:
+      speechtools correct vocab --lang en data/pretrain.tsv data/train.tsv tokens.txt
+      speechtools correct noise --lang en --seed 1 --epochs 4 text.txt pretrain.tsv
+      speechtools correct align --lang en train.tsv train.werdur
+    """
+
+
+def _sentences(path: str) -> List[str]:
+    return [line.strip() for _, line in read_lines(path) if line.strip()]
+
+
+@correct.command("noise")
+@click.option("--lang", type=LANG, required=True, help="en: words, CMUdict neighbours; zh: characters, pinyin homophones.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed; epoch e uses seed + e.")
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True, help="Noised copies of the corpus.")
+@click.option("--ratio", type=float, default=0.15, show_default=True, help="Probability that a unit is noised.")
+@click.option("--p-sub", type=float, default=0.8, show_default=True, help="Share of substitutions.")
+@click.option("--p-ins-left", type=float, default=0.05, show_default=True, help="Share of insertions on the left.")
+@click.option("--p-ins-right", type=float, default=0.05, show_default=True, help="Share of insertions on the right.")
+@click.option("--p-del", type=float, default=0.1, show_default=True, help="Share of deletions.")
+@click.argument("input_path", metavar="IN")
+@click.argument("output_path", metavar="OUT")
+def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_left: float, p_ins_right: float,
+          p_del: float, input_path: str, output_path: str) -> None:
+    """Write noised copies of IN (one sentence per line) as `noised<TAB>original` pairs to OUT.
+
+    FastCorrect Sec. 3.3: each unit is noised with probability --ratio; substitutes come from a
+    similar-pronunciation table over IN's vocabulary, rank-weighted.
+
+    \b
+    Example:
+      speechtools correct noise --lang zh --seed 3 --epochs 5 text.txt pretrain.tsv
+    """
+    from speechtools.correction.noising import NoiseConfig, Noiser
+    from speechtools.correction.similar_pronunciation import build_table
+    from speechtools.correction.tokenizer import join_words, split_words
+
+    sentences = [split_words(s, lang) for s in _sentences(input_path)]
+    if not sentences:
+        raise UserError("no sentences to noise", input_path)
+    counts = Counter(u for s in sentences for u in s)
+    conf = NoiseConfig(ratio=ratio, p_sub=p_sub, p_ins_left=p_ins_left, p_ins_right=p_ins_right, p_del=p_del)
+    noiser = Noiser(build_table(counts, lang), counts, conf)
+    with atomic_write(output_path) as handle:
+        bar = tqdm(total=epochs * len(sentences), desc="noise", unit="sent")
+        for epoch in range(epochs):
+            rng = np.random.default_rng(seed + epoch)
+            for units in sentences:
+                handle.write(f"{join_words(noiser.noise(units, rng), lang)}\t{join_words(units, lang)}\n")
+                bar.update(1)
+        bar.close()
+
+
+@correct.command("align")
+@click.option("--lang", type=LANG, required=True, help="en: words; zh: characters.")
+@click.option("--ngram", "ngram_path", default=None, help="Target n-gram counts (`tok1 tok2<TAB>count`) to break ties.")
+@click.argument("pairs_path", metavar="PAIRS")
+@click.argument("output_path", metavar="OUT")
+def align(lang: str, ngram_path: Optional[str], pairs_path: str, output_path: str) -> None:
+    """Edit-align `source<TAB>target` PAIRS; write `tokens |||| signed durations` per pair.
+
+    Durations follow FastCorrect Sec. 3.1: 0 delete, 1 keep/substitute, >=2 insertions; a
+    duration is negative when the token does not map to exactly one identical target token
+    (the reference `.werdur` format).
+
+    \b
+    Example:
+      speechtools correct align --lang zh train.tsv train.src.werdur
+    """
+    from speechtools.correction.edit_alignment import NgramTable, align_durations, signed_durations
+    from speechtools.correction.tokenizer import split_words
+
+    pairs: List[Tuple[List[str], List[str]]] = []
+    for number, line in read_lines(pairs_path):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise UserError(f"expected 'source<TAB>target', found {len(parts) - 1} tab(s)", pairs_path, number)
+        src, tgt = split_words(parts[0], lang), split_words(parts[1], lang)
+        if not src and tgt:
+            raise UserError("empty source with a non-empty target cannot be aligned", pairs_path, number)
+        pairs.append((src, tgt))
+    table = None
+    if ngram_path:
+        counts = {}
+        for number, line in read_lines(ngram_path):
+            gram, sep, count = line.rpartition("\t")
+            try:
+                counts[tuple(gram.split())] = float(count)
+            except ValueError:
+                raise UserError("expected 'tok1 tok2<TAB>count'", ngram_path, number) from None
+            if not sep or not gram.split():
+                raise UserError("expected 'tok1 tok2<TAB>count'", ngram_path, number)
+        table = NgramTable(counts)
+    durations: List[List[int]] = []
+    chunk = 4096
+    for start in tqdm(range(0, len(pairs), chunk), desc="align", unit="chunk"):
+        durations.extend(align_durations(pairs[start : start + chunk], table))
+    with atomic_write(output_path) as handle:
+        for (src, tgt), d in zip(pairs, durations):
+            handle.write(f"{' '.join(src)} |||| {' '.join(str(x) for x in signed_durations(src, tgt, d))}\n")
+
+
+@correct.command("vocab")
+@click.option("--lang", type=LANG, required=True, help="en: words + character fallback pieces; zh: characters.")
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Minimum word count.")
+@click.option("--max-words", type=click.IntRange(min=1), default=30000, show_default=True, help="Most frequent words kept.")
+@click.argument("inputs", nargs=-1, required=True, metavar="TEXT_OR_PAIRS...")
+@click.argument("output_path", metavar="TOKENS_TXT")
+def vocab(lang: str, min_count: int, max_words: int, inputs: Tuple[str, ...], output_path: str) -> None:
+    """Build tokens.txt from sentence files or `source<TAB>target` pair files (all columns).
+
+    \b
+    Example:
+      speechtools correct vocab --lang en pretrain.tsv finetune.tsv tokens.txt
+    """
+    from speechtools.correction.tokenizer import Tokenizer
+
+    sentences = [col for path in inputs for _, line in read_lines(path) for col in line.split("\t") if col.strip()]
+    if not sentences:
+        raise UserError("no text in the inputs", inputs[0])
+    Tokenizer.build(sentences, lang, min_count=min_count, max_words=max_words).save(output_path)
+
+
+def _is_kaldi(lines: List[str]) -> bool:
+    keys = [line.split(maxsplit=1)[0] for line in lines if line.strip()]
+    return bool(keys) and len(set(keys)) == len(keys) and all(_KALDI_KEY.match(k) for k in keys)
+
+
+@click.command("correct-asr")
+@click.option("--model-dir", required=True, help="Trained corrector (FastCorrect or AR) model directory.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "plain"]), default="auto", show_default=True,
+              help="kaldi: `uttid words...`; plain: one sentence per line; auto: kaldi when every first field is a unique id containing a digit.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Sentences per batch.")
+@click.option("--beam-size", type=click.IntRange(min=1), default=None, help="AR beam width (default: the model's task_conf.beam_size).")
+@click.option("--edit-threshold", type=click.FloatRange(0, 1), default=None,
+              help="FastCorrect: copy tokens whose edit probability is below this (default: the model's setting; 0 = off).")
+@click.option("--n-best", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Hypotheses per utterance (FastCorrect 2; only 1 is supported now).")
+@device_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.argument("input_path", metavar="IN")
+@click.argument("output_path", metavar="OUT")
+def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[int], edit_threshold: Optional[float],
+                n_best: int, device: str, quiet: bool, input_path: str, output_path: str) -> None:
+    """Correct ASR hypotheses IN and write OUT (same number of lines, same ids).
+
+    Empty lines and unknown tokens pass through unchanged.
+
+    \b
+    Example:
+      speechtools correct-asr --model-dir exp/fastcorrect decode/text decode/text.corrected
+    """
+    if n_best > 1:
+        raise UserError(f"--n-best {n_best}: n-best correction (FastCorrect 2) is not implemented yet; use --n-best 1")
+    from speechtools.correction.inference import Corrector
+
+    lines = [line for _, line in read_lines(input_path)]
+    kaldi = fmt == "kaldi" or (fmt == "auto" and _is_kaldi(lines))
+    keys: List[Optional[str]] = []
+    texts: List[str] = []
+    for line in lines:
+        if kaldi and line.strip():
+            parts = line.split(maxsplit=1)
+            keys.append(parts[0])
+            texts.append(parts[1] if len(parts) > 1 else "")
+        else:
+            keys.append(None)
+            texts.append(line)
+    corrector = Corrector.from_model_dir(model_dir, device, beam_size, edit_threshold)
+    corrected = corrector.correct(texts, batch_size=batch_size, progress=not quiet)
+    with atomic_write(output_path) as handle:
+        for key, text, original in zip(keys, corrected, texts):
+            if key is None:
+                handle.write((text if original.strip() else original) + "\n")
+            else:
+                handle.write(f"{key} {text}".rstrip() + "\n")

@@ -1,0 +1,98 @@
+"""Correct sentences with a trained corrector model directory (FastCorrect or the AR baseline).
+
+Sentences are tokenised, sorted by length and batched; each batch is decoded under
+``torch.inference_mode()``: FastCorrect in one non-autoregressive pass, the AR model with
+batched beam search. Unknown tokens pass through: a FastCorrect output position that is
+``<unk>`` (or a special token) takes the source token it was expanded from; the AR model's
+k-th ``<unk>`` takes the source's k-th unknown token. Empty sentences stay empty.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import torch
+from tqdm import tqdm
+
+from speechtools.correction.tokenizer import SPECIALS, Tokenizer
+from speechtools.nn.beam_search import beam_search
+
+
+class Corrector:
+    """Batched sentence correction with a loaded model (``speechtools.train.model_dir.load_model_dir``)."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, model_name: str, device: torch.device,
+                 beam_size: int = 5, edit_threshold: float = 0.0) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.device = device
+        self.beam_size = beam_size
+        self.edit_threshold = edit_threshold
+        self.special_ids = {tokenizer.vocab.index[s] for s in SPECIALS}
+
+    @classmethod
+    def from_model_dir(cls, path: str, device: str = "auto", beam_size: Optional[int] = None,
+                       edit_threshold: Optional[float] = None) -> "Corrector":
+        """Load a model directory written by ``speechtools train`` with the ``correction`` task."""
+        from speechtools.errors import UserError
+        from speechtools.train.model_dir import load_model_dir
+
+        loaded = load_model_dir(path, device)
+        if loaded.config.task != "correction":
+            raise UserError(f"model directory holds a {loaded.config.task!r} model, not a corrector", path)
+        conf = loaded.task.conf
+        return cls(loaded.model, loaded.task.tokenizer, loaded.config.model, loaded.device,  # type: ignore[attr-defined]
+                   conf.beam_size if beam_size is None else beam_size,
+                   conf.edit_threshold if edit_threshold is None else edit_threshold)
+
+    def _restore(self, out_ids: Sequence[int], src_tokens: Sequence[str], src_ids: Sequence[int],
+                 source_index: Optional[Sequence[int]]) -> List[str]:
+        vocab = self.tokenizer.vocab
+        unknown = [tok for tok, i in zip(src_tokens, src_ids) if i == vocab.unk]
+        out: List[str] = []
+        for pos, i in enumerate(out_ids):
+            if i not in self.special_ids:
+                out.append(vocab.tokens[i])
+            elif source_index is not None:
+                out.append(src_tokens[source_index[pos]])
+            elif i == vocab.unk and unknown:
+                out.append(unknown[min(sum(1 for t in out_ids[:pos] if t == vocab.unk), len(unknown) - 1)])
+        return out
+
+    @torch.inference_mode()
+    def _batch(self, token_lists: List[List[str]]) -> List[List[str]]:
+        vocab = self.tokenizer.vocab
+        ids = [vocab.ids(t) for t in token_lists]
+        lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
+        src = torch.full((len(ids), int(lengths.max())), vocab.pad, dtype=torch.long)
+        for k, x in enumerate(ids):
+            src[k, : len(x)] = torch.tensor(x, dtype=torch.long)
+        src, lengths = src.to(self.device), lengths.to(self.device)
+        results: List[List[str]] = []
+        if self.model_name == "fastcorrect":
+            threshold = self.edit_threshold if self.edit_threshold > 0 else None
+            out_ids, out = self.model.infer(src, lengths, threshold)  # type: ignore[operator]
+            out_ids, index, out_len = out_ids.tolist(), out.source_index.tolist(), out.lengths.tolist()
+            for k in range(len(ids)):
+                n = out_len[k]
+                results.append(self._restore(out_ids[k][:n], token_lists[k], ids[k], index[k][:n]))
+        else:
+            hyps = beam_search(self.model, src, lengths, vocab.bos, vocab.eos, self.beam_size)  # type: ignore[arg-type]
+            for k, hyp in enumerate(hyps):
+                results.append(self._restore(hyp, token_lists[k], ids[k], None))
+        return results
+
+    def correct(self, sentences: Sequence[str], batch_size: int = 32, progress: bool = True) -> List[str]:
+        """Corrected sentences, same count and order as ``sentences`` (blank ones unchanged)."""
+        token_lists = [self.tokenizer.tokenize(s) for s in sentences]
+        out = list(sentences)
+        order = sorted((k for k, t in enumerate(token_lists) if t), key=lambda k: len(token_lists[k]))
+        bar = tqdm(total=len(order), desc="correct", unit="sent", disable=not progress)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            for k, tokens in zip(chunk, self._batch([token_lists[k] for k in chunk])):
+                out[k] = self.tokenizer.detokenize(tokens)
+            bar.update(len(chunk))
+        bar.close()
+        return out

@@ -1,0 +1,174 @@
+"""FastCorrect: non-autoregressive ASR error correction (Leng et al., NeurIPS 2021, arXiv 2105.03842).
+
+Sec. 3.2 of the paper / reference ``fastcorrect_model.py``:
+
+* Transformer encoder over the source (ASR output) tokens (shared with the AR baseline);
+* length predictor on the encoder output: 5 × [Conv1d k3, ReLU, LayerNorm, dropout], then a
+  duration head and an "is edited" head (Linear d→256, ReLU, dropout, Linear 256→1 each);
+* the decoder input is the source token *embeddings* repeated by the durations (ground truth
+  in training, ``round(clamp(pred, 0))`` at inference);
+* a non-autoregressive decoder (non-causal self-attention + cross-attention), one pass, argmax;
+* loss = CE with label smoothing 0.1 + 0.5 · MSE(duration, clamp(d, 0, max_duration))
+  + 0.5 · BCE(edit logit, token was edited).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, NamedTuple, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from speechtools.models import MODELS
+from speechtools.models.transformer_corrector import CorrectorEncoder, DecoderLayer, key_mask
+from speechtools.nn.masks import lengths_to_padding_mask
+from speechtools.nn.positional import SinusoidalPositionalEncoding
+
+
+@dataclass
+class FastCorrectConfig:
+    """Sizes and loss weights (paper: 6+6 layers, d 512, 8 heads, FFN 2048)."""
+
+    vocab_size: int = 0
+    d_model: int = 512
+    n_heads: int = 8
+    ffn_dim: int = 2048
+    encoder_layers: int = 6
+    decoder_layers: int = 6
+    dropout: float = 0.1
+    predictor_layers: int = 5
+    predictor_kernel: int = 3
+    predictor_dropout: float = 0.1
+    head_hidden: int = 256
+    max_duration: float = 3.0
+    duration_loss_weight: float = 0.5
+    edit_loss_weight: float = 0.5
+    label_smoothing: float = 0.1
+    pad_id: int = 0
+
+
+class LengthPredictor(nn.Module):
+    """Conv stack + duration and edit heads of FastCorrect (reference ``fastcorrect_model.py``)."""
+
+    def __init__(self, dim: int, layers: int, kernel: int, dropout: float, hidden: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(dim, dim, kernel, padding=kernel // 2) for _ in range(layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(dim, eps=1e-5) for _ in range(layers))
+        self.drop = nn.Dropout(dropout)
+
+        def head() -> nn.Sequential:
+            return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+        self.duration = head()
+        self.edit = head()
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Predicted durations and edit logits, both ``(B, S)``, 0 at padding."""
+        keep = (~pad).unsqueeze(-1).to(x.dtype)
+        for conv, norm in zip(self.convs, self.norms):
+            x = x * keep
+            x = self.drop(norm(F.relu(conv(x.transpose(1, 2)).transpose(1, 2))))
+        dur = self.duration(x).squeeze(-1).masked_fill(pad, 0.0)
+        edit = self.edit(x).squeeze(-1).masked_fill(pad, 0.0)
+        return dur, edit
+
+
+def expansion_index(durations: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """For each output position the index of the source token it copies, and output lengths.
+
+    Vectorised repeat-by-duration (``searchsorted`` on cumulative durations); padded source
+    tokens must have duration 0. Returns ``(index (B, T), lengths (B,))``.
+    """
+    durations = durations.long().clamp(min=0)
+    cumulative = durations.cumsum(dim=1)
+    lengths = cumulative[:, -1] if durations.size(1) else torch.zeros(durations.size(0), dtype=torch.long, device=durations.device)
+    total = max(int(lengths.max()) if lengths.numel() else 0, 1)
+    steps = torch.arange(total, device=durations.device).expand(durations.size(0), total).contiguous()
+    index = torch.searchsorted(cumulative.contiguous(), steps, right=True).clamp(max=max(durations.size(1) - 1, 0))
+    return index, lengths
+
+
+class FastCorrectOutput(NamedTuple):
+    logits: torch.Tensor
+    durations: torch.Tensor
+    edit_logits: torch.Tensor
+    source_index: torch.Tensor
+    lengths: torch.Tensor
+
+
+@MODELS.register("fastcorrect", config=FastCorrectConfig)
+class FastCorrect(nn.Module):
+    """The FastCorrect non-autoregressive corrector (see the module docstring)."""
+
+    def __init__(self, conf: FastCorrectConfig) -> None:
+        super().__init__()
+        if conf.vocab_size <= 0:
+            raise ValueError("vocab_size must be set")
+        self.conf = conf
+        self.encoder = CorrectorEncoder(conf.vocab_size, conf.d_model, conf.n_heads, conf.ffn_dim, conf.encoder_layers, conf.dropout, conf.pad_id)
+        self.predictor = LengthPredictor(conf.d_model, conf.predictor_layers, conf.predictor_kernel, conf.predictor_dropout, conf.head_hidden)
+        self.pos = SinusoidalPositionalEncoding(conf.d_model, scale_input=True)
+        self.drop = nn.Dropout(conf.dropout)
+        self.layers = nn.ModuleList(DecoderLayer(conf.d_model, conf.n_heads, conf.ffn_dim, conf.dropout) for _ in range(conf.decoder_layers))
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, durations: Optional[torch.Tensor] = None) -> FastCorrectOutput:
+        """Correct ``src``; with ``durations`` (training) the decoder length is given, else predicted."""
+        enc, pad = self.encoder(src, src_lengths)
+        pred_dur, edit_logits = self.predictor(enc, pad)
+        if durations is None:
+            durations = pred_dur.round().clamp(min=0).long()
+        return self._decode(src, enc, pad, durations, pred_dur, edit_logits)
+
+    def _decode(self, src: torch.Tensor, enc: torch.Tensor, pad: torch.Tensor, durations: torch.Tensor,
+                pred_dur: torch.Tensor, edit_logits: torch.Tensor) -> FastCorrectOutput:
+        index, lengths = expansion_index(durations.masked_fill(pad, 0))
+        dec_in = torch.gather(src, 1, index)
+        x = self.drop(self.pos(self.encoder.embed(dec_in)))
+        self_mask = key_mask(lengths_to_padding_mask(lengths, index.size(1)))
+        mem_mask = key_mask(pad)
+        for layer in self.layers:
+            x = layer(x, layer.cross_attn.keys_values(enc), mem_mask, self_mask, False)
+        logits = F.linear(x, self.encoder.embed.weight)
+        return FastCorrectOutput(logits, pred_dur, edit_logits, index, lengths)
+
+    def infer(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None) -> Tuple[torch.Tensor, FastCorrectOutput]:
+        """One-pass inference (Sec. 3.2): ``round(clamp(d, 0))`` durations, argmax tokens.
+
+        With ``edit_threshold`` (an optional conservative rule, not in the paper), a source
+        token whose "is edited" probability is below the threshold keeps duration 1 and is
+        copied unchanged. A non-empty sentence predicted to have length 0 is copied unchanged.
+        Returns the output ids ``(B, T)`` and the raw outputs (lengths, source index, ...).
+        """
+        enc, pad = self.encoder(src, src_lengths)
+        pred_dur, edit_logits = self.predictor(enc, pad)
+        durations = pred_dur.round().clamp(min=0).long().masked_fill(pad, 0)
+        keep = torch.zeros_like(pad)
+        if edit_threshold is not None:
+            keep = (torch.sigmoid(edit_logits) < edit_threshold) & ~pad
+            durations = torch.where(keep, torch.ones_like(durations), durations)
+        empty = (durations.sum(dim=1) == 0) & (src_lengths > 0)
+        if bool(empty.any()):
+            durations = torch.where(empty[:, None] & ~pad, torch.ones_like(durations), durations)
+            keep = keep | (empty[:, None] & ~pad)
+        out = self._decode(src, enc, pad, durations, pred_dur, edit_logits)
+        ids = out.logits.argmax(dim=-1)
+        copied = torch.gather(keep, 1, out.source_index)
+        ids = torch.where(copied, torch.gather(src, 1, out.source_index), ids)
+        return ids, out
+
+    def loss(self, out: FastCorrectOutput, src_lengths: torch.Tensor, durations: torch.Tensor,
+             edited: torch.Tensor, target: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """Paper loss: token CE (label smoothing) + 0.5 duration MSE + 0.5 edit BCE.
+
+        ``durations`` are the edit-alignment durations, ``edited`` 1 where the source token is
+        not mapped to exactly one identical target token, ``target`` the reference ids (pad 0).
+        """
+        valid = ~lengths_to_padding_mask(src_lengths, durations.size(1))
+        ce = F.cross_entropy(out.logits.transpose(1, 2), target, ignore_index=self.conf.pad_id, label_smoothing=self.conf.label_smoothing)
+        dur_target = durations.float().clamp(0, self.conf.max_duration)
+        mse = F.mse_loss(out.durations[valid], dur_target[valid])
+        bce = F.binary_cross_entropy_with_logits(out.edit_logits[valid], edited.float()[valid])
+        total = ce + self.conf.duration_loss_weight * mse + self.conf.edit_loss_weight * bce
+        return total, {"ce": float(ce.detach()), "dur_mse": float(mse.detach()), "edit_bce": float(bce.detach())}

@@ -1,0 +1,199 @@
+"""``correction`` task: train FastCorrect or the AR corrector on ``source<TAB>target`` pairs.
+
+Items are built once: both sides tokenised (:mod:`speechtools.correction.tokenizer`), aligned
+with the FastCorrect edit alignment (:mod:`speechtools.correction.edit_alignment`) for the
+durations and "is edited" labels. A pair whose source is empty but target is not cannot be
+expressed by durations; such pairs are skipped and counted in a warning (never silently).
+``init_from`` (a model directory) initialises the weights for fine-tuning after pre-training.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from speechtools.correction.edit_alignment import align_durations
+from speechtools.correction.pairs import read_pairs
+from speechtools.correction.tokenizer import Tokenizer, tokens_path
+from speechtools.errors import UserError
+from speechtools.tasks import TASKS
+from speechtools.tasks.base import Task
+
+Item = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+MODELS_SUPPORTED = ("fastcorrect", "transformer_corrector")
+
+
+@dataclass
+class CorrectionTaskConfig:
+    """Data and decoding options of the correction task.
+
+    Attributes:
+        lang: ``en`` (words, character fallback) or ``zh`` (characters).
+        train: ``source<TAB>target`` files to train on (concatenated).
+        valid: a validation pair file ("" = none).
+        tokens: ``tokens.txt`` built with ``speechtools correct vocab``.
+        init_from: model directory whose ``model.pt`` initialises the model (fine-tuning).
+        max_len: pairs with more tokens on either side are skipped (counted in a warning).
+        beam_size: AR beam width at inference.
+        edit_threshold: FastCorrect only: copy tokens whose edit probability is below this
+            (0 disables the gate; the paper decodes without it).
+    """
+
+    lang: str = "en"
+    train: List[str] = field(default_factory=list)
+    valid: str = ""
+    tokens: str = ""
+    init_from: str = ""
+    max_len: int = 256
+    beam_size: int = 5
+    edit_threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.lang not in ("en", "zh"):
+            raise ValueError(f"lang must be en or zh, got {self.lang!r}")
+
+
+class PairDataset(Dataset):
+    """Tokenised, aligned pairs: ``(source ids, target ids, durations, edited)``."""
+
+    def __init__(self, items: List[Item]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Item:
+        return self.items[index]
+
+
+def build_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, max_len: int, source: str = "") -> List[Item]:
+    """Tokenise and align pairs (Sec. 3.1 durations; edited = not mapped to exactly one identical token)."""
+    toks = [(tokenizer.tokenize(s), tokenizer.tokenize(t)) for s, t in pairs]
+    keep = [k for k, (s, t) in enumerate(toks) if s and t and len(s) <= max_len and len(t) <= max_len]
+    skipped = len(toks) - len(keep)
+    if skipped:
+        warnings.warn(f"{source}: skipped {skipped} of {len(toks)} pairs (empty side or longer than {max_len} tokens)", stacklevel=2)
+    kept = [toks[k] for k in keep]
+    durations = align_durations(kept)
+    items: List[Item] = []
+    vocab = tokenizer.vocab
+    for (s, t), d in zip(kept, durations):
+        pos = np.concatenate([[0], np.cumsum(d)[:-1]]).astype(np.int64)
+        same = np.array([dk == 1 and t[p] == tok for tok, dk, p in zip(s, d, pos)], dtype=bool)
+        items.append((np.array(vocab.ids(s)), np.array(vocab.ids(t)), np.array(d, dtype=np.int64), (~same).astype(np.float32)))
+    return items
+
+
+def _pad(seqs: Sequence[np.ndarray], value: float, dtype: torch.dtype) -> torch.Tensor:
+    width = max(len(x) for x in seqs)
+    out = torch.full((len(seqs), width), value, dtype=dtype)
+    for k, x in enumerate(seqs):
+        out[k, : len(x)] = torch.as_tensor(x, dtype=dtype)
+    return out
+
+
+@TASKS.register("correction", config=CorrectionTaskConfig)
+class CorrectionTask(Task):
+    """ASR error correction (FastCorrect, Leng et al. 2021; AR Transformer baseline)."""
+
+    def __init__(self, conf: CorrectionTaskConfig, model_name: str, model_conf: Any) -> None:
+        super().__init__(conf, model_name, model_conf)
+        if model_name not in MODELS_SUPPORTED:
+            raise UserError(f"task correction supports models {', '.join(MODELS_SUPPORTED)}, got {model_name!r}")
+        self._tokenizer: Optional[Tokenizer] = None
+        self._for_inference = False
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            if not self.conf.tokens:
+                raise UserError("task_conf.tokens: no token list given (build one with `speechtools correct vocab`)")
+            self._tokenizer = Tokenizer.load(self.conf.tokens, self.conf.lang)
+        return self._tokenizer
+
+    def build_model(self) -> nn.Module:
+        from speechtools.models import MODELS
+
+        vocab = self.tokenizer.vocab
+        entry = MODELS.get(self.model_name)
+        extra: Dict[str, int] = {"vocab_size": len(vocab), "pad_id": vocab.pad}
+        if self.model_name == "transformer_corrector":
+            extra.update(bos_id=vocab.bos, eos_id=vocab.eos)
+        model = entry.cls(replace(self.model_conf, **extra))
+        if self.conf.init_from and not self._for_inference:
+            self._initialise(model, Path(self.conf.init_from))
+        return model
+
+    def _initialise(self, model: nn.Module, model_dir: Path) -> None:
+        from speechtools.train.checkpoint import load_checkpoint, model_state
+
+        weights_path = model_dir / "model.pt"
+        if not weights_path.is_file():
+            raise UserError("init_from: no model.pt in this directory", model_dir)
+        if (model_dir / "tokens.txt").is_file() and (model_dir / "tokens.txt").read_text() != Path(self.conf.tokens).read_text():
+            raise UserError("init_from: its tokens.txt differs from task_conf.tokens (fine-tune with the pre-training vocabulary)", model_dir)
+        weights = model_state(load_checkpoint(weights_path, map_location="cpu"), weights_path)
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise UserError(f"init_from: weights do not fit this model ({str(exc).splitlines()[0]})", weights_path) from None
+
+    def _dataset(self, paths: Sequence[str]) -> PairDataset:
+        items: List[Item] = []
+        for path in paths:
+            items.extend(build_items(read_pairs(path), self.tokenizer, self.conf.max_len, path))
+        if not items:
+            raise UserError(f"no usable sentence pairs in {', '.join(paths)}")
+        return PairDataset(items)
+
+    def train_dataset(self) -> Dataset:
+        if not self.conf.train:
+            raise UserError("task_conf.train: no training pair files given")
+        return self._dataset(self.conf.train)
+
+    def valid_dataset(self) -> Optional[Dataset]:
+        return self._dataset([self.conf.valid]) if self.conf.valid else None
+
+    def lengths(self, dataset: Dataset) -> Sequence[int]:
+        return [max(len(s), len(t)) + 1 for s, t, _, _ in dataset.items]  # type: ignore[attr-defined]
+
+    def collate(self, items: List[Item]) -> Dict[str, Any]:
+        vocab = self.tokenizer.vocab
+        src = _pad([s for s, _, _, _ in items], vocab.pad, torch.long)
+        tgt = _pad([t for _, t, _, _ in items], vocab.pad, torch.long)
+        with_bos = [np.concatenate([[vocab.bos], t]) for _, t, _, _ in items]
+        with_eos = [np.concatenate([t, [vocab.eos]]) for _, t, _, _ in items]
+        return {
+            "src": src,
+            "src_lengths": torch.tensor([len(s) for s, _, _, _ in items], dtype=torch.long),
+            "target": tgt,
+            "durations": _pad([d for _, _, d, _ in items], 0, torch.long),
+            "edited": _pad([e for _, _, _, e in items], 0, torch.float32),
+            "prev": _pad(with_bos, vocab.pad, torch.long),
+            "target_eos": _pad(with_eos, vocab.pad, torch.long),
+        }
+
+    def compute_loss(self, model: nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, Any]]:
+        inner = getattr(model, "module", model)
+        if self.model_name == "fastcorrect":
+            out = model(batch["src"], batch["src_lengths"], batch["durations"])
+            return inner.loss(out, batch["src_lengths"], batch["durations"], batch["edited"], batch["target"])
+        logits = model(batch["src"], batch["src_lengths"], batch["prev"])
+        loss = inner.loss(logits, batch["target_eos"])
+        return loss, {"ce": float(loss.detach())}
+
+    def export_assets(self, model_dir: Path) -> None:
+        """Copy ``tokens.txt`` into the model directory."""
+        self.tokenizer.save(tokens_path(model_dir))
+
+    def load_assets(self, model_dir: Path) -> None:
+        """Use the model directory's ``tokens.txt`` (and never re-initialise from ``init_from``)."""
+        self._tokenizer = Tokenizer.load(tokens_path(model_dir), self.conf.lang)
+        self._for_inference = True
