@@ -55,7 +55,8 @@ def normalize_mandarin(text: str, yao: bool = False) -> str:
     """
     text = re.sub(r"[０-９Ａ-Ｚａ-ｚ％　]", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     text = re.sub(r"(?<=\d)[．：](?=\d)", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
-    # Dates: 2021年 digit by digit, months and days as numbers.
+    # ISO dates 2021-03-05 -> 2021年3月5日; then years digit by digit, months and days as numbers.
+    text = re.sub(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)", lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", text)
     text = re.sub(r"(\d{2,4})年", lambda m: digits_zh(m.group(1)) + "年", text)
     text = re.sub(r"(\d{1,2})(月|日|号)", lambda m: cardinal_zh(int(m.group(1))) + m.group(2), text)
     # Times 12:30 -> 十二点三十分.
@@ -75,6 +76,8 @@ def normalize_mandarin(text: str, yao: bool = False) -> str:
         lambda m: m.group(1) + digits_zh(m.group(2), yao=yao),
         text,
     )
+    # Ranges 10-20 -> 十到二十.
+    text = re.sub(r"(?<![\d.])(\d+(?:\.\d+)?)[-~～](\d+(?:\.\d+)?)(?![\d.])", lambda m: decimal_zh(m.group(1)) + "到" + decimal_zh(m.group(2)), text)
     # Negative numbers, decimals and other integers.
     text = re.sub(r"(?<![\d.])-(\d+(?:\.\d+)?)", lambda m: "负" + decimal_zh(m.group(1)), text)
     text = re.sub(r"\d+\.\d+", lambda m: decimal_zh(m.group(0)), text)
