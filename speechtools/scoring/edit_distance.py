@@ -134,9 +134,25 @@ def _batch_counts(
     return counts, backptr
 
 
-def _chunks(refs: Packed, hyps: Packed, chunk_size: int) -> List[np.ndarray]:
+def _chunks(refs: Packed, hyps: Packed, chunk_size: int, max_cells: int, full_table: bool) -> List[np.ndarray]:
+    """Length-sorted index chunks of at most ``chunk_size`` pairs and ``max_cells`` cells: the
+    rows held in memory (``pairs × (max ref + 1)``), or with ``full_table`` the back-pointer
+    tables (``pairs × (max hyp + 1) × (max ref + 1)``). A single pair may exceed the bound."""
     order = np.lexsort((refs.lengths, hyps.lengths))
-    return [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]
+    ref_len = refs.lengths[order] + 1
+    hyp_len = hyps.lengths[order] + 1
+    chunks: List[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        stop = min(start + chunk_size, len(order))
+        widest = np.maximum.accumulate(ref_len[start:stop])
+        if full_table:
+            widest = widest * np.maximum.accumulate(hyp_len[start:stop])
+        fits = np.flatnonzero(widest * np.arange(1, stop - start + 1) <= max_cells)
+        stop = start + (int(fits[-1]) + 1 if len(fits) else 1)
+        chunks.append(order[start:stop])
+        start = stop
+    return chunks
 
 
 def batch_edit_counts(refs: Packed, hyps: Packed, chunk_size: int = 4096, progress: bool = False) -> np.ndarray:
@@ -148,7 +164,7 @@ def batch_edit_counts(refs: Packed, hyps: Packed, chunk_size: int = 4096, progre
     if len(refs) != len(hyps):
         raise ValueError("refs and hyps differ in length")
     out = np.zeros((len(refs), 3), dtype=np.int64)
-    chunks = _chunks(refs, hyps, chunk_size)
+    chunks = _chunks(refs, hyps, chunk_size, max_cells=1 << 21, full_table=False)
     if progress:
         from tqdm import tqdm
 
@@ -193,7 +209,7 @@ def batch_align(
     ref_ids = pack_tokens(refs, vocab)
     hyp_ids = pack_tokens(hyps, vocab)
     out: List[List[Op]] = [[] for _ in range(len(refs))]
-    for idx in _chunks(ref_ids, hyp_ids, chunk_size):
+    for idx in _chunks(ref_ids, hyp_ids, chunk_size, max_cells=1 << 25, full_table=True):
         _, backptr = _batch_counts(
             ref_ids.padded(idx, -1), ref_ids.lengths[idx], hyp_ids.padded(idx, -2), hyp_ids.lengths[idx], True
         )

@@ -46,3 +46,18 @@ def test_alignment_ops_reproduce_counts_and_sequences():
         assert [r for o, r, _ in ops if o != "I"] == ref
         assert [h for o, _, h in ops if o != "D"] == hyp
         assert all((r == h) == (o == "C") for o, r, h in ops if o in "CS")
+
+
+def test_chunks_respect_cell_bound_and_cover_all_pairs():
+    from speechtools.scoring.edit_distance import _chunks, pack_tokens
+
+    rng = np.random.default_rng(4)
+    refs = [rng.integers(0, 5, rng.integers(0, 60)).tolist() for _ in range(300)]
+    hyps = [rng.integers(0, 5, rng.integers(0, 60)).tolist() for _ in range(300)]
+    vocab = {}
+    r, h = pack_tokens(refs, vocab), pack_tokens(hyps, vocab)
+    chunks = _chunks(r, h, chunk_size=64, max_cells=20000, full_table=True)
+    assert sorted(np.concatenate(chunks).tolist()) == list(range(300))
+    for idx in chunks:
+        cells = len(idx) * (r.lengths[idx].max() + 1) * (h.lengths[idx].max() + 1)
+        assert len(idx) <= 64 and (cells <= 20000 or len(idx) == 1)

@@ -185,3 +185,17 @@ def test_mos_cli_error_is_one_line(tmp_path, run_cli):
     code, out, err = run_cli(["score", "mos", sheet])
     assert code == 1 and out == ""
     assert err.strip() == f"error: {sheet}:2: rating 9 is outside the MOS scale 1..5"
+
+
+def test_cmos_cli_reports_sign_and_p_value(tmp_path, run_cli):
+    rows = [["system", "utterance", "listener", "score"]]
+    rows += [["new", f"u{i}", f"L{i % 4}", s] for i, s in enumerate([2, 1, 3, 1, 2, 0, 1, 2])]
+    rows += [["old", f"u{i}", f"L{i % 4}", s] for i, s in enumerate([-1, 0, -2, 1, -1, 0, -1, -1])]
+    sheet = _sheet(tmp_path / "cmos.csv", rows)
+    code, out, err = run_cli(["score", "mos", sheet, "--scale", "cmos", "--ci", "t"])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "|system|CMOS|95% CI|ratings|listeners|utterances|p (Wilcoxon)|"
+    p_new = stats.wilcoxon([2, 1, 3, 1, 2, 0, 1, 2], zero_method="pratt").pvalue
+    assert lines[2].startswith("|new|1.50 ± ") and lines[2].endswith(f"|8|4|8|{p_new:.3g}|")
+    assert lines[3].startswith("|old|-0.62 ± ")
