@@ -40,13 +40,18 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> None:
         torch.save(state, tmp)
 
 
-def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:
-    """Load a checkpoint or ``model.pt``; a missing or unreadable file is a :class:`UserError`."""
+def load_checkpoint(path: PathLike, map_location: Any = "cpu", weights_only: bool = False) -> Dict[str, Any]:
+    """Load a checkpoint or ``model.pt``; a missing or unreadable file is a :class:`UserError`.
+
+    ``weights_only=True`` refuses arbitrary pickled objects: use it for ``model.pt`` files
+    (plain state dicts) that may come from elsewhere. Training checkpoints hold RNG states
+    (NumPy arrays, Python tuples) and need ``weights_only=False``; load only your own.
+    """
     p = Path(path)
     if not p.is_file():
         raise UserError("no such checkpoint", p)
     try:
-        return torch.load(p, map_location=map_location, weights_only=False)
+        return torch.load(p, map_location=map_location, weights_only=weights_only)
     except Exception as exc:  # torch raises many types for corrupt files
         raise UserError(f"cannot read checkpoint ({type(exc).__name__}: {exc})", p) from None
 

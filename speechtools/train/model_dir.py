@@ -48,7 +48,7 @@ def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") ->
     task = experiment.build_task()
     task.load_assets(root)
     model = task.build_model()
-    weights = model_state(load_checkpoint(root / MODEL_NAME, map_location="cpu"), root / MODEL_NAME)
+    weights = model_state(load_checkpoint(root / MODEL_NAME, map_location="cpu", weights_only=True), root / MODEL_NAME)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

@@ -41,6 +41,7 @@ from speechtools.config import save_config
 from speechtools.data.sampler import LengthBucketBatchSampler
 from speechtools.device import resolve_device
 from speechtools.errors import PathLike, UserError
+from speechtools.fileio import atomic_write
 from speechtools.tasks.base import Task
 from speechtools.train import checkpoint as ckpt
 from speechtools.train.distributed import (
@@ -51,6 +52,7 @@ from speechtools.train.distributed import (
     broadcast_object,
     dist_info_from_env,
     init_distributed,
+    shutdown_distributed,
 )
 from speechtools.train.experiment import Experiment
 from speechtools.train.optim import build_optimizer
@@ -68,6 +70,7 @@ class TrainState:
     step: int = 0
     epoch: int = 0
     batches_done: int = 0
+    elapsed: float = 0.0
 
 
 class _ItemsWithGlobalSize(Dataset):
@@ -324,6 +327,7 @@ class Trainer:
             batch_sampler=_KeyedBatchSampler(sampler),
             collate_fn=_Collate(task),
             num_workers=self.conf.num_workers,
+            persistent_workers=self.conf.num_workers > 0,
             pin_memory=self.device.type == "cuda",
             generator=generator,
         )
@@ -379,8 +383,11 @@ class Trainer:
         state = TrainState()
         # Ranks draw different dropout masks; the model was initialised identically above.
         seed_everything(conf.seed + self.dist.rank)
+        log_path = self.out_dir / LOG_NAME
         if self.resume:
             state = self._load_resume(model, optimizer, scheduler, scaler)
+            if self.dist.is_main:
+                _truncate_log(log_path, state.step)
         wrapped: torch.nn.Module = model
         if self.dist.enabled:
             wrapped = DistributedDataParallel(
@@ -389,7 +396,6 @@ class Trainer:
                 find_unused_parameters=conf.find_unused_parameters,
             )
 
-        log_path = self.out_dir / LOG_NAME
         bar = tqdm(
             total=conf.max_steps,
             initial=state.step,
@@ -399,7 +405,7 @@ class Trainer:
             dynamic_ncols=True,
         )
         batches = _BatchStream(sampler, loader, state.epoch, state.batches_done)
-        start_time = time.perf_counter()
+        start_time = time.perf_counter() - state.elapsed  # "elapsed" counts training time across resumes
         sums = _StatSums(self.device)
         grad_norm = torch.zeros((), device=self.device)
         last_saved = state.step if self.resume else -1
@@ -443,14 +449,17 @@ class Trainer:
                 if self.dist.is_main:
                     self._append_log(log_path, record)
             if state.step % conf.save_interval == 0 or state.step == conf.max_steps:
+                state.elapsed = time.perf_counter() - start_time
                 self._save(model, optimizer, scheduler, scaler, state)
                 last_saved = state.step
         bar.close()
         if last_saved != state.step:
+            state.elapsed = time.perf_counter() - start_time
             self._save(model, optimizer, scheduler, scaler, state)
         if self.dist.is_main:
             self._finish(task)
         barrier()
+        shutdown_distributed()
         return self.out_dir
 
     # ------------------------------------------------------------------ helpers
@@ -502,6 +511,7 @@ class Trainer:
                 "step": state.step,
                 "epoch": state.epoch,
                 "batches_done": state.batches_done,
+                "elapsed": state.elapsed,
                 "world_size": self.dist.world_size,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -540,13 +550,34 @@ class Trainer:
                 stacklevel=2,
             )
             seed_everything(self.conf.seed + self.dist.rank + 7919 * payload["step"])
-        return TrainState(step=payload["step"], epoch=payload["epoch"], batches_done=payload["batches_done"])
+        return TrainState(
+            step=payload["step"],
+            epoch=payload["epoch"],
+            batches_done=payload["batches_done"],
+            elapsed=float(payload.get("elapsed", 0.0)),
+        )
 
     def _finish(self, task: Task) -> None:
         """Write ``model.pt`` (average of the last ``average_last`` checkpoints) and the task's assets."""
         paths = ckpt.list_checkpoints(self.out_dir)[-self.conf.average_last :]
         ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME)
         task.export_assets(self.out_dir)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log records written after checkpoint ``step`` by the run being resumed."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record_step = json.loads(line).get("step", 0)
+        except (json.JSONDecodeError, AttributeError):
+            continue  # a line cut short when the previous run was killed
+        if isinstance(record_step, int) and record_step <= step:
+            kept.append(line)
+    with atomic_write(path) as handle:
+        handle.writelines(line + "\n" for line in kept)
 
 
 def _to_cpu(state: Dict[str, Any]) -> Dict[str, Any]:

@@ -43,7 +43,15 @@ def test_resume_after_crash_is_bit_for_bit(tmp_path: Path, write_config: Callabl
     shutil.copy(straight / "config.yaml", crashed / "config.yaml")
     for step in (5, 10):
         shutil.copy(straight / f"checkpoints/step_{step}.pt", crashed / f"checkpoints/step_{step}.pt")
+    shutil.copy(straight / "train_log.jsonl", crashed / "train_log.jsonl")  # records up to step 20 (one cut short)
+    with open(crashed / "train_log.jsonl", "a") as handle:
+        handle.write('{"split": "train", "st')
     train(config, crashed, resume=True)
+    # records after step 10 from the lost run are dropped, then rewritten; validation matches exactly
+    logs = [[json.loads(line) for line in (d / "train_log.jsonl").read_text().splitlines()] for d in (straight, crashed)]
+    assert [(r["split"], r["step"]) for r in logs[0]] == [(r["split"], r["step"]) for r in logs[1]]
+    valid = [[{k: v for k, v in r.items() if k != "elapsed"} for r in log if r["split"] == "valid"] for log in logs]
+    assert valid[0] == valid[1] and len(valid[0]) == 3
     a = load_checkpoint(straight / "checkpoints/step_20.pt")
     b = load_checkpoint(crashed / "checkpoints/step_20.pt")
     assert_same_tensors(a["model"], b["model"])
