@@ -10,11 +10,15 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import click
 
 from speechtools.errors import UserError
+
+if TYPE_CHECKING:
+    from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.wer import WerResult
 
 EXTERNAL: Dict[str, Tuple[str, str]] = {
     "ranking": ("speechtools.cli.score_music:ranking", "Music ranking metrics (e.g. HITS@k, MRR) from score files."),
@@ -141,10 +145,12 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
         interval = bootstrap_wer(result.utt_counts[:, 1:].sum(axis=1), result.utt_counts[:, 0], replications, seed, True)
         click.echo(interval.kaldi_line("Set1"))
     if hyp2 is not None:
-        _compare(refs, hyps, hyp2, fmt, norm, mode, unit, result, replications, seed)
+        _compare(refs, hyp2, fmt, norm, mode, unit, result, replications, seed)
 
 
-def _compare(refs, hyps, hyp2, fmt, norm, mode, unit, result, replications, seed) -> None:
+def _compare(refs: Dict[str, List[str]], hyp2: str, fmt: str, norm: "Normalizer", mode: str, unit: str,
+             result: "WerResult", replications: int, seed: int) -> None:
+    """Score HYP2 on the same references; print its lines, WERR and the paired bootstrap."""
     from speechtools.scoring.bootstrap import bootstrap_compare, bootstrap_wer, paired_errors, werr
     from speechtools.scoring.text_formats import read_transcripts
     from speechtools.scoring.wer import score_corpus
