@@ -3,7 +3,8 @@
 
 * Text encoder: embedding → Conv(k3) → ReLU → Conv(k1) (keys); mel encoder:
   Conv(k3) → ReLU → Conv(k1) → ReLU → Conv(k1) (queries) (Sec. 2.1, as in NeMo/RAD-TTS).
-* Soft attention from the pairwise L2 distance, ``D[t, n] = -temperature·||q_t − k_n||²``,
+* Soft attention from the pairwise L2 distance, ``D[t, n] = -temperature·||q_t − k_n||²``
+  (temperature 0.01 on z-normalised mels; NeMo uses 0.0005 on raw log-mels),
   log-softmax over tokens, plus a static beta-binomial prior (Sec. 2.3, Eq. 7):
   frame ``i`` of ``M`` (1-based) over ``P`` tokens, ``BetaBinom(P − 1, a = s·i, b = s·(M + 1 − i))``.
 * Forward-sum loss (Eq. 4): the probability of all monotonic paths, computed with
@@ -36,7 +37,7 @@ class AlignerConfig:
 
     embed_dim: int = 256
     attention_dim: int = 80
-    temperature: float = 0.0005
+    temperature: float = 0.01
     prior_scale: float = 1.0
     blank_logprob: float = -1.0
     bin_loss_weight: float = 1.0

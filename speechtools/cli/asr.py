@@ -1,0 +1,50 @@
+"""``speechtools asr``: decode audio with pocketsphinx (intelligibility of synthesised speech)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def asr() -> None:
+    """Off-the-shelf English ASR (pocketsphinx; optional extra `asr`).
+
+    \b
+    Example:
+      speechtools asr decode data/eval --out exp/asr_eval.txt
+    """
+
+
+@asr.command()
+@click.argument("data_dir")
+@click.option("--out", required=True, help="Kaldi text file of hypotheses to write ('uttid words').")
+def decode(data_dir: str, out: str) -> None:
+    """Recognise every utterance of DATA_DIR (wav.scp, optional segments); audio is resampled to 16 kHz.
+
+    \b
+    Example:
+      speechtools asr decode exp/fs2/decode_eval --out exp/fs2/decode_eval/asr.txt
+    """
+    from tqdm import tqdm
+
+    from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
+    from speechtools.audio.io import load_audio
+    from speechtools.data.kaldi import read_segments, read_table, write_table
+
+    root = Path(data_dir)
+    scp = read_table(root / "wav.scp")
+    segments = read_segments(root / "segments") if (root / "segments").exists() else None
+    recognizer = PocketsphinxRecognizer()
+    hyps = {}
+    keys = sorted(segments) if segments else sorted(scp)
+    for uttid in tqdm(keys, desc="asr decode", unit="utt"):
+        if segments:
+            seg = segments[uttid]
+            wav = load_audio(scp[seg.wav_id], SAMPLE_RATE, (seg.start, seg.end), resample=True, utt_id=uttid)
+        else:
+            wav = load_audio(scp[uttid], SAMPLE_RATE, resample=True, utt_id=uttid)
+        hyps[uttid] = recognizer.recognize(wav)
+    write_table(out, hyps)
+    click.echo(f"wrote {out} ({len(hyps)} utterances)")

@@ -1,0 +1,70 @@
+"""``speechtools synth``: text to wav files with a trained TTS model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Tuple
+
+import click
+
+from speechtools.cli.options import device_option
+
+
+@click.command()
+@click.option("--model-dir", required=True, help="Trained TTS model directory (exp/<tag>).")
+@click.option("--text", "texts", multiple=True, help="Text to speak (repeatable; one wav each).")
+@click.option("--text-file", default=None, help="File of texts, one per line (or 'uttid text' with --ids).")
+@click.option("--ids", is_flag=True, help="--text-file lines start with an utterance id (Kaldi 'text' file).")
+@click.option("--out-dir", required=True, help="Where <id>.wav and wav.scp go.")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Speaking rate; 2 = twice as fast (α = 1/speed).")
+@click.option("--pitch-shift", type=float, default=0.0, show_default=True, help="Pitch shift in semitones (+12 = one octave up).")
+@click.option("--energy-scale", type=float, default=1.0, show_default=True, help="Multiply the predicted energy.")
+@click.option("--speaker", default=None, help="Speaker name (multi-speaker models).")
+@click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder name (griffin-lim; neural vocoders when installed).")
+@click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--plot", is_flag=True, help="Also write <id>.png: mel with token durations.")
+@click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
+@device_option
+def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
+          pitch_shift: float, energy_scale: float, speaker: Optional[str], vocoder: str, vocoder_model: Optional[str],
+          batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
+    """Synthesise speech from text; long input is split at sentence boundaries and joined.
+
+    \b
+    Examples:
+      speechtools synth --model-dir exp/fastspeech2 --text "Hello world." --out-dir out/
+      speechtools synth --model-dir exp/fastspeech2 --text-file lines.txt --out-dir out/ --speed 1.2 --pitch-shift 2
+      speechtools synth --model-dir exp/fastspeech2 --text-file data/eval/text --ids --out-dir exp/fastspeech2/decode_eval --plot
+    """
+    from speechtools.audio.io import save_audio
+    from speechtools.data.kaldi import write_durations as write_durations_file, write_table
+    from speechtools.tts.synthesizer import SynthesisInput, Synthesizer, read_text_inputs
+
+    if bool(texts) == bool(text_file):
+        raise click.UsageError("give --text or --text-file (exactly one)")
+    if ids and not text_file:
+        raise click.UsageError("--ids needs --text-file")
+    if text_file:
+        inputs = read_text_inputs(text_file, ids)
+    else:
+        inputs = [SynthesisInput(f"utt{i + 1:04d}", t, "--text", None) for i, t in enumerate(texts)]
+    synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sr = synthesizer.feature_config.sample_rate
+    scp = {}
+    durations = {}
+    for result in synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size):
+        wav_path = out / f"{result.uttid}.wav"
+        save_audio(wav_path, result.wav, sr)
+        scp[result.uttid] = str(wav_path.resolve())
+        durations[result.uttid] = result.durations
+        if plot:
+            from speechtools.align.plot import plot_mel_durations
+
+            plot_mel_durations(out / f"{result.uttid}.png", result.mel, result.durations, result.tokens, result.uttid)
+    write_table(out / "wav.scp", scp)
+    if write_durations:
+        write_durations_file(out / "durations", durations)
+    click.echo(f"wrote {len(scp)} wav file(s) to {out}")

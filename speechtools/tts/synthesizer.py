@@ -1,0 +1,172 @@
+"""Batch synthesis with a trained non-autoregressive TTS model directory.
+
+Pipeline per input: split into sentences (and over-long sentences into clauses), normalise
+and tokenise with the model's front-end and ``tokens.txt``, run the acoustic model on
+length-sorted batches under ``torch.inference_mode()``, de-normalise the mel with
+``stats.npz``, vocode, and concatenate the pieces of each input in order.
+
+Controls (FastSpeech Sec. 3.2 / FastSpeech 2 Sec. 2.3): ``speed`` S (S = 2 speaks twice as fast;
+the length regulator's α = 1/S), ``pitch_shift`` in semitones and ``energy_scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from speechtools.errors import PathLike, UserError
+from speechtools.train.model_dir import load_model_dir
+from speechtools.tts.text_split import split_sentences, split_tokens
+from speechtools.tts.vocoders import build_vocoder
+
+
+@dataclass
+class SynthesisInput:
+    """One text to synthesise, with where it came from (for error messages)."""
+
+    uttid: str
+    text: str
+    path: Optional[str] = None
+    line: Optional[int] = None
+
+
+@dataclass
+class SynthesisOutput:
+    """Waveform, log-mel (frames, n_mels), per-token durations and tokens of one input."""
+
+    uttid: str
+    wav: np.ndarray
+    mel: np.ndarray
+    durations: List[int] = field(default_factory=list)
+    tokens: List[str] = field(default_factory=list)
+
+
+class Synthesizer:
+    """Load a model directory once; synthesise many texts.
+
+    Args:
+        model_dir: a ``speechtools train`` output of ``task: tts``.
+        device: ``auto``, ``cpu``, ``cuda[:N]``.
+        vocoder: a name in :data:`speechtools.tts.vocoders.VOCODERS`.
+        vocoder_model: path of a trained vocoder (neural vocoders only).
+        max_tokens: longer sentences are split at pauses/word boundaries.
+    """
+
+    def __init__(self, model_dir: PathLike, device: str = "auto", vocoder: str = "griffin-lim",
+                 vocoder_model: Optional[str] = None, max_tokens: int = 300) -> None:
+        self.loaded = load_model_dir(model_dir, device)
+        task = self.loaded.task
+        for attr in ("tokens", "frontend", "stats", "feature_config"):
+            if not hasattr(task, attr):
+                raise UserError(f"not a TTS model directory (task {self.loaded.config.task!r})", model_dir)
+        self.task: Any = task
+        self.model = self.loaded.model
+        self.device = self.loaded.device
+        self.feature_config = task.feature_config
+        self.vocoder = build_vocoder(vocoder, self.feature_config, vocoder_model, str(self.device))
+        self.max_tokens = max_tokens
+        self.mel_mean = torch.as_tensor(np.asarray(task.stats.mean["mel"], dtype=np.float32))
+        self.mel_std = torch.as_tensor(np.asarray(task.stats.std["mel"], dtype=np.float32))
+
+    def speaker_id(self, speaker: Optional[str]) -> int:
+        """Index of ``speaker`` in the model's speakers (0 for single-speaker models)."""
+        ids = getattr(self.task, "speaker_ids", None)
+        if not ids:
+            if speaker is not None:
+                raise UserError("this model has no speaker embedding; drop --speaker")
+            return 0
+        if speaker is None:
+            return 0
+        if speaker not in ids:
+            raise UserError(f"unknown speaker {speaker!r}; choose from: {', '.join(sorted(ids))}")
+        return ids[speaker]
+
+    def pieces(self, item: SynthesisInput) -> List[List[str]]:
+        """Token sequences of the sentences/clauses of one input; user errors for bad text."""
+        if not item.text.strip():
+            raise UserError("empty text", item.path, item.line)
+        chunks: List[List[str]] = []
+        for sentence in split_sentences(item.text):
+            tokens = self.task.frontend.tokenize(sentence)
+            if tokens:
+                chunks.extend(split_tokens(tokens, self.max_tokens))
+        if not chunks:
+            raise UserError(f"text normalises to nothing: {item.text!r}", item.path, item.line)
+        unknown = sorted({t for chunk in chunks for t in chunk if t not in self.task.tokens})
+        if unknown:
+            raise UserError(f"symbol(s) not in the model's token list: {' '.join(unknown)}", item.path, item.line)
+        return chunks
+
+    def synthesize(
+        self, inputs: Sequence[SynthesisInput], speed: float = 1.0, pitch_shift: float = 0.0, energy_scale: float = 1.0,
+        speaker: Optional[str] = None, batch_size: int = 8, progress: bool = True,
+    ) -> Iterator[SynthesisOutput]:
+        """Yield one :class:`SynthesisOutput` per input, in input order.
+
+        All inputs are checked (tokenised) before any audio is produced, so a bad line fails fast.
+        """
+        if speed <= 0:
+            raise UserError(f"--speed must be > 0, got {speed}")
+        if energy_scale <= 0:
+            raise UserError(f"--energy-scale must be > 0, got {energy_scale}")
+        spk = self.speaker_id(speaker)
+        units: List[Tuple[int, int, List[str]]] = []
+        for i, item in enumerate(inputs):
+            for j, chunk in enumerate(self.pieces(item)):
+                units.append((i, j, chunk))
+        order = sorted(range(len(units)), key=lambda k: len(units[k][2]))
+        results: dict = {}
+        alpha = 1.0 / speed
+        with torch.inference_mode(), tqdm(total=len(units), desc="synth", unit="sent", disable=not progress) as bar:
+            for start in range(0, len(order), batch_size):
+                chosen = [units[k] for k in order[start:start + batch_size]]
+                ids = [torch.tensor(self.task.tokens.encode(c[2]), dtype=torch.long) for c in chosen]
+                lengths = torch.tensor([len(x) for x in ids], device=self.device)
+                tokens = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device)
+                speakers = torch.full((len(ids),), spk, dtype=torch.long, device=self.device)
+                out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift, energy_scale=energy_scale)
+                mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean
+                frame_lengths = out["frame_lengths"].cpu()
+                wavs = self.vocoder(mel.to(self.device), frame_lengths.to(self.device))
+                durations = out["durations"].cpu()
+                for b, (i, j, chunk) in enumerate(chosen):
+                    t = int(frame_lengths[b])
+                    results[(i, j)] = (wavs[b], mel[b, :t].numpy(), durations[b, : len(chunk)].tolist(), chunk)
+                bar.update(len(chosen))
+        for i, item in enumerate(inputs):
+            parts = [results[key] for key in sorted(k for k in results if k[0] == i)]
+            yield SynthesisOutput(
+                uttid=item.uttid,
+                wav=np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.float32),
+                mel=np.concatenate([p[1] for p in parts]),
+                durations=[d for p in parts for d in p[2]],
+                tokens=[t for p in parts for t in p[3]],
+            )
+
+
+def read_text_inputs(path: PathLike, with_ids: bool) -> List[SynthesisInput]:
+    """Lines of a text file as inputs: ``uttid text`` (Kaldi ``text``) or plain text lines."""
+    from speechtools.fileio import read_lines
+
+    p = Path(path)
+    inputs: List[SynthesisInput] = []
+    seen = set()
+    for number, line in read_lines(p):
+        if with_ids:
+            uttid, _, text = line.strip().partition(" ")
+            if not uttid:
+                raise UserError("empty line (expected 'uttid text')", p, number)
+            if uttid in seen:
+                raise UserError(f"duplicate id {uttid!r}", p, number)
+            seen.add(uttid)
+        else:
+            uttid, text = f"{p.stem}_{number:04d}", line
+        inputs.append(SynthesisInput(uttid, text, str(p), number))
+    if not inputs:
+        raise UserError("no lines to synthesise", p)
+    return inputs

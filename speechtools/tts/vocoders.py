@@ -1,0 +1,66 @@
+"""Vocoders by name: turn de-normalised log-mel frames into waveforms.
+
+``griffin-lim`` (Griffin & Lim, 1984; fast variant of Perraudin et al., 2013) needs no
+training. A neural vocoder (the PriorGrad vocoder) registers itself here with
+``@VOCODERS.register("priorgrad")`` and the same interface: built from the feature config and
+an optional model path, called on a padded batch of log-mels with their frame counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+import torch
+
+from speechtools.audio.features import FeatureConfig
+from speechtools.audio.griffin_lim import griffin_lim
+from speechtools.registry import Registry
+
+VOCODERS: Registry = Registry("vocoder", package="speechtools.tts.vocoder_plugins")
+
+
+class Vocoder:
+    """Interface: ``__call__(log_mel (B, T, n_mels), frame_lengths (B,)) -> list of float32 wavs``."""
+
+    def __init__(self, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu") -> None:
+        self.cfg = feature_config
+        self.model_path = model_path
+        self.device = device
+
+    def __call__(self, log_mel: torch.Tensor, frame_lengths: torch.Tensor) -> List[np.ndarray]:
+        raise NotImplementedError
+
+
+@dataclass
+class GriffinLimConfig:
+    """Griffin-Lim iterations and momentum."""
+
+    n_iter: int = 32
+    momentum: float = 0.99
+
+
+@VOCODERS.register("griffin-lim", config=GriffinLimConfig)
+class GriffinLimVocoder(Vocoder):
+    """Fast Griffin-Lim on the mel pseudo-inverse (:func:`speechtools.audio.griffin_lim.griffin_lim`)."""
+
+    def __init__(self, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu",
+                 conf: Optional[GriffinLimConfig] = None) -> None:
+        super().__init__(feature_config, model_path, device)
+        self.conf = conf or GriffinLimConfig()
+
+    def __call__(self, log_mel: torch.Tensor, frame_lengths: torch.Tensor) -> List[np.ndarray]:
+        floor = float(np.log(self.cfg.log_floor))
+        steps = torch.arange(log_mel.size(1), device=log_mel.device)
+        padded = steps.unsqueeze(0) >= frame_lengths.to(log_mel.device).unsqueeze(1)
+        mel = log_mel.float().masked_fill(padded.unsqueeze(-1), floor)
+        wavs = griffin_lim(mel, self.cfg, n_iter=self.conf.n_iter, momentum=self.conf.momentum)
+        hop = self.cfg.hop_length
+        return [wavs[b, : max(int(frame_lengths[b]) - 1, 0) * hop].cpu().numpy().astype(np.float32) for b in range(len(wavs))]
+
+
+def build_vocoder(name: str, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu") -> Vocoder:
+    """Instantiate the vocoder registered as ``name``."""
+    entry = VOCODERS.get(name, source="--vocoder")
+    return entry.cls(feature_config, model_path=model_path, device=device)
