@@ -14,8 +14,9 @@ Every branch picks a minimal predecessor, so the total always equals the Levensh
 Speed: a whole row of the table (one hypothesis token against all reference positions) is
 computed at once for a batch of utterances. The only recurrence inside a row is the deletion
 chain ``D[j][i] = min(cand[i], D[j][i-1] + 1)``, which is ``i + cummin(cand[k] - k)`` — a
-``np.minimum.accumulate``. Counts along a chain of deletions are recovered from the last
-non-deletion cell with ``np.maximum.accumulate``. A batch therefore costs ``max(len(hyp))``
+``np.minimum.accumulate``. Only the substitution count is carried (on every path to a cell,
+``I - D = j - i`` and ``I + D + S = cost``); along a chain of deletions it is copied from the
+last non-deletion cell, found with ``np.maximum.accumulate``. A batch therefore costs ``max(len(hyp))``
 numpy row operations instead of ``len(ref) * len(hyp)`` Python steps per utterance.
 """
 
