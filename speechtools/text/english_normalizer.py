@@ -76,6 +76,10 @@ def _money(amount: str, unit: str, units: str, sub: str, subs: str) -> str:
     return ", ".join(parts)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{cardinal(n)} {one if n == 1 else many}"
+
+
 def _plain_number(m: Match[str]) -> str:
     text = m.group(0)
     if "." in text:
@@ -111,6 +115,10 @@ def _roman_after(words: List[str], ordinal_reading: bool) -> Rule:
 def _build_rules() -> List[Rule]:
     month = "|".join(MONTHS)
     rules: List[Rule] = [
+        # Pre-decimal British money: "2s. 6d.", "£5 10s.", "4d." (shillings only where unambiguous).
+        (re.compile(r"(?<=\d )(\d{1,2})s\.|\b(\d{1,2})s\.(?= ?\d{1,2}d\.)"),
+         lambda m: _count(int(m.group(1) or m.group(2)), "shilling", "shillings")),
+        (re.compile(r"\b(\d{1,2})d\.(?=$|\W)"), lambda m: _count(int(m.group(1)), "penny", "pence")),
         # Currency.
         (re.compile(r"£\s?([\d,]*\d(?:\.\d+)?)"), lambda m: _money(m.group(1), "pound", "pounds", "penny", "pence")),
         (re.compile(r"\$\s?([\d,]*\d(?:\.\d+)?)"), lambda m: _money(m.group(1), "dollar", "dollars", "cent", "cents")),
@@ -134,13 +142,13 @@ def _build_rules() -> List[Rule]:
         # "No. 162", "Exhibit 133": numbers naming things, read in pairs.
         (re.compile(r"\b(No\.|Nos\.|Exhibit|Exhibits) (\d{3})\b(?![,.]\d)"), lambda m: f"{m.group(1)} {pairs(int(m.group(2)))}"),
         # Ordinals: 1st, 22nd, 10th.
-        (re.compile(r"\b(\d+)(st|nd|rd|th)\b"), lambda m: ordinal(int(m.group(1)))),
+        (re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b"), lambda m: ordinal(_number(m.group(1)))),
         # Letter-digit codes: C2766, VC836 -> spelled digit by digit.
         (re.compile(r"\b([A-Z]+)(\d+)\b"), lambda m: f"{' '.join(m.group(1))} {digits(m.group(2))}"),
         # Number-letter codes: 133-A.
         (re.compile(r"\b(\d+)-([A-Z])\b"), lambda m: f"{cardinal(int(m.group(1)))}-{m.group(2)}"),
         # Decades: 1960s, '60s.
-        (re.compile(r"\b(\d{3})0s\b"), lambda m: _decade(m.group(1))),
+        (re.compile(r"(?:\b|')(\d{3}|[1-9])0s\b"), lambda m: _decade(m.group(1))),
         # Remaining numbers: 1,000 / 3.5 / .38 / 1802.
         (re.compile(r"(?<![\d,])(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?![\d])(?<=\d)"), _plain_number),
     ]
@@ -167,7 +175,7 @@ def _time(m: Match[str]) -> str:
 
 
 def _decade(stem: str) -> str:
-    spoken = year(int(stem + "0"))
+    spoken = year(int(stem + "0")) if len(stem) == 3 else cardinal(int(stem + "0"))
     head, sep, last = spoken.rpartition(" ")
     last = last[:-1] + "ies" if last.endswith("y") else last + "s"
     return head + sep + last

@@ -18,16 +18,17 @@ from speechtools.data.corpora.ljspeech import (
     prepare_ljspeech,
     read_metadata,
     split_espnet,
+    to_data_dir,
 )
 from speechtools.data.kaldi import DataDir, read_table
 from speechtools.data.validate import validate_data_dir
 from speechtools.errors import UserError
 
-# Three lines of the real LJSpeech-1.1 metadata.csv (public domain).
+# Three lines of the real LJSpeech-1.1 metadata.csv (public domain), in corpus order.
 METADATA = [
     "LJ001-0001|Printing, in the only sense with which we are at present concerned, differs from most if not from all the arts and crafts represented in the Exhibition|Printing, in the only sense with which we are at present concerned, differs from most if not from all the arts and crafts represented in the Exhibition",
-    "LJ002-0149|The latter bought his fees at 1s. 6d.|The latter bought his fees at one shilling six pence.",
-    "LJ050-0278|the recommendations we have here suggested would greatly advance the security of the office without any impairment of our fundamental liberties.|the recommendations we have here suggested would greatly advance the security of the office without any impairment of our fundamental liberties.",
+    "LJ002-0155|for which the costs were 6 shillings 10 pence.|for which the costs were six shillings ten pence.",
+    "LJ040-0240|and returned to New Orleans where Lee finished the ninth grade before he left school to work for a year.|and returned to New Orleans where Lee finished the ninth grade before he left school to work for a year.",
 ]
 
 
@@ -46,7 +47,7 @@ def test_full_layout(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path)
     result = CliRunner().invoke(command, ["--out", str(tmp_path / "data"), "--corpus", str(corpus), "--dev-size", "1", "--eval-size", "1"])
     assert result.exit_code == 0, result.output
-    expected = {"train": "LJ001-0001", "dev": "LJ002-0149", "eval": "LJ050-0278"}
+    expected = {"train": "LJ001-0001", "dev": "LJ002-0155", "eval": "LJ040-0240"}
     for name, utt in expected.items():
         data = DataDir.load(tmp_path / "data" / name)
         assert list(data.wav_scp) == [utt]
@@ -55,7 +56,7 @@ def test_full_layout(tmp_path: Path) -> None:
         assert read_table(tmp_path / "data" / name / "spk2utt") == {"LJ": utt}
         validate_data_dir(tmp_path / "data" / name)
     text = read_table(tmp_path / "data" / "dev" / "text")
-    assert text == {"LJ002-0149": "The latter bought his fees at one shilling six pence."}
+    assert text == {"LJ002-0155": "for which the costs were six shillings ten pence."}
 
 
 def test_full_layout_default_split_needs_500(tmp_path: Path) -> None:
@@ -97,6 +98,7 @@ def test_bundled_mini_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ("LJ001-0001|raw only", "expected 'id|raw text|normalised text', got 2 field(s)"),
         ("LJ001-0001|raw|", "empty normalised text for LJ001-0001"),
         ("LJ009-0009|raw|text", "no audio for LJ009-0009"),
+        ("LJ001-0001|raw|text", "duplicate id LJ001-0001 (first on line 1)"),
     ],
 )
 def test_bad_metadata_names_the_line(tmp_path: Path, line: str, message: str) -> None:
@@ -107,6 +109,11 @@ def test_bad_metadata_names_the_line(tmp_path: Path, line: str, message: str) ->
         read_metadata(corpus)
     assert message in err.value.message
     assert (err.value.path, err.value.line) == (str(corpus / "metadata.csv"), 2)
+
+
+def test_audio_path_with_whitespace_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="whitespace"):
+        to_data_dir([Utterance("LJ001-0001", tmp_path / "my corpus" / "a.wav", "text")])
 
 
 def test_missing_corpus(tmp_path: Path) -> None:
