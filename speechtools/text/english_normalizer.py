@@ -93,8 +93,8 @@ def _plain_number(m: Match[str]) -> str:
         return digits(text)
     if 1000 <= n <= 2999 and len(text) == 4:
         return year(n)
-    if n >= 10000 and len(text) >= 5:
-        return digits(text)
+    if n >= 10000 and not text.endswith("000"):
+        return digits(text)  # identifiers (zip codes, serial numbers); round counts stay cardinal
     return cardinal(n)
 
 

@@ -51,6 +51,7 @@ def test_ljspeech_sample_accuracy() -> None:
         ("at 1s. 6d. each", "at one shilling six pence each"),
         ("a fee of £5 10s.", "a fee of five pounds ten shillings"),
         ("the 1,000th visitor", "the one thousandth visitor"),
+        ("zip 30016, 100000 people", "zip three zero zero one six, one hundred thousand people"),
         ("Post Office Box 2915,", "Post Office Box two nine one five,"),
         ("Exhibit No. 162", "Exhibit Number one sixty-two"),
         ("serial C2766", "serial C two seven six six"),
