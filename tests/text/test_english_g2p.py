@@ -103,3 +103,17 @@ def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: 
         assert [r.getMessage() for r in caplog.records].count(TAGGER_MISSING_NOTICE) == 1
     finally:
         shared_pos_tagger.cache_clear()
+
+
+def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nltk
+    import nltk.tag.perceptron
+
+    class FakeTagger:
+        def tag(self, words: List[str]) -> List[Tuple[str, str]]:
+            return [(w, "VB") for w in words]
+
+    monkeypatch.setattr(nltk.data, "find", lambda resource, *a, **k: resource)
+    monkeypatch.setattr(nltk.tag.perceptron, "PerceptronTagger", FakeTagger)
+    tagger = load_pos_tagger()
+    assert tagger is not None and tagger(["refuse"]) == [("refuse", "VB")]
