@@ -99,8 +99,16 @@ def train(
         device = "cpu"
     elif ngpu:
         device = "cuda"
+    from speechtools.train.experiment import load_experiment
+    from speechtools.train.trainer import Trainer
+
+    _import_modules(imports)
+    sets = list(overrides) + ([f"trainer.seed={seed}"] if seed is not None else [])
+    experiment = load_experiment(config, sets)
     per_node = ngpu if ngpu else (nproc or 1)
     if (per_node > 1 or nnodes > 1) and not launched_by_torchrun():
+        # Report user errors here, once, rather than from every worker through torchrun.
+        Trainer(experiment, out_dir, device=device, resume=resume).check_out_dir()
         argv = _child_argv(config, out_dir, overrides, resume, device, seed, imports)
         if quiet:
             argv.append("--quiet")
@@ -111,12 +119,6 @@ def train(
             sys.exit(code)
         return
 
-    from speechtools.train.experiment import load_experiment
-    from speechtools.train.trainer import Trainer
-
-    _import_modules(imports)
-    sets = list(overrides) + ([f"trainer.seed={seed}"] if seed is not None else [])
-    experiment = load_experiment(config, sets)
     model_dir = Trainer(experiment, out_dir, device=device, resume=resume, show_progress=not quiet).run()
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"model directory: {model_dir}")

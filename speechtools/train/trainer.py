@@ -265,8 +265,13 @@ class Trainer:
         return device
 
     # ------------------------------------------------------------------ set-up
-    def _prepare_out_dir(self) -> None:
-        """Check the output directory against ``--resume`` and write ``config.yaml`` (rank 0)."""
+    def check_out_dir(self) -> Dict[str, Any]:
+        """Check the output directory against ``--resume`` without writing; return the resolved config.
+
+        Raises:
+            UserError: ``--resume`` without a checkpoint; without ``--resume``, a directory
+                holding a different config, or the same config with checkpoints.
+        """
         config_path = self.out_dir / CONFIG_NAME
         checkpoints = ckpt.list_checkpoints(self.out_dir)
         resolved = self.experiment.to_dict()
@@ -299,9 +304,13 @@ class Trainer:
                     "the output directory already has checkpoints; pass --resume to continue or choose a new --out-dir",
                     self.out_dir,
                 )
-        if self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            save_config(resolved, config_path)
+        return resolved
+
+    def _prepare_out_dir(self) -> None:
+        """:meth:`check_out_dir`, then write ``config.yaml`` (rank 0 only)."""
+        resolved = self.check_out_dir()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(resolved, self.out_dir / CONFIG_NAME)
 
     def _build_loader(
         self, task: Task, dataset: Dataset, batch_bins: int, shuffle: bool, seed: int

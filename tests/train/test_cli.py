@@ -43,6 +43,7 @@ def test_train_then_resume_to_more_steps(tmp_path: Path, write_config: Callable[
     [
         ([], {"trainer": {"max_stepz": 4}}, r"^error: .*exp\.yaml: unknown key 'trainer\.max_stepz'"),
         (["--resume"], {}, r"^error: .*checkpoints: --resume given but there is no checkpoint"),
+        (["--nproc", "2", "--resume"], {}, r"^error: .*checkpoints: --resume given"),  # caught before torchrun starts
         ([], {"task": "no_such_task"}, r"^error: .*exp\.yaml: unknown task 'no_such_task'"),
         (["--set", "optim.lr=-1"], {}, r"^error: .*: optim: lr must be positive"),
     ],
