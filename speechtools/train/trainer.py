@@ -416,34 +416,21 @@ class Trainer:
         batches = _BatchStream(sampler, loader, state.epoch, state.batches_done)
         start_time = time.perf_counter() - state.elapsed  # "elapsed" counts training time across resumes
         sums = _StatSums(self.device)
-        grad_norm = torch.zeros((), device=self.device)
         last_saved = state.step if self.resume else -1
         while state.step < conf.max_steps:
-            wrapped.train()
-            for micro in range(conf.accum_grad):
-                batch, n_local, n_global = next(batches)
-                batch = move_to_device(batch, self.device, non_blocking=True)
-                weight = self.dist.world_size * n_local / n_global / conf.accum_grad
-                sync = micro == conf.accum_grad - 1 or not self.dist.enabled
-                with (contextlib.nullcontext() if sync else wrapped.no_sync()):  # type: ignore[operator]
-                    with self._autocast(amp_dtype):
-                        loss, stats = task.compute_loss(wrapped, batch)
-                    scaler.scale(loss * weight).backward()
-                sums.add({"loss": loss, **stats}, n_local)
-            if conf.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), conf.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            lr = scheduler.get_last_lr()[0]
-            scheduler.step()
+            lr, grad_norm = self._train_step(task, wrapped, model, batches, optimizer, scheduler, scaler, amp_dtype, sums)
             state.step += 1
             state.epoch, state.batches_done = batches.position
             bar.update(1)
 
             if state.step % conf.log_interval == 0 or state.step == conf.max_steps:
                 record = {"split": "train", "step": state.step, "epoch": state.epoch, "lr": lr, **sums.reduce()}
+                if not math.isfinite(record["loss"]) and amp_dtype != torch.float16:
+                    raise UserError(
+                        f"training diverged: loss is {record['loss']} at step {state.step}; lower optim.lr, "
+                        "raise scheduler.warmup_steps or set trainer.grad_clip (resume from an earlier checkpoint)",
+                        log_path,
+                    )
                 if conf.grad_clip > 0:
                     record["grad_norm"] = float(grad_norm)
                 record["elapsed"] = round(time.perf_counter() - start_time, 3)
@@ -472,6 +459,46 @@ class Trainer:
         return self.out_dir
 
     # ------------------------------------------------------------------ helpers
+    def _train_step(
+        self,
+        task: Task,
+        wrapped: torch.nn.Module,
+        model: torch.nn.Module,
+        batches: _BatchStream,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        scaler: torch.amp.GradScaler,
+        amp_dtype: Optional[torch.dtype],
+        sums: _StatSums,
+    ) -> Tuple[float, torch.Tensor]:
+        """One optimiser update over ``accum_grad`` micro-batches; returns its lr and the gradient norm.
+
+        Each micro-batch loss is weighted by ``N * n_rank / (n_global * accum_grad)`` (see the
+        module docstring); DDP all-reduces gradients only on the last micro-batch.
+        """
+        conf = self.conf
+        wrapped.train()
+        for micro in range(conf.accum_grad):
+            batch, n_local, n_global = next(batches)
+            batch = move_to_device(batch, self.device, non_blocking=True)
+            weight = self.dist.world_size * n_local / n_global / conf.accum_grad
+            sync = micro == conf.accum_grad - 1 or not self.dist.enabled
+            with (contextlib.nullcontext() if sync else wrapped.no_sync()):  # type: ignore[operator]
+                with self._autocast(amp_dtype):
+                    loss, stats = task.compute_loss(wrapped, batch)
+                scaler.scale(loss * weight).backward()
+            sums.add({"loss": loss, **stats}, n_local)
+        grad_norm = torch.zeros((), device=self.device)
+        if conf.grad_clip > 0:
+            scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), conf.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        lr = scheduler.get_last_lr()[0]
+        scheduler.step()
+        return lr, grad_norm
+
     @torch.no_grad()
     def _validate(
         self,

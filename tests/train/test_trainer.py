@@ -163,3 +163,9 @@ def test_dataloader_workers_give_the_same_run(tmp_path: Path, write_config: Call
     base = train(write_config("a.yaml", trainer={"max_steps": 6}), tmp_path / "a")
     workers = train(write_config("b.yaml", trainer={"max_steps": 6, "num_workers": 2}), tmp_path / "b")
     assert_same_tensors(torch.load(base / "model.pt"), torch.load(workers / "model.pt"))
+
+
+def test_divergence_stops_with_a_clear_error(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    config = write_config(optim={"lr": 1e30}, scheduler={"name": "constant"}, trainer={"grad_clip": 0.0, "log_interval": 1})
+    with pytest.raises(UserError, match="training diverged: loss is (nan|inf) at step"):
+        train(config, tmp_path / "exp")
