@@ -356,6 +356,8 @@ def prepare(
         classes = sorted({s.labels[label_column] for s in songs if label_column in s.labels})
         for part in ("train", "valid", "test"):
             save(build_classification(split[part], label_column, classes, rng, train=part == "train", length=window_notes), f"classification/{part}")
+        with atomic_path(out / "classification" / "classes.txt") as tmp:
+            tmp.write_text("".join(c + "\n" for c in classes), encoding="utf-8")
     with atomic_path(out / "split.tsv") as tmp:
         tmp.write_text("".join(f"{s.name}\t{part}\n" for part in ("train", "valid", "test") for s in split[part]), encoding="utf-8")
     with atomic_path(out / "skipped.txt") as tmp:
