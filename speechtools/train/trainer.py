@@ -187,25 +187,28 @@ def move_to_device(batch: Any, device: torch.device, non_blocking: bool = False)
     return batch
 
 
-def capture_rng_state() -> Dict[str, Any]:
-    """Python, NumPy, torch CPU (and CUDA, when present) generator states of this process."""
+def capture_rng_state(device: torch.device) -> Dict[str, Any]:
+    """Python, NumPy and torch CPU generator states, plus ``device``'s when it is a GPU.
+
+    Only this process's own GPU is read, so no process creates a CUDA context on another's.
+    """
     state: Dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng_state(state: Dict[str, Any]) -> None:
+def restore_rng_state(state: Dict[str, Any], device: torch.device) -> None:
     """Inverse of :func:`capture_rng_state`."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    torch.set_rng_state(state["torch"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
 def seed_everything(seed: int) -> None:
@@ -538,7 +541,7 @@ class Trainer:
         scaler: torch.amp.GradScaler,
         state: TrainState,
     ) -> None:
-        rng = all_gather_objects(capture_rng_state(), self.dist.world_size)
+        rng = all_gather_objects(capture_rng_state(self.device), self.dist.world_size)
         if self.dist.is_main:
             sched_state = scheduler.state_dict()
             # The schedule itself comes from the config, so a resumed run may extend max_steps.
@@ -578,7 +581,7 @@ class Trainer:
             raise UserError(f"checkpoint does not match this experiment ({str(exc).splitlines()[0]})", path) from None
         rng = payload["rng"]
         if len(rng) == self.dist.world_size:
-            restore_rng_state(_to_cpu(rng[self.dist.rank]))
+            restore_rng_state(rng[self.dist.rank], self.device)
         else:
             warnings.warn(
                 f"checkpoint written by {len(rng)} process(es), resuming with {self.dist.world_size}: "
@@ -614,12 +617,3 @@ def _truncate_log(path: Path, step: int) -> None:
             kept.append(line)
     with atomic_write(path) as handle:
         handle.writelines(line + "\n" for line in kept)
-
-
-def _to_cpu(state: Dict[str, Any]) -> Dict[str, Any]:
-    """RNG byte tensors must be CPU tensors even when the checkpoint was mapped to a GPU."""
-    out = dict(state)
-    out["torch"] = state["torch"].cpu()
-    if "cuda" in state:
-        out["cuda"] = [s.cpu() for s in state["cuda"]]
-    return out
