@@ -11,13 +11,13 @@ from speechtools.train.experiment import load_experiment
 from speechtools.train.trainer import Trainer
 
 
-def main(config: str, out_dir: str) -> None:
+def main(config: str, out_dir: str, resume: bool) -> None:
     torch.set_num_threads(1)
-    trainer = Trainer(load_experiment(config), out_dir, device="cpu", show_progress=False)
+    trainer = Trainer(load_experiment(config), out_dir, device="cpu", resume=resume, show_progress=False)
     trainer.run()
     assert trainer.model is not None
     torch.save(trainer.model.state_dict(), os.path.join(out_dir, f"rank_{os.environ['RANK']}.pt"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], resume="--resume" in sys.argv[3:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,15 @@ def _env() -> dict:
     return env
 
 
+def run_workers(config: Path, out_dir: Path, *extra: str) -> None:
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+        str(WORKER), str(config), str(out_dir), *extra,
+    ]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path: Path, write_config: Callable[..., Path]) -> None:
     # No dropout (its masks differ per rank by design); min_batch_size 2 so each rank gets items.
@@ -33,12 +43,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path, write_config: Call
         trainer={"max_steps": 6, "min_batch_size": 2, "save_interval": 3, "valid_interval": 3, "log_interval": 2},
     )
     ddp_dir = tmp_path / "ddp"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-        str(WORKER), str(config), str(ddp_dir),
-    ]
-    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_workers(config, ddp_dir)
     rank0 = torch.load(ddp_dir / "rank_0.pt")
     rank1 = torch.load(ddp_dir / "rank_1.pt")
     for key in rank0:
@@ -59,6 +64,22 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path, write_config: Call
     # model.pt written by rank 0 holds the same weights
     for key, value in torch.load(ddp_dir / "model.pt").items():
         assert torch.equal(value, rank0[key])
+
+
+@pytest.mark.slow
+def test_ddp_resume_is_bit_for_bit_with_per_rank_dropout(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    config = write_config(trainer={"max_steps": 6, "min_batch_size": 2, "save_interval": 3, "accum_grad": 1})
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_workers(config, straight)
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copy(straight / "config.yaml", resumed / "config.yaml")
+    shutil.copy(straight / "checkpoints" / "step_3.pt", resumed / "checkpoints" / "step_3.pt")
+    run_workers(config, resumed, "--resume")
+    for rank in (0, 1):
+        a, b = torch.load(straight / f"rank_{rank}.pt"), torch.load(resumed / f"rank_{rank}.pt")
+        for key in a:
+            assert torch.equal(a[key], b[key]), (rank, key)
+    assert len(torch.load(straight / "checkpoints" / "step_3.pt", weights_only=False)["rng"]) == 2
 
 
 @pytest.mark.slow
