@@ -60,6 +60,10 @@ features_stage() {
   mkdir -p data/token_text
   cat "data/$train_set/text" "data/$dev_set/text" "data/$eval_set/text" | sort -u > data/token_text/text
   speechtools make-tokens data/token_text --frontend "$frontend" --out data/tokens.txt
+  # Phones/pauses the corpus lacks get (untrained) entries, so any sentence can be synthesised.
+  if [ "$frontend" = en_phone ]; then
+    python -m speechtools.tts.inventory data/tokens.txt "$frontend"
+  fi
 }
 
 task_sets() {

@@ -25,6 +25,10 @@ from speechtools.tts.text_split import split_sentences, split_tokens
 from speechtools.tts.vocoders import build_vocoder
 
 
+# A pause token the model never saw is read as the closest one it knows.
+PAUSE_FALLBACK = {"?": ".", "!": ".", ";": ",", ":": ","}
+
+
 @dataclass
 class SynthesisInput:
     """One text to synthesise, with where it came from (for error messages)."""
@@ -87,7 +91,11 @@ class Synthesizer:
         return ids[speaker]
 
     def pieces(self, item: SynthesisInput) -> List[List[str]]:
-        """Token sequences of the sentences/clauses of one input; user errors for bad text."""
+        """Token sequences of the sentences/clauses of one input; user errors for bad text.
+
+        Pause tokens missing from the model's list fall back to a known one (``?``/``!`` → ``.``,
+        ``;``/``:`` → ``,``); any other unknown symbol is an error naming it.
+        """
         if not item.text.strip():
             raise UserError("empty text", item.path, item.line)
         chunks: List[List[str]] = []
@@ -97,7 +105,9 @@ class Synthesizer:
                 chunks.extend(split_tokens(tokens, self.max_tokens))
         if not chunks:
             raise UserError(f"text normalises to nothing: {item.text!r}", item.path, item.line)
-        unknown = sorted({t for chunk in chunks for t in chunk if t not in self.task.tokens})
+        vocab = self.task.tokens
+        chunks = [[t if t in vocab or PAUSE_FALLBACK.get(t) not in vocab else PAUSE_FALLBACK[t] for t in c] for c in chunks]
+        unknown = sorted({t for chunk in chunks for t in chunk if t not in vocab})
         if unknown:
             raise UserError(f"symbol(s) not in the model's token list: {' '.join(unknown)}", item.path, item.line)
         return chunks
