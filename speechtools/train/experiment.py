@@ -54,7 +54,7 @@ class Experiment:
         return {key: to_dict(getattr(self, key)) for key in TOP_LEVEL_KEYS}
 
 
-def _block(config: Config, key: str, source: str) -> Mapping[str, Any]:
+def _block(config: Config, key: str) -> Mapping[str, Any]:
     value = config.get(key)
     if value is None:
         return {}
@@ -93,16 +93,16 @@ def experiment_from_config(config: Union[Config, Mapping[str, Any]], source: str
     model_name = _name(config, "model", source)
     task_entry = TASKS.get(task_name, config.origin("task"))
     model_entry = MODELS.get(model_name, config.origin("model"))
-    task_conf = _validate(task_entry.config, _block(config, "task_conf", source), "task_conf", config)
-    model_conf = _validate(model_entry.config, _block(config, "model_conf", source), "model_conf", config)
+    task_conf = _validate(task_entry.config, _block(config, "task_conf"), "task_conf", config)
+    model_conf = _validate(model_entry.config, _block(config, "model_conf"), "model_conf", config)
     return Experiment(
         task=task_name,
         task_conf=task_conf,
         model=model_name,
         model_conf=model_conf,
-        optim=from_dict(OptimConfig, _block(config, "optim", source), "optim", config),
-        scheduler=from_dict(SchedulerConfig, _block(config, "scheduler", source), "scheduler", config),
-        trainer=from_dict(TrainerConfig, _block(config, "trainer", source), "trainer", config),
+        optim=from_dict(OptimConfig, _block(config, "optim"), "optim", config),
+        scheduler=from_dict(SchedulerConfig, _block(config, "scheduler"), "scheduler", config),
+        trainer=from_dict(TrainerConfig, _block(config, "trainer"), "trainer", config),
     )
 
 
