@@ -97,6 +97,7 @@ class TTSDataset(Dataset):
     def __init__(
         self, data_dir: str, feats_dir: str, tokens: TokenList, stats: FeatureStats, frontend: Any,
         level: str, speaker_ids: Optional[Dict[str, int]] = None, need_durations: bool = True,
+        need_variances: bool = True,
     ) -> None:
         root = Path(data_dir)
         text_path = root / "text"
@@ -105,6 +106,7 @@ class TTSDataset(Dataset):
         self.store = FeatureStore(feats_dir)
         self.stats = stats
         self.level = level
+        self.need_variances = need_variances
         durations: Dict[str, List[int]] = {}
         dur_path = root / "durations"
         if need_durations:
@@ -152,6 +154,8 @@ class TTSDataset(Dataset):
             return item
         durations = np.asarray(meta["durations"], dtype=np.int64)
         item["durations"] = torch.from_numpy(durations)
+        if not self.need_variances:  # FastSpeech: no pitch/energy (and KD stores carry mels only)
+            return item
         log_f0 = self.store.read("pitch", uttid).astype(np.float64).reshape(-1)
         energy = self.store.read("energy", uttid).astype(np.float64).reshape(-1)
         n = len(mel)
@@ -229,7 +233,9 @@ class TTSTask(_AssetsMixin, Task):
 
     def __init__(self, conf: TTSTaskConfig, model_name: str, model_conf: Any) -> None:
         super().__init__(conf, model_name, model_conf)
-        self.level = getattr(getattr(model_conf, "adaptor", None), "level", "token")
+        adaptor = getattr(model_conf, "adaptor", None)
+        self.level = getattr(adaptor, "level", "token")
+        self.need_variances = bool(getattr(adaptor, "use_pitch", True) or getattr(adaptor, "use_energy", True))
         self.speaker_ids: Optional[Dict[str, int]] = None
         if conf.token_list:
             self._load_common(conf.token_list, conf.stats, conf.feats_conf)
@@ -256,12 +262,14 @@ class TTSTask(_AssetsMixin, Task):
         return model
 
     def train_dataset(self) -> Dataset:
-        return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level, self.speaker_ids)
+        return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level,
+                          self.speaker_ids, need_variances=self.need_variances)
 
     def valid_dataset(self) -> Optional[Dataset]:
         if not self.conf.valid_data:
             return None
-        return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level, self.speaker_ids)
+        return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level,
+                          self.speaker_ids, need_variances=self.need_variances)
 
     def lengths(self, dataset: Dataset) -> Sequence[int]:
         return [it["frames"] for it in dataset.items]  # type: ignore[attr-defined]
