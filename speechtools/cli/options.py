@@ -22,7 +22,7 @@ def seed_option(f: F) -> F:
 
 
 def set_option(f: F) -> F:
-    """``--set key.sub=value`` (repeatable; several may also be given space-separated)."""
+    """``--set key.sub=value``, repeatable (``--set a=1 --set b=2``)."""
     return click.option(
         "--set",
         "overrides",
