@@ -1,0 +1,117 @@
+"""The correction task under the generic trainer, the model directory, and the CLI commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from speechtools.cli.main import cli
+from speechtools.errors import UserError
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "correction" / "kathleen_pairs.tsv"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "correction"
+
+
+def run(*args: str) -> None:
+    cli.main(args=list(args), prog_name="speechtools", standalone_mode=False)
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corr")
+    tokens = root / "tokens.txt"
+    run("correct", "vocab", "--lang", "en", str(FIXTURE), str(tokens))
+    dirs = {}
+    for name in ("fastcorrect", "transformer_corrector"):
+        out = root / name
+        run("train", "--config", str(CONF / f"{name}_tiny.yaml"), "--out-dir", str(out), "--device", "cpu", "--quiet",
+            "--set", f"task_conf.train=[{FIXTURE}]", "--set", f"task_conf.valid={FIXTURE}", "--set", f"task_conf.tokens={tokens}",
+            "--set", "trainer.max_steps=4", "--set", "trainer.valid_interval=4", "--set", "trainer.save_interval=4")
+        dirs[name] = out
+    return dirs
+
+
+def test_model_directory_is_self_contained(model_dirs) -> None:
+    from speechtools.train.model_dir import load_model_dir
+
+    for name, path in model_dirs.items():
+        assert {"config.yaml", "model.pt", "tokens.txt", "train_log.jsonl"} <= {p.name for p in path.iterdir()}
+        loaded = load_model_dir(path, "cpu")
+        assert loaded.config.model == name
+        assert loaded.model.conf.vocab_size == len((path / "tokens.txt").read_text().splitlines())
+
+
+def test_task_batches_carry_alignment_durations(model_dirs) -> None:
+    from speechtools.train.model_dir import load_model_dir
+
+    loaded = load_model_dir(model_dirs["fastcorrect"], "cpu")
+    task = loaded.task
+    task.conf.tokens = str(model_dirs["fastcorrect"] / "tokens.txt")
+    data = task.train_dataset()
+    batch = task.collate([data[k] for k in range(4)])
+    assert torch.equal(batch["durations"].sum(1), (batch["target"] != 0).sum(1))
+    lengths = (batch["target"] != 0).sum(1)
+    assert torch.equal(batch["prev"][:, 1:], batch["target"]) and bool((batch["prev"][:, 0] == 2).all())
+    assert bool((batch["target_eos"].gather(1, lengths[:, None]) == 3).all())
+
+
+@pytest.mark.parametrize("name", ["fastcorrect", "transformer_corrector"])
+def test_correct_asr_keeps_lines_ids_blank_lines_and_unknown_tokens(model_dirs, tmp_path, name) -> None:
+    src = tmp_path / "hyp.txt"
+    src.write_text("utt_001 the dog ran home\nutt_002\nutt_003 ü café zzz\n")
+    out = tmp_path / "out.txt"
+    run("correct-asr", "--model-dir", str(model_dirs[name]), "--device", "cpu", "--quiet", "--batch-size", "2", str(src), str(out))
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3
+    assert [line.split()[0] for line in lines] == ["utt_001", "utt_002", "utt_003"]
+    assert lines[1] == "utt_002"
+    plain = tmp_path / "plain.txt"
+    plain.write_text("the dog ran home\n\nü\n")
+    run("correct-asr", "--model-dir", str(model_dirs[name]), "--device", "cpu", "--quiet", str(plain), str(out))
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3 and lines[1] == ""
+    if name == "fastcorrect":
+        # an out-of-vocabulary character comes back as itself, never as <unk>
+        assert "<unk>" not in out.read_text()
+
+
+def test_correct_asr_errors_are_user_errors_without_output(model_dirs, tmp_path) -> None:
+    src = tmp_path / "hyp.txt"
+    src.write_text("a b\n")
+    out = tmp_path / "out.txt"
+    with pytest.raises(UserError, match="model directory not found"):
+        run("correct-asr", "--model-dir", str(tmp_path / "missing"), str(src), str(out))
+    with pytest.raises(UserError, match="n-best"):
+        run("correct-asr", "--model-dir", str(model_dirs["fastcorrect"]), "--n-best", "4", str(src), str(out))
+    with pytest.raises(UserError, match="no such file"):
+        run("correct-asr", "--model-dir", str(model_dirs["fastcorrect"]), str(tmp_path / "nope.txt"), str(out))
+    assert not out.exists()
+
+
+def test_noise_command_is_deterministic_and_multi_epoch(tmp_path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("".join(line.split("\t")[1] + "\n" for line in FIXTURE.read_text().splitlines()))
+    a, b, c = tmp_path / "a.tsv", tmp_path / "b.tsv", tmp_path / "c.tsv"
+    run("correct", "noise", "--lang", "en", "--seed", "3", "--epochs", "2", str(text), str(a))
+    run("correct", "noise", "--lang", "en", "--seed", "3", "--epochs", "2", str(text), str(b))
+    run("correct", "noise", "--lang", "en", "--seed", "4", "--epochs", "2", str(text), str(c))
+    rows = a.read_text().splitlines()
+    assert a.read_text() == b.read_text() != c.read_text()
+    n = len(text.read_text().splitlines())
+    assert len(rows) == 2 * n
+    assert [r.split("\t")[1] for r in rows[:n]] == [r.split("\t")[1] for r in rows[n:]]
+    assert [r.split("\t")[0] for r in rows[:n]] != [r.split("\t")[0] for r in rows[n:]]
+
+
+def test_align_command_writes_reference_format(tmp_path) -> None:
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("新技学子\t新一届学子\nB B D E F\tA B C D F\n")
+    out = tmp_path / "out.werdur"
+    run("correct", "align", "--lang", "zh", str(pairs), str(out))
+    assert out.read_text().splitlines()[0] == "新 技 学 子 |||| 1 -2 1 1"
+    pairs.write_text("a b\tc\n\tx\n")
+    with pytest.raises(UserError, match=":2"):
+        run("correct", "align", "--lang", "en", str(pairs), str(tmp_path / "bad"))
+    assert not (tmp_path / "bad").exists()
