@@ -2,13 +2,18 @@
 
 Encoding follows ``MIDI_to_encoding`` of microsoft/muzic ``musicbert/preprocess.py`` with
 miditoolkit 1.0.1, vectorised over notes, with these defined behaviours where the original
-asserts or misbehaves:
+misbehaves or does not say:
 
-* **Time-signature change inside a bar.** The original asserts. Here a change takes effect
-  at the next bar line of the bar it falls in (the current bar keeps its length; if several
-  changes fall inside one bar, the last one wins). Every note keeps its exact onset; the
-  MIDI written back carries the change at that bar line. The ``time_signature`` field of
-  a note is the signature of its bar.
+* **Time-signature change inside a bar.** The original's ``assert cnt == measure_length``
+  cannot actually fire (the bar length is fixed at the bar's first position and the counter
+  grows by one), so in effect a change takes effect at the next bar line there too; but the
+  original labels the notes after the change *inside* the bar with the new signature, so
+  decoding (signature per bar = majority of its notes) can give that bar the wrong length
+  and shift every later note. Here a change takes effect at the next bar line (if several
+  fall inside one bar, the last one wins) and the ``time_signature`` field of every note is
+  the signature of its bar, so encode -> decode -> encode is identical and every onset is
+  kept; the written MIDI carries the change at that bar line. Files without mid-bar changes
+  encode exactly as the original.
 * **Absurd values** (negative ticks or ticks >= 2**31, ticks per beat <= 0, a time
   signature that does not reduce into the 254-entry table) raise :class:`UserError`
   naming the file. A corrupt or unreadable MIDI file raises :class:`UserError` too.
