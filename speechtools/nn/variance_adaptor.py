@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from speechtools.nn.conv import Conv1dT
-from speechtools.nn.length_regulator import LengthRegulator
+from speechtools.nn.length_regulator import LengthRegulator, scale_durations
 from speechtools.nn.masks import lengths_to_mask
 from speechtools.nn.variance_predictor import VariancePredictor
 
@@ -152,7 +152,8 @@ class VarianceAdaptor(nn.Module):
         energy_scale: float = 1.0,
         max_frames: Optional[int] = None,
     ) -> Dict[str, torch.Tensor]:
-        """Return ``hidden`` at frame rate, ``frame_mask``, ``durations`` used and predictions.
+        """Return ``hidden`` at frame rate, ``frame_mask``, ``durations`` (given or predicted),
+        ``scaled_durations`` (after ``alpha``, what the length regulator used) and the predictions.
 
         Args:
             hidden: encoder output ``(batch, T_text, dim)``; ``token_mask`` True at valid tokens.
@@ -172,10 +173,11 @@ class VarianceAdaptor(nn.Module):
         if self.level == "token":
             hidden = self._variance("pitch", hidden, token_mask, pitch, out, pitch_shift, energy_scale)
             hidden = self._variance("energy", hidden, token_mask, energy, out, pitch_shift, energy_scale)
-        frames, frame_lengths = self.length_regulator(hidden, durations, alpha, max_frames)
+        scaled = scale_durations(durations, alpha)
+        frames, frame_lengths = self.length_regulator(hidden, scaled, 1.0, max_frames)
         frame_mask = lengths_to_mask(frame_lengths, frames.size(1))
         if self.level == "frame":
             frames = self._variance("pitch", frames, frame_mask, pitch, out, pitch_shift, energy_scale)
             frames = self._variance("energy", frames, frame_mask, energy, out, pitch_shift, energy_scale)
-        out.update(hidden=frames, frame_mask=frame_mask, frame_lengths=frame_lengths, durations=durations)
+        out.update(hidden=frames, frame_mask=frame_mask, frame_lengths=frame_lengths, durations=durations, scaled_durations=scaled)
         return out

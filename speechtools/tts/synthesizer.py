@@ -143,7 +143,7 @@ class Synthesizer:
                 mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean
                 frame_lengths = out["frame_lengths"].cpu()
                 wavs = self.vocoder(mel.to(self.device), frame_lengths.to(self.device))
-                durations = out["durations"].cpu()
+                durations = out["scaled_durations"].cpu()
                 for b, (i, j, chunk) in enumerate(chosen):
                     t = int(frame_lengths[b])
                     results[(i, j)] = (wavs[b], mel[b, :t].numpy(), durations[b, : len(chunk)].tolist(), chunk)

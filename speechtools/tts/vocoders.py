@@ -55,6 +55,10 @@ class GriffinLimVocoder(Vocoder):
         steps = torch.arange(log_mel.size(1), device=log_mel.device)
         padded = steps.unsqueeze(0) >= frame_lengths.to(log_mel.device).unsqueeze(1)
         mel = log_mel.float().masked_fill(padded.unsqueeze(-1), floor)
+        shortest = self.cfg.n_fft // self.cfg.hop_length + 2  # the STFT needs more than n_fft / 2 samples
+        if mel.size(1) < shortest:
+            pad = mel.new_full((mel.size(0), shortest - mel.size(1), mel.size(2)), floor)
+            mel = torch.cat([mel, pad], dim=1)
         wavs = griffin_lim(mel, self.cfg, n_iter=self.conf.n_iter, momentum=self.conf.momentum)
         hop = self.cfg.hop_length
         return [wavs[b, : max(int(frame_lengths[b]) - 1, 0) * hop].cpu().numpy().astype(np.float32) for b in range(len(wavs))]

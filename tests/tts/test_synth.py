@@ -1,0 +1,77 @@
+"""Synthesis from a model directory: speed control, splitting, batching, errors, CLI outputs."""
+
+import numpy as np
+import pytest
+
+from speechtools.cli.main import main
+from speechtools.errors import UserError
+from speechtools.tts.synthesizer import SynthesisInput, Synthesizer
+
+
+@pytest.fixture(scope="module")
+def synth(tiny_model_dir):
+    return Synthesizer(tiny_model_dir, device="cpu")
+
+
+def run(synth, text, **kw):
+    return list(synth.synthesize([SynthesisInput("u", text)], progress=False, **kw))[0]
+
+
+def test_speed_half_doubles_the_frames(synth):
+    normal = run(synth, "The printing press was invented.")
+    slow = run(synth, "The printing press was invented.", speed=0.5)
+    fast = run(synth, "The printing press was invented.", speed=2.0)
+    assert slow.mel.shape[0] == 2 * normal.mel.shape[0]
+    assert slow.durations == [2 * d for d in normal.durations]
+    assert fast.durations == [int(np.floor(d / 2 + 0.5)) for d in normal.durations]
+    hop = synth.feature_config.hop_length
+    assert len(slow.wav) == (slow.mel.shape[0] - 1) * hop
+
+
+def test_long_input_is_split_at_sentences_and_concatenated(synth):
+    parts = ["The printing press was invented.", "It changed the world.", "Books became cheap."]
+    whole = run(synth, " ".join(parts))
+    pieces = [run(synth, p) for p in parts]
+    assert whole.tokens == [t for p in pieces for t in p.tokens]
+    assert whole.mel.shape[0] == sum(p.mel.shape[0] for p in pieces)
+    np.testing.assert_allclose(whole.mel, np.concatenate([p.mel for p in pieces]), atol=1e-4)
+
+
+def test_batching_does_not_change_outputs(synth):
+    texts = ["In printing.", "The arts and crafts represented in the exhibition differ from most.", "Printing was invented."]
+    inputs = [SynthesisInput(f"u{i}", t) for i, t in enumerate(texts)]
+    batched = list(synth.synthesize(inputs, batch_size=3, progress=False))
+    single = list(synth.synthesize(inputs, batch_size=1, progress=False))
+    for a, b in zip(batched, single):
+        assert a.durations == b.durations
+        np.testing.assert_allclose(a.mel, b.mel, atol=1e-4)
+
+
+def test_bad_text_is_a_user_error(synth):
+    with pytest.raises(UserError, match="empty text"):
+        run(synth, "   ")
+    with pytest.raises(UserError, match="normalises to nothing"):
+        run(synth, "... !!")
+    with pytest.raises(UserError, match="not in the model's token list"):
+        run(synth, "The boy's toy.")  # OY1 never occurs in the six training clips
+    with pytest.raises(UserError, match="speed"):
+        run(synth, "Hello.", speed=0)
+
+
+def test_cli_writes_wavs_scp_durations_and_plots(tiny_model_dir, tmp_path, capsys):
+    text_file = tmp_path / "text"
+    text_file.write_text("a1 The printing press was invented.\na2 Books became cheap.\n")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text-file", str(text_file), "--ids", "--out-dir", str(out),
+              "--plot", "--write-durations", "--device", "cpu"])
+    assert exc.value.code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a1.png", "a1.wav", "a2.png", "a2.wav", "durations", "wav.scp"]
+    bad = tmp_path / "bad"
+    bad.write_text("b1 Fine text.\nb2 \n")
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text-file", str(bad), "--ids", "--out-dir", str(tmp_path / "o2")])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"error: {bad}:2: empty text"
+    assert not (tmp_path / "o2" / "b1.wav").exists()
