@@ -13,7 +13,7 @@ TP_c, false positives FP_c and false negatives FN_c over all items:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Tuple
+from typing import Dict, FrozenSet, Tuple
 
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines

@@ -121,3 +121,12 @@ def test_finetune_init_from_pretrained_and_predict(tmp_path):
 def test_config_validation():
     with pytest.raises(ValueError):
         MusicBERTConfig(dim=30, heads=4)
+
+
+@pytest.mark.parametrize("name", ["pretrain_tiny", "finetune_tiny", "pretrain_small", "finetune_small", "pretrain_base", "finetune_base"])
+def test_recipe_configs_validate(name):
+    from speechtools.train.experiment import load_experiment
+
+    experiment = load_experiment(ROOT / "egs" / "bach" / "musicbert" / "conf" / f"{name}.yaml")
+    assert experiment.model == "musicbert"
+    assert experiment.task == ("musicbert_pretrain" if name.startswith("pretrain") else "music_classification")
