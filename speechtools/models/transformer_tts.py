@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from speechtools.models import MODELS
-from speechtools.nn.conv import Conv1dT, ConvFFN, masked_fill_padding
+from speechtools.nn.conv import Conv1dT, masked_fill_padding
 from speechtools.nn.masks import lengths_to_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 from speechtools.nn.postnet import Postnet
@@ -131,13 +131,26 @@ class _Attention(nn.Module):
         return self.o(out), weights
 
 
+class _FFN(nn.Module):
+    """Position-wise feed-forward network: linear → ReLU → dropout → linear (Vaswani et al. 2017, Eq. 2)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(torch.relu(self.fc1(x))))
+
+
 class _EncoderLayer(nn.Module):
     """Pre-LN Transformer encoder layer: self-attention and position-wise FFN, each with a residual."""
 
     def __init__(self, conf: TransformerTTSConfig) -> None:
         super().__init__()
         self.attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
-        self.ffn = ConvFFN(conf.dim, conf.ffn_hidden, (1, 1), conf.dropout)
+        self.ffn = _FFN(conf.dim, conf.ffn_hidden, conf.dropout)
         self.norm1 = nn.LayerNorm(conf.dim)
         self.norm2 = nn.LayerNorm(conf.dim)
         self.dropout = nn.Dropout(conf.dropout)
@@ -146,7 +159,7 @@ class _EncoderLayer(nn.Module):
         h = self.norm1(x)
         a, _ = self.attention(h, self.attention.keys_values(h), key_padding=~mask)
         x = x + self.dropout(a)
-        x = x + self.dropout(self.ffn(self.norm2(x), mask))
+        x = x + self.dropout(self.ffn(self.norm2(x)))
         return masked_fill_padding(x, mask)
 
 
@@ -157,27 +170,34 @@ class _DecoderLayer(nn.Module):
         super().__init__()
         self.self_attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
         self.cross_attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
-        self.ffn = ConvFFN(conf.dim, conf.ffn_hidden, (1, 1), conf.dropout)
+        self.ffn = _FFN(conf.dim, conf.ffn_hidden, conf.dropout)
         self.norm1 = nn.LayerNorm(conf.dim)
         self.norm2 = nn.LayerNorm(conf.dim)
         self.norm3 = nn.LayerNorm(conf.dim)
         self.dropout = nn.Dropout(conf.dropout)
 
     def forward(
-        self, x: torch.Tensor, memory_kv: KV, memory_padding: torch.Tensor, self_kv: Optional[KV] = None,
-        need_weights: bool = False,
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor], KV]:
-        """``self_kv``: cached keys/values of earlier steps (incremental decoding); returns the updated cache."""
+        self, x: torch.Tensor, memory_kv: KV, memory_padding: torch.Tensor, cache: Optional[KV] = None,
+        step: int = 0, need_weights: bool = False,
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Decode ``x`` ``(batch, S, dim)``. Incremental decoding: ``cache`` holds preallocated
+        ``(batch, heads, max_steps, dim/heads)`` keys/values; this call writes positions
+        ``step .. step+S-1`` and attends to everything up to them."""
         h = self.norm1(x)
         k, v = self.self_attention.keys_values(h)
-        if self_kv is not None:
-            k, v = torch.cat([self_kv[0], k], dim=2), torch.cat([self_kv[1], v], dim=2)
-        a, _ = self.self_attention(h, (k, v), causal=True)
+        causal = True
+        if cache is not None:
+            end = step + x.size(1)
+            cache[0][:, :, step:end] = k
+            cache[1][:, :, step:end] = v
+            k, v = cache[0][:, :, :end], cache[1][:, :, :end]
+            causal = x.size(1) > 1
+        a, _ = self.self_attention(h, (k, v), causal=causal)
         x = x + self.dropout(a)
         c, weights = self.cross_attention(self.norm2(x), memory_kv, key_padding=memory_padding, need_weights=need_weights)
         x = x + self.dropout(c)
         x = x + self.dropout(self.ffn(self.norm3(x)))
-        return x, weights, (k, v)
+        return x, weights
 
 
 class _EncoderPrenet(nn.Module):
@@ -290,7 +310,7 @@ class TransformerTTS(nn.Module):
         record = need_attention or (self.training and self.conf.guided_attention)
         attention = []
         for layer, kv in zip(self.decoder_layers, self._memory(memory)):
-            x, weights, _ = layer(x, kv, ~token_mask, need_weights=record)
+            x, weights = layer(x, kv, ~token_mask, need_weights=record)
             if record:
                 attention.append(weights)
         mel_out, stop = self._outputs(x)
@@ -351,7 +371,9 @@ class TransformerTTS(nn.Module):
             limit = torch.ceil(token_lengths.to(device).float() * max_ratio).long().clamp(min=1)
         max_steps = int(limit.max())
         memory_kv = self._memory(memory)
-        caches: List[Optional[KV]] = [None] * len(self.decoder_layers)
+        shape = (batch, self.conf.heads, max_steps, self.conf.dim // self.conf.heads)
+        caches = [(memory.new_zeros(shape), memory.new_zeros(shape)) for _ in self.decoder_layers]
+        padding = ~token_mask
         frame = torch.zeros(batch, 1, self.n_mels, device=device, dtype=memory.dtype)
         lengths = torch.full((batch,), max_steps, dtype=torch.long, device=device)
         done = torch.zeros(batch, dtype=torch.bool, device=device)
@@ -360,8 +382,8 @@ class TransformerTTS(nn.Module):
         for step in range(max_steps):
             x = self.decoder_positions(self.decoder_prenet(frame), offset=step)
             step_att = []
-            for i, (layer, kv) in enumerate(zip(self.decoder_layers, memory_kv)):
-                x, weights, caches[i] = layer(x, kv, ~token_mask, caches[i], need_weights=need_attention)
+            for layer, kv, cache in zip(self.decoder_layers, memory_kv, caches):
+                x, weights = layer(x, kv, padding, cache, step, need_weights=need_attention)
                 if need_attention:
                     step_att.append(weights)
             mel_step, stop = self._outputs(x)
