@@ -1,0 +1,189 @@
+"""FastSpeech 2 model-only speed on CPU, side by side with ESPnet2's FastSpeech 2 at the same configuration.
+
+Real-time factor = total model time / total audio seconds over a fixed set of 100 sentences
+(``--quick``: the first 10), batch 1, under ``torch.inference_mode()``, on CPU with 1 thread
+and with all threads. Configuration: the paper's (``conf/tts/fastspeech2.yaml``: 4 + 4 FFT
+blocks, 256 hidden, 2 heads, FFN 1024 with kernels 9/1, variance predictors 2 x conv 256 k3,
+no post-net), 76-token vocabulary, 80 mel bins, untrained weights (speed does not depend on them).
+
+Both models get the same token sequences and the same durations (tokens x the frames-per-token
+rate of the bundled LJSpeech mini corpus), so they generate exactly the same number of frames;
+their duration, pitch and energy predictors still run. ESPnet2 (``espnet2.tts.fastspeech2``) is
+built with the equivalent options (``conv1d-linear`` FFN = kernels 9/1, post-LN, no post-net,
+pitch/energy embeddings of kernel 1) and run through its ``inference(use_teacher_forcing=True)``
+(its end-of-sentence token gets 0 frames); it is skipped when ``espnet`` is not importable.
+Parameters and MACs (``torch.utils.flop_counter``; MACs = FLOPs / 2) are counted for the
+median-length sentence.
+
+    OMP_NUM_THREADS=1 python bench/tts_speed.py [--quick] [--json OUT]
+
+JSON: ``{"rtf": {MODEL: {"1": x, "all": y}}, "params": {MODEL: n}, "macs": {MODEL: n}, ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+VOCAB = 76
+N_MELS = 80
+HOP, SAMPLE_RATE = 256, 22050
+Runner = Callable[[torch.Tensor, torch.Tensor], int]
+
+
+def build_ours() -> Tuple[torch.nn.Module, Runner]:
+    """speechtools FastSpeech 2 at ``conf/tts/fastspeech2.yaml``; runner(ids, durations) -> frames."""
+    from speechtools.models import MODELS
+    from speechtools.train.experiment import load_experiment
+
+    experiment = load_experiment(ROOT / "conf/tts/fastspeech2.yaml")
+    torch.manual_seed(0)
+    model = MODELS.get("fastspeech2").cls(experiment.model_conf, vocab_size=VOCAB, n_mels=N_MELS).eval()
+
+    def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
+        out = model(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations=durations.unsqueeze(0))
+        return int(out["mel_post"].shape[1])
+
+    return model, run
+
+
+def build_espnet() -> Optional[Tuple[torch.nn.Module, Runner]]:
+    """ESPnet2 FastSpeech 2 at the same configuration, or None when espnet is not installed."""
+    try:
+        from espnet2.tts.fastspeech2 import FastSpeech2 as EspnetFastSpeech2
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    model = EspnetFastSpeech2(
+        idim=VOCAB, odim=N_MELS, adim=256, aheads=2, elayers=4, eunits=1024, dlayers=4, dunits=1024,
+        postnet_layers=0, positionwise_layer_type="conv1d-linear", positionwise_conv_kernel_size=9,
+        use_scaled_pos_enc=False, use_batch_norm=False, encoder_normalize_before=False, decoder_normalize_before=False,
+        duration_predictor_layers=2, duration_predictor_chans=256, duration_predictor_kernel_size=3,
+        energy_predictor_layers=2, energy_predictor_chans=256, energy_predictor_kernel_size=3, energy_embed_kernel_size=1,
+        pitch_predictor_layers=2, pitch_predictor_chans=256, pitch_predictor_kernel_size=3, pitch_embed_kernel_size=1,
+        transformer_enc_dropout_rate=0.2, transformer_dec_dropout_rate=0.2,
+    ).eval()
+
+    def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
+        d = torch.cat([durations, durations.new_zeros(1)])
+        zeros = torch.zeros(d.numel(), 1)
+        out = model.inference(ids, durations=d, pitch=zeros, energy=zeros, use_teacher_forcing=True)
+        return int(out["feat_gen"].shape[0])
+
+    return model, run
+
+
+def inputs(n_tok: int, n_frames: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Deterministic token ids and durations spread evenly to sum to ``n_frames``."""
+    gen = torch.Generator().manual_seed(n_tok)
+    ids = torch.randint(1, VOCAB - 1, (n_tok,), generator=gen)
+    d = torch.full((n_tok,), n_frames // n_tok, dtype=torch.long)
+    d[: n_frames - int(d.sum())] += 1
+    return ids, d
+
+
+def time_runner(run: Runner, lengths: Sequence[Tuple[int, int]]) -> float:
+    """RTF: total model seconds / total audio seconds, after one warm-up sentence."""
+    with torch.inference_mode():
+        run(*inputs(*lengths[0]))
+        total = 0.0
+        for n_tok, n_frames in lengths:
+            ids, d = inputs(n_tok, n_frames)
+            start = time.perf_counter()
+            frames = run(ids, d)
+            total += time.perf_counter() - start
+            if frames != n_frames:
+                raise RuntimeError(f"generated {frames} frames, expected {n_frames}")
+    return total / (sum(f for _, f in lengths) * HOP / SAMPLE_RATE)
+
+
+def count_macs(run: Runner, n_tok: int, n_frames: int) -> int:
+    """Multiply-accumulates of one sentence (FLOPs of matmuls and convolutions / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        run(*inputs(n_tok, n_frames))
+    return int(counter.get_total_flops() // 2)
+
+
+def run_benchmark(quick: bool) -> Dict:
+    """Measure every available model in one process; the JSON structure of the module docstring."""
+    from tts_efficient import frames_per_token, sentences
+
+    phones = sentences(10 if quick else 100)
+    rate = frames_per_token()
+    lengths: List[Tuple[int, int]] = [(len(p), max(1, round(len(p) * rate))) for p in phones]
+    median = sorted(lengths, key=lambda x: x[1])[len(lengths) // 2]
+    models = {"fastspeech2": build_ours()}
+    espnet = build_espnet()
+    if espnet is not None:
+        models["espnet_fastspeech2"] = espnet
+    all_threads = os.cpu_count() or 1
+    result: Dict = {"rtf": {}, "params": {}, "macs": {}}
+    saved = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        for name, (model, run) in models.items():
+            result["params"][name] = sum(p.numel() for p in model.parameters())
+            result["macs"][name] = count_macs(run, *median)
+            result["rtf"][name] = {}
+        # Interleave the models within each thread setting so load changes hit both alike.
+        for key, threads in (("1", 1), ("all", all_threads)):
+            torch.set_num_threads(threads)
+            for name, (_, run) in models.items():
+                result["rtf"][name][key] = time_runner(run, lengths)
+                print(f"{name:20s} threads={key:>3s}  RTF {result['rtf'][name][key]:.3e}", file=sys.stderr)
+    finally:
+        torch.set_num_threads(saved)
+    if "espnet_fastspeech2" in result["rtf"]:
+        result["speedup_over_espnet"] = {
+            k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2"][k] for k in result["rtf"]["fastspeech2"]
+        }
+    result["setup"] = {"sentences": len(lengths), "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
+                       "threads_all": all_threads, "quick": quick, "torch": torch.__version__}
+    return result
+
+
+def table(result: Dict) -> str:
+    """Markdown table of RTF, params and MACs, plus the speed-up over ESPnet."""
+    lines = ["| model | params | MACs (median sentence) | RTF 1 thread | RTF all threads |", "|---|---:|---:|---:|---:|"]
+    for name in result["rtf"]:
+        r = result["rtf"][name]
+        lines.append(f"| {name} | {result['params'][name] / 1e6:.2f} M | {result['macs'][name] / 1e9:.2f} G | {r['1']:.2e} | {r['all']:.2e} |")
+    if "speedup_over_espnet" in result:
+        s = result["speedup_over_espnet"]
+        lines.append("")
+        lines.append(f"speechtools vs ESPnet2 (RTF ratio): {s['1']:.2f}x (1 thread), {s['all']:.2f}x (all threads)")
+    else:
+        lines.append("")
+        lines.append("espnet not importable: ESPnet2 column skipped (see bench/README.md to install it)")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 sentences instead of 100")
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    result = run_benchmark(args.quick)
+    print(table(result))
+    if args.json:
+        from speechtools.fileio import atomic_write
+
+        with atomic_write(args.json) as handle:
+            handle.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
