@@ -29,7 +29,11 @@ class Conv1dT(nn.Conv1d):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:  # type: ignore[override]
         x = masked_fill_padding(x, mask)
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+        if self.kernel_size[0] == 1 and self.groups == 1:
+            # A 1-wide convolution is a matrix product on channel-last input: no transposes, and
+            # it avoids PyTorch's slow direct-convolution path on CPU.
+            return nn.functional.linear(x, self.weight.squeeze(-1), self.bias)
+        return super().forward(x.transpose(1, 2).contiguous()).transpose(1, 2)
 
 
 class ConvFFN(nn.Module):
