@@ -9,7 +9,8 @@ to 8 vectors (``Linear(d -> 8d)``), each of which goes through the RoBERTa LM tr
 tokens plus field j's values (the reference predicts over the whole vocabulary; restricting
 each head to its field removes impossible outputs without changing what is learnt).
 The sequence representation is the output of the leading ``<s>`` octuple, fed to a
-RoBERTa classification head (dense, tanh, dropout, linear) when ``num_classes > 0``.
+RoBERTa classification head (dense, tanh, dropout, linear) when ``num_classes > 0``; such a
+fine-tuning model has no MLM heads (every parameter gets a gradient, as DDP requires).
 
 Sizes (layers/width/FFN/heads): base 12/768/3072/12, small 4/512/2048/8 (``conf/music/``).
 """
@@ -87,11 +88,15 @@ class MusicBERT(nn.Module):
         layer.self_attn.dropout = conf.attention_dropout
         self.encoder = nn.TransformerEncoder(layer, conf.layers, enable_nested_tensor=False)
         self.final_norm = nn.LayerNorm(d)
-        self.upsample = nn.Linear(d, 8 * d)
-        self.lm_transform = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d))
-        self.lm_heads = nn.ModuleList(nn.Linear(d, size) for size in HEAD_SIZES)
+        self.upsample: Optional[nn.Module] = None
+        self.lm_transform: Optional[nn.Module] = None
+        self.lm_heads: Optional[nn.ModuleList] = None
         self.classifier: Optional[nn.Module] = None
-        if conf.num_classes:
+        if not conf.num_classes:
+            self.upsample = nn.Linear(d, 8 * d)
+            self.lm_transform = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d))
+            self.lm_heads = nn.ModuleList(nn.Linear(d, size) for size in HEAD_SIZES)
+        else:
             self.classifier = nn.Sequential(
                 nn.Dropout(conf.pooler_dropout), nn.Linear(d, d), nn.Tanh(), nn.Dropout(conf.pooler_dropout), nn.Linear(d, conf.num_classes)
             )
@@ -131,6 +136,8 @@ class MusicBERT(nn.Module):
 
     def mlm_logits(self, hidden: torch.Tensor) -> List[torch.Tensor]:
         """(B, T, d) → 8 tensors (B, T, HEAD_SIZES[j])."""
+        if self.lm_heads is None or self.upsample is None or self.lm_transform is None:
+            raise ValueError("a model with a classification head has no MLM heads")
         b, t, d = hidden.shape
         per_field = self.lm_transform(self.upsample(hidden).reshape(b, t, 8, d))
         return [head(per_field[:, :, j]) for j, head in enumerate(self.lm_heads)]
