@@ -148,6 +148,44 @@ def vocab(lang: str, min_count: int, max_words: int, inputs: Tuple[str, ...], ou
     Tokenizer.build(sentences, lang, min_count=min_count, max_words=max_words).save(output_path)
 
 
+@correct.command("pairs")
+@click.option("--lang", type=LANG, required=True, help="en: lower-case, strip punctuation; zh: strip punctuation and spaces.")
+@click.option("--missing", type=click.Choice(["error", "empty"]), default="error", show_default=True,
+              help="An utterance of REF without a hypothesis: stop, or pair it with an empty hypothesis.")
+@click.argument("ref_path", metavar="REF")
+@click.argument("hyp_path", metavar="HYP")
+@click.argument("output_path", metavar="OUT")
+def pairs(lang: str, missing: str, ref_path: str, hyp_path: str, output_path: str) -> None:
+    """Join Kaldi texts REF (`uttid reference`) and HYP (`uttid ASR output`) into `hyp<TAB>ref` pairs.
+
+    Both sides are normalised the same way (see --lang); output follows REF's order.
+
+    \b
+    Example:
+      speechtools correct pairs --lang zh data/train/text decode/train/text data/train/pairs.tsv
+    """
+    from speechtools.correction.tokenizer import normalize_en, normalize_zh
+
+    norm = normalize_en if lang == "en" else normalize_zh
+    hyps = {}
+    for _, line in read_lines(hyp_path):
+        parts = line.split(maxsplit=1)
+        if parts:
+            hyps[parts[0]] = parts[1] if len(parts) > 1 else ""
+    rows: List[str] = []
+    for number, line in read_lines(ref_path):
+        parts = line.split(maxsplit=1)
+        if not parts:
+            continue
+        if parts[0] not in hyps and missing == "error":
+            raise UserError(f"utterance {parts[0]} has no hypothesis in {hyp_path}", ref_path, number)
+        rows.append(f"{norm(hyps.get(parts[0], ''))}\t{norm(parts[1] if len(parts) > 1 else '')}")
+    if not rows:
+        raise UserError("no utterances", ref_path)
+    with atomic_write(output_path) as handle:
+        handle.write("\n".join(rows) + "\n")
+
+
 def _is_kaldi(lines: List[str]) -> bool:
     keys = [line.split(maxsplit=1)[0] for line in lines if line.strip()]
     return bool(keys) and len(set(keys)) == len(keys) and all(_KALDI_KEY.match(k) for k in keys)

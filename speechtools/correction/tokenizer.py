@@ -44,7 +44,7 @@ def normalize_en(text: str) -> str:
 def normalize_zh(text: str) -> str:
     """Keep CJK characters, letters and digits; drop punctuation and spaces between characters."""
     text = unicodedata.normalize("NFKC", text)
-    return " ".join(_PUNCT.sub(" ", text).split())
+    return join_words(split_words(_PUNCT.sub(" ", text), "zh"), "zh")
 
 
 def split_words(text: str, lang: str) -> List[str]:
@@ -194,10 +194,6 @@ class Tokenizer:
     @classmethod
     def load(cls, path: PathLike, lang: str) -> "Tokenizer":
         return cls(Vocabulary.load(path), lang)
-
-    @property
-    def path_name(self) -> str:
-        return "tokens.txt"
 
 
 def tokens_path(model_dir: PathLike) -> Path:

@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--test-ids", required=True)
     parser.add_argument("--dev-ids", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--hyp", default=None, help="Kaldi text of hypotheses replacing <corpus>/asr_hyp.tsv (e.g. from pocketsphinx).")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     refs: Dict[str, str] = {}
@@ -38,14 +39,20 @@ def main() -> None:
             raise UserError("expected 'id|text'", corpus / "text.psv", number)
         refs[key] = normalize_en(text)
     hyps: Dict[str, str] = {}
-    for number, line in read_lines(corpus / "asr_hyp.tsv"):
-        fields = line.split("\t")
-        if len(fields) < 2:
-            raise UserError("expected 'id<TAB>1-best[<TAB>n-best]'", corpus / "asr_hyp.tsv", number)
-        hyps[fields[0]] = normalize_en(fields[1])
+    if args.hyp:
+        for _, line in read_lines(args.hyp):
+            parts = line.split(maxsplit=1)
+            if parts:
+                hyps[parts[0]] = normalize_en(parts[1] if len(parts) > 1 else "")
+    else:
+        for number, line in read_lines(corpus / "asr_hyp.tsv"):
+            fields = line.split("\t")
+            if len(fields) < 2:
+                raise UserError("expected 'id<TAB>1-best[<TAB>n-best]'", corpus / "asr_hyp.tsv", number)
+            hyps[fields[0]] = normalize_en(fields[1])
     missing = sorted(set(refs) - set(hyps))
     if missing:
-        raise UserError(f"{len(missing)} utterances have no hypothesis (first: {missing[0]})", corpus / "asr_hyp.tsv")
+        raise UserError(f"{len(missing)} utterances have no hypothesis (first: {missing[0]})", args.hyp or corpus / "asr_hyp.tsv")
     test, dev = read_ids(Path(args.test_ids)), read_ids(Path(args.dev_ids))
     for name, ids in (("test", test), ("dev", dev)):
         unknown = sorted(ids - set(refs))

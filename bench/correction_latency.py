@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Correction latency: FastCorrect (non-autoregressive) vs the AR Transformer corrector.
+
+Reproduces the inference-speed comparison of FastCorrect (Leng et al. 2021, Table 3: 6-9x on
+GPU, ~6-7x on CPU) at equal model sizes: both models use the paper configuration (6+6 layers,
+d 512, 8 heads, FFN 2048) and the same vocabulary, and decode the 100 held-out Kathleen
+sentences (pocketsphinx output shipped with ``egs/kathleen/fastcorrect``) one at a time
+(batch 1), under ``torch.inference_mode()``:
+
+* FastCorrect: encoder + length predictor + one non-autoregressive decoder pass;
+* AR: encoder + batched beam search (``--beam``, default 5) with a key/value cache.
+
+By default weights are random (``--fc-model-dir``/``--ar-model-dir`` load trained ones). Then
+decoded lengths are forced to the reference length so both produce the same number of
+tokens: FastCorrect gets the edit-alignment durations of (hypothesis, reference), the AR
+beam search may only emit ``</s>`` after exactly that many tokens.
+
+Settings: CPU with 1 thread, CPU with all threads, and CUDA when present. Each setting decodes two
+sentences to warm up, then times ``--repeats`` passes and keeps the fastest.
+Writes ``{"ms_per_sentence": {"fastcorrect": {"1": x, "all": y[, "cuda": z]}, "ar": {...}},
+"speedup": {"1": r, "all": r[, "cuda": r]}, ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from speechtools.correction.edit_alignment import align_durations  # noqa: E402
+from speechtools.correction.tokenizer import Tokenizer, normalize_en  # noqa: E402
+from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig  # noqa: E402
+from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig  # noqa: E402
+from speechtools.nn.beam_search import beam_search  # noqa: E402
+
+RECIPE = ROOT / "egs" / "kathleen" / "fastcorrect"
+
+
+def held_out_pairs() -> Tuple[List[Tuple[str, str]], List[str]]:
+    """(hypothesis, reference) of the recipe's fixed test prompts, and all corpus text for a vocabulary."""
+    test_ids = set((RECIPE / "local" / "test_ids.txt").read_text().split())
+    refs = {}
+    for line in (RECIPE / "corpus" / "text.psv").read_text(encoding="utf-8").splitlines():
+        key, _, text = line.partition("|")
+        refs[key] = normalize_en(text)
+    hyps = {}
+    for line in (RECIPE / "corpus" / "asr_hyp.tsv").read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        hyps[fields[0]] = normalize_en(fields[1])
+    pairs = [(hyps[k], refs[k]) for k in sorted(test_ids) if hyps[k]]
+    return pairs, list(refs.values()) + list(hyps.values())
+
+
+def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer) -> Tuple[torch.nn.Module, Tokenizer]:
+    if model_dir:
+        from speechtools.train.model_dir import load_model_dir
+
+        loaded = load_model_dir(model_dir, "cpu")
+        return loaded.model, loaded.task.tokenizer  # type: ignore[attr-defined]
+    vocab = tokenizer.vocab
+    torch.manual_seed(0)
+    if kind == "fastcorrect":
+        return FastCorrect(FastCorrectConfig(vocab_size=len(vocab), pad_id=vocab.pad)).eval(), tokenizer
+    conf = TransformerCorrectorConfig(vocab_size=len(vocab), pad_id=vocab.pad, bos_id=vocab.bos, eos_id=vocab.eos)
+    return TransformerCorrector(conf).eval(), tokenizer
+
+
+def make_runners(fc: torch.nn.Module, ar: torch.nn.Module, fc_tok: Tokenizer, ar_tok: Tokenizer,
+                 pairs: List[Tuple[str, str]], beam: int, forced: bool, device: torch.device) -> Dict[str, Callable[[int], None]]:
+    fc_items, ar_items = [], []
+    for hyp, ref in pairs:
+        src_t, ref_t = fc_tok.tokenize(hyp), fc_tok.tokenize(ref)
+        dur = align_durations([(src_t, ref_t)])[0]
+        fc_items.append((torch.tensor([fc_tok.vocab.ids(src_t)], device=device), torch.tensor([len(src_t)], device=device),
+                         torch.tensor([dur], device=device)))
+        a_src, a_ref = ar_tok.tokenize(hyp), ar_tok.tokenize(ref)
+        ar_items.append((torch.tensor([ar_tok.vocab.ids(a_src)], device=device), torch.tensor([len(a_src)], device=device), len(a_ref)))
+
+    def run_fc(k: int) -> None:
+        src, lengths, durations = fc_items[k]
+        if forced:
+            fc(src, lengths, durations).logits.argmax(-1)
+        else:
+            fc.infer(src, lengths)
+
+    def run_ar(k: int) -> None:
+        src, lengths, n = ar_items[k]
+        limit = torch.tensor([n], device=device)
+        beam_search(ar, src, lengths, ar_tok.vocab.bos, ar_tok.vocab.eos, beam_size=beam,
+                    max_lengths=limit if forced else None, min_lengths=limit if forced else None)
+
+    return {"fastcorrect": run_fc, "ar": run_ar}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.inference_mode()
+def time_setting(runners: Dict[str, Callable[[int], None]], n: int, repeats: int, device: torch.device) -> Dict[str, float]:
+    """Milliseconds per sentence, fastest of ``repeats`` passes, models interleaved per pass."""
+    for run in runners.values():
+        for k in range(min(n, 2)):
+            run(k)
+    best = {name: float("inf") for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            sync(device)
+            start = time.perf_counter()
+            for k in range(n):
+                run(k)
+            sync(device)
+            best[name] = min(best[name], 1000.0 * (time.perf_counter() - start) / n)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10 sentences, 1 repeat (< 3 min on 2 cores).")
+    parser.add_argument("--sentences", type=int, default=None, help="Held-out sentences to decode (default: all 100; quick: 10).")
+    parser.add_argument("--repeats", type=int, default=None, help="Timed passes, fastest kept (default 3; quick 1).")
+    parser.add_argument("--beam", type=int, default=5, help="AR beam size.")
+    parser.add_argument("--fc-model-dir", default=None, help="Trained FastCorrect model directory (default: random paper-size weights).")
+    parser.add_argument("--ar-model-dir", default=None, help="Trained AR model directory (default: random paper-size weights).")
+    parser.add_argument("--json", default=None, help="Write results here (default bench/results/correction_latency.json).")
+    args = parser.parse_args()
+    n_sent = args.sentences or (10 if args.quick else 100)
+    repeats = args.repeats or (1 if args.quick else 3)
+    pairs, corpus_text = held_out_pairs()
+    pairs = pairs[:n_sent]
+    tokenizer = Tokenizer.build(corpus_text, "en")
+    fc, fc_tok = load_or_build("fastcorrect", args.fc_model_dir, tokenizer)
+    ar, ar_tok = load_or_build("ar", args.ar_model_dir, tokenizer)
+    forced = not (args.fc_model_dir and args.ar_model_dir)
+    params = {name: sum(p.numel() for p in m.parameters()) for name, m in (("fastcorrect", fc), ("ar", ar))}
+    settings: List[Tuple[str, torch.device, int]] = [("1", torch.device("cpu"), 1), ("all", torch.device("cpu"), os.cpu_count() or 1)]
+    if torch.cuda.is_available():
+        settings.append(("cuda", torch.device("cuda"), os.cpu_count() or 1))
+    ms: Dict[str, Dict[str, float]] = {"fastcorrect": {}, "ar": {}}
+    for label, device, threads in settings:
+        torch.set_num_threads(threads)
+        fc.to(device)
+        ar.to(device)
+        runners = make_runners(fc, ar, fc_tok, ar_tok, pairs, args.beam, forced, device)
+        result = time_setting(runners, len(pairs), repeats, device)
+        for name, value in result.items():
+            ms[name][label] = round(value, 3)
+    speedup = {label: round(ms["ar"][label] / ms["fastcorrect"][label], 2) for label in ms["ar"]}
+    report = {
+        "ms_per_sentence": ms,
+        "speedup": speedup,
+        "sentences": len(pairs),
+        "beam": args.beam,
+        "weights": "trained" if not forced else "random (paper size), lengths forced to the reference",
+        "parameters": params,
+        "threads_all": os.cpu_count(),
+    }
+    print(f"FastCorrect vs AR (beam {args.beam}), batch 1, {len(pairs)} held-out Kathleen sentences, "
+          f"weights: {report['weights']}; parameters FC {params['fastcorrect']:,} / AR {params['ar']:,}")
+    print("| setting | FastCorrect ms/sent | AR ms/sent | speedup |")
+    print("|---|---:|---:|---:|")
+    for label in ms["ar"]:
+        name = {"1": "CPU, 1 thread", "all": f"CPU, {os.cpu_count()} threads", "cuda": "GPU"}[label]
+        print(f"| {name} | {ms['fastcorrect'][label]:.1f} | {ms['ar'][label]:.1f} | {speedup[label]:.2f}x |")
+    out = Path(args.json) if args.json else ROOT / "bench" / "results" / "correction_latency.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
