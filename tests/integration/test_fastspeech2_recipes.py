@@ -1,0 +1,56 @@
+"""End-to-end mini path of egs/ljspeech/fastspeech2/run.sh (the `make demo` recipe) with few steps:
+data -> features/stats/tokens -> aligner + durations -> FastSpeech 2 -> synthesis -> scoring."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from speechtools.audio.store import FeatureStore
+from speechtools.data.kaldi import read_durations, read_table
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "egs" / "ljspeech" / "fastspeech2"
+
+
+@pytest.mark.slow
+def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
+    # The recipe's relative paths (../../TEMPLATE, ../../../local, ../../../../conf) need the repository layout.
+    (tmp_path / "egs" / "ljspeech").mkdir(parents=True)
+    work = tmp_path / "egs" / "ljspeech" / "fastspeech2"
+    work.mkdir()
+    for name in ("run.sh", "conf"):
+        src = RECIPE / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")
+    (tmp_path / "local").symlink_to(ROOT / "local")
+    (tmp_path / "conf").symlink_to(ROOT / "conf")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    result = subprocess.run(
+        ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--aligner-steps", "20", "--max-steps", "20", "--asr", "false"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Durations: one per token, each >= 0, summing to the frame count of the features.
+    for name in ("train", "dev", "eval"):
+        durations = read_durations(work / "data" / name / "durations")
+        shapes = FeatureStore(work / "dump" / name).shapes("mel")
+        assert set(durations) == set(read_table(work / "data" / name / "text"))
+        for uttid, d in durations.items():
+            assert sum(d) == shapes[uttid][0] and min(d) >= 0
+    assert list((work / "exp" / "aligner_aligner_tiny" / "plots_train").glob("*.png"))
+    model_dir = work / "exp" / "fastspeech2_tiny"
+    for name in ("config.yaml", "model.pt", "tokens.txt", "stats.npz", "feats.yaml", "train_log.jsonl"):
+        assert (model_dir / name).is_file(), name
+    decode = model_dir / "decode_eval"
+    assert sorted(read_table(decode / "wav.scp")) == sorted(read_table(work / "data" / "eval" / "text"))
+    assert len(list((decode / "plots").glob("*.png"))) == 2
+    summary = (decode / "scoring" / "summary.txt").read_text()
+    assert summary.startswith("MCD ") and "LOGF0_RMSE" in summary
+    assert "| MCD (dB, DTW) |" in (decode / "scoring" / "results.md").read_text()
+    assert result.stdout.strip().splitlines()[-1] == f"model directory: {work}/exp/fastspeech2_tiny"
