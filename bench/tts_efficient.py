@@ -1,0 +1,252 @@
+"""Side-by-side speed and size of Transformer TTS, FastSpeech, FastSpeech 2 and LightSpeech.
+
+The speed claims of FastSpeech (arXiv 1905.09263: 270x faster mel generation than the
+autoregressive Transformer TTS) and LightSpeech (arXiv 2102.04040: 15x fewer parameters, 16x
+fewer MACs, 6.5x faster on CPU than FastSpeech 2), measured in one run at the paper
+configurations (``conf/tts/<model>.yaml``, 76-phone vocabulary, 80 mel bins):
+
+* mel-generation latency per sentence (batch 1) and real-time factor (model time / audio
+  seconds) on CPU with 1 thread and with all threads, and on GPU when present;
+* parameters, and multiply-accumulates for one sentence of median length
+  (``torch.utils.flop_counter``; MACs = FLOPs / 2).
+
+Sentences: the normalised texts of ``tests/fixtures/text/ljspeech_normalization_sample.csv``
+(100 LJSpeech sentences) through the ``en_phone`` front-end. Every model is timed on the same
+token sequences with the same frame counts: tokens × the frames-per-token rate measured on the
+bundled mini corpus (real LJSpeech audio), so the NAR models are given those durations
+(their predictors still run) and Transformer TTS decodes autoregressively, with cached keys and
+values, until the reference length (its stop token ignored). Untrained weights: speed does not
+depend on them.
+
+Used by ``bench/tts_speed.py`` (all models side by side) or alone::
+
+    python bench/tts_efficient.py --quick --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("transformer_tts", "fastspeech", "fastspeech2", "lightspeech")
+PAPER_VOCAB = 76
+N_MELS = 80
+HOP, SAMPLE_RATE = 256, 22050
+
+
+def sentences(limit: int) -> List[List[str]]:
+    """Phone sequences of the fixed benchmark sentences (first ``limit``)."""
+    from speechtools.text.frontend import get_frontend
+
+    frontend = get_frontend("en_phone")
+    path = ROOT / "tests/fixtures/text/ljspeech_normalization_sample.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8"), delimiter="|"))
+    texts = [row[-1] for row in rows if row and row[-1].strip()][:limit]
+    return [frontend.tokenize(t) for t in texts]
+
+
+def frames_per_token() -> float:
+    """Mel frames per front-end token on the bundled mini corpus (real LJSpeech recordings)."""
+    import soundfile
+
+    from speechtools.text.frontend import get_frontend
+
+    frontend = get_frontend("en_phone")
+    corpus = ROOT / "egs/ljspeech/mini_corpus"
+    frames = tokens = 0
+    for row in csv.reader((corpus / "metadata.csv").open(encoding="utf-8"), delimiter="|"):
+        info = soundfile.info(str(corpus / "wavs" / f"{row[0]}.flac"))
+        frames += int(info.frames * SAMPLE_RATE / info.samplerate) // HOP
+        tokens += len(frontend.tokenize(row[-1]))
+    return frames / tokens
+
+
+def build(name: str) -> torch.nn.Module:
+    """The model at its paper configuration (``conf/tts/<name>.yaml``), eval mode."""
+    from speechtools.models import MODELS as REGISTRY
+    from speechtools.train.experiment import load_experiment
+
+    experiment = load_experiment(ROOT / "conf/tts" / f"{name}.yaml")
+    entry = REGISTRY.get(experiment.model)
+    torch.manual_seed(0)
+    return entry.cls(experiment.model_conf, vocab_size=PAPER_VOCAB, n_mels=N_MELS).eval()
+
+
+def inputs(tokens: int, frames: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Token ids, lengths and durations (spread evenly, summing to ``frames``) of one sentence."""
+    gen = torch.Generator().manual_seed(tokens)
+    ids = torch.randint(1, PAPER_VOCAB, (1, tokens), generator=gen)
+    base = torch.full((1, tokens), frames // tokens, dtype=torch.long)
+    base[0, : frames - int(base.sum())] += 1
+    return ids.to(device), torch.tensor([tokens], device=device), base.to(device)
+
+
+def runner(name: str, model: torch.nn.Module) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``f(ids, lengths, durations) -> mel`` for one sentence, the way each model generates."""
+    if name == "transformer_tts":
+        return lambda ids, lengths, d: model.generate(ids, lengths, forced_lengths=d.sum(1))["mel_post"]
+    return lambda ids, lengths, d: model(ids, lengths, durations=d)["mel_post"]
+
+
+def build_runner(name: str) -> Tuple[torch.nn.Module, Callable[[torch.Tensor, torch.Tensor], int]]:
+    """``(model, run)`` with ``run(ids (T,), durations (T,)) -> frames`` (``bench/tts_speed.py``'s runner shape)."""
+    model = build(name)
+    generate = runner(name, model)
+
+    def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
+        return int(generate(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations.unsqueeze(0)).shape[1])
+
+    return model, run
+
+
+def ar_sentences(quick: bool) -> int:
+    """How many of the sentences the autoregressive model decodes (it is ~100x slower)."""
+    return 2 if quick else 20
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_model(name: str, model: torch.nn.Module, lengths: Sequence[Tuple[int, int]], device: torch.device) -> Dict[str, float]:
+    """Per-sentence latency (mean, seconds) and RTF over ``(tokens, frames)`` sentences at batch 1."""
+    run = runner(name, model)
+    with torch.inference_mode():
+        ids, lens, d = inputs(*lengths[0], device)
+        run(ids, lens, d)  # warm-up
+        _sync(device)
+        total = 0.0
+        for n_tok, n_frames in lengths:
+            ids, lens, d = inputs(n_tok, n_frames, device)
+            _sync(device)
+            start = time.perf_counter()
+            mel = run(ids, lens, d)
+            _sync(device)
+            total += time.perf_counter() - start
+            assert mel.size(1) == n_frames
+    audio = sum(f for _, f in lengths) * HOP / SAMPLE_RATE
+    return {"latency": total / len(lengths), "rtf": total / audio}
+
+
+def count_macs(name: str, model: torch.nn.Module, n_tok: int, n_frames: int) -> int:
+    """Multiply-accumulates of generating one sentence (FLOPs of matmuls/convs / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    run = runner(name, model)
+    ids, lens, d = inputs(n_tok, n_frames, torch.device("cpu"))
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        run(ids, lens, d)
+    return counter.get_total_flops() // 2
+
+
+def params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_benchmark(quick: bool, models: Sequence[str] = MODELS, progress: Callable[[str], None] = print) -> Dict[str, Dict]:
+    """Measure every model; returns the JSON structure (rtf, latency, params, macs, ratios)."""
+    n_sent = 10 if quick else 100
+    rate = frames_per_token()
+    phones = sentences(n_sent)
+    lengths = [(len(p), max(1, round(len(p) * rate))) for p in phones]
+    ar_lengths = lengths[: ar_sentences(quick)]
+    median = sorted(lengths, key=lambda x: x[1])[len(lengths) // 2]
+    settings: List[Tuple[str, torch.device, int]] = [("1", torch.device("cpu"), 1), ("all", torch.device("cpu"), os.cpu_count() or 1)]
+    if torch.cuda.is_available():
+        settings.append(("cuda", torch.device("cuda"), os.cpu_count() or 1))
+    result: Dict[str, Dict] = {"rtf": {}, "latency": {}, "params": {}, "macs": {}, "sentences": {}}
+    threads = torch.get_num_threads()
+    try:
+        for name in models:
+            model = build(name)
+            result["params"][name] = params(model)
+            torch.set_num_threads(1)
+            result["macs"][name] = count_macs(name, model, *median)
+            sents = ar_lengths if name == "transformer_tts" else lengths
+            result["sentences"][name] = len(sents)
+            result["rtf"][name], result["latency"][name] = {}, {}
+            for key, device, n_threads in settings:
+                torch.set_num_threads(n_threads)
+                measured = time_model(name, model.to(device), sents, device)
+                result["rtf"][name][key] = measured["rtf"]
+                result["latency"][name][key] = measured["latency"]
+                progress(f"{name:16s} {key:>4s}: latency {measured['latency'] * 1e3:9.2f} ms/sentence  RTF {measured['rtf']:.2e}")
+            model.to("cpu")
+    finally:
+        torch.set_num_threads(threads)
+    result["ratios"] = ratios(result)
+    result["setup"] = {"frames_per_token": rate, "median_sentence": {"tokens": median[0], "frames": median[1]},
+                       "cpu_threads_all": os.cpu_count(), "vocab": PAPER_VOCAB, "quick": quick}
+    return result
+
+
+def ratios(result: Dict[str, Dict]) -> Dict[str, float]:
+    """Speedups and compression ratios quoted by the papers, from one run's numbers."""
+    out: Dict[str, float] = {}
+    rtf, p, m = result["rtf"], result["params"], result["macs"]
+    if "fastspeech2" in p and "lightspeech" in p:
+        out["params_fs2_over_lightspeech"] = p["fastspeech2"] / p["lightspeech"]
+        out["macs_fs2_over_lightspeech"] = m["fastspeech2"] / m["lightspeech"]
+        for key in rtf["lightspeech"]:
+            out[f"rtf_fs2_over_lightspeech_{key}"] = rtf["fastspeech2"][key] / rtf["lightspeech"][key]
+    if "transformer_tts" in rtf and "fastspeech" in rtf:
+        for key in rtf["fastspeech"]:
+            out[f"rtf_transformer_tts_over_fastspeech_{key}"] = rtf["transformer_tts"][key] / rtf["fastspeech"][key]
+    return out
+
+
+def table(result: Dict[str, Dict]) -> str:
+    """Markdown tables: latency/RTF per model and setting, size, and the paper ratios."""
+    keys = list(next(iter(result["rtf"].values())).keys())
+    labels = {"1": "CPU 1 thread", "all": f"CPU {result['setup']['cpu_threads_all']} threads", "cuda": "GPU"}
+    base = "transformer_tts" if "transformer_tts" in result["rtf"] else None
+    head = "| model | params | MACs (median sentence) | " + " | ".join(
+        f"{labels[k]}: ms/sentence | RTF | speedup vs AR" if base else f"{labels[k]}: ms/sentence | RTF" for k in keys) + " |"
+    lines = [head, "|" + "---|" * (3 + len(keys) * (3 if base else 2))]
+    for name in result["rtf"]:
+        cells = [name, f"{result['params'][name] / 1e6:.2f}M", f"{result['macs'][name] / 1e9:.2f}G"]
+        for k in keys:
+            cells += [f"{result['latency'][name][k] * 1e3:.1f}", f"{result['rtf'][name][k]:.2e}"]
+            if base:
+                cells.append(f"{result['rtf'][base][k] / result['rtf'][name][k]:.1f}x")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| ratio | measured | paper |", "|---|---|---|"]
+    paper = {"params_fs2_over_lightspeech": "15x", "macs_fs2_over_lightspeech": "16x", "rtf_fs2_over_lightspeech_1": "6.5x (CPU)",
+             "rtf_transformer_tts_over_fastspeech_cuda": "270x (V100)", "rtf_transformer_tts_over_fastspeech_1": "270x is GPU",
+             "rtf_transformer_tts_over_fastspeech_all": "270x is GPU"}
+    for key, value in result["ratios"].items():
+        lines.append(f"| {key} | {value:.1f}x | {paper.get(key, '')} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 sentences (2 for Transformer TTS) instead of 100 (20)")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    args = parser.parse_args(argv)
+    result = run_benchmark(args.quick, args.models, progress=lambda s: print(s, file=sys.stderr))
+    print(table(result))
+    if args.json:
+        from speechtools.fileio import atomic_write
+
+        with atomic_write(args.json) as handle:
+            handle.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
