@@ -62,14 +62,14 @@ class FFTBlock(nn.Module):
         self.norm2 = build_norm(conf.norm, conf.dim, cond_dim)
         self.dropout = nn.Dropout(conf.dropout)
 
-    def _mix(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _mix(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
         if self.mixer_kind == "attention":
-            out, _ = self.attention(x, x, x, key_padding_mask=~mask, need_weights=False)
+            out, _ = self.attention(x, x, x, key_padding_mask=None if mask is None else ~mask, need_weights=False)
             return out
         return torch.relu(self.sepconv(x, mask))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cond: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``x`` ``(batch, time, dim)``, ``mask`` ``(batch, time)`` True at valid positions."""
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor], cond: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``x`` ``(batch, time, dim)``, ``mask`` ``(batch, time)`` True at valid positions (``None``: no padding)."""
         if self.pre_norm:
             x = x + self.dropout(self._mix(self.norm1(x, cond), mask))
             x = x + self.dropout(self.ffn(self.norm2(x, cond), mask))
@@ -90,9 +90,12 @@ class FFTStack(nn.Module):
         self.final_norm = build_norm(conf.norm, conf.dim, cond_dim) if conf.pre_norm else None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, cond: Optional[torch.Tensor] = None) -> torch.Tensor:
-        x = masked_fill_padding(self.positions(x), mask)
+        # Without padding (e.g. batch-1 inference) masking is a no-op: skip it, and let attention
+        # take its unmasked fast path.
+        block_mask: Optional[torch.Tensor] = None if bool(mask.all()) else mask
+        x = masked_fill_padding(self.positions(x), block_mask)
         for block in self.blocks:
-            x = block(x, mask, cond)
+            x = block(x, block_mask, cond)
         if self.final_norm is not None:
-            x = masked_fill_padding(self.final_norm(x, cond), mask)
+            x = masked_fill_padding(self.final_norm(x, cond), block_mask)
         return x
