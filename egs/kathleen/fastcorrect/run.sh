@@ -24,7 +24,8 @@ size=mini                  # model size: tiny | mini | small | paper (conf/corre
 models="fastcorrect transformer_corrector"  # which correctors to train
 pretrain_steps=""          # override trainer.max_steps of pre-training
 finetune_steps=""          # override trainer.max_steps of fine-tuning
-edit_threshold=""          # FastCorrect edit gate for decoding (empty = the model's setting, 0 = off)
+edit_threshold=""          # FastCorrect edit gate for decoding (empty = choose from --gate-grid on dev, 0 = off)
+gate_grid="0 0.5 0.7 0.9"  # edit-gate thresholds tried on dev (lowest dev WER wins, ties -> smaller)
 batch_size=32              # decoding batch size
 device=auto                # auto | cpu | cuda[:N]
 help_message="Usage: ./run.sh [options]   (stages: 0 asr, 1 data, 2 noise, 3 vocab, 4 pretrain, 5 finetune, 6 decode, 7 score)"
@@ -77,10 +78,32 @@ train_stage() {  # $1 = pretrain | finetune
   done
 }
 
+choose_gate() {  # FastCorrect edit gate: the threshold of --gate-grid with the lowest dev WER
+  local t best="" best_wer=""
+  for t in $gate_grid; do
+    mkdir -p "exp/fastcorrect/gate/$t"
+    speechtools correct-asr --model-dir exp/fastcorrect --batch-size "$batch_size" --device "$device" --quiet \
+      --edit-threshold "$t" data/dev/hyp "exp/fastcorrect/gate/$t/text"
+    speechtools score correction --src data/dev/hyp --hyp "exp/fastcorrect/gate/$t/text" --ref data/dev/ref \
+      --json "exp/fastcorrect/gate/$t/metrics.json" > /dev/null
+    wer=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wer_after'])" "exp/fastcorrect/gate/$t/metrics.json")
+    echo "edit threshold $t: dev WER $wer" >&2
+    if [ -z "$best" ] || python -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - 1e-9 else 1)" "$wer" "$best_wer"; then
+      best=$t best_wer=$wer
+    fi
+  done
+  echo "$best"
+}
+
 decode_stage() {
   local m s gate=()
-  [ -n "$edit_threshold" ] && gate=(--edit-threshold "$edit_threshold")
   for m in $models; do
+    gate=()
+    if [ "$m" = fastcorrect ]; then
+      local t=$edit_threshold
+      [ -z "$t" ] && [ -n "$gate_grid" ] && t=$(choose_gate)
+      [ -n "$t" ] && gate=(--edit-threshold "$t") && echo "$t" > exp/fastcorrect/edit_threshold && log "FastCorrect edit threshold: $t"
+    fi
     for s in dev test; do
       mkdir -p "exp/$m/decode_$s"
       speechtools correct-asr --model-dir "exp/$m" --batch-size "$batch_size" --device "$device" --quiet "${gate[@]}" \
