@@ -8,8 +8,9 @@ to 8 vectors (``Linear(d -> 8d)``), each of which goes through the RoBERTa LM tr
 (dense, GELU, LayerNorm) and its own output head: head j predicts over the 4 special
 tokens plus field j's values (the reference predicts over the whole vocabulary; restricting
 each head to its field removes impossible outputs without changing what is learnt).
-The sequence representation is the output of the leading ``<s>`` octuple, fed to a
-RoBERTa classification head (dense, tanh, dropout, linear) when ``num_classes > 0``; such a
+The sequence representation is the output of the leading ``<s>`` octuple (``pooling: bos``,
+the reference; ``pooling: mean`` averages all octuples instead, see the recipe README for
+why a briefly pre-trained model needs it), fed to a RoBERTa classification head (dense, tanh, dropout, linear) when ``num_classes > 0``; such a
 fine-tuning model has no MLM heads (every parameter gets a gradient, as DDP requires).
 
 Sizes (layers/width/FFN/heads): base 12/768/3072/12, small 4/512/2048/8 (``conf/music/``).
@@ -18,7 +19,7 @@ Sizes (layers/width/FFN/heads): base 12/768/3072/12, small 4/512/2048/8 (``conf/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import torch
 from torch import nn
@@ -40,6 +41,7 @@ class MusicBERTConfig:
     max_positions: int = 1024
     num_classes: int = 0
     pooler_dropout: float = 0.0
+    pooling: Literal["bos", "mean"] = "bos"
 
     def __post_init__(self) -> None:
         if self.layers < 1 or self.dim < 1 or self.heads < 1 or self.dim % self.heads:
@@ -142,11 +144,16 @@ class MusicBERT(nn.Module):
         per_field = self.lm_transform(self.upsample(hidden).reshape(b, t, 8, d))
         return [head(per_field[:, :, j]) for j, head in enumerate(self.lm_heads)]
 
-    def classify(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Logits (B, num_classes) from the leading ``<s>`` octuple."""
+    def classify(self, hidden: torch.Tensor, padding: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits (B, num_classes) from the leading ``<s>`` octuple (``pooling: bos``, the
+        reference) or the mean over the non-padding octuples (``pooling: mean``)."""
         if self.classifier is None:
             raise ValueError("model has no classification head (num_classes = 0)")
-        return self.classifier(hidden[:, 0])
+        if self.conf.pooling == "bos":
+            return self.classifier(hidden[:, 0])
+        keep = torch.ones(hidden.shape[:2], dtype=hidden.dtype, device=hidden.device) if padding is None else (~padding).to(hidden.dtype)
+        pooled = (hidden * keep.unsqueeze(-1)).sum(1) / keep.sum(1, keepdim=True).clamp(min=1.0)
+        return self.classifier(pooled)
 
     def forward(self, tokens: torch.Tensor, head: str = "auto"):
         """``head``: ``mlm`` → 8 logit tensors, ``classify`` → (B, num_classes), ``hidden`` → (B, T, d);
@@ -157,7 +164,7 @@ class MusicBERT(nn.Module):
         if head == "mlm":
             return self.mlm_logits(hidden)
         if head == "classify":
-            return self.classify(hidden)
+            return self.classify(hidden, self.padding_mask(tokens))
         if head == "hidden":
             return hidden
         raise ValueError(f"unknown head {head!r}")

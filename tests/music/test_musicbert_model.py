@@ -131,3 +131,16 @@ def test_recipe_configs_validate(name):
     experiment = load_experiment(ROOT / "egs" / "bach" / "musicbert" / "conf" / f"{name}.yaml")
     assert experiment.model == "musicbert"
     assert experiment.task == ("musicbert_pretrain" if name.startswith("pretrain") else "music_classification")
+
+
+def test_mean_pooling_ignores_padding():
+    torch.manual_seed(0)
+    model = MusicBERT(MusicBERTConfig(**{**SMALL.__dict__, "num_classes": 3, "pooling": "mean"})).eval()
+    seq = torch.from_numpy(_sequence(np.random.default_rng(4), 5))
+    padded = torch.full((1, seq.size(0) + 4, 8), V.PAD_ID, dtype=torch.long)
+    padded[0, : seq.size(0)] = seq
+    with torch.inference_mode():
+        hidden = model(seq[None], head="hidden")
+        expected = model.classifier(hidden.mean(1))
+        assert torch.allclose(model(seq[None]), expected, atol=1e-5)
+        assert torch.allclose(model(padded), expected, atol=1e-5)
