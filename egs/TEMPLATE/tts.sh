@@ -113,9 +113,11 @@ score_stage() {
   if [ "$asr" = false ] || { [ "$asr" = auto ] && ! has_pocketsphinx; }; then
     log "ASR scoring skipped (install the optional extra: pip install 'speechtools[asr]')"
   else
-    speechtools asr decode "data/$eval_set" --out "$out/asr_real.txt"
+    # The real recordings' transcript does not depend on the model: decode them once per eval set.
+    local real=exp/asr_real_$eval_set.txt
+    [ -s "$real" ] || speechtools asr decode "data/$eval_set" --out "$real"
+    cp "$real" "$out/asr_real.txt"
     speechtools asr decode "$decode_dir" --out "$out/asr_synth.txt"
-    cut -d' ' -f1 "$decode_dir/wav.scp" > "$out/uttids"
     speechtools score wer "data/$eval_set/text" "$out/asr_real.txt" --ignore-case --remove-punct | tee "$out/wer_real.txt"
     speechtools score wer "data/$eval_set/text" "$out/asr_synth.txt" --ignore-case --remove-punct | tee "$out/wer_synth.txt"
   fi

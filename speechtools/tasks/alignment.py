@@ -42,8 +42,6 @@ class AlignmentTask(_AssetsMixin, Task):
 
     def __init__(self, conf: AlignmentTaskConfig, model_name: str, model_conf: Any) -> None:
         super().__init__(conf, model_name, model_conf)
-        if conf.token_list:
-            self._load_common(conf.token_list, conf.stats, conf.feats_conf)
 
     def load_assets(self, model_dir: Path) -> None:
         self._point_at(Path(model_dir))
@@ -52,11 +50,13 @@ class AlignmentTask(_AssetsMixin, Task):
     def build_model(self) -> torch.nn.Module:
         from speechtools.models import MODELS
 
+        self._ensure_assets()
         entry = MODELS.get(self.model_name)
         return entry.cls(self.model_conf, vocab_size=len(self.tokens), n_mels=self.feature_config.n_mels)
 
     def dataset(self, data_dir: str, feats_dir: str) -> TTSDataset:
         """Text + normalised mel items of any set (no durations needed)."""
+        self._ensure_assets()
         return TTSDataset(data_dir, feats_dir, self.tokens, self.stats, self.frontend, "token", need_durations=False)
 
     def train_dataset(self) -> Dataset:
@@ -80,4 +80,5 @@ class AlignmentTask(_AssetsMixin, Task):
         return terms["loss"], {k: float(v.detach()) for k, v in terms.items() if k != "loss"}
 
     def export_assets(self, model_dir: Path) -> None:
+        self._ensure_assets()
         self._export_common(Path(model_dir))

@@ -203,15 +203,50 @@ def collate_tts(items: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 class _AssetsMixin:
-    """Shared asset handling of the TTS and alignment tasks."""
+    """Shared asset handling of the TTS and alignment tasks.
+
+    ``tokens``, ``stats``, ``feature_config`` and ``frontend`` load on first use from the paths in
+    ``task_conf`` (training), unless :meth:`load_assets` already loaded a model directory's copies
+    (inference: the config's relative training paths need not exist there).
+    """
 
     conf: Any
+    _assets_loaded: bool = False
 
     def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
-        self.tokens = TokenList.load(token_list)
-        self.stats = load_stats(stats)
-        self.feature_config = load_feature_config(Path(feats_conf))
-        self.frontend = get_frontend(self.conf.frontend)
+        self._tokens = TokenList.load(token_list)
+        self._stats = load_stats(stats)
+        self._feature_config = load_feature_config(Path(feats_conf))
+        self._frontend = get_frontend(self.conf.frontend)
+        self._assets_loaded = True
+
+    def _ensure_assets(self) -> None:
+        if not self._assets_loaded:
+            self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+            self._after_assets()
+
+    def _after_assets(self) -> None:
+        """Hook run after the training-time assets are loaded."""
+
+    @property
+    def tokens(self) -> TokenList:
+        self._ensure_assets()
+        return self._tokens
+
+    @property
+    def stats(self) -> FeatureStats:
+        self._ensure_assets()
+        return self._stats
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        self._ensure_assets()
+        return self._feature_config
+
+    @property
+    def frontend(self) -> Any:
+        self._ensure_assets()
+        return self._frontend
 
     def _export_common(self, model_dir: Path) -> None:
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -236,23 +271,30 @@ class TTSTask(_AssetsMixin, Task):
         adaptor = getattr(model_conf, "adaptor", None)
         self.level = getattr(adaptor, "level", "token")
         self.need_variances = bool(getattr(adaptor, "use_pitch", True) or getattr(adaptor, "use_energy", True))
-        self.speaker_ids: Optional[Dict[str, int]] = None
-        if conf.token_list:
-            self._load_common(conf.token_list, conf.stats, conf.feats_conf)
-            if conf.speakers:
-                spk = sorted(set(read_table(Path(conf.train_data) / "utt2spk").values()))
-                self.speaker_ids = {s: i for i, s in enumerate(spk)}
+        self._speaker_ids: Optional[Dict[str, int]] = None
+
+    def _after_assets(self) -> None:
+        if self.conf.speakers:
+            spk = sorted(set(read_table(Path(self.conf.train_data) / "utt2spk").values()))
+            self._speaker_ids = {s: i for i, s in enumerate(spk)}
+
+    @property
+    def speaker_ids(self) -> Optional[Dict[str, int]]:
+        """Speaker name → embedding index (``None`` for single-speaker models)."""
+        self._ensure_assets()
+        return self._speaker_ids
 
     def load_assets(self, model_dir: Path) -> None:
         self._point_at(Path(model_dir))
         self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
         if self.conf.speakers:
             names = [line for _, line in read_lines(Path(model_dir) / SPEAKERS_NAME)]
-            self.speaker_ids = {s: i for i, s in enumerate(names)}
+            self._speaker_ids = {s: i for i, s in enumerate(names)}
 
     def build_model(self) -> torch.nn.Module:
         from speechtools.models import MODELS
 
+        self._ensure_assets()
         entry = MODELS.get(self.model_name)
         n_speakers = len(self.speaker_ids) if self.speaker_ids else 1
         model = entry.cls(self.model_conf, vocab_size=len(self.tokens), n_mels=self.feature_config.n_mels, n_speakers=n_speakers)
@@ -262,12 +304,14 @@ class TTSTask(_AssetsMixin, Task):
         return model
 
     def train_dataset(self) -> Dataset:
+        self._ensure_assets()
         return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level,
                           self.speaker_ids, need_variances=self.need_variances)
 
     def valid_dataset(self) -> Optional[Dataset]:
         if not self.conf.valid_data:
             return None
+        self._ensure_assets()
         return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level,
                           self.speaker_ids, need_variances=self.need_variances)
 
@@ -287,6 +331,7 @@ class TTSTask(_AssetsMixin, Task):
         return terms["loss"], {k: float(v.detach()) for k, v in terms.items() if k != "loss"}
 
     def export_assets(self, model_dir: Path) -> None:
+        self._ensure_assets()
         self._export_common(Path(model_dir))
         if self.speaker_ids:
             write_lines(Path(model_dir) / SPEAKERS_NAME, sorted(self.speaker_ids, key=self.speaker_ids.__getitem__))

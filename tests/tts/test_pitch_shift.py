@@ -32,4 +32,5 @@ def test_pitch_shift_four_semitones_raises_measured_f0_by_26_percent():
         both = (fa[:n] > 0) & (fb[:n] > 0)
         ratios.append(fb[:n][both] / fa[:n][both])
     measured = float(np.median(np.concatenate(ratios)))
+    print(f"measured F0 ratio {measured:.4f} (expected {2 ** (4 / 12):.4f})")
     assert abs(measured / 2 ** (4 / 12) - 1) < 0.05, measured
