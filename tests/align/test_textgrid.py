@@ -43,3 +43,28 @@ def test_mismatched_phones_are_reported():
         textgrid_durations(phones, ["HH", "EH1"] + TOKENS[2:], 87, 22050, 256, uttid="u1")
     with pytest.raises(ValueError, match="fewer phones"):
         textgrid_durations(phones, TOKENS[:-1] + ["Z", "."], 87, 22050, 256)
+
+
+def test_import_textgrid_cli_writes_durations(tmp_path):
+    import numpy as np
+
+    from speechtools.audio.store import FeatureStore
+    from speechtools.cli.main import main
+    from speechtools.data.kaldi import read_durations
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "text").write_text("LJ-test hello world.\n")
+    (data / "wav.scp").write_text("LJ-test /dev/null\n")
+    store = FeatureStore(tmp_path / "dump")
+    store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))
+    store.write_index("mel", ["LJ-test"])
+    grids = tmp_path / "mfa"
+    grids.mkdir()
+    (grids / "LJ-test.TextGrid").write_bytes(FIXTURE.read_bytes())
+    conf = Path(__file__).resolve().parents[2] / "conf" / "feats" / "mel22k.yaml"
+    with pytest.raises(SystemExit) as exc:
+        main(["align", "import-textgrid", "--data", str(data), "--textgrids", str(grids), "--feats", str(tmp_path / "dump"),
+              "--feats-conf", str(conf)])
+    assert exc.value.code == 0
+    assert read_durations(data / "durations") == {"LJ-test": [17, 9, 4, 9, 4, 9, 8, 9, 9, 9]}
