@@ -182,18 +182,18 @@ def encode(source: MidiSource, name: Optional[PathLike] = None) -> np.ndarray:
     return encoding[order]
 
 
-def validate_encoding(encoding: np.ndarray, where: str = "<encoding>", first_line: int = 1, bar_limit: Optional[int] = None) -> None:
+def validate_encoding(encoding: np.ndarray, where: str = "<encoding>", first_line: int = 1, bar_limit: int = V.TRUNC_POS) -> None:
     """Check every field value is in range and drum pitches match program 128.
+
+    Bars may exceed the model's 256 (files hold absolute bars) but not ``bar_limit`` (2**16,
+    the most bars a file can have once onsets are cut at 2**16 positions).
 
     Raises:
         UserError: naming the line (``first_line`` + row) of the first bad octuple.
     """
     encoding = np.asarray(encoding, dtype=np.int64).reshape(-1, 8)
     sizes = np.asarray(V.FIELD_SIZES, dtype=np.int64)
-    if bar_limit is not None:
-        sizes[V.BAR] = bar_limit
-    else:
-        sizes[V.BAR] = np.iinfo(np.int64).max
+    sizes[V.BAR] = bar_limit
     bad = (encoding < 0) | (encoding >= sizes)
     drum = encoding[:, V.PROGRAM] == V.DRUM_PROGRAM
     bad[:, V.PITCH] |= drum != (encoding[:, V.PITCH] >= 128)
@@ -243,10 +243,12 @@ def decode(encoding: np.ndarray, ticks_per_beat: int = 480) -> miditoolkit.MidiF
         return midi
     validate_encoding(encoding)
     n_bars = int(encoding[:, V.BAR].max()) + 1
-    counts = np.zeros((n_bars, len(V.TS_LIST)), dtype=np.int64)
-    np.add.at(counts, (encoding[:, V.BAR], encoding[:, V.TIME_SIG]), 1)
-    has_notes = counts.sum(axis=1) > 0
-    bar_ts = np.where(has_notes, counts.argmax(axis=1), -1)
+    pairs, counts = np.unique(encoding[:, V.BAR] * len(V.TS_LIST) + encoding[:, V.TIME_SIG], return_counts=True)
+    bars, sigs = pairs // len(V.TS_LIST), pairs % len(V.TS_LIST)
+    order = np.lexsort((sigs, -counts, bars))  # per bar: most notes first, ties -> smaller index
+    first = order[np.concatenate([[True], bars[order][1:] != bars[order][:-1]])]
+    bar_ts = np.full(n_bars, -1, dtype=np.int64)
+    bar_ts[bars[first]] = sigs[first]
     if bar_ts[0] < 0:
         bar_ts[0] = V.TS_INDEX[(4, 4)]
     filled = np.where(bar_ts >= 0, np.arange(n_bars), 0)

@@ -230,3 +230,12 @@ def test_text_lines_round_trip_and_errors():
         O.lines_to_encoding([(5, "<0-0> <1-0> <2-0> <2-60> <4-0> <5-4> <6-9> <7-3>")], "x.txt")
     with pytest.raises(UserError, match="pitch"):  # drums need pitch >= 128
         O.lines_to_encoding([(1, "<0-0> <1-0> <2-128> <3-60> <4-0> <5-4> <6-9> <7-3>")], "x.txt")
+
+
+def test_decode_bar_limit_and_majority_time_signature():
+    with pytest.raises(UserError, match="bar value"):
+        O.lines_to_encoding([(1, "<0-99999999> <1-0> <2-0> <3-60> <4-0> <5-4> <6-9> <7-3>")], "x.txt")
+    # bar 0: two 3/4 notes and one 4/4 note -> 3/4; bar 1 empty inherits 3/4; bar 2 in 4/4
+    enc = np.array([[0, 0, 0, 60, 4, 20, 8, 35], [0, 4, 0, 62, 4, 20, 8, 35], [0, 8, 0, 64, 4, 20, 9, 35], [2, 0, 0, 65, 4, 20, 9, 35]])
+    midi = O.decode(enc)
+    assert [(t.numerator, t.denominator, t.time) for t in midi.time_signature_changes] == [(3, 4, 0), (4, 4, 2 * 48 * 30)]
