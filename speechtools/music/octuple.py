@@ -66,12 +66,6 @@ def _check_values(midi: miditoolkit.MidiFile, where: str) -> None:
     tpb = midi.ticks_per_beat
     if not (0 < tpb < TICK_LIMIT):
         raise UserError(f"bad ticks per beat {tpb}", where)
-    for inst in midi.instruments:
-        for note in inst.notes:
-            if not (0 <= note.start < TICK_LIMIT and 0 <= note.end < TICK_LIMIT):
-                raise UserError(f"note time out of range (start {note.start}, end {note.end} ticks)", where)
-            if not (0 <= note.pitch <= 127 and 0 <= note.velocity <= 127):
-                raise UserError(f"note pitch/velocity out of range ({note.pitch}, {note.velocity})", where)
     for ts in midi.time_signature_changes:
         if not (0 < ts.numerator < TICK_LIMIT and 0 < ts.denominator < TICK_LIMIT and 0 <= ts.time < TICK_LIMIT):
             raise UserError(f"bad time signature {ts.numerator}/{ts.denominator} at tick {ts.time}", where)
@@ -136,6 +130,14 @@ def encode(source: MidiSource, name: Optional[PathLike] = None) -> np.ndarray:
         if not inst.notes:
             continue
         arr = np.asarray([(n.start, n.end, n.pitch, n.velocity) for n in inst.notes], dtype=np.int64)
+        times_ok = (arr[:, :2] >= 0) & (arr[:, :2] < TICK_LIMIT)
+        if not times_ok.all():
+            start, end = arr[np.nonzero(~times_ok.all(axis=1))[0][0], :2]
+            raise UserError(f"note time out of range (start {start}, end {end} ticks)", where)
+        values_ok = (arr[:, 2:] >= 0) & (arr[:, 2:] <= 127)
+        if not values_ok.all():
+            pitch, velocity = arr[np.nonzero(~values_ok.all(axis=1))[0][0], 2:]
+            raise UserError(f"note pitch/velocity out of range ({pitch}, {velocity})", where)
         drum = bool(inst.is_drum)
         starts.append(arr[:, 0])
         ends.append(arr[:, 1])
