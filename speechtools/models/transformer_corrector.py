@@ -10,7 +10,6 @@ both models have identical encoders and equal sizes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
