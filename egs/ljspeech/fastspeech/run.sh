@@ -27,6 +27,7 @@ conf=conf/fastspeech_tiny.yaml              # FastSpeech experiment config
 teacher_conf=conf/transformer_tts_tiny.yaml # Transformer TTS teacher experiment config
 kd=false                 # true: train FastSpeech on the teacher's generated mels (sequence-level KD)
 min_focus_rate=0.65      # KD: drop utterances whose teacher focus rate is lower (ESPnet's filter)
+kd_args=""               # extra arguments of speechtools teacher distill (e.g. "--max-ratio 4")
 teacher_steps=""         # override trainer.max_steps of the teacher
 max_steps=""             # override trainer.max_steps of FastSpeech
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
@@ -69,9 +70,10 @@ teacher_stage() {
   done
   if [ "$kd" = true ]; then
     rm -rf "data/$student_train" "dump/$student_train"
+    # shellcheck disable=SC2086
     speechtools teacher distill --model-dir "$teacher_dir" --data "data/$train_set" --feats "dump/$train_set" \
       --out-data "data/$student_train" --out-feats "dump/$student_train" --min-focus-rate "$min_focus_rate" \
-      --device "$device" --plot-dir "$teacher_dir/attention_kd" --plot-n 2
+      --device "$device" --plot-dir "$teacher_dir/attention_kd" --plot-n 2 $kd_args
   fi
 }
 
