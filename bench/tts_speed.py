@@ -15,6 +15,12 @@ pitch/energy embeddings of kernel 1) and run through its ``inference(use_teacher
 Parameters and MACs (``torch.utils.flop_counter``; MACs = FLOPs / 2) are counted for the
 median-length sentence.
 
+Side by side in the same run, at their paper configurations (``bench/tts_efficient.py``):
+Transformer TTS (autoregressive, cached keys/values, decoding until the reference length; the
+first 20 sentences, ``--quick`` 2), FastSpeech and LightSpeech, with mel-generation latency per
+sentence, speed-ups over Transformer TTS, and the FastSpeech 2 / LightSpeech parameter, MAC and
+RTF ratios (JSON ``latency`` and ``ratios``).
+
     OMP_NUM_THREADS=1 python bench/tts_speed.py [--quick] [--json OUT]
 
 JSON: ``{"rtf": {MODEL: {"1": x, "all": y}}, "params": {MODEL: n}, "macs": {MODEL: n}, ...}``.
@@ -38,6 +44,8 @@ VOCAB = 76
 N_MELS = 80
 HOP, SAMPLE_RATE = 256, 22050
 Runner = Callable[[torch.Tensor, torch.Tensor], int]
+# Side by side with FastSpeech 2 at their paper configurations (bench/tts_efficient.py builds them).
+EFFICIENT_MODELS = ("transformer_tts", "fastspeech", "lightspeech")
 
 
 def build_ours() -> Tuple[torch.nn.Module, Runner]:
@@ -128,8 +136,14 @@ def run_benchmark(quick: bool) -> Dict:
     espnet = build_espnet()
     if espnet is not None:
         models["espnet_fastspeech2"] = espnet
+    from tts_efficient import ar_sentences, build_runner
+
+    for name in EFFICIENT_MODELS:
+        models[name] = build_runner(name)
+    # The autoregressive model decodes the first few sentences only (it is ~100x slower).
+    subsets = {name: lengths[: ar_sentences(quick)] if name == "transformer_tts" else lengths for name in models}
     all_threads = os.cpu_count() or 1
-    result: Dict = {"rtf": {}, "params": {}, "macs": {}}
+    result: Dict = {"rtf": {}, "params": {}, "macs": {}, "latency": {}}
     saved = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -137,11 +151,15 @@ def run_benchmark(quick: bool) -> Dict:
             result["params"][name] = sum(p.numel() for p in model.parameters())
             result["macs"][name] = count_macs(run, *median)
             result["rtf"][name] = {}
+            result["latency"][name] = {}
         # Interleave the models within each thread setting so load changes hit both alike.
         for key, threads in (("1", 1), ("all", all_threads)):
             torch.set_num_threads(threads)
             for name, (_, run) in models.items():
-                result["rtf"][name][key] = time_runner(run, lengths)
+                sents = subsets[name]
+                result["rtf"][name][key] = time_runner(run, sents)
+                audio = sum(f for _, f in sents) * HOP / SAMPLE_RATE
+                result["latency"][name][key] = result["rtf"][name][key] * audio / len(sents)
                 print(f"{name:20s} threads={key:>3s}  RTF {result['rtf'][name][key]:.3e}", file=sys.stderr)
     finally:
         torch.set_num_threads(saved)
@@ -149,9 +167,40 @@ def run_benchmark(quick: bool) -> Dict:
         result["speedup_over_espnet"] = {
             k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2"][k] for k in result["rtf"]["fastspeech2"]
         }
-    result["setup"] = {"sentences": len(lengths), "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
+    result["ratios"] = efficiency_ratios(result)
+    result["setup"] = {"sentences": len(lengths), "ar_sentences": len(subsets["transformer_tts"]), "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
                        "threads_all": all_threads, "quick": quick, "torch": torch.__version__}
     return result
+
+
+def efficiency_ratios(result: Dict) -> Dict[str, float]:
+    """The papers' claims from this run: FastSpeech vs Transformer TTS, FastSpeech 2 vs LightSpeech."""
+    rtf, params, macs = result["rtf"], result["params"], result["macs"]
+    out = {"params_fastspeech2_over_lightspeech": params["fastspeech2"] / params["lightspeech"],
+           "macs_fastspeech2_over_lightspeech": macs["fastspeech2"] / macs["lightspeech"]}
+    for key in rtf["lightspeech"]:
+        out[f"rtf_fastspeech2_over_lightspeech_{key}"] = rtf["fastspeech2"][key] / rtf["lightspeech"][key]
+        out[f"rtf_transformer_tts_over_fastspeech_{key}"] = rtf["transformer_tts"][key] / rtf["fastspeech"][key]
+    return out
+
+
+def efficiency_table(result: Dict) -> str:
+    """Latency per sentence and speed-up over Transformer TTS; the papers' ratios next to ours."""
+    base = result["rtf"]["transformer_tts"]
+    lines = ["| model | ms/sentence 1 thread | ms/sentence all threads | speed-up vs Transformer TTS (1 / all) |",
+             "|---|---:|---:|---:|"]
+    for name in ("transformer_tts", "fastspeech", "fastspeech2", "lightspeech"):
+        lat, r = result["latency"][name], result["rtf"][name]
+        lines.append(f"| {name} | {lat['1'] * 1e3:.1f} | {lat['all'] * 1e3:.1f} | {base['1'] / r['1']:.1f}x / {base['all'] / r['all']:.1f}x |")
+    ratios = result["ratios"]
+    lines += ["", "| claim | paper | this run |", "|---|---|---:|",
+              f"| FastSpeech 2 / LightSpeech parameters | 15x | {ratios['params_fastspeech2_over_lightspeech']:.1f}x |",
+              f"| FastSpeech 2 / LightSpeech MACs | 16x | {ratios['macs_fastspeech2_over_lightspeech']:.1f}x |",
+              f"| FastSpeech 2 / LightSpeech CPU RTF, 1 thread | 6.5x | {ratios['rtf_fastspeech2_over_lightspeech_1']:.1f}x |",
+              f"| FastSpeech 2 / LightSpeech CPU RTF, all threads | | {ratios['rtf_fastspeech2_over_lightspeech_all']:.1f}x |",
+              f"| Transformer TTS / FastSpeech mel generation, CPU 1 thread | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_1']:.1f}x |",
+              f"| Transformer TTS / FastSpeech mel generation, CPU all threads | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_all']:.1f}x |"]
+    return "\n".join(lines)
 
 
 def table(result: Dict) -> str:
@@ -167,7 +216,7 @@ def table(result: Dict) -> str:
     else:
         lines.append("")
         lines.append("espnet not importable: ESPnet2 column skipped (see bench/README.md to install it)")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + efficiency_table(result)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
