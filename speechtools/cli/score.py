@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from speechtools.scoring.wer import WerResult
 
 EXTERNAL: Dict[str, Tuple[str, str]] = {
-    "ranking": ("speechtools.cli.score_music:ranking", "Music ranking metrics (e.g. HITS@k, MRR) from score files."),
+    "ranking": ("speechtools.cli.score_music:ranking", "Ranking metrics (MAP, HITS@k) of candidate groups from score files."),
     "classification": ("speechtools.cli.score_music:classification", "Music classification metrics (accuracy, F1)."),
     "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references."),
 }
