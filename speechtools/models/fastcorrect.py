@@ -69,10 +69,24 @@ class LengthPredictor(nn.Module):
         keep = (~pad).unsqueeze(-1).to(x.dtype)
         for conv, norm in zip(self.convs, self.norms):
             x = x * keep
-            x = self.drop(norm(F.relu(conv(x.transpose(1, 2)).transpose(1, 2))))
+            x = self.drop(norm(F.relu(conv_as_linear(conv, x))))
         dur = self.duration(x).squeeze(-1).masked_fill(pad, 0.0)
         edit = self.edit(x).squeeze(-1).masked_fill(pad, 0.0)
         return dur, edit
+
+
+def conv_as_linear(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """A stride-1, "same"-padded ``Conv1d`` on time-major ``x (B, S, C)`` as one GEMM: ``(B, S, C_out)``.
+
+    Unfolds the ``kernel`` neighbouring frames (zero-padded at both ends) into ``(B, S, C·k)``
+    and multiplies by the conv weight viewed as ``(C_out, C·k)``; the same result as
+    ``conv(x.transpose(1, 2)).transpose(1, 2)`` with the conv's own parameters, without the
+    transposes and the slow CPU im2col path (about 3x faster for short sentences at batch 1).
+    """
+    kernel = conv.kernel_size[0]
+    half = kernel // 2
+    frames = F.pad(x, (0, 0, half, kernel - 1 - half)).unfold(1, kernel, 1)
+    return F.linear(frames.reshape(x.size(0), x.size(1), -1), conv.weight.reshape(conv.out_channels, -1), conv.bias)
 
 
 def expansion_index(durations: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -126,7 +140,8 @@ class FastCorrect(nn.Module):
         index, lengths = expansion_index(durations.masked_fill(pad, 0))
         dec_in = torch.gather(src, 1, index)
         x = self.drop(self.pos(self.encoder.embed(dec_in)))
-        self_mask = key_mask(lengths_to_padding_mask(lengths, index.size(1)))
+        # A single sentence expands to exactly index.size(1) tokens: no decoder padding to mask.
+        self_mask = None if src.size(0) == 1 else key_mask(lengths_to_padding_mask(lengths, index.size(1)))
         mem_mask = key_mask(pad)
         for layer in self.layers:
             x = layer(x, layer.cross_attn.keys_values(enc), mem_mask, self_mask, False)

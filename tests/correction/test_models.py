@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from speechtools.models import MODELS
-from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig, expansion_index
+from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig, conv_as_linear, expansion_index
 from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig
 from speechtools.nn.beam_search import beam_search
 
@@ -23,6 +23,31 @@ def test_expansion_matches_paper_example() -> None:
     assert index[0].tolist() == [0, 0, 1, 2, 4]
     assert lengths.tolist() == [5, 4]
     assert index[1, :4].tolist() == [0, 1, 1, 1]
+
+
+def test_conv_as_linear_equals_conv1d() -> None:
+    torch.manual_seed(0)
+    for kernel in (3, 4, 5):
+        conv = torch.nn.Conv1d(6, 5, kernel, padding=kernel // 2)
+        x = torch.randn(2, 7, 6)
+        expected = conv(x.transpose(1, 2)).transpose(1, 2)[:, :7]
+        assert torch.allclose(conv_as_linear(conv, x), expected, atol=1e-5)
+
+
+def test_single_sentence_decodes_like_its_row_in_a_padded_batch() -> None:
+    torch.manual_seed(0)
+    model = FastCorrect(FastCorrectConfig(**TINY)).eval()
+    src = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    lengths = torch.tensor([4, 2])
+    durations = torch.tensor([[1, 2, 0, 1], [1, 1, 0, 0]])
+    with torch.inference_mode():
+        batch = model(src, lengths, durations)
+        for k in range(2):
+            n = int(lengths[k])
+            one = model(src[k : k + 1, :n], lengths[k : k + 1], durations[k : k + 1, :n])
+            out_len = int(one.lengths[0])
+            assert torch.allclose(one.logits[0], batch.logits[k, :out_len], atol=1e-4)
+            assert torch.allclose(one.durations[0], batch.durations[k, :n], atol=1e-4)
 
 
 def test_paper_size_matches_the_reference_architecture() -> None:
