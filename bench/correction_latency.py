@@ -16,9 +16,12 @@ tokens: FastCorrect gets the edit-alignment durations of (hypothesis, reference)
 beam search may only emit ``</s>`` after exactly that many tokens.
 
 Settings: CPU with 1 thread, CPU with all threads, and CUDA when present. Each setting decodes two
-sentences to warm up, then times ``--repeats`` passes and keeps the fastest.
+sentences to warm up, then times every sentence in ``--repeats`` passes and keeps each sentence's
+fastest time; ms/sentence is the mean of those, also per reference-length bucket (words).
 Writes ``{"ms_per_sentence": {"fastcorrect": {"1": x, "all": y[, "cuda": z]}, "ar": {...}},
-"speedup": {"1": r, "all": r[, "cuda": r]}, ...}``.
+"speedup": {"1": r, "all": r[, "cuda": r]}, "by_reference_words": {"1": {"<= 8": {...}}}, ...}``.
+On a machine shared with other jobs, run it with ``OMP_WAIT_POLICY=PASSIVE``: with spinning
+OpenMP threads the multi-thread setting measures contention, not the models.
 """
 
 from __future__ import annotations
@@ -107,21 +110,33 @@ def sync(device: torch.device) -> None:
 
 
 @torch.inference_mode()
-def time_setting(runners: Dict[str, Callable[[int], None]], n: int, repeats: int, device: torch.device) -> Dict[str, float]:
-    """Milliseconds per sentence, fastest of ``repeats`` passes, models interleaved per pass."""
+def time_setting(runners: Dict[str, Callable[[int], None]], n: int, repeats: int, device: torch.device) -> Dict[str, List[float]]:
+    """Milliseconds for each sentence, fastest of ``repeats`` passes, models interleaved per pass."""
     for run in runners.values():
         for k in range(min(n, 2)):
             run(k)
-    best = {name: float("inf") for name in runners}
+    best = {name: [float("inf")] * n for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
-            sync(device)
-            start = time.perf_counter()
             for k in range(n):
+                sync(device)
+                start = time.perf_counter()
                 run(k)
-            sync(device)
-            best[name] = min(best[name], 1000.0 * (time.perf_counter() - start) / n)
+                sync(device)
+                best[name][k] = min(best[name][k], 1000.0 * (time.perf_counter() - start))
     return best
+
+
+def length_buckets(lengths: List[int], edges: Tuple[int, ...] = (8, 12)) -> List[Tuple[str, List[int]]]:
+    """Sentence indices grouped by reference length in words: ``<= 8``, ``9-12``, ``> 12``."""
+    bounds = [0, *edges, max(lengths + [edges[-1]]) + 1]
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        members = [k for k, n in enumerate(lengths) if lo < n <= hi]
+        label = f"<= {hi}" if lo == 0 else (f"> {lo}" if hi == bounds[-1] else f"{lo + 1}-{hi}")
+        if members:
+            out.append((label, members))
+    return out
 
 
 def main() -> None:
@@ -147,18 +162,28 @@ def main() -> None:
     if torch.cuda.is_available():
         settings.append(("cuda", torch.device("cuda"), os.cpu_count() or 1))
     ms: Dict[str, Dict[str, float]] = {"fastcorrect": {}, "ar": {}}
+    buckets = length_buckets([len(ref.split()) for _, ref in pairs])
+    by_length: Dict[str, Dict[str, Dict[str, float]]] = {}
     for label, device, threads in settings:
         torch.set_num_threads(threads)
         fc.to(device)
         ar.to(device)
         runners = make_runners(fc, ar, fc_tok, ar_tok, pairs, args.beam, forced, device)
         result = time_setting(runners, len(pairs), repeats, device)
-        for name, value in result.items():
-            ms[name][label] = round(value, 3)
+        for name, values in result.items():
+            ms[name][label] = round(sum(values) / len(values), 3)
+        by_length[label] = {}
+        for bucket, members in buckets:
+            fc_ms = sum(result["fastcorrect"][k] for k in members) / len(members)
+            ar_ms = sum(result["ar"][k] for k in members) / len(members)
+            by_length[label][bucket] = {"sentences": len(members), "fastcorrect": round(fc_ms, 3), "ar": round(ar_ms, 3),
+                                        "speedup": round(ar_ms / fc_ms, 2)}
     speedup = {label: round(ms["ar"][label] / ms["fastcorrect"][label], 2) for label in ms["ar"]}
     report = {
         "ms_per_sentence": ms,
         "speedup": speedup,
+        "by_reference_words": by_length,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "sentences": len(pairs),
         "beam": args.beam,
         "weights": "trained" if not forced else "random (paper size), lengths forced to the reference",
@@ -172,6 +197,12 @@ def main() -> None:
     for label in ms["ar"]:
         name = {"1": "CPU, 1 thread", "all": f"CPU, {os.cpu_count()} threads", "cuda": "GPU"}[label]
         print(f"| {name} | {ms['fastcorrect'][label]:.1f} | {ms['ar'][label]:.1f} | {speedup[label]:.2f}x |")
+    print("\nBy reference length (words):")
+    print("| setting | words | sentences | FastCorrect ms/sent | AR ms/sent | speedup |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label, rows in by_length.items():
+        for bucket, row in rows.items():
+            print(f"| {label} | {bucket} | {row['sentences']} | {row['fastcorrect']:.1f} | {row['ar']:.1f} | {row['speedup']:.2f}x |")
     out = Path(args.json) if args.json else ROOT / "bench" / "results" / "correction_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
