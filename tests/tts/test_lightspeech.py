@@ -6,7 +6,8 @@ import torch
 from speechtools.models import MODELS
 from speechtools.models.lightspeech import LightSpeech, LightSpeechConfig
 from speechtools.nn.search_space import LIGHTSPEECH_ARCH, OPERATIONS, SearchedStack, parse_arch, split_arch
-from speechtools.nn.separable_conv import SepConvLayer
+from speechtools.nn.conv import masked_fill_padding
+from speechtools.nn.separable_conv import SepConvLayer, depthwise_conv_btc
 from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
 
 PAPER_PARAMS = 1.8e6  # LightSpeech, Table 2 (LJSpeech)
@@ -115,3 +116,34 @@ def test_training_step_reduces_loss():
         losses.append(terms["mel_loss"].item())
     assert "pitch_loss" in terms and "energy_loss" not in terms
     assert losses[-1] < losses[0] / 3
+
+
+def _reference_sepconv_layer(layer: SepConvLayer, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The layer written with the modules' own forwards (``nn.Conv1d`` on channel-first copies)."""
+    h = masked_fill_padding(layer.norm(x), mask)
+    h = torch.relu(layer.conv1(h, mask))
+    h = torch.relu(layer.conv2(h, mask))
+    return masked_fill_padding(x + h, mask)
+
+
+@pytest.mark.parametrize("kernel", [1, 5, 25])
+def test_fast_sepconv_layer_matches_conv1d_reference(kernel):
+    torch.manual_seed(kernel)
+    layer = SepConvLayer(16, kernel, dropout=0.0).eval()
+    x = torch.randn(3, 40, 16)
+    full = torch.ones(3, 40, dtype=torch.bool)
+    padded = full.clone()
+    padded[1, 31:] = False
+    padded[2, 7:] = False
+    for mask in (full, padded):
+        torch.testing.assert_close(layer(x, mask), _reference_sepconv_layer(layer, x, mask), atol=1e-5, rtol=1e-5)
+    with torch.inference_mode():
+        torch.testing.assert_close(layer(x[:1], full[:1]), _reference_sepconv_layer(layer, x[:1], full[:1]), atol=1e-5, rtol=1e-5)
+    direct = depthwise_conv_btc(x, layer.conv1.depthwise.weight)
+    conv1d = torch.nn.functional.conv1d(x.transpose(1, 2), layer.conv1.depthwise.weight, padding=kernel // 2, groups=16)
+    torch.testing.assert_close(direct, conv1d.transpose(1, 2), atol=1e-5, rtol=1e-5)
+    fast_x, ref_x = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    layer(fast_x, padded).sum().backward()
+    _reference_sepconv_layer(layer, ref_x, padded).sum().backward()
+    torch.testing.assert_close(fast_x.grad, ref_x.grad, atol=1e-5, rtol=1e-5)
+    assert fast_x.grad[2, :7].abs().sum() > 0 and fast_x.grad[2, 7:].abs().sum() == 0  # padding gets no gradient
