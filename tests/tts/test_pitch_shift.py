@@ -1,8 +1,10 @@
 """``--pitch-shift 4`` raises the F0 measured (Praat) on the synthesised audio by 2^(4/12) ≈ 26%.
 
-Needs a trained model: the decoder must have learnt to follow its pitch input, which the tiny
+Needs a trained voice: the decoder must have learnt to follow its pitch input, which the tiny
 session fixture (10 steps) has not. Set SPEECHTOOLS_TTS_MODEL_DIR to a trained model directory
-(e.g. egs/kathleen/fastspeech2/exp/fastspeech2_small) to run it; it is skipped otherwise.
+(e.g. egs/kathleen/fastspeech2/exp/fastspeech2_small) to run it; it is skipped otherwise. The same
+property is checked in CI by ``test_pitch_shift_synthetic.py`` on a tiny model trained on
+synthetic harmonic tones.
 """
 
 import os

@@ -21,17 +21,19 @@ from speechtools.audio.features import f0
 from speechtools.tts.synthesizer import SynthesisInput, Synthesizer
 
 REPO = Path(__file__).resolve().parents[2]
-WORDS = ["see", "bay", "moon", "fall", "rain", "sun", "leaf", "day", "night", "tree", "sky", "wind"]
+# Each text is spoken several times with different random F0s: the tokens carry no pitch information.
+TEXTS = ["see moon leaf", "rain day tree sky", "bay fall sun", "night wind"]
 SAMPLE_RATE = 22050
 HOP = 256
 FRAMES_PER_TOKEN = 6
 N_UTTS = 24
 
 
-def _harmonic_tones(f0_per_frame: np.ndarray, n_samples: int) -> np.ndarray:
+def _harmonic_tones(f0_per_frame: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """A phase-continuous harmonic tone (1/k amplitudes up to 2 kHz) following a frame-rate F0.
 
-    The power is held constant whatever the F0, so that energy carries no pitch information.
+    The power is held constant whatever the F0, so that energy carries no pitch information; a
+    white-noise floor 40 dB down gives the mel bins above the harmonics a steady, learnable level.
     """
     frame_pos = np.arange(len(f0_per_frame)) * HOP
     inst_f0 = np.interp(np.arange(n_samples), frame_pos, f0_per_frame)
@@ -42,7 +44,7 @@ def _harmonic_tones(f0_per_frame: np.ndarray, n_samples: int) -> np.ndarray:
         audible = (k * inst_f0 < 2000).astype(np.float64)
         wav += audible * np.sin(k * phase) / k
         power += audible / k**2
-    return (0.1 * wav / np.sqrt(power)).astype(np.float32)
+    return (0.1 * wav / np.sqrt(power) + 0.001 * rng.standard_normal(n_samples)).astype(np.float32)
 
 
 def _write_corpus(root: Path, rng: np.random.Generator) -> Dict[str, List[int]]:
@@ -55,14 +57,14 @@ def _write_corpus(root: Path, rng: np.random.Generator) -> Dict[str, List[int]]:
     texts, scp, durations = {}, {}, {}
     for i in range(N_UTTS):
         uttid = f"syn{i:03d}"
-        text = " ".join(rng.choice(WORDS, size=3, replace=False))
+        text = TEXTS[i % len(TEXTS)]
         n_tokens = len(frontend.tokenize(text))
         token_f0 = np.exp(rng.uniform(np.log(120.0), np.log(300.0), size=n_tokens))
         frames = n_tokens * FRAMES_PER_TOKEN
         # frames = n_samples // hop + 1 (centred frames): the durations sum to the frame count.
         n_samples = (frames - 1) * HOP + HOP // 2
         path = wav_dir / f"{uttid}.wav"
-        sf.write(path, _harmonic_tones(np.repeat(token_f0, FRAMES_PER_TOKEN), n_samples), SAMPLE_RATE)
+        sf.write(path, _harmonic_tones(np.repeat(token_f0, FRAMES_PER_TOKEN), n_samples, rng), SAMPLE_RATE)
         texts[uttid], scp[uttid] = text, str(path)
         durations[uttid] = [FRAMES_PER_TOKEN] * n_tokens
     for name, table in (("text", texts), ("wav.scp", scp), ("utt2spk", {u: "SYN" for u in texts})):
