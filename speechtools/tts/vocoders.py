@@ -8,6 +8,7 @@ an optional model path, called on a padded batch of log-mels with their frame co
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -21,7 +22,7 @@ from speechtools.registry import Registry
 VOCODERS: Registry = Registry("vocoder", package="speechtools.tts.vocoder_plugins")
 
 
-class Vocoder:
+class Vocoder(abc.ABC):
     """Interface: ``__call__(log_mel (B, T, n_mels), frame_lengths (B,)) -> list of float32 wavs``."""
 
     def __init__(self, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu") -> None:
@@ -29,8 +30,9 @@ class Vocoder:
         self.model_path = model_path
         self.device = device
 
+    @abc.abstractmethod
     def __call__(self, log_mel: torch.Tensor, frame_lengths: torch.Tensor) -> List[np.ndarray]:
-        raise NotImplementedError
+        """Waveforms (float32, one per item, trimmed to its frames) of a padded log-mel batch."""
 
 
 @dataclass
