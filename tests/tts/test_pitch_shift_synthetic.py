@@ -5,10 +5,10 @@ audio — 24 utterances of 4 texts, each a sequence of constant-power harmonic t
 (6 frames), with the token's F0 drawn at random in 120–300 Hz independently of the token and of
 the utterance's text — so the decoder can only predict the mel from its pitch input (with
 distinct texts per utterance it memorises the training mels from the tokens instead and follows
-its pitch input only partly: ×1.09–1.24 for +4 semitones in our trials). Features come from the real pipeline (``extract-feats``,
-``compute-stats``, ``make-tokens``), a tiny FastSpeech 2 is trained with the real task and
-trainer, the real model directory is loaded by :class:`Synthesizer`, and the output F0 is
-measured exactly as in ``test_pitch_shift.py``. 300 steps, about 25 s of one CPU core.
+its pitch input only partly: ×1.09–1.24 for +4 semitones in our trials).
+Features come from the real pipeline (``extract-feats``, ``compute-stats``, ``make-tokens``), a
+tiny FastSpeech 2 is trained with the real task and trainer, the real model directory is loaded by
+:class:`Synthesizer`, and the output F0 is measured exactly as in ``test_pitch_shift.py``. 300 steps, about 25 s of one CPU core.
 Measured: ×1.2454 for +4 and ×0.7929 for -4 semitones (2^(±4/12) = 1.2599 / 0.7937); with data
 and training seeds 1 and 2 instead of 0: ×1.2987 / ×0.8249 and ×1.2725 / ×0.7994.
 """
