@@ -58,3 +58,14 @@ run_stage() {
   fi
   log "stage $n done in ${elapsed}s"
 }
+
+# train_launch_args: how `speechtools train` runs, from the recipe options $ngpu and $device.
+# ngpu empty: --device $device; 0: CPU; 1: one GPU; N > 1: N GPUs with DistributedDataParallel
+# (speechtools train re-launches itself under torchrun). Use unquoted: $(train_launch_args).
+train_launch_args() {
+  if [ -n "${ngpu:-}" ]; then
+    printf '%s %s\n' --ngpu "$ngpu"
+  else
+    printf '%s %s\n' --device "${device:-auto}"
+  fi
+}

@@ -27,6 +27,7 @@ train_args=""            # extra arguments of speechtools train (e.g. "--set opt
 synth_args=""            # extra arguments of speechtools synth (e.g. "--speed 1.1")
 nj=2                     # parallel feature-extraction jobs
 device=auto              # auto | cpu | cuda[:N]
+ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
 help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 durations, 4 train, 5 synthesis, 6 scoring)"
@@ -90,7 +91,7 @@ train_stage() {
   [ -n "$max_steps" ] && extra=(--set "trainer.max_steps=$max_steps")
   rm -rf "$expdir"
   # shellcheck disable=SC2046,SC2086
-  speechtools train --config "$conf" --out-dir "$expdir" --device "$device" --seed "$seed" --quiet $(task_sets) "${extra[@]}" $train_args
+  speechtools train --config "$conf" --out-dir "$expdir" $(train_launch_args) --seed "$seed" --quiet $(task_sets) "${extra[@]}" $train_args
 }
 
 synth_stage() {

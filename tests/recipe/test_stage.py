@@ -105,3 +105,20 @@ def test_path_sh_puts_bin_and_venv_on_path() -> None:
     if (ROOT / ".venv" / "bin" / "python").exists():
         assert entries[1] == str(ROOT / ".venv" / "bin")
     assert run_jobs == str(ROOT / "bin" / "run_jobs")
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [([], "--device auto"), (["--device", "cpu"], "--device cpu"), (["--ngpu", "0"], "--ngpu 0"),
+     (["--ngpu", "4", "--device", "cpu"], "--ngpu 4")],
+)
+def test_train_launch_args_follow_ngpu_then_device(tmp_path: Path, options: list, expected: str) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -euo pipefail\ndevice=auto\nngpu=\"\"\n"
+        f'. "{ROOT}/local/parse_options.sh"\n. "{ROOT}/local/stage.sh"\necho $(train_launch_args)\n'
+    )
+    script.chmod(0o755)
+    proc = subprocess.run([str(script), *options], capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected

@@ -22,6 +22,7 @@ finetune_args=""          # extra options for each fine-tuning
 tasks="melody_completion accompaniment classification"
 inits="pretrained scratch"
 device=auto               # auto | cpu | cuda[:N]
+ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
 help_message="Usage: ./run.sh [options]   (MusicBERT recipe; see README.md)"
 . ../../../local/path.sh
@@ -50,7 +51,7 @@ pretrain() {
   local extra=()
   [ -n "$pretrain_steps" ] && extra+=(--set "trainer.max_steps=$pretrain_steps")
   rm -rf "$pretrain_dir"
-  speechtools train --config "$pretrain_config" --out-dir "$pretrain_dir" --device "$device" --seed "$seed" --quiet "${extra[@]}" $pretrain_args
+  speechtools train --config "$pretrain_config" --out-dir "$pretrain_dir" $(train_launch_args) --seed "$seed" --quiet "${extra[@]}" $pretrain_args
 }
 
 finetune() {
@@ -65,7 +66,7 @@ finetune() {
       [ -n "$finetune_steps" ] && extra+=(--set "trainer.max_steps=$finetune_steps")
       rm -rf "$out"
       log "fine-tune $task ($init) -> $out"
-      speechtools train --config "$finetune_config" --out-dir "$out" --device "$device" --seed "$seed" --quiet "${extra[@]}" $finetune_args
+      speechtools train --config "$finetune_config" --out-dir "$out" $(train_launch_args) --seed "$seed" --quiet "${extra[@]}" $finetune_args
     done
   done
 }

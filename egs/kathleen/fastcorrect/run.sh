@@ -28,6 +28,7 @@ edit_threshold=""          # FastCorrect edit gate for decoding (empty = choose 
 gate_grid="0 0.5 0.7 0.9"  # edit-gate thresholds tried on dev (lowest dev WER wins, ties -> smaller)
 batch_size=32              # decoding batch size
 device=auto                # auto | cpu | cuda[:N]
+ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 help_message="Usage: ./run.sh [options]   (stages: 0 asr, 1 data, 2 noise, 3 vocab, 4 pretrain, 5 finetune, 6 decode, 7 score)"
 cd "$(dirname "$0")"
 . ../../../local/path.sh
@@ -74,7 +75,7 @@ train_stage() {  # $1 = pretrain | finetune
     [ -n "$steps" ] && extra+=(--set "trainer.max_steps=$steps" --set "trainer.save_interval=$steps" --set "trainer.valid_interval=$steps")
     rm -rf "$out"
     OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} speechtools train --config "conf/${m}_${phase}.yaml" --out-dir "$out" \
-      --device "$device" --quiet "${extra[@]}"
+      $(train_launch_args) --quiet "${extra[@]}"
   done
 }
 
