@@ -22,22 +22,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.transformer_corrector import CorrectorEncoder, DecoderLayer, key_mask
+from speechtools.models.transformer_corrector import CorrectorEncoder, CorrectorSizes, DecoderLayer, key_mask
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 
 
 @dataclass
-class FastCorrectConfig:
-    """Sizes and loss weights (paper: 6+6 layers, d 512, 8 heads, FFN 2048)."""
+class FastCorrectConfig(CorrectorSizes):
+    """``model_conf`` of FastCorrect: the shared sizes plus the length predictor and loss weights."""
 
-    vocab_size: int = 0
-    d_model: int = 512
-    n_heads: int = 8
-    ffn_dim: int = 2048
-    encoder_layers: int = 6
-    decoder_layers: int = 6
-    dropout: float = 0.1
     predictor_layers: int = 5
     predictor_kernel: int = 3
     predictor_dropout: float = 0.1
@@ -45,8 +38,6 @@ class FastCorrectConfig:
     max_duration: float = 3.0
     duration_loss_weight: float = 0.5
     edit_loss_weight: float = 0.5
-    label_smoothing: float = 0.1
-    pad_id: int = 0
 
 
 class LengthPredictor(nn.Module):

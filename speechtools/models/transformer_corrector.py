@@ -25,8 +25,8 @@ Cache = Dict[str, torch.Tensor]
 
 
 @dataclass
-class TransformerCorrectorConfig:
-    """Sizes of the AR corrector (paper: 6+6 layers, d 512, 8 heads, FFN 2048)."""
+class CorrectorSizes:
+    """Transformer sizes shared by both correctors (paper: 6+6 layers, d 512, 8 heads, FFN 2048)."""
 
     vocab_size: int = 0
     d_model: int = 512
@@ -37,6 +37,12 @@ class TransformerCorrectorConfig:
     dropout: float = 0.1
     label_smoothing: float = 0.1
     pad_id: int = 0
+
+
+@dataclass
+class TransformerCorrectorConfig(CorrectorSizes):
+    """``model_conf`` of the AR corrector: the shared sizes plus its sentence-boundary ids."""
+
     bos_id: int = 2
     eos_id: int = 3
 

@@ -17,21 +17,12 @@ from torch.utils.data import Dataset
 
 from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
-from speechtools.tasks.tts import TTSDataset, _AssetsMixin, collate_tts
+from speechtools.tasks.tts import TTSDataConfig, TTSDataset, _AssetsMixin, collate_tts
 
 
 @dataclass
-class AlignmentTaskConfig:
-    """``task_conf`` of ``task: alignment`` (see :class:`speechtools.tasks.tts.TTSTaskConfig`)."""
-
-    train_data: str = ""
-    train_feats: str = ""
-    valid_data: Optional[str] = None
-    valid_feats: Optional[str] = None
-    token_list: str = ""
-    stats: str = ""
-    feats_conf: str = ""
-    frontend: str = "en_phone"
+class AlignmentTaskConfig(TTSDataConfig):
+    """``task_conf`` of ``task: alignment``: the data of :class:`speechtools.tasks.tts.TTSDataConfig`."""
 
 
 @TASKS.register("alignment", config=AlignmentTaskConfig)

@@ -49,15 +49,14 @@ SPEAKERS_NAME = "speakers.txt"
 
 
 @dataclass
-class TTSTaskConfig:
-    """``task_conf`` of ``task: tts``.
+class TTSDataConfig:
+    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data.
 
     Attributes:
         train_data, valid_data: Kaldi data directories (with ``durations``).
         train_feats, valid_feats: feature stores of those sets (``dump/<set>``).
         token_list: ``tokens.txt``; stats: ``stats.npz``; feats_conf: the feature YAML used.
         frontend: text front-end name (``en_phone``...).
-        speakers: learn a speaker-ID embedding from ``utt2spk`` (multi-speaker data).
     """
 
     train_data: str = ""
@@ -68,6 +67,16 @@ class TTSTaskConfig:
     stats: str = ""
     feats_conf: str = ""
     frontend: str = "en_phone"
+
+
+@dataclass
+class TTSTaskConfig(TTSDataConfig):
+    """``task_conf`` of ``task: tts`` (and ``tts_ar``): the fields of :class:`TTSDataConfig`, plus
+
+    Attributes:
+        speakers: learn a speaker-ID embedding from ``utt2spk`` (multi-speaker data).
+    """
+
     speakers: bool = False
 
 
