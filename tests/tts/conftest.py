@@ -9,19 +9,16 @@ import torch
 
 from speechtools.align.aligner import beta_binomial_log_prior
 from speechtools.align.mas import durations_from_path, maximum_path
+from tiny_tts import extract_training_assets, train_tiny_fastspeech2
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from speechtools.audio.store import FeatureStore
-    from speechtools.cli.main import cli
     from speechtools.data.corpora.ljspeech import prepare_ljspeech
     from speechtools.data.kaldi import read_table, write_durations
     from speechtools.text.frontend import get_frontend
-    from speechtools.train.experiment import load_experiment
-    from speechtools.train.trainer import Trainer
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny_tts")
@@ -32,14 +29,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         table = read_table(train / name, allow_empty_value=True)
         (train / name).write_text("".join(f"{k} {table[k]}\n" for k in keep))
     (train / "spk2utt").write_text("LJ " + " ".join(keep) + "\n")
-    feats_conf = REPO / "conf" / "feats" / "mel22k.yaml"
-    runner_args = [
-        ["extract-feats", str(train), str(root / "dump"), "--conf", str(feats_conf), "--no-progress"],
-        ["compute-stats", str(root / "dump"), "--no-progress"],
-        ["make-tokens", str(train), "--frontend", "en_phone", "--out", str(root / "tokens.txt")],
-    ]
-    for args in runner_args:
-        cli.main(args=args, prog_name="speechtools", standalone_mode=False)
+    extract_training_assets(root, train)
     frontend = get_frontend("en_phone")
     texts = read_table(train / "text")
     shapes = FeatureStore(root / "dump").shapes("mel")
@@ -51,18 +41,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         path = maximum_path(prior.transpose(1, 2), torch.tensor([n]), torch.tensor([t]))
         durations[uttid] = durations_from_path(path)[0].tolist()
     write_durations(train / "durations", durations)
-    config = root / "fs2.yaml"
-    config.write_text(
-        f"base: {REPO / 'conf' / 'tts' / 'fastspeech2_tiny.yaml'}\n"
-        "task_conf:\n"
-        f"  train_data: {train}\n  train_feats: {root / 'dump'}\n"
-        f"  token_list: {root / 'tokens.txt'}\n  stats: {root / 'dump' / 'stats.npz'}\n  feats_conf: {feats_conf}\n"
-        "model_conf:\n  dim: 32\n"
+    return train_tiny_fastspeech2(
+        root, train,
+        model_conf="  dim: 32\n"
         "  encoder: {layers: 1, dim: 32, heads: 2, ffn_hidden: 64}\n"
         "  decoder: {layers: 1, dim: 32, heads: 2, ffn_hidden: 64}\n"
-        "  adaptor: {duration: {channels: 32}, pitch: {channels: 32}, energy: {channels: 32}}\n"
-        "trainer: {max_steps: 10, save_interval: 10, valid_interval: 0, log_interval: 5}\n"
+        "  adaptor: {duration: {channels: 32}, pitch: {channels: 32}, energy: {channels: 32}}\n",
+        trainer="{max_steps: 10, save_interval: 10, valid_interval: 0, log_interval: 5}",
     )
-    out = root / "model"
-    Trainer(load_experiment(config), out, device="cpu", show_progress=False).run()
-    return out

@@ -23,8 +23,8 @@ import torch
 
 from speechtools.audio.features import f0
 from speechtools.tts.synthesizer import SynthesisInput, Synthesizer
+from tiny_tts import extract_training_assets, train_tiny_fastspeech2
 
-REPO = Path(__file__).resolve().parents[2]
 # Each text is spoken several times with different random F0s: the tokens carry no pitch information.
 TEXTS = ["see moon leaf", "rain day tree sky", "bay fall sun", "night wind"]
 SAMPLE_RATE = 22050
@@ -79,10 +79,7 @@ def _write_corpus(root: Path, rng: np.random.Generator) -> Dict[str, List[int]]:
 
 @pytest.fixture(scope="module")
 def pitch_model_dir(tmp_path_factory) -> Path:
-    from speechtools.cli.main import cli
     from speechtools.data.kaldi import write_durations
-    from speechtools.train.experiment import load_experiment
-    from speechtools.train.trainer import Trainer
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -90,30 +87,17 @@ def pitch_model_dir(tmp_path_factory) -> Path:
     train = root / "data" / "train"
     durations = _write_corpus(train, np.random.default_rng(0))
     write_durations(train / "durations", durations)
-    feats_conf = REPO / "conf" / "feats" / "mel22k.yaml"
-    for args in (
-        ["extract-feats", str(train), str(root / "dump"), "--conf", str(feats_conf), "--no-progress"],
-        ["compute-stats", str(root / "dump"), "--no-progress"],
-        ["make-tokens", str(train), "--frontend", "en_phone", "--out", str(root / "tokens.txt")],
-    ):
-        cli.main(args=args, prog_name="speechtools", standalone_mode=False)
-    config = root / "fs2.yaml"
-    config.write_text(
-        f"base: {REPO / 'conf' / 'tts' / 'fastspeech2_tiny.yaml'}\n"
-        "task_conf:\n"
-        f"  train_data: {train}\n  train_feats: {root / 'dump'}\n"
-        f"  token_list: {root / 'tokens.txt'}\n  stats: {root / 'dump' / 'stats.npz'}\n  feats_conf: {feats_conf}\n"
-        "model_conf:\n  dim: 64\n"
+    extract_training_assets(root, train)
+    return train_tiny_fastspeech2(
+        root, train,
+        model_conf="  dim: 64\n"
         "  encoder: {layers: 1, dim: 64, heads: 2, ffn_hidden: 128, dropout: 0.0}\n"
         "  decoder: {layers: 2, dim: 64, heads: 2, ffn_hidden: 256, dropout: 0.0}\n"
         "  adaptor: {duration: {channels: 32, dropout: 0.0}, pitch: {channels: 32, dropout: 0.0},"
-        " energy: {channels: 32, dropout: 0.0}}\n"
-        "trainer: {max_steps: 300, save_interval: 300, valid_interval: 0, log_interval: 50, seed: 0}\n"
-        "optim: {lr: 2.0e-3}\n"
+        " energy: {channels: 32, dropout: 0.0}}\n",
+        trainer="{max_steps: 300, save_interval: 300, valid_interval: 0, log_interval: 50, seed: 0}",
+        optim="{lr: 2.0e-3}",
     )
-    out = root / "model"
-    Trainer(load_experiment(config), out, device="cpu", show_progress=False).run()
-    return out
 
 
 def _f0_ratio(model_dir: Path, semitones: float) -> float:
