@@ -19,7 +19,9 @@ import torch
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.nar_tts import NARTTS, LinearMelHead, variance_tts_loss
+from speechtools.models.nar_tts import (
+    NARTTS, LinearMelHead, check_speaker_vector_dim, speaker_vector_projection, variance_tts_loss,
+)
 from speechtools.nn.fft_block import FFTStack, FFTStackConfig
 from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptor, VarianceAdaptorConfig
 
@@ -37,14 +39,20 @@ def _duration_only() -> VarianceAdaptorConfig:
 
 @dataclass
 class FastSpeechConfig:
-    """``model_conf`` of ``model: fastspeech`` (paper defaults). Vocabulary and mel bins come from the task."""
+    """``model_conf`` of ``model: fastspeech`` (paper defaults). Vocabulary and mel bins come from the task.
+
+    ``speaker_vector_dim``: size of external speaker vectors (x-/d-vectors) projected and added to
+    the encoder output; 0 = none.
+    """
 
     dim: int = 384
     encoder: FFTStackConfig = field(default_factory=_fft_stack)
     decoder: FFTStackConfig = field(default_factory=_fft_stack)
     adaptor: VarianceAdaptorConfig = field(default_factory=_duration_only)
+    speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
+        check_speaker_vector_dim(self.speaker_vector_dim)
         if self.encoder.dim != self.dim or self.decoder.dim != self.dim:
             raise ValueError(f"encoder.dim and decoder.dim must equal dim ({self.dim})")
         if self.adaptor.use_pitch or self.adaptor.use_energy:
@@ -63,6 +71,7 @@ class FastSpeech(NARTTS):
             decoder=FFTStack(conf.decoder),
             mel_head=LinearMelHead(conf.dim, n_mels),
             speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
+            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
         )
         self.conf = conf
         self.n_mels = n_mels

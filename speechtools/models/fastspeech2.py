@@ -16,7 +16,9 @@ import torch
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.nar_tts import NARTTS, LinearMelHead, variance_tts_loss
+from speechtools.models.nar_tts import (
+    NARTTS, LinearMelHead, check_speaker_vector_dim, speaker_vector_projection, variance_tts_loss,
+)
 from speechtools.nn.fft_block import FFTStack, FFTStackConfig
 from speechtools.nn.postnet import Postnet
 from speechtools.nn.variance_adaptor import VarianceAdaptor, VarianceAdaptorConfig
@@ -24,7 +26,11 @@ from speechtools.nn.variance_adaptor import VarianceAdaptor, VarianceAdaptorConf
 
 @dataclass
 class FastSpeech2Config:
-    """``model_conf`` of ``model: fastspeech2``. Vocabulary, mel bins and speakers come from the task."""
+    """``model_conf`` of ``model: fastspeech2``. Vocabulary, mel bins and speakers come from the task.
+
+    ``speaker_vector_dim``: size of external speaker vectors (x-/d-vectors) projected and added to
+    the encoder output (ESPnet2 ``spk_embed_dim``, "add" integration); 0 = none.
+    """
 
     dim: int = 256
     encoder: FFTStackConfig = field(default_factory=FFTStackConfig)
@@ -33,8 +39,10 @@ class FastSpeech2Config:
     postnet: bool = False
     postnet_channels: int = 256
     postnet_layers: int = 5
+    speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
+        check_speaker_vector_dim(self.speaker_vector_dim)
         if self.encoder.dim != self.dim or self.decoder.dim != self.dim:
             raise ValueError(f"encoder.dim and decoder.dim must equal dim ({self.dim})")
 
@@ -52,6 +60,7 @@ class FastSpeech2(NARTTS):
             mel_head=LinearMelHead(conf.dim, n_mels),
             postnet=Postnet(n_mels, conf.postnet_channels, layers=conf.postnet_layers) if conf.postnet else None,
             speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
+            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
         )
         self.conf = conf
         self.n_mels = n_mels

@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.nar_tts import NARTTS, LinearMelHead, variance_tts_loss
+from speechtools.models.nar_tts import (
+    NARTTS, LinearMelHead, check_speaker_vector_dim, speaker_vector_projection, variance_tts_loss,
+)
 from speechtools.nn.search_space import LIGHTSPEECH_ARCH, SearchedStack, split_arch
 from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptor, VarianceAdaptorConfig
 
@@ -39,6 +41,9 @@ class LightSpeechConfig:
         arch: operations of the encoder then the decoder (names or ids of the search space).
         encoder_layers: how many of ``arch``'s operations form the encoder.
         filter_size: width of the FFN operation (op 11), if the arch uses it.
+        speaker_vector_dim: size of external speaker vectors (x-/d-vectors) projected and added to
+            the encoder output; 0 = none. The authors' model always builds this 256 → hidden
+            projection (``spk_embed_proj``); ``conf/tts/lightspeech.yaml`` does too.
     """
 
     dim: int = 256
@@ -48,8 +53,10 @@ class LightSpeechConfig:
     dropout: float = 0.2
     attention_dropout: float = 0.0
     adaptor: VarianceAdaptorConfig = field(default_factory=_lightspeech_adaptor)
+    speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
+        check_speaker_vector_dim(self.speaker_vector_dim)
         split_arch(self.arch, self.encoder_layers)
 
 
@@ -66,6 +73,7 @@ class LightSpeech(NARTTS):
             decoder=SearchedStack(dec_ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout, decoder=True),
             mel_head=LinearMelHead(conf.dim, n_mels),
             speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
+            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
         )
         self.conf = conf
         self.n_mels = n_mels

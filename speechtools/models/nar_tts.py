@@ -1,6 +1,7 @@
 """The shared non-autoregressive TTS backbone (design.md §5).
 
-token embedding → encoder stack → (+ speaker embedding) → variance adaptor (durations,
+token embedding → encoder stack → (+ speaker embedding, + projected external speaker vector)
+→ variance adaptor (durations,
 optional pitch/energy, length regulator) → decoder stack → mel head → optional post-net.
 
 FastSpeech, FastSpeech 2, LightSpeech, AdaSpeech and PriorGrad differ only in the parts they
@@ -9,6 +10,12 @@ pass in: the block type of the stacks (:class:`~speechtools.nn.fft_block.FFTStac
 module with ``forward(hidden, mask) -> mel`` fits). A model module builds the parts from its
 config and hands them to :class:`NARTTS`; the loss of FastSpeech 2 (Sec. 2.1 / 2.3) is
 :func:`variance_tts_loss`.
+
+External speaker vectors (an x-vector / d-vector per utterance) enter as in the LightSpeech /
+FastSpeech 2 authors' code (NeuralSpeech ``spk_embed_proj``) and ESPnet2's ``spk_embed_dim``
+with ``spk_embed_integration_type: add``: a linear projection of the vector is added to every
+encoder output frame, at the same point as the speaker-ID embedding
+(:func:`speaker_vector_projection` builds it from a config's ``speaker_vector_dim``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,21 @@ class LinearMelHead(nn.Module):
         return masked_fill_padding(self.proj(hidden), mask)
 
 
+def check_speaker_vector_dim(speaker_vector_dim: int) -> None:
+    """Validate a config's ``speaker_vector_dim`` (0 = no speaker vectors)."""
+    if speaker_vector_dim < 0:
+        raise ValueError(f"speaker_vector_dim must be >= 0 (0 = no speaker vectors), got {speaker_vector_dim}")
+
+
+def speaker_vector_projection(speaker_vector_dim: int, dim: int) -> Optional[nn.Linear]:
+    """The projection of external speaker vectors to the hidden size (NeuralSpeech ``spk_embed_proj``).
+
+    ``speaker_vector_dim`` 0 means the model takes no speaker vectors (returns ``None``).
+    """
+    check_speaker_vector_dim(speaker_vector_dim)
+    return nn.Linear(speaker_vector_dim, dim) if speaker_vector_dim > 0 else None
+
+
 class NARTTS(nn.Module):
     """Non-autoregressive TTS built from named parts.
 
@@ -44,6 +66,10 @@ class NARTTS(nn.Module):
         mel_head: ``forward(hidden, mask) -> mel``.
         postnet: optional residual refinement ``forward(mel, mask) -> mel``.
         speaker_embedding: optional ``nn.Embedding`` added to the encoder output.
+        speaker_vector_proj: optional ``nn.Linear(D, dim)``; ``forward(speaker_vectors=...)`` adds
+            the projected ``(batch, D)`` vectors to the encoder output (also fed to the decoder as
+            its condition, like the speaker embedding). A model built with it and called without
+            vectors adds nothing (the authors' semantics: ``if spk_embed is not None``).
     """
 
     def __init__(
@@ -55,6 +81,7 @@ class NARTTS(nn.Module):
         mel_head: nn.Module,
         postnet: Optional[nn.Module] = None,
         speaker_embedding: Optional[nn.Embedding] = None,
+        speaker_vector_proj: Optional[nn.Linear] = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding
@@ -64,6 +91,7 @@ class NARTTS(nn.Module):
         self.mel_head = mel_head
         self.postnet = postnet
         self.speaker_embedding = speaker_embedding
+        self.speaker_vector_proj = speaker_vector_proj
 
     def forward(
         self,
@@ -77,8 +105,12 @@ class NARTTS(nn.Module):
         alpha: float = 1.0,
         pitch_shift: float = 0.0,
         energy_scale: float = 1.0,
+        speaker_vectors: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
+
+        ``speaker_vectors`` ``(batch, D)``: external speaker vectors, projected and added to the
+        encoder output (ValueError if the model has no projection or ``D`` differs from it).
 
         Returns a dict with ``mel`` (before post-net), ``mel_post`` (after; equal to ``mel``
         without post-net), ``frame_lengths``, ``durations`` and the adaptor's predictions.
@@ -90,6 +122,9 @@ class NARTTS(nn.Module):
             if speakers is None:
                 speakers = torch.zeros(tokens.size(0), dtype=torch.long, device=tokens.device)
             cond = self.speaker_embedding(speakers)
+        if speaker_vectors is not None:
+            projected = self._project_speaker_vectors(speaker_vectors, tokens.size(0))
+            cond = projected if cond is None else cond + projected
         hidden = self.encoder(hidden, token_mask)
         if cond is not None:
             hidden = masked_fill_padding(hidden + cond.unsqueeze(1), token_mask)
@@ -104,6 +139,16 @@ class NARTTS(nn.Module):
         out["mel_post"] = self.postnet(mel, frame_mask) if self.postnet is not None else mel
         out["token_mask"] = token_mask
         return out
+
+    def _project_speaker_vectors(self, speaker_vectors: torch.Tensor, batch: int) -> torch.Tensor:
+        if self.speaker_vector_proj is None:
+            raise ValueError("this model takes no speaker vectors (built with speaker_vector_dim: 0)")
+        expected = self.speaker_vector_proj.in_features
+        if speaker_vectors.dim() != 2 or speaker_vectors.size(0) != batch or speaker_vectors.size(1) != expected:
+            raise ValueError(
+                f"speaker vectors must have shape (batch={batch}, {expected}), got {tuple(speaker_vectors.shape)}"
+            )
+        return self.speaker_vector_proj(speaker_vectors.to(self.speaker_vector_proj.weight.dtype))
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
