@@ -20,6 +20,8 @@ from speechtools.cli.options import device_option
 @click.option("--pitch-shift", type=float, default=0.0, show_default=True, help="Pitch shift in semitones (+12 = one octave up).")
 @click.option("--energy-scale", type=float, default=1.0, show_default=True, help="Multiply the predicted energy.")
 @click.option("--speaker", default=None, help="Speaker name (multi-speaker models).")
+@click.option("--speaker-vector", default=None, metavar="FILE.npy",
+              help="External speaker vector (x-/d-vector, 1-D float .npy) for every line; models with speaker_vector_dim > 0.")
 @click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder name (griffin-lim; neural vocoders when installed).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -27,8 +29,8 @@ from speechtools.cli.options import device_option
 @click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
-          pitch_shift: float, energy_scale: float, speaker: Optional[str], vocoder: str, vocoder_model: Optional[str],
-          batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
+          pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], vocoder: str,
+          vocoder_model: Optional[str], batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
 
     \b
@@ -36,6 +38,7 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
       speechtools synth --model-dir exp/fastspeech2 --text "Hello world." --out-dir out/
       speechtools synth --model-dir exp/fastspeech2 --text-file lines.txt --out-dir out/ --speed 1.2 --pitch-shift 2
       speechtools synth --model-dir exp/fastspeech2 --text-file data/eval/text --ids --out-dir exp/fastspeech2/decode_eval --plot
+      speechtools synth --model-dir exp/lightspeech_xvec --text "Hello world." --speaker-vector xvec/spk1.npy --out-dir out/
     """
     from speechtools.audio.io import save_audio
     from speechtools.data.kaldi import write_durations as write_durations_file, write_table
@@ -55,7 +58,8 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
     sr = synthesizer.feature_config.sample_rate
     scp = {}
     durations = {}
-    for result in synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size):
+    results = synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size, speaker_vector=speaker_vector)
+    for result in results:
         wav_path = out / f"{result.uttid}.wav"
         save_audio(wav_path, result.wav, sr)
         scp[result.uttid] = str(wav_path.resolve())

@@ -12,6 +12,12 @@ With ``model_conf.adaptor.level: token`` pitch and energy targets are averaged o
 token's frames (:func:`speechtools.audio.token_average.token_average`; the log-F0 is
 continuous, so unvoiced tokens get the interpolated contour); with ``frame`` they stay per frame.
 
+External speaker vectors (``task_conf.speaker_vectors: true``, for models built with
+``model_conf.speaker_vector_dim > 0``): each data directory has ``spk_vectors.scp``, lines
+``uttid path.npy`` (relative paths are relative to the data directory), each file a 1-D float
+vector of ``speaker_vector_dim`` values (an x-vector or d-vector from any speaker-verification
+model). They are inputs, like the text: not copied into the model directory.
+
 A model directory gets ``tokens.txt``, ``stats.npz``, ``feats.yaml`` and (multi-speaker)
 ``speakers.txt``, so ``speechtools synth`` needs nothing else.
 """
@@ -34,8 +40,8 @@ from speechtools.audio.stats import FeatureStats, load_stats
 from speechtools.audio.store import FeatureStore
 from speechtools.audio.token_average import token_average
 from speechtools.config import from_dict
-from speechtools.data.kaldi import read_durations, read_table
-from speechtools.errors import UserError
+from speechtools.data.kaldi import read_durations, read_records, read_table
+from speechtools.errors import ConfigError, PathLike, UserError
 from speechtools.fileio import read_lines, write_lines
 from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
@@ -46,6 +52,7 @@ TOKENS_NAME = "tokens.txt"
 STATS_NAME = "stats.npz"
 FEATS_NAME = "feats.yaml"
 SPEAKERS_NAME = "speakers.txt"
+SPEAKER_VECTORS_NAME = "spk_vectors.scp"
 
 
 @dataclass
@@ -75,9 +82,12 @@ class TTSTaskConfig(TTSDataConfig):
 
     Attributes:
         speakers: learn a speaker-ID embedding from ``utt2spk`` (multi-speaker data).
+        speaker_vectors: feed each utterance's external speaker vector from the data directory's
+            ``spk_vectors.scp`` to the model (needs ``model_conf.speaker_vector_dim > 0``).
     """
 
     speakers: bool = False
+    speaker_vectors: bool = False
 
 
 def load_feature_config(path: Path) -> FeatureConfig:
@@ -96,17 +106,71 @@ def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path
     return tokens.encode(symbols, unk="error", path=path, line=line)
 
 
+def load_speaker_vector(path: PathLike, dim: int, source: Optional[PathLike] = None, line: Optional[int] = None) -> np.ndarray:
+    """One external speaker vector (x-/d-vector) from a ``.npy`` file: 1-D, ``dim`` finite floats.
+
+    Errors name ``source``/``line`` (the ``spk_vectors.scp`` line) when given, else the file itself.
+    """
+    where = (source, line) if source is not None else (path, None)
+    try:
+        vector = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"cannot read speaker vector {str(path)!r} ({reason})", *where) from None
+    if not np.issubdtype(vector.dtype, np.floating):
+        raise UserError(f"speaker vector {str(path)!r} has dtype {vector.dtype}, expected float", *where)
+    if vector.shape != (dim,):
+        raise UserError(f"speaker vector {str(path)!r} has shape {vector.shape}, the model expects ({dim},)", *where)
+    if not np.isfinite(vector).all():
+        raise UserError(f"speaker vector {str(path)!r} has non-finite values", *where)
+    return vector.astype(np.float32)
+
+
+def read_speaker_vectors(data_dir: PathLike, uttids: Sequence[str], dim: int) -> Dict[str, np.ndarray]:
+    """The speaker vector of each of ``uttids`` from ``data_dir/spk_vectors.scp`` (``uttid path.npy``).
+
+    Relative paths resolve against ``data_dir``; a file named by several lines (one vector per
+    speaker) is read once. Extra lines are ignored.
+
+    Raises:
+        UserError: missing ``spk_vectors.scp`` or utterance, unreadable file, wrong shape (file:line).
+    """
+    root = Path(data_dir)
+    scp = root / SPEAKER_VECTORS_NAME
+    if not scp.is_file():
+        raise UserError(f"missing {SPEAKER_VECTORS_NAME} (task_conf.speaker_vectors is true: one 'uttid path.npy' line per utterance)", scp)
+    records = {r.key: r for r in read_records(scp)}
+    by_path: Dict[Path, np.ndarray] = {}
+    vectors: Dict[str, np.ndarray] = {}
+    for uttid in tqdm(uttids, desc=f"speaker vectors {root.name}", leave=False, disable=len(uttids) < 200):
+        record = records.get(uttid)
+        if record is None:
+            raise UserError(f"no speaker vector for utterance {uttid!r}", scp)
+        if len(record.value.split()) != 1:
+            raise UserError(f"expected 'uttid path.npy', got {len(record.value.split()) + 1} fields", scp, record.line)
+        path = Path(record.value)
+        path = path if path.is_absolute() else root / path
+        if path not in by_path:
+            by_path[path] = load_speaker_vector(path, dim, scp, record.line)
+        vectors[uttid] = by_path[path]
+    return vectors
+
+
 def _line_numbers(path: Path) -> Dict[str, int]:
     return {line.split(maxsplit=1)[0]: number for number, line in read_lines(path) if line.strip()}
 
 
 class TTSDataset(Dataset):
-    """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker}`` of one set (normalised)."""
+    """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker[, speaker_vector]}`` of one set (normalised).
+
+    ``speaker_vector_dim > 0`` reads each utterance's vector from ``spk_vectors.scp``
+    (:func:`read_speaker_vectors`).
+    """
 
     def __init__(
         self, data_dir: str, feats_dir: str, tokens: TokenList, stats: FeatureStats, frontend: Any,
         level: str, speaker_ids: Optional[Dict[str, int]] = None, need_durations: bool = True,
-        need_variances: bool = True,
+        need_variances: bool = True, speaker_vector_dim: int = 0,
     ) -> None:
         root = Path(data_dir)
         text_path = root / "text"
@@ -145,6 +209,9 @@ class TTSDataset(Dataset):
                     raise UserError(f"{uttid}: speaker {spk!r} not in the training speakers", root / "utt2spk")
                 item["speaker"] = speaker_ids[spk]
             self.items.append(item)
+        self.speaker_vectors: Dict[str, np.ndarray] = {}
+        if speaker_vector_dim > 0:
+            self.speaker_vectors = read_speaker_vectors(root, [it["uttid"] for it in self.items], speaker_vector_dim)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -159,6 +226,8 @@ class TTSDataset(Dataset):
             "mel": torch.from_numpy(self.stats.normalize("mel", mel).astype(np.float32)),
             "speaker": meta.get("speaker", 0),
         }
+        if self.speaker_vectors:
+            item["speaker_vector"] = torch.from_numpy(self.speaker_vectors[uttid])
         if "durations" not in meta:
             return item
         durations = np.asarray(meta["durations"], dtype=np.int64)
@@ -208,6 +277,8 @@ def collate_tts(items: List[Dict[str, Any]]) -> Dict[str, Any]:
     for key in ("durations", "pitch", "energy"):
         if key in items[0]:
             batch[key] = pad_1d([it[key] for it in items])
+    if "speaker_vector" in items[0]:
+        batch["speaker_vectors"] = torch.stack([it["speaker_vector"] for it in items])
     return batch
 
 
@@ -281,6 +352,10 @@ class TTSTask(_AssetsMixin, Task):
         self.level = getattr(adaptor, "level", "token")
         self.need_variances = bool(getattr(adaptor, "use_pitch", True) or getattr(adaptor, "use_energy", True))
         self._speaker_ids: Optional[Dict[str, int]] = None
+        self.speaker_vector_dim = int(getattr(model_conf, "speaker_vector_dim", 0)) if conf.speaker_vectors else 0
+        if conf.speaker_vectors and self.speaker_vector_dim <= 0:
+            fix = "set model_conf.speaker_vector_dim to the vectors' size" if hasattr(model_conf, "speaker_vector_dim") else "not supported"
+            raise ConfigError(f"task_conf.speaker_vectors is true but model {model_name!r} takes no speaker vectors ({fix})")
 
     def _after_assets(self) -> None:
         if self.conf.speakers:
@@ -315,14 +390,14 @@ class TTSTask(_AssetsMixin, Task):
     def train_dataset(self) -> Dataset:
         self._ensure_assets()
         return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level,
-                          self.speaker_ids, need_variances=self.need_variances)
+                          self.speaker_ids, need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
 
     def valid_dataset(self) -> Optional[Dataset]:
         if not self.conf.valid_data:
             return None
         self._ensure_assets()
         return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level,
-                          self.speaker_ids, need_variances=self.need_variances)
+                          self.speaker_ids, need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
 
     def lengths(self, dataset: Dataset) -> Sequence[int]:
         return [it["frames"] for it in dataset.items]  # type: ignore[attr-defined]
@@ -333,7 +408,7 @@ class TTSTask(_AssetsMixin, Task):
     def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
         out = model(
             batch["tokens"], batch["token_lengths"], batch["durations"], batch.get("pitch"), batch.get("energy"),
-            batch["speakers"], max_frames=batch["mel"].size(1),
+            batch["speakers"], max_frames=batch["mel"].size(1), speaker_vectors=batch.get("speaker_vectors"),
         )
         core = model.module if hasattr(model, "module") else model
         terms = core.loss(out, batch["mel"], batch["durations"], batch.get("pitch"), batch.get("energy"))

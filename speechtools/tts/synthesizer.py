@@ -6,7 +6,10 @@ length-sorted batches under ``torch.inference_mode()``, de-normalise the mel wit
 ``stats.npz``, vocode, and concatenate the pieces of each input in order.
 
 Controls (FastSpeech Sec. 3.2 / FastSpeech 2 Sec. 2.3): ``speed`` S (S = 2 speaks twice as fast;
-the length regulator's α = 1/S), ``pitch_shift`` in semitones and ``energy_scale``.
+the length regulator's α = 1/S), ``pitch_shift`` in semitones and ``energy_scale``. Speaker:
+a name of a multi-speaker model's ``speakers.txt`` and/or, for models built with
+``speaker_vector_dim > 0``, an external speaker vector (``.npy``, e.g. an x-vector of the
+target voice) used for every input.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from speechtools.errors import PathLike, UserError
+from speechtools.tasks.tts import load_speaker_vector
 from speechtools.train.model_dir import load_model_dir
 from speechtools.tts.text_split import split_sentences, split_tokens
 from speechtools.tts.vocoders import build_vocoder
@@ -90,6 +94,20 @@ class Synthesizer:
             raise UserError(f"unknown speaker {speaker!r}; choose from: {', '.join(sorted(ids))}")
         return ids[speaker]
 
+    def speaker_vector(self, path: Optional[PathLike]) -> Optional[torch.Tensor]:
+        """The external speaker vector in the ``.npy`` file ``path`` as a ``(1, D)`` tensor (``None`` → ``None``).
+
+        Raises:
+            UserError: the model takes no speaker vectors, or the file is unreadable or not ``(D,)``.
+        """
+        if path is None:
+            return None
+        proj = getattr(self.model, "speaker_vector_proj", None)
+        if proj is None:
+            raise UserError("this model takes no speaker vectors (trained with speaker_vector_dim: 0); drop --speaker-vector", path)
+        vector = load_speaker_vector(path, proj.in_features)
+        return torch.from_numpy(vector).unsqueeze(0).to(self.device)
+
     def pieces(self, item: SynthesisInput) -> List[List[str]]:
         """Token sequences of the sentences/clauses of one input; user errors for bad text.
 
@@ -115,16 +133,20 @@ class Synthesizer:
     def synthesize(
         self, inputs: Sequence[SynthesisInput], speed: float = 1.0, pitch_shift: float = 0.0, energy_scale: float = 1.0,
         speaker: Optional[str] = None, batch_size: int = 8, progress: bool = True,
+        speaker_vector: Optional[PathLike] = None,
     ) -> Iterator[SynthesisOutput]:
         """Yield one :class:`SynthesisOutput` per input, in input order.
 
-        All inputs are checked (tokenised) before any audio is produced, so a bad line fails fast.
+        ``speaker_vector``: a ``.npy`` external speaker vector used for all inputs (see
+        :meth:`speaker_vector`). All inputs are checked (tokenised) before any audio is
+        produced, so a bad line fails fast.
         """
         if speed <= 0:
             raise UserError(f"--speed must be > 0, got {speed}")
         if energy_scale <= 0:
             raise UserError(f"--energy-scale must be > 0, got {energy_scale}")
         spk = self.speaker_id(speaker)
+        vector = self.speaker_vector(speaker_vector)
         units: List[Tuple[int, int, List[str]]] = []
         for i, item in enumerate(inputs):
             for j, chunk in enumerate(self.pieces(item)):
@@ -139,7 +161,9 @@ class Synthesizer:
                 lengths = torch.tensor([len(x) for x in ids], device=self.device)
                 tokens = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device)
                 speakers = torch.full((len(ids),), spk, dtype=torch.long, device=self.device)
-                out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift, energy_scale=energy_scale)
+                vectors = None if vector is None else vector.expand(len(ids), -1)
+                out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift,
+                                 energy_scale=energy_scale, speaker_vectors=vectors)
                 mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean
                 frame_lengths = out["frame_lengths"].cpu()
                 wavs = self.vocoder(mel.to(self.device), frame_lengths.to(self.device))
