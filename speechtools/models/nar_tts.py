@@ -1,8 +1,8 @@
 """The shared non-autoregressive TTS backbone (design.md §5).
 
-token embedding → encoder stack → (+ speaker embedding, + projected external speaker vector)
-→ variance adaptor (durations,
-optional pitch/energy, length regulator) → decoder stack → mel head → optional post-net.
+token embedding → encoder stack → (+ speaker embedding, + projected external speaker vector) →
+variance adaptor (durations, optional pitch/energy, length regulator) → decoder stack → mel head
+→ optional post-net.
 
 FastSpeech, FastSpeech 2, LightSpeech, AdaSpeech and PriorGrad differ only in the parts they
 pass in: the block type of the stacks (:class:`~speechtools.nn.fft_block.FFTStackConfig`
