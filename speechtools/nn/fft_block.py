@@ -14,6 +14,7 @@ from typing import List, Optional
 import torch
 from torch import nn
 
+from speechtools.nn.attention import SelfAttention
 from speechtools.nn.conv import ConvFFN, SeparableConv1d, masked_fill_padding
 from speechtools.nn.layer_norm import build_norm
 from speechtools.nn.positional import SinusoidalPositionalEncoding
@@ -54,7 +55,7 @@ class FFTBlock(nn.Module):
         self.pre_norm = conf.pre_norm
         self.mixer_kind = conf.mixer
         if conf.mixer == "attention":
-            self.attention = nn.MultiheadAttention(conf.dim, conf.heads, dropout=conf.attention_dropout, batch_first=True)
+            self.attention = SelfAttention(conf.dim, conf.heads, dropout=conf.attention_dropout)
         else:
             self.sepconv = SeparableConv1d(conf.dim, mixer_kernel)
         self.ffn = ConvFFN(conf.dim, conf.ffn_hidden, conf.ffn_kernels, conf.dropout)

@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from speechtools.nn.attention import SelfAttention
 from speechtools.nn.conv import ConvFFN, masked_fill_padding
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 from speechtools.nn.separable_conv import SepConvLayer
@@ -91,7 +92,7 @@ class _AttentionLayer(nn.Module):
         if dim % heads:
             raise ValueError(f"dim {dim} is not divisible by {heads} heads")
         self.norm = nn.LayerNorm(dim)
-        self.attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout, bias=False, batch_first=True)
+        self.attention = SelfAttention(dim, heads, dropout=attention_dropout, bias=False)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -1,0 +1,48 @@
+"""Matrix products of CPU inference through oneDNN instead of the BLAS library.
+
+PyTorch runs float32 ``F.linear`` and ``matmul`` on CPU through MKL's sgemm, and convolutions
+through oneDNN. On AMD CPUs MKL does not take its AVX-512 code path, so its GEMM reaches about
+half of oneDNN's throughput: 114 vs 244 GFLOP/s at one thread for FastSpeech 2's
+``603 x 1024 @ 1024 x 256`` FFN product on the project's AMD EPYC machines (``bench/README.md``).
+At inference (autograd off), on CPU, in float32, the linear layers and the attention products
+of the NAR TTS models therefore go through oneDNN's matmul primitive
+(``torch.ops.mkldnn._linear_pointwise``, the op PyTorch's own inductor compiler emits for frozen
+linear layers); otherwise (training, GPU, other dtypes, a PyTorch build without the op) they
+use ``torch.nn.functional.linear``. The two differ only in summation order (~1e-5).
+
+``SPEECHTOOLS_ONEDNN_GEMM=0`` in the environment, or ``torch.backends.mkldnn.flags(enabled=False)``,
+turns the oneDNN path off (for A/B timing and debugging).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import torch
+from torch.nn import functional as F
+
+_HAS_ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def onednn_gemm_active(x: torch.Tensor) -> bool:
+    """Whether :func:`linear` on ``x`` goes through oneDNN (CPU float32 inference, op present, not disabled)."""
+    return (
+        _HAS_ONEDNN_LINEAR
+        and not torch.is_grad_enabled()
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and torch.backends.mkldnn.enabled
+        and os.environ.get("SPEECHTOOLS_ONEDNN_GEMM", "1") != "0"
+    )
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, relu: bool = False) -> torch.Tensor:
+    """``x @ weight.T + bias`` (``torch.nn.functional.linear``), then ReLU if ``relu``; oneDNN at CPU inference.
+
+    On the oneDNN path the ReLU is fused into the GEMM (a post-op of the primitive).
+    """
+    if onednn_gemm_active(x) and weight.dtype == torch.float32:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu" if relu else "none", [], "")
+    out = F.linear(x, weight, bias)
+    return torch.relu(out) if relu else out

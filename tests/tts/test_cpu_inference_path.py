@@ -1,0 +1,72 @@
+"""The oneDNN CPU inference path (speechtools.nn.cpu_gemm / attention / conv) equals the reference ops."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from speechtools.nn import cpu_gemm
+from speechtools.nn.attention import SelfAttention
+from speechtools.nn.conv import conv1d_btc
+
+
+def test_linear_matches_functional_linear_and_takes_the_onednn_path_only_at_inference():
+    torch.manual_seed(0)
+    x, w, b = torch.randn(2, 37, 96), torch.randn(40, 96, requires_grad=True), torch.randn(40, requires_grad=True)
+    with torch.inference_mode():
+        assert cpu_gemm.onednn_gemm_active(x) == cpu_gemm._HAS_ONEDNN_LINEAR
+        torch.testing.assert_close(cpu_gemm.linear(x, w, b), F.linear(x, w, b), atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(cpu_gemm.linear(x.transpose(0, 1), w), F.linear(x.transpose(0, 1), w), atol=1e-4, rtol=1e-5)
+    assert not cpu_gemm.onednn_gemm_active(x)  # autograd on: plain F.linear, gradients flow
+    out = cpu_gemm.linear(x, w, b)
+    out.sum().backward()
+    assert w.grad is not None and out.requires_grad
+
+
+def test_environment_switch_turns_the_onednn_path_off(monkeypatch):
+    x = torch.randn(3, 8)
+    monkeypatch.setenv("SPEECHTOOLS_ONEDNN_GEMM", "0")
+    with torch.inference_mode():
+        assert not cpu_gemm.onednn_gemm_active(x)
+    monkeypatch.delenv("SPEECHTOOLS_ONEDNN_GEMM")
+    with torch.inference_mode(), torch.backends.mkldnn.flags(enabled=False):
+        assert not cpu_gemm.onednn_gemm_active(x)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_self_attention_inference_equals_nn_multihead_attention_with_and_without_padding(bias):
+    torch.manual_seed(1)
+    attention = SelfAttention(32, 4, dropout=0.1, bias=bias).eval()
+    reference = torch.nn.MultiheadAttention(32, 4, dropout=0.1, bias=bias, batch_first=True).eval()
+    reference.load_state_dict(attention.state_dict())  # same parameters, same state-dict keys
+    x = torch.randn(3, 21, 32)
+    padding = torch.zeros(3, 21, dtype=torch.bool)
+    padding[1, 15:] = True
+    padding[2, 4:] = True
+    with torch.inference_mode():
+        for mask in (None, padding):
+            fast, _ = attention(x, x, x, key_padding_mask=mask, need_weights=False)
+            ref, _ = reference(x, x, x, key_padding_mask=mask, need_weights=False)
+            valid = slice(None) if mask is None else ~mask
+            torch.testing.assert_close(fast[valid], ref[valid], atol=1e-5, rtol=1e-4)
+        # a padded batch computes what each item computes alone
+        alone, _ = attention(x[2:, :4], x[2:, :4], x[2:, :4], need_weights=False)
+        batched, _ = attention(x, x, x, key_padding_mask=padding, need_weights=False)
+        torch.testing.assert_close(batched[2, :4], alone[0], atol=1e-5, rtol=1e-4)
+    # training mode (dropout) and weights requested take nn.MultiheadAttention's own path
+    _, weights = attention(x, x, x, need_weights=True)
+    assert weights is not None and weights.shape == (3, 21, 21)
+
+
+@pytest.mark.parametrize("kernel,groups", [(1, 1), (3, 1), (9, 1), (5, 16), (25, 16), (3, 4)])
+def test_conv1d_btc_equals_conv1d_on_channel_first_input(kernel, groups):
+    torch.manual_seed(kernel)
+    x = torch.randn(2, 30, 16)
+    weight = torch.randn(24 if groups == 1 else 16, 16 // groups, kernel)
+    bias = torch.randn(weight.shape[0]) if groups == 1 else None
+    expected = F.conv1d(x.transpose(1, 2), weight, bias, padding=kernel // 2, groups=groups).transpose(1, 2)
+    torch.testing.assert_close(conv1d_btc(x, weight, bias, groups), expected, atol=1e-5, rtol=1e-5)
+    with torch.inference_mode():
+        torch.testing.assert_close(conv1d_btc(x, weight, bias, groups), expected, atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(conv1d_btc(x, weight, bias, groups, relu=True), expected.relu(), atol=1e-4, rtol=1e-5)
