@@ -45,11 +45,15 @@ N_MELS = 80
 HOP, SAMPLE_RATE = 256, 22050
 Runner = Callable[[torch.Tensor, torch.Tensor], int]
 # Side by side with FastSpeech 2 at their paper configurations (bench/tts_efficient.py builds them).
-EFFICIENT_MODELS = ("transformer_tts", "fastspeech", "lightspeech")
+EFFICIENT_MODELS = ("transformer_tts", "fastspeech", "fastspeech2_lightspeech_baseline", "lightspeech")
 
 
-def build_ours() -> Tuple[torch.nn.Module, Runner]:
-    """speechtools FastSpeech 2 at ``conf/tts/fastspeech2.yaml``; runner(ids, durations) -> frames."""
+def build_ours(onednn_gemm: bool = True) -> Tuple[torch.nn.Module, Runner]:
+    """speechtools FastSpeech 2 at ``conf/tts/fastspeech2.yaml``; runner(ids, durations) -> frames.
+
+    ``onednn_gemm=False`` runs it with ``SPEECHTOOLS_ONEDNN_GEMM=0`` (PyTorch's own CPU GEMMs,
+    :mod:`speechtools.nn.cpu_gemm`), to show what that path contributes.
+    """
     from speechtools.models import MODELS
     from speechtools.train.experiment import load_experiment
 
@@ -58,7 +62,13 @@ def build_ours() -> Tuple[torch.nn.Module, Runner]:
     model = MODELS.get("fastspeech2").cls(experiment.model_conf, vocab_size=VOCAB, n_mels=N_MELS).eval()
 
     def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
-        out = model(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations=durations.unsqueeze(0))
+        if not onednn_gemm:
+            os.environ["SPEECHTOOLS_ONEDNN_GEMM"] = "0"
+        try:
+            out = model(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations=durations.unsqueeze(0))
+        finally:
+            if not onednn_gemm:
+                del os.environ["SPEECHTOOLS_ONEDNN_GEMM"]
         return int(out["mel_post"].shape[1])
 
     return model, run
@@ -118,8 +128,13 @@ def count_macs(run: Runner, n_tok: int, n_frames: int) -> int:
     """Multiply-accumulates of one sentence (FLOPs of matmuls and convolutions / 2)."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    # Count on PyTorch's reference ops: FlopCounterMode does not see the fused inference kernels
+    # (nn.MultiheadAttention's fast path, the CPU flash-attention kernel), so autograd stays on
+    # and attention takes the math backend (matmuls). speechtools.nn.cpu_gemm steps aside too.
     counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
+    with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH), counter:
         run(*inputs(n_tok, n_frames))
     return int(counter.get_total_flops() // 2)
 
@@ -132,7 +147,7 @@ def run_benchmark(quick: bool) -> Dict:
     rate = frames_per_token()
     lengths: List[Tuple[int, int]] = [(len(p), max(1, round(len(p) * rate))) for p in phones]
     median = sorted(lengths, key=lambda x: x[1])[len(lengths) // 2]
-    models = {"fastspeech2": build_ours()}
+    models = {"fastspeech2": build_ours(), "fastspeech2_pytorch_gemm": build_ours(onednn_gemm=False)}
     espnet = build_espnet()
     if espnet is not None:
         models["espnet_fastspeech2"] = espnet
@@ -167,6 +182,9 @@ def run_benchmark(quick: bool) -> Dict:
         result["speedup_over_espnet"] = {
             k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2"][k] for k in result["rtf"]["fastspeech2"]
         }
+        result["speedup_over_espnet_pytorch_gemm"] = {
+            k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2_pytorch_gemm"][k] for k in result["rtf"]["fastspeech2"]
+        }
     result["ratios"] = efficiency_ratios(result)
     result["setup"] = {"sentences": len(lengths), "ar_sentences": len(subsets["transformer_tts"]), "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
                        "threads_all": all_threads, "quick": quick, "torch": torch.__version__}
@@ -175,13 +193,9 @@ def run_benchmark(quick: bool) -> Dict:
 
 def efficiency_ratios(result: Dict) -> Dict[str, float]:
     """The papers' claims from this run: FastSpeech vs Transformer TTS, FastSpeech 2 vs LightSpeech."""
-    rtf, params, macs = result["rtf"], result["params"], result["macs"]
-    out = {"params_fastspeech2_over_lightspeech": params["fastspeech2"] / params["lightspeech"],
-           "macs_fastspeech2_over_lightspeech": macs["fastspeech2"] / macs["lightspeech"]}
-    for key in rtf["lightspeech"]:
-        out[f"rtf_fastspeech2_over_lightspeech_{key}"] = rtf["fastspeech2"][key] / rtf["lightspeech"][key]
-        out[f"rtf_transformer_tts_over_fastspeech_{key}"] = rtf["transformer_tts"][key] / rtf["fastspeech"][key]
-    return out
+    from tts_efficient import ratios
+
+    return ratios(result)
 
 
 def efficiency_table(result: Dict) -> str:
@@ -189,17 +203,16 @@ def efficiency_table(result: Dict) -> str:
     base = result["rtf"]["transformer_tts"]
     lines = ["| model | ms/sentence 1 thread | ms/sentence all threads | speed-up vs Transformer TTS (1 / all) |",
              "|---|---:|---:|---:|"]
-    for name in ("transformer_tts", "fastspeech", "fastspeech2", "lightspeech"):
+    for name in ("transformer_tts", "fastspeech", "fastspeech2", "fastspeech2_lightspeech_baseline", "lightspeech"):
         lat, r = result["latency"][name], result["rtf"][name]
         lines.append(f"| {name} | {lat['1'] * 1e3:.1f} | {lat['all'] * 1e3:.1f} | {base['1'] / r['1']:.1f}x / {base['all'] / r['all']:.1f}x |")
     ratios = result["ratios"]
-    lines += ["", "| claim | paper | this run |", "|---|---|---:|",
-              f"| FastSpeech 2 / LightSpeech parameters | 15x | {ratios['params_fastspeech2_over_lightspeech']:.1f}x |",
-              f"| FastSpeech 2 / LightSpeech MACs | 16x | {ratios['macs_fastspeech2_over_lightspeech']:.1f}x |",
-              f"| FastSpeech 2 / LightSpeech CPU RTF, 1 thread | 6.5x | {ratios['rtf_fastspeech2_over_lightspeech_1']:.1f}x |",
-              f"| FastSpeech 2 / LightSpeech CPU RTF, all threads | | {ratios['rtf_fastspeech2_over_lightspeech_all']:.1f}x |",
-              f"| Transformer TTS / FastSpeech mel generation, CPU 1 thread | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_1']:.1f}x |",
-              f"| Transformer TTS / FastSpeech mel generation, CPU all threads | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_all']:.1f}x |"]
+    lines += ["", "| claim | paper | this run: LightSpeech paper's FS2 baseline | this run: FS2 paper config |", "|---|---|---:|---:|"]
+    for label, key, paper in (("parameters", "params_{}_over_lightspeech", "15x"), ("MACs", "macs_{}_over_lightspeech", "16x"),
+                              ("CPU RTF, 1 thread", "rtf_{}_over_lightspeech_1", "6.5x"), ("CPU RTF, all threads", "rtf_{}_over_lightspeech_all", "")):
+        lines.append(f"| FastSpeech 2 / LightSpeech {label} | {paper} | {ratios[key.format('fs2_baseline')]:.1f}x | {ratios[key.format('fs2')]:.1f}x |")
+    lines += [f"| Transformer TTS / FastSpeech mel generation, CPU 1 thread | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_1']:.1f}x | |",
+              f"| Transformer TTS / FastSpeech mel generation, CPU all threads | 270x (GPU) | {ratios['rtf_transformer_tts_over_fastspeech_all']:.1f}x | |"]
     return "\n".join(lines)
 
 
@@ -213,6 +226,8 @@ def table(result: Dict) -> str:
         s = result["speedup_over_espnet"]
         lines.append("")
         lines.append(f"speechtools vs ESPnet2 (RTF ratio): {s['1']:.2f}x (1 thread), {s['all']:.2f}x (all threads)")
+        g = result["speedup_over_espnet_pytorch_gemm"]
+        lines.append(f"  with SPEECHTOOLS_ONEDNN_GEMM=0 (PyTorch's own CPU GEMMs): {g['1']:.2f}x (1 thread), {g['all']:.2f}x (all threads)")
     else:
         lines.append("")
         lines.append("espnet not importable: ESPnet2 column skipped (see bench/README.md to install it)")

@@ -11,7 +11,9 @@ linear layers); otherwise (training, GPU, other dtypes, a PyTorch build without 
 use ``torch.nn.functional.linear``. The two differ only in summation order (~1e-5).
 
 ``SPEECHTOOLS_ONEDNN_GEMM=0`` in the environment, or ``torch.backends.mkldnn.flags(enabled=False)``,
-turns the oneDNN path off (for A/B timing and debugging).
+turns the oneDNN path off (for A/B timing and debugging). It is also off while a
+``TorchDispatchMode`` is active (``torch.utils.flop_counter.FlopCounterMode``, tracers), so tools
+that inspect ATen ops see the standard ones and count the same FLOPs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def onednn_gemm_active(x: torch.Tensor) -> bool:
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and torch.backends.mkldnn.enabled
+        and torch._C._len_torch_dispatch_stack() == 0
         and os.environ.get("SPEECHTOOLS_ONEDNN_GEMM", "1") != "0"
     )
 

@@ -34,6 +34,17 @@ def test_environment_switch_turns_the_onednn_path_off(monkeypatch):
         assert not cpu_gemm.onednn_gemm_active(x)
 
 
+def test_onednn_path_is_off_under_a_dispatch_mode_so_flop_counters_see_aten_ops():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, w = torch.randn(10, 32), torch.randn(16, 32)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        assert not cpu_gemm.onednn_gemm_active(x)
+        cpu_gemm.linear(x, w)
+    assert counter.get_total_flops() == 2 * 10 * 32 * 16
+
+
 @pytest.mark.parametrize("bias", [True, False])
 def test_self_attention_inference_equals_nn_multihead_attention_with_and_without_padding(bias):
     torch.manual_seed(1)
