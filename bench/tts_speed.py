@@ -109,19 +109,29 @@ def inputs(n_tok: int, n_frames: int) -> Tuple[torch.Tensor, torch.Tensor]:
     return ids, d
 
 
-def time_runner(run: Runner, lengths: Sequence[Tuple[int, int]]) -> float:
-    """RTF: total model seconds / total audio seconds, after one warm-up sentence."""
+def time_interleaved(runs: Dict[str, Runner], subsets: Dict[str, int], lengths: Sequence[Tuple[int, int]]) -> Dict[str, float]:
+    """RTF of every model (total model seconds / total audio seconds), sentence by sentence in turn.
+
+    Each model first generates a warm-up sentence of a length outside the set; then for every
+    sentence each model runs once, in turn, so a change of machine load hits all models alike.
+    Every sentence has a length the models have not seen before, as in real synthesis.
+    ``subsets[name]`` is how many of the first sentences a model decodes.
+    """
+    totals = dict.fromkeys(runs, 0.0)
     with torch.inference_mode():
-        run(*inputs(*lengths[0]))
-        total = 0.0
-        for n_tok, n_frames in lengths:
+        for run in runs.values():
+            run(*inputs(7, 41))
+        for i, (n_tok, n_frames) in enumerate(lengths):
             ids, d = inputs(n_tok, n_frames)
-            start = time.perf_counter()
-            frames = run(ids, d)
-            total += time.perf_counter() - start
-            if frames != n_frames:
-                raise RuntimeError(f"generated {frames} frames, expected {n_frames}")
-    return total / (sum(f for _, f in lengths) * HOP / SAMPLE_RATE)
+            for name, run in runs.items():
+                if i >= subsets[name]:
+                    continue
+                start = time.perf_counter()
+                frames = run(ids, d)
+                totals[name] += time.perf_counter() - start
+                if frames != n_frames:
+                    raise RuntimeError(f"{name}: generated {frames} frames, expected {n_frames}")
+    return {name: totals[name] / (sum(f for _, f in lengths[: subsets[name]]) * HOP / SAMPLE_RATE) for name in runs}
 
 
 def count_macs(run: Runner, n_tok: int, n_frames: int) -> int:
@@ -156,7 +166,7 @@ def run_benchmark(quick: bool) -> Dict:
     for name in EFFICIENT_MODELS:
         models[name] = build_runner(name)
     # The autoregressive model decodes the first few sentences only (it is ~100x slower).
-    subsets = {name: lengths[: ar_sentences(quick)] if name == "transformer_tts" else lengths for name in models}
+    subsets = {name: ar_sentences(quick) if name == "transformer_tts" else len(lengths) for name in models}
     all_threads = os.cpu_count() or 1
     result: Dict = {"rtf": {}, "params": {}, "macs": {}, "latency": {}}
     saved = torch.get_num_threads()
@@ -167,15 +177,14 @@ def run_benchmark(quick: bool) -> Dict:
             result["macs"][name] = count_macs(run, *median)
             result["rtf"][name] = {}
             result["latency"][name] = {}
-        # Interleave the models within each thread setting so load changes hit both alike.
         for key, threads in (("1", 1), ("all", all_threads)):
             torch.set_num_threads(threads)
-            for name, (_, run) in models.items():
-                sents = subsets[name]
-                result["rtf"][name][key] = time_runner(run, sents)
-                audio = sum(f for _, f in sents) * HOP / SAMPLE_RATE
-                result["latency"][name][key] = result["rtf"][name][key] * audio / len(sents)
-                print(f"{name:20s} threads={key:>3s}  RTF {result['rtf'][name][key]:.3e}", file=sys.stderr)
+            rtf = time_interleaved({name: run for name, (_, run) in models.items()}, subsets, lengths)
+            for name, value in rtf.items():
+                sents = lengths[: subsets[name]]
+                result["rtf"][name][key] = value
+                result["latency"][name][key] = value * sum(f for _, f in sents) * HOP / SAMPLE_RATE / len(sents)
+                print(f"{name:20s} threads={key:>3s}  RTF {value:.3e}", file=sys.stderr)
     finally:
         torch.set_num_threads(saved)
     if "espnet_fastspeech2" in result["rtf"]:
@@ -186,7 +195,7 @@ def run_benchmark(quick: bool) -> Dict:
             k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2_pytorch_gemm"][k] for k in result["rtf"]["fastspeech2"]
         }
     result["ratios"] = efficiency_ratios(result)
-    result["setup"] = {"sentences": len(lengths), "ar_sentences": len(subsets["transformer_tts"]), "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
+    result["setup"] = {"sentences": len(lengths), "ar_sentences": subsets["transformer_tts"], "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
                        "threads_all": all_threads, "quick": quick, "torch": torch.__version__}
     return result
 

@@ -14,8 +14,9 @@ from typing import Optional, Tuple
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from speechtools.nn.cpu_gemm import linear, onednn_gemm_active
+from speechtools.nn.cpu_gemm import bucket_length, linear, onednn_gemm_active
 
 
 class SelfAttention(nn.MultiheadAttention):
@@ -40,18 +41,26 @@ class SelfAttention(nn.MultiheadAttention):
     def _onednn_self_attention(self, x: torch.Tensor, key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
         batch, time, dim = x.shape
         d = self.head_dim
+        # Pad the time axis to a bucketed length so oneDNN reuses its compiled kernels; the extra
+        # keys are masked out of the softmax and the extra queries dropped at the end.
+        padded = bucket_length(time)
+        if padded > time:
+            x = F.pad(x, (0, 0, 0, padded - time))
         qkv = linear(x, self.in_proj_weight, self.in_proj_bias)
         # (3, batch, heads, time, d), contiguous: oneDNN's fast kernels want dense operands.
-        q, k, v = qkv.view(batch, time, 3, self.num_heads, d).permute(2, 0, 3, 1, 4).contiguous()
+        q, k, v = qkv.view(batch, padded, 3, self.num_heads, d).permute(2, 0, 3, 1, 4).contiguous()
         q = q * d ** -0.5
         v_t = v.transpose(-1, -2).contiguous()
+        masked = None if key_padding_mask is None else F.pad(key_padding_mask, (0, padded - time), value=True)
         heads = []
         for b in range(batch):
             per_head = []
             for h in range(self.num_heads):
                 scores = linear(q[b, h], k[b, h])
-                if key_padding_mask is not None:
-                    scores = scores.masked_fill(key_padding_mask[b].unsqueeze(0), float("-inf"))
+                if masked is not None:
+                    scores = scores.masked_fill(masked[b].unsqueeze(0), float("-inf"))
+                elif padded > time:
+                    scores[:, time:] = float("-inf")
                 per_head.append(linear(torch.softmax(scores, dim=-1), v_t[b, h]))
             heads.append(torch.cat(per_head, dim=-1))
-        return linear(torch.stack(heads), self.out_proj.weight, self.out_proj.bias)
+        return linear(torch.stack(heads), self.out_proj.weight, self.out_proj.bias)[:, :time]

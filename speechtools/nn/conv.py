@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechtools.nn.cpu_gemm import linear, onednn_gemm_active
+from speechtools.nn.cpu_gemm import bucket_length, linear, onednn_gemm_active
 
 
 def masked_fill_padding(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
@@ -31,12 +31,14 @@ def masked_fill_padding(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.
 
 
 def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, groups: int = 1,
-               relu: bool = False) -> torch.Tensor:
+               relu: bool = False, keep_bucket: bool = False) -> torch.Tensor:
     """"Same" 1-D convolution of ``x`` ``(B, T, C_in)`` with ``weight`` ``(C_out, C_in / groups, K)``, K odd.
 
     Equals ``F.conv1d(x.transpose(1, 2), weight, bias, padding=K // 2, groups=groups).transpose(1, 2)``
     (then ReLU if ``relu``), computed without transposed copies where it can (see the module
-    docstring); returns ``(B, T, C_out)``.
+    docstring); returns ``(B, T, C_out)``. With ``keep_bucket``, the im2col path returns its
+    ``bucket_length(T)`` rows (rows from ``T`` on are not meaningful) so that a following
+    pointwise layer reuses oneDNN's compiled kernel.
     """
     kernel = weight.shape[-1]
     pad = kernel // 2
@@ -44,9 +46,16 @@ def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
         # A 1-wide convolution is a matrix product. At CPU inference a wider one is too: the
         # K shifted frames side by side, (B, T, C_in * K), times the weight viewed as
         # (C_out, C_in * K) -- one GEMM with the ReLU fused, ~7% faster than oneDNN's direct
-        # convolution for FastSpeech 2's 256 -> 1024, K = 9 FFN layer.
-        cols = x if kernel == 1 else F.pad(x, (0, 0, pad, pad)).unfold(1, kernel, 1).reshape(x.size(0), x.size(1), -1)
-        return linear(cols, weight.reshape(weight.size(0), -1), bias, relu=relu)
+        # convolution for FastSpeech 2's 256 -> 1024, K = 9 FFN layer. The zero padding also
+        # extends the time axis to a bucketed length (``cpu_gemm.bucket_length``).
+        time = x.size(1)
+        extra = bucket_length(time) - time if onednn_gemm_active(x) else 0
+        if kernel == 1:
+            cols = x
+        else:
+            cols = F.pad(x, (0, 0, pad, pad + extra)).unfold(1, kernel, 1).reshape(x.size(0), time + extra, -1)
+        out = linear(cols, weight.reshape(weight.size(0), -1), bias, relu=relu)
+        return out if keep_bucket else out[:, :time]
     if weight.shape[1] != 1:
         # Dense: oneDNN would re-layout the (large) weight for a channels-last call every time.
         out = F.conv1d(x.transpose(1, 2).contiguous(), weight, bias, padding=pad, groups=groups).transpose(1, 2)
@@ -66,9 +75,10 @@ class Conv1dT(nn.Conv1d):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False,  # type: ignore[override]
+                keep_bucket: bool = False) -> torch.Tensor:
         """Convolve ``x`` ``(batch, time, in_ch)`` (zeroed where ``mask`` is False), then ReLU if ``relu``."""
-        return conv1d_btc(masked_fill_padding(x, mask), self.weight, self.bias, self.groups, relu=relu)
+        return conv1d_btc(masked_fill_padding(x, mask), self.weight, self.bias, self.groups, relu=relu, keep_bucket=keep_bucket)
 
 
 class ConvFFN(nn.Module):
@@ -84,7 +94,12 @@ class ConvFFN(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        h = self.dropout(self.conv1(x, mask, relu=True))
+        time = x.size(1)
+        h = self.dropout(self.conv1(x, mask, relu=True, keep_bucket=self.conv2.kernel_size[0] == 1))
+        if h.size(1) != time:
+            # CPU inference: a pointwise second layer runs on conv1's bucketed rows (cpu_gemm), then
+            # the rows past the end are dropped; they never mix into the valid ones.
+            return self.conv2(h)[:, :time]
         return self.conv2(h, mask)
 
 

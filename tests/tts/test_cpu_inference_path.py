@@ -81,3 +81,28 @@ def test_conv1d_btc_equals_conv1d_on_channel_first_input(kernel, groups):
     with torch.inference_mode():
         torch.testing.assert_close(conv1d_btc(x, weight, bias, groups), expected, atol=1e-4, rtol=1e-5)
         torch.testing.assert_close(conv1d_btc(x, weight, bias, groups, relu=True), expected.relu(), atol=1e-4, rtol=1e-5)
+
+
+def test_bucket_length_rounds_up_to_eight_sizes_per_octave():
+    assert [cpu_gemm.bucket_length(n) for n in (1, 8, 9, 64, 65, 127, 128, 600, 603, 951)] == [8, 8, 16, 64, 72, 128, 128, 640, 640, 960]
+    for n in range(1, 3000):
+        b = cpu_gemm.bucket_length(n)
+        assert n <= b <= max(-(-n // 8) * 8, n * 1.125)
+    assert {cpu_gemm.bucket_length(n) for n in range(513, 1025)} == set(range(576, 1025, 64))
+
+
+def test_fft_stack_at_cpu_inference_equals_the_reference_path(monkeypatch):
+    from speechtools.nn.fft_block import FFTStack, FFTStackConfig
+
+    torch.manual_seed(3)
+    stack = FFTStack(FFTStackConfig(layers=2, dim=32, heads=2, ffn_hidden=64, ffn_kernels=[9, 1])).eval()
+    x = torch.randn(2, 37, 32)  # 37 frames: the oneDNN path pads to 40 (masked)
+    mask = torch.ones(2, 37, dtype=torch.bool)
+    mask[1, 30:] = False
+    with torch.inference_mode():
+        fast_batch, fast_one = stack(x, mask), stack(x[:1], mask[:1])
+        monkeypatch.setenv("SPEECHTOOLS_ONEDNN_GEMM", "0")
+        ref_batch, ref_one = stack(x, mask), stack(x[:1], mask[:1])
+    assert fast_one.shape == (1, 37, 32)
+    torch.testing.assert_close(fast_one, ref_one, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fast_batch[mask], ref_batch[mask], atol=1e-4, rtol=1e-4)
