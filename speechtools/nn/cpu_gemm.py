@@ -12,9 +12,11 @@ use ``torch.nn.functional.linear``. The two differ only in summation order (~1e-
 
 oneDNN compiles a kernel ("primitive") for every GEMM shape it meets and caches it; a new shape
 costs ~0.3-2 ms (FastSpeech 2 at 600 frames: ~25 ms per sentence when every length is new, as in
-real synthesis). :func:`bucket_length` rounds sizes up to one of 8 per octave: :func:`linear`
-pads its rows to it, and the convolutions and self-attention of ``speechtools.nn`` pad their time
-axis to it (the extra rows are zeros or masked keys, and are dropped), so cached kernels are reused.
+real synthesis). :func:`bucket_length` rounds lengths up to one of 8 per octave; the dense
+convolutions (im2col) and the self-attention of ``speechtools.nn`` pad their time axis to it (the
+extra rows are zeros or masked keys, and are dropped), so their cached kernels are reused. Small
+products (LightSpeech's 256 x 256 pointwise layers, the mel head) are not padded: there the copy
+costs more than compiling the kernel.
 
 ``SPEECHTOOLS_ONEDNN_GEMM=0`` in the environment, or ``torch.backends.mkldnn.flags(enabled=False)``,
 turns the oneDNN path off (for A/B timing and debugging). It is also off while a
@@ -57,15 +59,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
 
     On the oneDNN path the ReLU is fused into the GEMM (a post-op of the primitive).
     """
-    if onednn_gemm_active(x) and weight.dtype == torch.float32 and x.dim() >= 2:
-        attr = "relu" if relu else "none"
-        rows = x.numel() // x.size(-1) if x.size(-1) else 0
-        padded = bucket_length(rows) if rows else 0
-        if padded == rows:
-            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [], "")
-        # Pad the rows to a bucketed count so the compiled kernel is reused (the extra rows are dropped).
-        flat = F.pad(x.reshape(rows, x.size(-1)), (0, 0, 0, padded - rows))
-        out = torch.ops.mkldnn._linear_pointwise(flat, weight, bias, attr, [], "")[:rows]
-        return out.reshape(*x.shape[:-1], out.size(-1))
+    if onednn_gemm_active(x) and weight.dtype == torch.float32:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu" if relu else "none", [], "")
     out = F.linear(x, weight, bias)
     return torch.relu(out) if relu else out
