@@ -36,9 +36,9 @@ def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
 
     Equals ``F.conv1d(x.transpose(1, 2), weight, bias, padding=K // 2, groups=groups).transpose(1, 2)``
     (then ReLU if ``relu``), computed without transposed copies where it can (see the module
-    docstring); returns ``(B, T, C_out)``. With ``keep_bucket``, the im2col path returns its
-    ``bucket_length(T)`` rows (rows from ``T`` on are not meaningful) so that a following
-    pointwise layer reuses oneDNN's compiled kernel.
+    docstring); returns ``(B, T, C_out)``. With ``keep_bucket``, the im2col and depthwise paths
+    at CPU inference return ``bucket_length(T)`` rows (rows from ``T`` on are not meaningful) so
+    that a following pointwise layer reuses oneDNN's compiled kernel.
     """
     kernel = weight.shape[-1]
     pad = kernel // 2
@@ -60,10 +60,16 @@ def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
         # Dense: oneDNN would re-layout the (large) weight for a channels-last call every time.
         out = F.conv1d(x.transpose(1, 2).contiguous(), weight, bias, padding=pad, groups=groups).transpose(1, 2)
     else:
+        time = x.size(1)
+        extra = bucket_length(time) - time if onednn_gemm_active(x) else 0
+        if extra:
+            x = F.pad(x, (0, 0, 0, extra))  # zero frames past the end: a bucketed shape, same valid outputs
         view = x.transpose(1, 2).unsqueeze(2)  # (B, C, 1, T) with channels-last strides
         if not view.is_contiguous(memory_format=torch.channels_last):
             view = view.contiguous(memory_format=torch.channels_last)
         out = F.conv2d(view, weight.unsqueeze(2), bias, padding=(0, pad), groups=groups).squeeze(2).transpose(1, 2)
+        if not keep_bucket:
+            out = out[:, :time]
     return torch.relu(out) if relu else out
 
 
@@ -111,5 +117,8 @@ class SeparableConv1d(nn.Module):
         self.depthwise = Conv1dT(dim, dim, kernel_size, groups=dim, bias=False)
         self.pointwise = Conv1dT(dim, dim, 1)
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x, mask))
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False) -> torch.Tensor:
+        """``x`` ``(batch, time, dim)`` zeroed where ``mask`` is False, then depthwise, pointwise (and ReLU)."""
+        time = x.size(1)
+        # At CPU inference the depthwise step keeps its bucketed rows for the pointwise GEMM.
+        return self.pointwise(self.depthwise(x, mask, keep_bucket=True), relu=relu)[:, :time]

@@ -67,7 +67,7 @@ class FFTBlock(nn.Module):
         if self.mixer_kind == "attention":
             out, _ = self.attention(x, x, x, key_padding_mask=None if mask is None else ~mask, need_weights=False)
             return out
-        return torch.relu(self.sepconv(x, mask))
+        return self.sepconv(x, mask, relu=True)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor], cond: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``x`` ``(batch, time, dim)``, ``mask`` ``(batch, time)`` True at valid positions (``None``: no padding)."""

@@ -8,7 +8,8 @@ each convolution so a padded batch computes what each item computes alone.
 
 Speed: activations stay ``(batch, time, channels)`` throughout; the depthwise convolution runs
 on their channels-last view and the pointwise one is a matrix product
-(:func:`speechtools.nn.conv.conv1d_btc`). Masking is skipped when the batch has no padding.
+(:func:`speechtools.nn.conv.conv1d_btc`, :class:`~speechtools.nn.conv.SeparableConv1d`).
+Masking is skipped when the batch has no padding.
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from speechtools.nn.conv import SeparableConv1d, conv1d_btc, masked_fill_padding
-
-
-def separable_conv_btc(x: torch.Tensor, conv: SeparableConv1d) -> torch.Tensor:
-    """Depthwise then pointwise convolution of ``x`` ``(B, T, C)`` with ``conv``'s parameters."""
-    h = conv1d_btc(x, conv.depthwise.weight, groups=conv.depthwise.groups)
-    return conv1d_btc(h, conv.pointwise.weight, conv.pointwise.bias)
+from speechtools.nn.conv import SeparableConv1d, masked_fill_padding
 
 
 class SepConvLayer(nn.Module):
@@ -43,6 +38,6 @@ class SepConvLayer(nn.Module):
         if mask is not None and bool(mask.all()):
             mask = None
         h = masked_fill_padding(self.norm(x), mask)
-        h = self.dropout(torch.relu(separable_conv_btc(h, self.conv1)))
-        h = self.dropout(torch.relu(separable_conv_btc(masked_fill_padding(h, mask), self.conv2)))
+        h = self.dropout(self.conv1(h, relu=True))
+        h = self.dropout(self.conv2(h, mask, relu=True))
         return masked_fill_padding(x + h, mask)
