@@ -32,7 +32,8 @@ from typing import Optional
 import torch
 from torch.nn import functional as F
 
-_HAS_ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+_HAS_ONEDNN_LINEAR = (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+                      and hasattr(torch._C, "_len_torch_dispatch_stack"))
 
 
 def onednn_gemm_active(x: torch.Tensor) -> bool:
