@@ -1,7 +1,7 @@
 """Merge data directories into one, like Kaldi's ``utils/combine_data.sh``.
 
 Utterance and recording ids must be unique across sources (a duplicate is an error naming it and
-both places). ``text``, ``utt2spk`` and ``durations`` are kept only when every source has them.
+both places). ``text``, ``utt2spk``, ``durations`` and ``spk_vectors.scp`` are kept only when every source has them.
 When only some sources have ``segments``, the others get whole-recording segments
 (``uttid uttid 0 -1``).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from speechtools.data.kaldi import DataDir, Segment, read_records
+from speechtools.data.kaldi import UTT_TABLES, DataDir, Segment, read_records
 from speechtools.data.outdir import atomic_dir, check_replaceable
 from speechtools.errors import PathLike, UserError
 
@@ -56,11 +56,11 @@ def combine_data_dirs(dst: PathLike, srcs: Sequence[PathLike]) -> CombineReport:
         utt2spk={} if all(d.utt2spk is not None for d in dirs) else None,
         segments={} if any_segments else None,
         durations={} if all(d.durations is not None for d in dirs) else None,
+        spk_vectors={} if all(d.spk_vectors is not None for d in dirs) else None,
     )
     omitted = [
-        name
-        for name, table in (("text", merged.text), ("utt2spk", merged.utt2spk), ("durations", merged.durations))
-        if table is None and any(getattr(d, name) is not None for d in dirs)
+        name for attr, name in UTT_TABLES
+        if getattr(merged, attr) is None and any(getattr(d, attr) is not None for d in dirs)
     ]
     utt_owner: Dict[str, Path] = {}
     rec_owner: Dict[str, Path] = {}
@@ -91,10 +91,10 @@ def combine_data_dirs(dst: PathLike, srcs: Sequence[PathLike]) -> CombineReport:
             merged.segments.update(
                 data.segments if data.segments is not None else {u: Segment(u, 0.0, -1.0) for u in data.wav_scp}
             )
-        for name in ("text", "utt2spk", "durations"):
-            table = getattr(merged, name)
+        for attr, _ in UTT_TABLES:
+            table = getattr(merged, attr)
             if table is not None:
-                table.update(getattr(data, name))
+                table.update(getattr(data, attr))
     check_replaceable(out)
     with atomic_dir(out) as tmp:
         merged.save(tmp)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Set
 
-from speechtools.data.kaldi import DATA_FILES, DataDir, read_spk2utt
+from speechtools.data.kaldi import DATA_FILES, UTT_TABLES, DataDir, read_spk2utt
 from speechtools.errors import PathLike, UserError
 
 SHOWN_IDS = 3
@@ -59,7 +59,8 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
     keep = set(candidates)
     if data.segments is not None:
         keep = {u for u in keep if data.segments[u].wav_id in data.wav_scp}
-    for table in (data.text, data.utt2spk, data.durations):
+    for attr, _ in UTT_TABLES:
+        table = getattr(data, attr)
         if table is not None:
             keep &= set(table)
     if data.durations is not None and data.text is not None:
@@ -74,7 +75,8 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
         dropped["wav.scp"] = sorted(set(data.wav_scp) - set(fixed.wav_scp))
     else:
         dropped["wav.scp"] = sorted(set(data.wav_scp) - keep)
-    for name, table in (("text", data.text), ("utt2spk", data.utt2spk), ("durations", data.durations)):
+    for attr, name in UTT_TABLES:
+        table = getattr(data, attr)
         if table is not None:
             dropped[name] = sorted(set(table) - keep)
 

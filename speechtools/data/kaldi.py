@@ -1,4 +1,4 @@
-"""Kaldi-style data directories: ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``segments``, ``durations``.
+"""Kaldi-style data directories: ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``segments``, ``durations``, ``spk_vectors.scp``.
 
 Every file is UTF-8, one record per line, the key first, sorted by key (byte order, as
 ``LC_ALL=C sort``). Readers name the file and line of the first malformed record.
@@ -12,6 +12,7 @@ utt2spk        ``uttid spkid``
 spk2utt        ``spkid utt1 utt2 ...``
 segments       ``uttid wavid start_sec end_sec``
 durations      ``uttid d1 d2 ... dN`` in frames, one per token
+spk_vectors.scp ``uttid path.npy`` (a speaker vector; relative paths are relative to the directory)
 =============  ===============================================
 """
 
@@ -26,7 +27,9 @@ from speechtools.fileio import read_lines, write_lines
 
 V = TypeVar("V")
 
-DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations")
+DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations", "spk_vectors.scp")
+# Optional per-utterance tables: (DataDir attribute, file name).
+UTT_TABLES = (("text", "text"), ("utt2spk", "utt2spk"), ("durations", "durations"), ("spk_vectors", "spk_vectors.scp"))
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ class DataDir:
     utt2spk: Optional[Dict[str, str]] = None
     segments: Optional[Dict[str, Segment]] = None
     durations: Optional[Dict[str, List[int]]] = None
+    spk_vectors: Optional[Dict[str, str]] = None
     path: Optional[Path] = None
 
     @classmethod
@@ -201,6 +205,7 @@ class DataDir:
             utt2spk=read_table(root / "utt2spk") if (root / "utt2spk").exists() else None,
             segments=read_segments(root / "segments") if (root / "segments").exists() else None,
             durations=read_durations(root / "durations") if (root / "durations").exists() else None,
+            spk_vectors=_read_vector_paths(root) if (root / "spk_vectors.scp").exists() else None,
             path=root,
         )
 
@@ -232,6 +237,7 @@ class DataDir:
             utt2spk=pick(self.utt2spk),
             segments=segments,
             durations=pick(self.durations),
+            spk_vectors=pick(self.spk_vectors),
             path=None,
         )
 
@@ -255,6 +261,13 @@ class DataDir:
             )
         if self.durations is not None:
             write_durations(root / "durations", self.durations)
+        if self.spk_vectors is not None:
+            write_table(root / "spk_vectors.scp", self.spk_vectors)
+
+
+def _read_vector_paths(root: Path) -> Dict[str, str]:
+    """``spk_vectors.scp`` with relative paths made absolute, so the table can be saved elsewhere."""
+    return {u: str((root / p).resolve()) if not Path(p).is_absolute() else p for u, p in read_table(root / "spk_vectors.scp").items()}
 
 
 def format_seconds(value: float) -> str:

@@ -235,3 +235,33 @@ def test_atomic_dir_leaves_target_untouched_on_error(tmp_path: Path) -> None:
             raise RuntimeError("boom")
     assert (target / "text").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# ---- spk_vectors.scp travels with the utterances ------------------------------------------------
+
+
+def _add_speaker_vectors(data_dir: Path, skip: str = "") -> None:
+    (data_dir / "xvec").mkdir()
+    utts = [line.split()[0] for line in lines(data_dir / "wav.scp")]
+    rewrite(data_dir / "spk_vectors.scp", [f"{u} xvec/{u}.npy" for u in utts if u != skip])
+
+
+def test_subset_split_and_combine_carry_spk_vectors_with_absolute_paths(data_dir: Path, tmp_path: Path) -> None:
+    _add_speaker_vectors(data_dir)
+    sub = tmp_path / "sub"
+    subset_data_dir(data_dir, sub, first=2)
+    assert lines(sub / "spk_vectors.scp") == [f"utt0{i} {(data_dir / 'xvec' / f'utt0{i}.npy').resolve()}" for i in (0, 1)]
+    split_root = split_data_dir(data_dir, 2)
+    parts = [read_table(split_root / str(i) / "spk_vectors.scp") for i in (1, 2)]
+    assert sorted(u for p in parts for u in p) == [f"utt0{i}" for i in range(6)]
+    assert all(Path(v).is_absolute() for p in parts for v in p.values())
+    combined = tmp_path / "combined"
+    combine_data_dirs(combined, [split_root / "1", split_root / "2"])
+    assert read_table(combined / "spk_vectors.scp") == read_table(sub.parent / "sub" / "spk_vectors.scp") | parts[0] | parts[1]
+
+
+def test_fix_drops_utterances_without_a_speaker_vector(data_dir: Path) -> None:
+    _add_speaker_vectors(data_dir, skip="utt03")
+    report = fix_data_dir(data_dir, backup=False)
+    assert report.dropped["wav.scp"] == ["utt03"]
+    assert [line.split()[0] for line in lines(data_dir / "spk_vectors.scp")] == ["utt00", "utt01", "utt02", "utt04", "utt05"]
