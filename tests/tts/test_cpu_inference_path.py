@@ -106,3 +106,33 @@ def test_fft_stack_at_cpu_inference_equals_the_reference_path(monkeypatch):
     assert fast_one.shape == (1, 37, 32)
     torch.testing.assert_close(fast_one, ref_one, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(fast_batch[mask], ref_batch[mask], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("model_name", ["fastspeech2", "lightspeech"])
+def test_whole_models_give_the_same_mels_with_the_onednn_path_on_and_off(model_name, monkeypatch):
+    from speechtools.models.fastspeech2 import FastSpeech2, FastSpeech2Config
+    from speechtools.models.lightspeech import LightSpeech, LightSpeechConfig
+    from speechtools.nn.fft_block import FFTStackConfig
+
+    torch.manual_seed(5)
+    if model_name == "fastspeech2":
+        stack = FFTStackConfig(layers=2, dim=32, heads=2, ffn_hidden=64, ffn_kernels=[9, 1], dropout=0.0)
+        model = FastSpeech2(FastSpeech2Config(dim=32, encoder=stack, decoder=stack), vocab_size=20, n_mels=10).eval()
+    else:
+        from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
+
+        adaptor = VarianceAdaptorConfig(level="frame", use_energy=False, bins=16, separable=True,
+                                        duration=PredictorConfig(layers=2, channels=32, kernel_size=3, dropout=0.0),
+                                        pitch=PredictorConfig(layers=5, channels=32, kernel_size=5, dropout=0.0))
+        model = LightSpeech(LightSpeechConfig(dim=32, dropout=0.0, adaptor=adaptor), vocab_size=20, n_mels=10).eval()
+    tokens = torch.randint(1, 20, (2, 11))
+    lengths = torch.tensor([11, 7])
+    tokens[1, 7:] = 0
+    with torch.inference_mode():
+        fast = model(tokens, lengths)
+        monkeypatch.setenv("SPEECHTOOLS_ONEDNN_GEMM", "0")
+        ref = model(tokens, lengths)
+    torch.testing.assert_close(fast["durations"], ref["durations"])
+    frames = ref["frame_lengths"]
+    for b in range(2):
+        torch.testing.assert_close(fast["mel_post"][b, : frames[b]], ref["mel_post"][b, : frames[b]], atol=1e-4, rtol=1e-4)
