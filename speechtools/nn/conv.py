@@ -42,14 +42,15 @@ def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
     """
     kernel = weight.shape[-1]
     pad = kernel // 2
-    if groups == 1 and (kernel == 1 or onednn_gemm_active(x)):
+    fast = onednn_gemm_active(x)
+    if groups == 1 and (kernel == 1 or fast):
         # A 1-wide convolution is a matrix product. At CPU inference a wider one is too: the
         # K shifted frames side by side, (B, T, C_in * K), times the weight viewed as
         # (C_out, C_in * K) -- one GEMM with the ReLU fused, ~7% faster than oneDNN's direct
         # convolution for FastSpeech 2's 256 -> 1024, K = 9 FFN layer. The zero padding also
         # extends the time axis to a bucketed length (``cpu_gemm.bucket_length``).
         time = x.size(1)
-        extra = bucket_length(time) - time if onednn_gemm_active(x) else 0
+        extra = bucket_length(time) - time if fast else 0
         if kernel == 1:
             cols = x
         else:
@@ -61,7 +62,7 @@ def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
         out = F.conv1d(x.transpose(1, 2).contiguous(), weight, bias, padding=pad, groups=groups).transpose(1, 2)
     else:
         time = x.size(1)
-        extra = bucket_length(time) - time if onednn_gemm_active(x) else 0
+        extra = bucket_length(time) - time if fast else 0
         if extra:
             x = F.pad(x, (0, 0, 0, extra))  # zero frames past the end: a bucketed shape, same valid outputs
         view = x.transpose(1, 2).unsqueeze(2)  # (B, C, 1, T) with channels-last strides
