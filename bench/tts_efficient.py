@@ -254,6 +254,14 @@ def table(result: Dict[str, Dict]) -> str:
     return "\n".join(lines)
 
 
+def write_json(path: str, result: Dict) -> None:
+    """Write a benchmark result as indented JSON, atomically (temp file, then rename)."""
+    from speechtools.fileio import atomic_write
+
+    with atomic_write(path) as handle:
+        handle.write(json.dumps(result, indent=2) + "\n")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 sentences (2 for Transformer TTS) instead of 100 (20)")
@@ -266,10 +274,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            n_sentences=args.sentences, n_ar=args.ar_sentences)
     print(table(result))
     if args.json:
-        from speechtools.fileio import atomic_write
-
-        with atomic_write(args.json) as handle:
-            handle.write(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
     return 0
 
 

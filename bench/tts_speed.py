@@ -29,7 +29,6 @@ JSON: ``{"rtf": {MODEL: {"1": x, "all": y}}, "params": {MODEL: n}, "macs": {MODE
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -251,10 +250,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     result = run_benchmark(args.quick)
     print(table(result))
     if args.json:
-        from speechtools.fileio import atomic_write
+        from tts_efficient import write_json
 
-        with atomic_write(args.json) as handle:
-            handle.write(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
     return 0
 
 
