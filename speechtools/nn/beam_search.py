@@ -1,6 +1,7 @@
 """Batched beam search for autoregressive decoders (vectorised over batch × beam).
 
-All ``batch × beam`` hypotheses advance together, one decoder call per step. A hypothesis
+The source is encoded once per sentence and the decoder state copied to the beams
+(``reorder``); then all ``batch × beam`` hypotheses advance together, one decoder call per step. A hypothesis
 that emits ``</s>`` becomes absorbing: it keeps its score and only extends with ``</s>`` at no
 cost, so finished and live hypotheses compete in one top-k (as in ESPnet's batch beam
 search). The best finished hypothesis per sentence is chosen by ``score / length**alpha``
@@ -42,8 +43,9 @@ def beam_search(
         max_lengths = (src_lengths.float() * 1.5 + 10).long()
     max_lengths = max_lengths.to(device)
     min_lengths = torch.zeros_like(max_lengths) if min_lengths is None else min_lengths.to(device)
-    beam_src = src.repeat_interleave(k, dim=0)
-    state = model.init_state(beam_src, src_lengths.to(device).repeat_interleave(k))
+    # Encode each sentence once (as fairseq's SequenceGenerator does), then copy the state to its k beams.
+    state = model.init_state(src, src_lengths.to(device))
+    model.reorder(state, torch.arange(batch, device=device).repeat_interleave(k))
     scores = torch.full((batch, k), float("-inf"), device=device)
     scores[:, 0] = 0.0
     tokens = torch.full((batch * k, 1), bos, dtype=torch.long, device=device)
