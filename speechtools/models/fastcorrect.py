@@ -23,6 +23,7 @@ from torch import nn
 
 from speechtools.models import MODELS
 from speechtools.models.transformer_corrector import CorrectorEncoder, CorrectorSizes, DecoderLayer, key_mask
+from speechtools.nn.cpu_gemm import Linear, linear
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 
@@ -50,7 +51,7 @@ class LengthPredictor(nn.Module):
         self.drop = nn.Dropout(dropout)
 
         def head() -> nn.Sequential:
-            return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+            return nn.Sequential(Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), Linear(hidden, 1))
 
         self.duration = head()
         self.edit = head()
@@ -60,14 +61,14 @@ class LengthPredictor(nn.Module):
         keep = (~pad).unsqueeze(-1).to(x.dtype)
         for conv, norm in zip(self.convs, self.norms):
             x = x * keep
-            x = self.drop(norm(F.relu(conv_as_linear(conv, x))))
+            x = self.drop(norm(conv_as_linear(conv, x, relu=True)))
         dur = self.duration(x).squeeze(-1).masked_fill(pad, 0.0)
         edit = self.edit(x).squeeze(-1).masked_fill(pad, 0.0)
         return dur, edit
 
 
-def conv_as_linear(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
-    """A stride-1, "same"-padded ``Conv1d`` on time-major ``x (B, S, C)`` as one GEMM: ``(B, S, C_out)``.
+def conv_as_linear(conv: nn.Conv1d, x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+    """A stride-1, "same"-padded ``Conv1d`` on time-major ``x (B, S, C)`` as one GEMM: ``(B, S, C_out)``, ReLU fused if ``relu``.
 
     Unfolds the ``kernel`` neighbouring frames (zero-padded at both ends) into ``(B, S, C·k)``
     and multiplies by the conv weight viewed as ``(C_out, C·k)``; the same result as
@@ -77,7 +78,7 @@ def conv_as_linear(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     kernel = conv.kernel_size[0]
     half = kernel // 2
     frames = F.pad(x, (0, 0, half, kernel - 1 - half)).unfold(1, kernel, 1)
-    return F.linear(frames.reshape(x.size(0), x.size(1), -1), conv.weight.reshape(conv.out_channels, -1), conv.bias)
+    return linear(frames.reshape(x.size(0), x.size(1), -1), conv.weight.reshape(conv.out_channels, -1), conv.bias, relu)
 
 
 def expansion_index(durations: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -136,7 +137,7 @@ class FastCorrect(nn.Module):
         mem_mask = key_mask(pad)
         for layer in self.layers:
             x = layer(x, layer.cross_attn.keys_values(enc), mem_mask, self_mask, False)
-        logits = F.linear(x, self.encoder.embed.weight)
+        logits = linear(x, self.encoder.embed.weight)
         return FastCorrectOutput(logits, pred_dur, edit_logits, index, lengths)
 
     def infer(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None) -> Tuple[torch.Tensor, FastCorrectOutput]:

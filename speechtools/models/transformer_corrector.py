@@ -5,7 +5,8 @@ sinusoidal positions, embeddings shared by encoder input, decoder input and outp
 projection (fairseq ``share_all_embeddings``). The decoder keeps a key/value cache so beam
 search costs one position per step. :class:`CorrectorEncoder`, :class:`Attention` and
 :class:`DecoderLayer` are shared with FastCorrect (``speechtools.models.fastcorrect``), so
-both models have identical encoders and equal sizes.
+both models have identical encoders and equal sizes, and both take the same oneDNN GEMM path
+at CPU inference (:mod:`speechtools.nn.cpu_gemm`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
+from speechtools.nn.cpu_gemm import Linear, linear, onednn_gemm_active
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 
@@ -53,14 +55,13 @@ class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float) -> None:
         super().__init__()
         self.heads = heads
-        self.q = nn.Linear(dim, dim)
-        self.kv = nn.Linear(dim, 2 * dim)
-        self.out = nn.Linear(dim, dim)
+        self.q = Linear(dim, dim)
+        self.kv = Linear(dim, 2 * dim)
+        self.out = Linear(dim, dim)
         self.dropout = dropout
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        return x.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+        return split_heads(x, self.heads)
 
     def keys_values(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         k, v = self.kv(x).chunk(2, dim=-1)
@@ -68,11 +69,22 @@ class Attention(nn.Module):
 
     def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: Optional[torch.Tensor], causal: bool) -> torch.Tensor:
         """``key_mask``: ``(batch, 1, 1, T_k)`` True where attending is allowed."""
-        q = self.split(self.q(x))
         drop = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=drop, is_causal=causal and key_mask is None)
-        b, h, t, dh = y.shape
-        return self.out(y.transpose(1, 2).reshape(b, t, h * dh))
+        return self.out(attend_heads(self.split(self.q(x)), k, v, key_mask, causal, drop))
+
+
+def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """``(B, T, d)`` → ``(B, heads, T, d / heads)``."""
+    b, t, d = x.shape
+    return x.view(b, t, heads, d // heads).transpose(1, 2)
+
+
+def attend_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: Optional[torch.Tensor], causal: bool,
+                 dropout: float = 0.0) -> torch.Tensor:
+    """Scaled dot-product attention of split heads (Vaswani et al. 2017, Eq. 1), heads merged: ``(B, T, d)``."""
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout, is_causal=causal and key_mask is None)
+    b, h, t, dh = y.shape
+    return y.transpose(1, 2).reshape(b, t, h * dh)
 
 
 class DecoderLayer(nn.Module):
@@ -82,7 +94,8 @@ class DecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = Attention(dim, heads, 0.0)
         self.cross_attn = Attention(dim, heads, 0.0)
-        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, dim))
+        # Sequential for its state-dict keys (ffn.0, ffn.3); forward fuses the ReLU into the first GEMM.
+        self.ffn = nn.Sequential(Linear(dim, ffn), nn.ReLU(), nn.Dropout(dropout), Linear(ffn, dim))
         self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(3)])
         self.drop = nn.Dropout(dropout)
 
@@ -99,7 +112,8 @@ class DecoderLayer(nn.Module):
             causal = False
         x = self.norms[0](x + self.drop(self.self_attn.attend(x, k, v, self_mask, causal)))
         x = self.norms[1](x + self.drop(self.cross_attn.attend(x, memory_kv[0], memory_kv[1], memory_mask, False)))
-        return self.norms[2](x + self.drop(self.ffn(x)))
+        hidden = self.ffn[2](self.ffn[0](x, relu=True))
+        return self.norms[2](x + self.drop(self.ffn[3](hidden)))
 
 
 class CorrectorEncoder(nn.Module):
@@ -120,7 +134,27 @@ class CorrectorEncoder(nn.Module):
         """Returns encoder states ``(B, S, d)`` and the padding mask ``(B, S)`` (True = pad)."""
         pad = lengths_to_padding_mask(lengths, tokens.size(1))
         x = self.drop(self.pos(self.embed(tokens)))
-        return self.layers(x, src_key_padding_mask=pad), pad
+        if not (onednn_gemm_active(x) and not self.training):
+            return self.layers(x, src_key_padding_mask=pad), pad
+        mask = None if not bool(pad.any()) else key_mask(pad)
+        for layer in self.layers.layers:
+            x = encoder_layer_inference(layer, x, mask)  # type: ignore[arg-type]
+        return x, pad
+
+
+def encoder_layer_inference(layer: nn.TransformerEncoderLayer, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """A post-LN ``nn.TransformerEncoderLayer`` (ReLU) at inference, its GEMMs through :func:`speechtools.nn.cpu_gemm.linear`.
+
+    ``mask``: ``(B, 1, 1, S)`` True where attending is allowed, or ``None`` (no padding).
+    The same function as the layer's own forward in eval mode (Vaswani et al. 2017, Sec. 3.1).
+    """
+    attn = layer.self_attn
+    q, k, v = linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    heads = attn.num_heads
+    mixed = attend_heads(split_heads(q, heads), split_heads(k, heads), split_heads(v, heads), mask, False)
+    x = layer.norm1(x + linear(mixed, attn.out_proj.weight, attn.out_proj.bias))
+    hidden = linear(x, layer.linear1.weight, layer.linear1.bias, relu=True)
+    return layer.norm2(x + linear(hidden, layer.linear2.weight, layer.linear2.bias))
 
 
 def key_mask(pad: torch.Tensor) -> torch.Tensor:
@@ -153,7 +187,7 @@ class TransformerCorrector(nn.Module):
         x = self.drop(self.pos(self.encoder.embed(prev), offset=offset))
         for k, layer in enumerate(self.layers):
             x = layer(x, memory[k], memory_mask, None, True, None if caches is None else caches[k])
-        return F.linear(x, self.encoder.embed.weight)
+        return linear(x, self.encoder.embed.weight)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits ``(B, T, V)``; ``prev`` is ``<s>`` + target."""

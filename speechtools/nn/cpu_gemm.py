@@ -5,7 +5,7 @@ through oneDNN. On AMD CPUs MKL does not take its AVX-512 code path, so its GEMM
 half of oneDNN's throughput: 114 vs 244 GFLOP/s at one thread for FastSpeech 2's
 ``603 x 1024 @ 1024 x 256`` FFN product on the project's AMD EPYC machines (``bench/README.md``).
 At inference (autograd off), on CPU, in float32, the linear layers and the attention products
-of the NAR TTS models therefore go through oneDNN's matmul primitive
+of the NAR TTS models and of the correctors therefore go through oneDNN's matmul primitive
 (``torch.ops.mkldnn._linear_pointwise``, the op PyTorch's own inductor compiler emits for frozen
 linear layers); otherwise (training, GPU, other dtypes, a PyTorch build without the op) they
 use ``torch.nn.functional.linear``. The two differ only in summation order (~1e-5).
@@ -30,6 +30,7 @@ import os
 from typing import Optional
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 _HAS_ONEDNN_LINEAR = (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
@@ -64,3 +65,11 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu" if relu else "none", [], "")
     out = F.linear(x, weight, bias)
     return torch.relu(out) if relu else out
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters and state-dict keys) computed by :func:`linear`: oneDNN at CPU inference."""
+
+    def forward(self, x: torch.Tensor, relu: bool = False) -> torch.Tensor:  # type: ignore[override]
+        """``x @ weight.T + bias``, then ReLU (fused on the oneDNN path) if ``relu``."""
+        return linear(x, self.weight, self.bias, relu)
