@@ -1,6 +1,6 @@
 """End-to-end smoke tests of the FastCorrect recipes' default (shipped-data) paths, tiny models.
 
-Each recipe folder is copied into a temporary tree (with ``local/`` and ``conf/`` linked), so
+Each recipe folder is copied into a temporary tree (with ``local/``, ``conf/`` and ``egs/TEMPLATE`` linked), so
 the runs never touch the checkout's ``data/`` or ``exp/``.
 """
 
@@ -23,6 +23,7 @@ def _stage_tree(tmp_path: Path, recipe: str) -> Path:
     (tmp_path / "conf").symlink_to(ROOT / "conf")
     target = tmp_path / "egs" / recipe
     shutil.copytree(ROOT / "egs" / recipe, target, ignore=shutil.ignore_patterns("data", "exp", "dump"))
+    (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")  # the shared stages 2-7
     return target
 
 

@@ -10,6 +10,7 @@
 #   5 finetune   both on the Kathleen train pairs                    -> exp/<model>/
 #   6 decode     correct-asr on dev and test
 #   7 score      speechtools score correction -> exp/results.md
+#   (stages 2-7 live in ../../TEMPLATE/correction.sh)
 #
 #   ./run.sh                                               # shipped transcripts + ASR output, mini models
 #   ./run.sh --corpus /path/kathleen --asr-decode true     # rebuild the hypotheses from the audio
@@ -36,7 +37,10 @@ cd "$(dirname "$0")"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
 set -euo pipefail
 logdir=exp/logs
-root_conf="$SPEECHTOOLS_ROOT/conf/correction"
+lang=en
+vocab_args="--min-count 3"
+ref_name=ref
+score_args=""
 
 asr_stage() {
   [ -d "$corpus/wavs" ] || { echo "error: $corpus/wavs: no audio to decode (pass --corpus with wavs/)" >&2; exit 1; }
@@ -53,85 +57,10 @@ data_stage() {
   python local/prepare_pairs.py --corpus "$corpus" --test-ids local/test_ids.txt --dev-ids local/dev_ids.txt --out data "${hyp_opt[@]}"
 }
 
-noise_stage() {
-  case "$text_corpus" in
-    *.gz) gzip -dc "$text_corpus" ;;
-    *) cat "$text_corpus" ;;
-  esac > data/pretrain_text.txt
-  speechtools correct noise --lang en --seed 1 --epochs "$noise_epochs" data/pretrain_text.txt data/pretrain.tsv
-}
+. ../../TEMPLATE/correction.sh
 
-vocab_stage() {
-  speechtools correct vocab --lang en --min-count 3 data/pretrain_text.txt data/train/pairs.tsv data/tokens.txt
-}
-
-train_stage() {  # $1 = pretrain | finetune
-  local phase=$1 m steps out
-  [ "$phase" = pretrain ] && steps=$pretrain_steps || steps=$finetune_steps
-  for m in $models; do
-    [ "$phase" = pretrain ] && out=exp/pretrain_$m || out=exp/$m
-    local extra=()
-    mapfile -t extra < <(python "$root_conf/size_overrides.py" "$root_conf/${m}_${size}.yaml")
-    [ -n "$steps" ] && extra+=(--set "trainer.max_steps=$steps" --set "trainer.save_interval=$steps" --set "trainer.valid_interval=$steps")
-    rm -rf "$out"
-    OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} speechtools train --config "conf/${m}_${phase}.yaml" --out-dir "$out" \
-      $(train_launch_args) --quiet "${extra[@]}"
-  done
-}
-
-choose_gate() {  # FastCorrect edit gate: the threshold of --gate-grid with the lowest dev WER
-  local t best="" best_wer=""
-  for t in $gate_grid; do
-    mkdir -p "exp/fastcorrect/gate/$t"
-    speechtools correct-asr --model-dir exp/fastcorrect --batch-size "$batch_size" --device "$device" --quiet \
-      --edit-threshold "$t" data/dev/hyp "exp/fastcorrect/gate/$t/text"
-    speechtools score correction --src data/dev/hyp --hyp "exp/fastcorrect/gate/$t/text" --ref data/dev/ref \
-      --json "exp/fastcorrect/gate/$t/metrics.json" > /dev/null
-    wer=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wer_after'])" "exp/fastcorrect/gate/$t/metrics.json")
-    echo "edit threshold $t: dev WER $wer" >&2
-    if [ -z "$best" ] || python -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - 1e-9 else 1)" "$wer" "$best_wer"; then
-      best=$t best_wer=$wer
-    fi
-  done
-  echo "$best"
-}
-
-decode_stage() {
-  local m s gate=()
-  for m in $models; do
-    gate=()
-    if [ "$m" = fastcorrect ]; then
-      local t=$edit_threshold
-      [ -z "$t" ] && [ -n "$gate_grid" ] && t=$(choose_gate)
-      [ -n "$t" ] && gate=(--edit-threshold "$t") && echo "$t" > exp/fastcorrect/edit_threshold && log "FastCorrect edit threshold: $t"
-    fi
-    for s in dev test; do
-      mkdir -p "exp/$m/decode_$s"
-      speechtools correct-asr --model-dir "exp/$m" --batch-size "$batch_size" --device "$device" --quiet "${gate[@]}" \
-        data/$s/hyp "exp/$m/decode_$s/text"
-    done
-  done
-}
-
-score_stage() {
-  local m s
-  python "$root_conf/results_table.py" --header > exp/results.md
-  for m in $models; do
-    for s in dev test; do
-      speechtools score correction --src data/$s/hyp --hyp "exp/$m/decode_$s/text" --ref data/$s/ref \
-        --json "exp/$m/decode_$s/metrics.json" > "exp/$m/decode_$s/score.txt"
-      python "$root_conf/results_table.py" "$m" "$s" "exp/$m/decode_$s/metrics.json" >> exp/results.md
-    done
-  done
-  cat exp/results.md
-}
-
-[ "$asr_decode" = true ] && run_stage 0 "pocketsphinx decoding of $corpus/wavs" asr_stage
+if [ "$asr_decode" = true ]; then
+  run_stage 0 "pocketsphinx decoding of $corpus/wavs" asr_stage
+fi
 run_stage 1 "data: ASR/reference pairs (fixed 100-prompt test set)" data_stage
-run_stage 2 "noised pre-training text ($noise_epochs epochs)" noise_stage
-run_stage 3 "token list" vocab_stage
-run_stage 4 "pre-training ($models, size $size)" train_stage pretrain
-run_stage 5 "fine-tuning on Kathleen train pairs" train_stage finetune
-run_stage 6 "correct-asr on dev and test" decode_stage
-run_stage 7 "scoring" score_stage
-for m in $models; do log "model directory: $(pwd)/exp/$m"; done
+run_correction_stages

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Shared stages 2-7 of the ASR error-correction recipes (FastCorrect and its AR baseline). A
+# corpus's run.sh declares its options, defines its own data stage (stage 1: data/{train,dev,test}
+# with `hyp` (ASR output, Kaldi text), the reference file named by $ref_name and pairs.tsv), then
+# sources this file after local/stage.sh and calls run_correction_stages. Run from the recipe folder.
+#
+#   2 noise      pre-training pairs: $text_corpus (.gz ok; empty = the training references)
+#                noised $noise_epochs times (seeds 1..N) -> data/pretrain.tsv
+#   3 vocab      data/tokens.txt                              (speechtools correct vocab $vocab_args)
+#   4 pretrain   each of $models on the noised pairs           -> exp/pretrain_<model>/
+#   5 finetune   each of $models on data/train/pairs.tsv       -> exp/<model>/
+#   6 decode     correct-asr on dev and test; FastCorrect's edit gate = --edit-threshold, or the
+#                value of --gate-grid with the lowest dev WER (empty grid: no gate, the paper's decoding)
+#   7 score      speechtools score correction $score_args      -> exp/results.md
+#
+# Variables it reads: lang (en | zh), text_corpus, noise_epochs, vocab_args, models, size,
+# pretrain_steps, finetune_steps, edit_threshold, gate_grid, batch_size, device, ngpu,
+# ref_name (reference file in data/<set>/), score_args (e.g. --cer).
+# Training configs: conf/<model>_{pretrain,finetune}.yaml with the sizes of
+# $SPEECHTOOLS_ROOT/conf/correction/<model>_<size>.yaml.
+
+root_conf="$SPEECHTOOLS_ROOT/conf/correction"
+
+noise_stage() {
+  if [ -n "$text_corpus" ]; then
+    case "$text_corpus" in *.gz) gzip -dc "$text_corpus" ;; *) cat "$text_corpus" ;; esac
+  else
+    cut -d' ' -f2- "data/train/$ref_name"
+  fi > data/pretrain_text.txt
+  speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" data/pretrain_text.txt data/pretrain.tsv
+}
+
+vocab_stage() {
+  # shellcheck disable=SC2086  # vocab_args holds several options
+  speechtools correct vocab --lang "$lang" $vocab_args data/pretrain_text.txt data/train/pairs.tsv data/tokens.txt
+}
+
+train_stage() {  # $1 = pretrain | finetune
+  local phase=$1 m steps out
+  [ "$phase" = pretrain ] && steps=$pretrain_steps || steps=$finetune_steps
+  for m in $models; do
+    [ "$phase" = pretrain ] && out=exp/pretrain_$m || out=exp/$m
+    local extra=()
+    mapfile -t extra < <(python "$root_conf/size_overrides.py" "$root_conf/${m}_${size}.yaml")
+    [ -n "$steps" ] && extra+=(--set "trainer.max_steps=$steps" --set "trainer.save_interval=$steps" --set "trainer.valid_interval=$steps")
+    rm -rf "$out"
+    OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} speechtools train --config "conf/${m}_${phase}.yaml" --out-dir "$out" \
+      $(train_launch_args) --quiet "${extra[@]}"
+  done
+}
+
+choose_gate() {  # FastCorrect edit gate: the threshold of --gate-grid with the lowest dev WER (ties: the first)
+  local t wer best="" best_wer=""
+  for t in $gate_grid; do
+    mkdir -p "exp/fastcorrect/gate/$t"
+    speechtools correct-asr --model-dir exp/fastcorrect --batch-size "$batch_size" --device "$device" --quiet \
+      --edit-threshold "$t" data/dev/hyp "exp/fastcorrect/gate/$t/text"
+    # shellcheck disable=SC2086
+    speechtools score correction $score_args --src data/dev/hyp --hyp "exp/fastcorrect/gate/$t/text" \
+      --ref "data/dev/$ref_name" --json "exp/fastcorrect/gate/$t/metrics.json" > /dev/null
+    wer=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wer_after'])" "exp/fastcorrect/gate/$t/metrics.json")
+    echo "edit threshold $t: dev WER $wer" >&2
+    if [ -z "$best" ] || python -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - 1e-9 else 1)" "$wer" "$best_wer"; then
+      best=$t best_wer=$wer
+    fi
+  done
+  echo "$best"
+}
+
+decode_stage() {
+  local m s t gate=()
+  for m in $models; do
+    gate=()
+    if [ "$m" = fastcorrect ]; then
+      t=$edit_threshold
+      [ -z "$t" ] && [ -n "$gate_grid" ] && t=$(choose_gate)
+      [ -n "$t" ] && gate=(--edit-threshold "$t") && echo "$t" > exp/fastcorrect/edit_threshold && log "FastCorrect edit threshold: $t"
+    fi
+    for s in dev test; do
+      mkdir -p "exp/$m/decode_$s"
+      speechtools correct-asr --model-dir "exp/$m" --batch-size "$batch_size" --device "$device" --quiet "${gate[@]}" \
+        "data/$s/hyp" "exp/$m/decode_$s/text"
+    done
+  done
+}
+
+score_stage() {
+  local m s
+  python "$root_conf/results_table.py" --header > exp/results.md
+  for m in $models; do
+    for s in dev test; do
+      # shellcheck disable=SC2086
+      speechtools score correction $score_args --src "data/$s/hyp" --hyp "exp/$m/decode_$s/text" --ref "data/$s/$ref_name" \
+        --json "exp/$m/decode_$s/metrics.json" > "exp/$m/decode_$s/score.txt"
+      python "$root_conf/results_table.py" "$m" "$s" "exp/$m/decode_$s/metrics.json" >> exp/results.md
+    done
+  done
+  cat exp/results.md
+}
+
+run_correction_stages() {  # stages 2-7, then the model directories
+  local m
+  run_stage 2 "noised pre-training text ($noise_epochs epochs)" noise_stage
+  run_stage 3 "token list" vocab_stage
+  run_stage 4 "pre-training ($models, size $size)" train_stage pretrain
+  run_stage 5 "fine-tuning on (ASR output, reference) pairs" train_stage finetune
+  run_stage 6 "correct-asr on dev and test" decode_stage
+  run_stage 7 "scoring" score_stage
+  for m in $models; do log "model directory: $(pwd)/exp/$m"; done
+}
