@@ -3,9 +3,10 @@
 
 Reproduces the inference-speed comparison of FastCorrect (Leng et al. 2021, Table 3: 6-9x on
 GPU, ~6-7x on CPU) at equal model sizes: both models use the paper configuration (6+6 layers,
-d 512, 8 heads, FFN 2048) and the same vocabulary, and decode the 100 held-out Kathleen
-sentences (pocketsphinx output shipped with ``egs/kathleen/fastcorrect``) one at a time
-(batch 1), under ``torch.inference_mode()``:
+d 512, 8 heads, FFN 2048) and the same vocabulary (``--vocab``: by default the Kathleen recipe's
+6,084 tokens, built as its stage 3 does), and decode the 100 held-out Kathleen sentences
+(pocketsphinx output shipped with ``egs/kathleen/fastcorrect``) one at a time (batch 1), under
+``torch.inference_mode()``:
 
 * FastCorrect: encoder + length predictor + one non-autoregressive decoder pass;
 * AR: encoder + batched beam search (``--beam``, default 5) with a key/value cache.
@@ -20,6 +21,9 @@ sentences to warm up, then times every sentence in ``--repeats`` passes and keep
 fastest time; ms/sentence is the mean of those, also per reference-length bucket (words).
 Writes ``{"ms_per_sentence": {"fastcorrect": {"1": x, "all": y[, "cuda": z]}, "ar": {...}},
 "speedup": {"1": r, "all": r[, "cuda": r]}, "by_reference_words": {"1": {"<= 8": {...}}}, ...}``.
+It also prints the speed-up a weight-traffic model predicts (:func:`weight_traffic_speedup`):
+at batch 1 on CPU both models are bound by reading their weights, so the ratio follows from
+the parameter counts and the number of output tokens, whatever the machine.
 On a machine shared with other jobs, run it with ``OMP_WAIT_POLICY=PASSIVE``: with spinning
 OpenMP threads the multi-thread setting measures contention, not the models.
 """
@@ -27,6 +31,7 @@ OpenMP threads the multi-thread setting measures contention, not the models.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sys
@@ -48,9 +53,16 @@ from speechtools.nn.beam_search import beam_search  # noqa: E402
 RECIPE = ROOT / "egs" / "kathleen" / "fastcorrect"
 
 
-def held_out_pairs() -> Tuple[List[Tuple[str, str]], List[str]]:
-    """(hypothesis, reference) of the recipe's fixed test prompts, and all corpus text for a vocabulary."""
+def held_out_pairs(vocab: str = "recipe") -> Tuple[List[Tuple[str, str]], List[str]]:
+    """(hypothesis, reference) of the recipe's fixed test prompts, and the text to build the vocabulary from.
+
+    ``vocab="recipe"``: what ``egs/kathleen/fastcorrect`` builds ``tokens.txt`` from (stage 3):
+    the shipped LJSpeech pre-training sentences plus both sides of the training pairs (every
+    prompt not in the test or dev list); with ``min_count=3`` that is the recipe's vocabulary.
+    ``vocab="closed"``: all Kathleen text, test included, so every test word is one token.
+    """
     test_ids = set((RECIPE / "local" / "test_ids.txt").read_text().split())
+    dev_ids = set((RECIPE / "local" / "dev_ids.txt").read_text().split())
     refs = {}
     for line in (RECIPE / "corpus" / "text.psv").read_text(encoding="utf-8").splitlines():
         key, _, text = line.partition("|")
@@ -60,7 +72,13 @@ def held_out_pairs() -> Tuple[List[Tuple[str, str]], List[str]]:
         fields = line.split("\t")
         hyps[fields[0]] = normalize_en(fields[1])
     pairs = [(hyps[k], refs[k]) for k in sorted(test_ids) if hyps[k]]
-    return pairs, list(refs.values()) + list(hyps.values())
+    if vocab == "closed":
+        return pairs, list(refs.values()) + list(hyps.values())
+    with gzip.open(RECIPE / "corpus" / "ljspeech_LJ001-LJ040.txt.gz", "rt", encoding="utf-8") as f:
+        vocab_text = [line.strip() for line in f if line.strip()]
+    train = sorted(set(refs) - test_ids - dev_ids)
+    vocab_text += [hyps[k] for k in train if hyps.get(k)] + [refs[k] for k in train]
+    return pairs, vocab_text
 
 
 def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer) -> Tuple[torch.nn.Module, Tokenizer]:
@@ -127,6 +145,26 @@ def time_setting(runners: Dict[str, Callable[[int], None]], n: int, repeats: int
     return best
 
 
+def weight_traffic_speedup(fc: torch.nn.Module, ar: torch.nn.Module, output_tokens: List[int]) -> float:
+    """The speed-up predicted when both models are bound by reading their weights (batch 1 on CPU).
+
+    FastCorrect reads each weight once per sentence (the tied embedding once, as the output
+    projection). The AR model reads its encoder and the decoder's cross-attention key/value
+    projections once per sentence, and the rest of the decoder plus the output projection once
+    per decoding step: ``n + 1`` steps for ``n`` output tokens and ``</s>``, whatever the beam
+    width. Ratio of the mean bytes read per sentence.
+    """
+    def count(module: torch.nn.Module) -> int:
+        return sum(p.numel() for p in module.parameters())
+
+    embedding = ar.encoder.embed.weight.numel()
+    cross_kv = sum(count(layer.cross_attn.kv) for layer in ar.layers)
+    once = count(ar.encoder) - embedding + cross_kv
+    per_step = count(ar.layers) - cross_kv + embedding
+    ar_mean = sum(once + (n + 1) * per_step for n in output_tokens) / max(len(output_tokens), 1)
+    return ar_mean / count(fc)
+
+
 def length_buckets(lengths: List[int], edges: Tuple[int, ...] = (8, 12)) -> List[Tuple[str, List[int]]]:
     """Sentence indices grouped by reference length in words: ``<= 8``, ``9-12``, ``> 12``."""
     bounds = [0, *edges, max(lengths + [edges[-1]]) + 1]
@@ -147,13 +185,17 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=5, help="AR beam size.")
     parser.add_argument("--fc-model-dir", default=None, help="Trained FastCorrect model directory (default: random paper-size weights).")
     parser.add_argument("--ar-model-dir", default=None, help="Trained AR model directory (default: random paper-size weights).")
+    parser.add_argument("--vocab", choices=("recipe", "closed"), default="recipe",
+                        help="recipe: the Kathleen recipe's tokens.txt (6,084 tokens; 15%% of test words are out of "
+                             "vocabulary and spelled in character pieces, 16.8 tokens per reference); closed: a "
+                             "vocabulary of all Kathleen text, test included (every word one token, 8.7 per reference).")
     parser.add_argument("--json", default=None, help="Write results here (default bench/results/correction_latency.json).")
     args = parser.parse_args()
     n_sent = args.sentences or (10 if args.quick else 100)
     repeats = args.repeats or (1 if args.quick else 3)
-    pairs, corpus_text = held_out_pairs()
+    pairs, vocab_text = held_out_pairs(args.vocab)
     pairs = pairs[:n_sent]
-    tokenizer = Tokenizer.build(corpus_text, "en")
+    tokenizer = Tokenizer.build(vocab_text, "en", min_count=3 if args.vocab == "recipe" else 1)
     fc, fc_tok = load_or_build("fastcorrect", args.fc_model_dir, tokenizer)
     ar, ar_tok = load_or_build("ar", args.ar_model_dir, tokenizer)
     forced = not (args.fc_model_dir and args.ar_model_dir)
@@ -164,6 +206,9 @@ def main() -> None:
     ms: Dict[str, Dict[str, float]] = {"fastcorrect": {}, "ar": {}}
     buckets = length_buckets([len(ref.split()) for _, ref in pairs])
     by_length: Dict[str, Dict[str, Dict[str, float]]] = {}
+    output_tokens = [len(ar_tok.tokenize(ref)) for _, ref in pairs]
+    predicted = {bucket: round(weight_traffic_speedup(fc, ar, [output_tokens[k] for k in members]), 2) for bucket, members in buckets}
+    predicted["all"] = round(weight_traffic_speedup(fc, ar, output_tokens), 2)
     for label, device, threads in settings:
         torch.set_num_threads(threads)
         fc.to(device)
@@ -177,32 +222,37 @@ def main() -> None:
             fc_ms = sum(result["fastcorrect"][k] for k in members) / len(members)
             ar_ms = sum(result["ar"][k] for k in members) / len(members)
             by_length[label][bucket] = {"sentences": len(members), "fastcorrect": round(fc_ms, 3), "ar": round(ar_ms, 3),
-                                        "speedup": round(ar_ms / fc_ms, 2)}
+                                        "speedup": round(ar_ms / fc_ms, 2), "weight_traffic_speedup": predicted[bucket]}
     speedup = {label: round(ms["ar"][label] / ms["fastcorrect"][label], 2) for label in ms["ar"]}
     report = {
         "ms_per_sentence": ms,
         "speedup": speedup,
         "by_reference_words": by_length,
+        "weight_traffic_speedup": predicted["all"],
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "sentences": len(pairs),
         "beam": args.beam,
+        "vocab": f"{args.vocab} ({len(tokenizer.vocab)} tokens)",
+        "output_tokens_per_sentence": round(sum(output_tokens) / max(len(output_tokens), 1), 2),
         "weights": "trained" if not forced else "random (paper size), lengths forced to the reference",
         "parameters": params,
         "threads_all": os.cpu_count(),
     }
     print(f"FastCorrect vs AR (beam {args.beam}), batch 1, {len(pairs)} held-out Kathleen sentences, "
+          f"vocabulary {report['vocab']}, {report['output_tokens_per_sentence']} output tokens per sentence, "
           f"weights: {report['weights']}; parameters FC {params['fastcorrect']:,} / AR {params['ar']:,}")
-    print("| setting | FastCorrect ms/sent | AR ms/sent | speedup |")
-    print("|---|---:|---:|---:|")
+    print("| setting | FastCorrect ms/sent | AR ms/sent | speedup | weight-traffic model |")
+    print("|---|---:|---:|---:|---:|")
     for label in ms["ar"]:
         name = {"1": "CPU, 1 thread", "all": f"CPU, {os.cpu_count()} threads", "cuda": "GPU"}[label]
-        print(f"| {name} | {ms['fastcorrect'][label]:.1f} | {ms['ar'][label]:.1f} | {speedup[label]:.2f}x |")
+        print(f"| {name} | {ms['fastcorrect'][label]:.1f} | {ms['ar'][label]:.1f} | {speedup[label]:.2f}x | {predicted['all']:.2f}x |")
     print("\nBy reference length (words):")
-    print("| setting | words | sentences | FastCorrect ms/sent | AR ms/sent | speedup |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| setting | words | sentences | FastCorrect ms/sent | AR ms/sent | speedup | weight-traffic model |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for label, rows in by_length.items():
         for bucket, row in rows.items():
-            print(f"| {label} | {bucket} | {row['sentences']} | {row['fastcorrect']:.1f} | {row['ar']:.1f} | {row['speedup']:.2f}x |")
+            print(f"| {label} | {bucket} | {row['sentences']} | {row['fastcorrect']:.1f} | {row['ar']:.1f} | {row['speedup']:.2f}x "
+                  f"| {row['weight_traffic_speedup']:.2f}x |")
     out = Path(args.json) if args.json else ROOT / "bench" / "results" / "correction_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
