@@ -16,7 +16,9 @@ real synthesis). :func:`bucket_length` rounds lengths up to one of 8 per octave;
 convolutions (im2col) and the self-attention of ``speechtools.nn`` pad their time axis to it (the
 extra rows are zeros or masked keys, and are dropped), so their cached kernels are reused. Small
 products (LightSpeech's 256 x 256 pointwise layers, the mel head) are not padded: there the copy
-costs more than compiling the kernel.
+costs more than compiling the kernel. The correctors (``speechtools.models.fastcorrect``,
+``transformer_corrector``) do not pad either: sentences are a few to a few dozen tokens, so the
+kernels of every length are compiled within the first sentences and then reused.
 
 ``SPEECHTOOLS_ONEDNN_GEMM=0`` in the environment, or ``torch.backends.mkldnn.flags(enabled=False)``,
 turns the oneDNN path off (for A/B timing and debugging). It is also off while a
