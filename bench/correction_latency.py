@@ -179,8 +179,7 @@ def length_buckets(lengths: List[int], edges: Tuple[int, ...] = (8, 12)) -> List
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="All 100 sentences, one timed pass (about 1 min on 2 idle cores; the 10 first sentences, "
-                        "the old quick set, are shorter than average and gave a lower ratio).")
+    parser.add_argument("--quick", action="store_true", help="One timed pass over the same 100 sentences (about 1 min on 2 idle cores).")
     parser.add_argument("--sentences", type=int, default=None, help="Held-out sentences to decode, the first N (default: all 100).")
     parser.add_argument("--repeats", type=int, default=None, help="Timed passes, fastest kept (default 3; quick 1).")
     parser.add_argument("--beam", type=int, default=5, help="AR beam size.")
