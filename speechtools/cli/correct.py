@@ -199,6 +199,8 @@ def _is_kaldi(lines: List[str]) -> bool:
 @click.option("--beam-size", type=click.IntRange(min=1), default=None, help="AR beam width (default: the model's task_conf.beam_size).")
 @click.option("--edit-threshold", type=click.FloatRange(0, 1), default=None,
               help="FastCorrect: copy tokens whose edit probability is below this (default: the model's setting; 0 = off).")
+@click.option("--copy-oov-words/--edit-oov-words", default=None,
+              help="FastCorrect: copy words outside the vocabulary unchanged, or let the model edit their character pieces (default: the model's setting, normally copy).")
 @click.option("--n-best", type=click.IntRange(min=1), default=1, show_default=True,
               help="Hypotheses per utterance (FastCorrect 2; only 1 is supported now).")
 @device_option
@@ -206,10 +208,11 @@ def _is_kaldi(lines: List[str]) -> bool:
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT")
 def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[int], edit_threshold: Optional[float],
-                n_best: int, device: str, quiet: bool, input_path: str, output_path: str) -> None:
+                copy_oov_words: Optional[bool], n_best: int, device: str, quiet: bool, input_path: str, output_path: str) -> None:
     """Correct ASR hypotheses IN and write OUT (same number of lines, same ids).
 
-    Empty lines and unknown tokens pass through unchanged.
+    Empty lines and unknown tokens pass through unchanged; so do FastCorrect's words outside
+    its vocabulary unless --edit-oov-words.
 
     \b
     Example:
@@ -231,7 +234,7 @@ def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[i
         else:
             keys.append(None)
             texts.append(line)
-    corrector = Corrector.from_model_dir(model_dir, device, beam_size, edit_threshold)
+    corrector = Corrector.from_model_dir(model_dir, device, beam_size, edit_threshold, copy_oov_words)
     corrected = corrector.correct(texts, batch_size=batch_size, progress=not quiet)
     with atomic_write(output_path) as handle:
         for key, text, original in zip(keys, corrected, texts):

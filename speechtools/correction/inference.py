@@ -4,7 +4,10 @@ Sentences are tokenised, sorted by length and batched; each batch is decoded und
 ``torch.inference_mode()``: FastCorrect in one non-autoregressive pass, the AR model with
 batched beam search. Unknown tokens pass through: a FastCorrect output position that is
 ``<unk>`` (or a special token) takes the source token it was expanded from; the AR model's
-k-th ``<unk>`` takes the source's k-th unknown token. Empty sentences stay empty.
+k-th ``<unk>`` takes the source's k-th unknown token. With ``copy_oov_words`` (the default)
+FastCorrect also copies every word outside its vocabulary (spelled in ``@@`` character
+pieces) unchanged, as it does unknown tokens: edits of single pieces otherwise glue or
+truncate such words. Empty sentences stay empty.
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ class Corrector:
     """Batched sentence correction with a loaded model (``speechtools.train.model_dir.load_model_dir``)."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, model_name: str, device: torch.device,
-                 beam_size: int = 5, edit_threshold: float = 0.0) -> None:
+                 beam_size: int = 5, edit_threshold: float = 0.0, copy_oov_words: bool = True) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.model_name = model_name
         self.device = device
         self.beam_size = beam_size
         self.edit_threshold = edit_threshold
+        self.copy_oov_words = copy_oov_words
         self.special_ids = {tokenizer.vocab.index[s] for s in SPECIALS}
 
     @classmethod
     def from_model_dir(cls, path: str, device: str = "auto", beam_size: Optional[int] = None,
-                       edit_threshold: Optional[float] = None) -> "Corrector":
+                       edit_threshold: Optional[float] = None, copy_oov_words: Optional[bool] = None) -> "Corrector":
         """Load a model directory written by ``speechtools train`` with the ``correction`` task."""
         from speechtools.errors import UserError
         from speechtools.train.model_dir import load_model_dir
@@ -44,7 +48,8 @@ class Corrector:
         conf = loaded.task.conf
         return cls(loaded.model, loaded.task.tokenizer, loaded.config.model, loaded.device,  # type: ignore[attr-defined]
                    conf.beam_size if beam_size is None else beam_size,
-                   conf.edit_threshold if edit_threshold is None else edit_threshold)
+                   conf.edit_threshold if edit_threshold is None else edit_threshold,
+                   conf.copy_oov_words if copy_oov_words is None else copy_oov_words)
 
     def _restore(self, out_ids: Sequence[int], src_tokens: Sequence[str], src_ids: Sequence[int],
                  source_index: Optional[Sequence[int]]) -> List[str]:
@@ -72,7 +77,13 @@ class Corrector:
         results: List[List[str]] = []
         if self.model_name == "fastcorrect":
             threshold = self.edit_threshold if self.edit_threshold > 0 else None
-            out_ids, out = self.model.infer(src, lengths, threshold)  # type: ignore[operator]
+            frozen = None
+            if self.copy_oov_words:
+                frozen = torch.zeros(src.shape, dtype=torch.bool)
+                for k, tokens in enumerate(token_lists):
+                    frozen[k, : len(tokens)] = torch.tensor(self.tokenizer.fallback_mask(tokens), dtype=torch.bool)
+                frozen = frozen.to(self.device)
+            out_ids, out = self.model.infer(src, lengths, threshold, frozen)  # type: ignore[operator]
             out_ids, index, out_len = out_ids.tolist(), out.source_index.tolist(), out.lengths.tolist()
             for k in range(len(ids)):
                 n = out_len[k]

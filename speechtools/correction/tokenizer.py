@@ -174,6 +174,11 @@ class Tokenizer:
             out.extend(self.pieces(unit))
         return out
 
+    @staticmethod
+    def fallback_mask(tokens: Sequence[str]) -> List[bool]:
+        """True for each token that spells an out-of-vocabulary word in ``@@`` character pieces."""
+        return [tok.endswith(CONT) or (j > 0 and tokens[j - 1].endswith(CONT)) for j, tok in enumerate(tokens)]
+
     def detokenize(self, tokens: Sequence[str]) -> str:
         """Token strings → sentence: ``@@`` pieces glued to the following token."""
         units: List[str] = []

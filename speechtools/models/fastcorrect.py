@@ -140,12 +140,14 @@ class FastCorrect(nn.Module):
         logits = linear(x, self.encoder.embed.weight)
         return FastCorrectOutput(logits, pred_dur, edit_logits, index, lengths)
 
-    def infer(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None) -> Tuple[torch.Tensor, FastCorrectOutput]:
+    def infer(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None,
+              frozen: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, FastCorrectOutput]:
         """One-pass inference (Sec. 3.2): ``round(clamp(d, 0))`` durations, argmax tokens.
 
         With ``edit_threshold`` (an optional conservative rule, not in the paper), a source
         token whose "is edited" probability is below the threshold keeps duration 1 and is
-        copied unchanged. A non-empty sentence predicted to have length 0 is copied unchanged.
+        copied unchanged; so is every source token where the boolean mask ``frozen`` (B, S) is
+        True. A non-empty sentence predicted to have length 0 is copied unchanged.
         Returns the output ids ``(B, T)`` and the raw outputs (lengths, source index, ...).
         """
         enc, pad = self.encoder(src, src_lengths)
@@ -154,7 +156,9 @@ class FastCorrect(nn.Module):
         keep = torch.zeros_like(pad)
         if edit_threshold is not None:
             keep = (torch.sigmoid(edit_logits) < edit_threshold) & ~pad
-            durations = torch.where(keep, torch.ones_like(durations), durations)
+        if frozen is not None:
+            keep = keep | (frozen & ~pad)
+        durations = torch.where(keep, torch.ones_like(durations), durations)
         empty = (durations.sum(dim=1) == 0) & (src_lengths > 0)
         if bool(empty.any()):
             durations = torch.where(empty[:, None] & ~pad, torch.ones_like(durations), durations)

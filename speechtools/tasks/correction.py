@@ -44,6 +44,9 @@ class CorrectionTaskConfig:
         beam_size: AR beam width at inference.
         edit_threshold: FastCorrect only: copy tokens whose edit probability is below this
             (0 disables the gate; the paper decodes without it).
+        copy_oov_words: FastCorrect only: copy words outside the vocabulary (spelled in
+            character pieces) unchanged, like unknown tokens (not in the paper, whose
+            vocabulary has no character fallback; off lets the model edit single pieces).
     """
 
     lang: str = "en"
@@ -54,6 +57,7 @@ class CorrectionTaskConfig:
     max_len: int = 256
     beam_size: int = 5
     edit_threshold: float = 0.0
+    copy_oov_words: bool = True
 
     def __post_init__(self) -> None:
         if self.lang not in ("en", "zh"):

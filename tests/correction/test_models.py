@@ -93,6 +93,12 @@ def test_fastcorrect_learns_toy_corrections_and_infers_lengths() -> None:
     with torch.inference_mode():
         gated, _ = model.infer(src, lengths, edit_threshold=1.0)
     assert gated[0].tolist() == [3, 4, 5]
+    frozen = torch.tensor([[False, True, False], [True, False, False], [False, False, False]])
+    with torch.inference_mode():
+        kept, out = model.infer(src, lengths, frozen=frozen)
+    # a frozen source token is copied with duration 1; the others are still corrected
+    assert kept[0].tolist() == [3, 4, 5] and kept[1, :2].tolist() == [6, 7]
+    assert out.lengths.tolist() == [3, 2, 2] and kept[2, :2].tolist() == [10, 10]
 
 
 def test_fastcorrect_loss_terms_follow_the_reference() -> None:

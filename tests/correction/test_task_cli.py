@@ -77,6 +77,32 @@ def test_correct_asr_keeps_lines_ids_blank_lines_and_unknown_tokens(model_dirs, 
         assert "<unk>" not in out.read_text()
 
 
+def test_fastcorrect_copies_out_of_vocabulary_words_unless_told_to_edit_them(model_dirs, tmp_path) -> None:
+    from speechtools.correction.inference import Corrector
+    from speechtools.correction.tokenizer import Tokenizer
+    from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig
+
+    tok = Tokenizer.build(["the dog ran home", "a cat sat"], "en")
+    torch.manual_seed(0)
+    model = FastCorrect(FastCorrectConfig(vocab_size=len(tok.vocab), d_model=32, n_heads=4, ffn_dim=64,
+                                          encoder_layers=2, decoder_layers=2, dropout=0.0))
+    with torch.no_grad():  # every source token predicted to expand to two output tokens
+        model.predictor.duration[-1].weight.zero_()
+        model.predictor.duration[-1].bias.fill_(2.0)
+    sentences = ["the dog stared home", "tacos the cat"]
+    copied = Corrector(model, tok, "fastcorrect", torch.device("cpu")).correct(sentences, progress=False)
+    assert copied[0].split()[2 * 2] == "stared" and copied[1].split()[0] == "tacos"
+    assert len(copied[0].split()) == 7 and len(copied[1].split()) == 5
+    edited = Corrector(model, tok, "fastcorrect", torch.device("cpu"), copy_oov_words=False).correct(sentences, progress=False)
+    assert "stared" not in edited[0].split() and "tacos" not in edited[1].split()
+    src = tmp_path / "hyp.txt"
+    src.write_text("zanzibar the dog\n")
+    out = tmp_path / "out.txt"
+    for flag in ("--copy-oov-words", "--edit-oov-words"):
+        run("correct-asr", "--model-dir", str(model_dirs["fastcorrect"]), "--device", "cpu", "--quiet", flag, str(src), str(out))
+        assert len(out.read_text().splitlines()) == 1
+
+
 def test_correct_asr_errors_are_user_errors_without_output(model_dirs, tmp_path) -> None:
     src = tmp_path / "hyp.txt"
     src.write_text("a b\n")

@@ -20,6 +20,7 @@ def test_english_words_with_character_fallback_round_trip() -> None:
     assert pieces == ["the", "t@@", "a@@", "c"]
     assert all(p in tok.vocab for p in pieces)
     assert tok.detokenize(pieces) == "the tac"
+    assert tok.fallback_mask(pieces + ["cat"]) == [False, True, True, True, False]
     # an unseen character is out of vocabulary (the caller restores it)
     assert tok.vocab.ids(tok.tokenize("xyz"))[0] == tok.vocab.unk
 
