@@ -22,10 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.transformer_corrector import CorrectorEncoder, CorrectorSizes, DecoderLayer, key_mask
+from speechtools.models.transformer_corrector import CorrectorEncoder, CorrectorSizes
+from speechtools.nn.attention import key_mask
 from speechtools.nn.cpu_gemm import Linear, linear
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
+from speechtools.nn.transformer_layers import DecoderLayer
 
 
 @dataclass

@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.nn.cpu_gemm import Linear, linear, onednn_gemm_active
+from speechtools.nn.attention import key_mask
+from speechtools.nn.cpu_gemm import linear, onednn_gemm_active
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
-
-Cache = Dict[str, torch.Tensor]
+from speechtools.nn.transformer_layers import Cache, DecoderLayer, encoder_layer_inference
 
 
 @dataclass
@@ -47,73 +47,6 @@ class TransformerCorrectorConfig(CorrectorSizes):
 
     bos_id: int = 2
     eos_id: int = 3
-
-
-class Attention(nn.Module):
-    """Multi-head scaled dot-product attention (Vaswani et al. 2017, Eq. 1) on ``F.scaled_dot_product_attention``."""
-
-    def __init__(self, dim: int, heads: int, dropout: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q = Linear(dim, dim)
-        self.kv = Linear(dim, 2 * dim)
-        self.out = Linear(dim, dim)
-        self.dropout = dropout
-
-    def split(self, x: torch.Tensor) -> torch.Tensor:
-        return split_heads(x, self.heads)
-
-    def keys_values(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        k, v = self.kv(x).chunk(2, dim=-1)
-        return self.split(k), self.split(v)
-
-    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: Optional[torch.Tensor], causal: bool) -> torch.Tensor:
-        """``key_mask``: ``(batch, 1, 1, T_k)`` True where attending is allowed."""
-        drop = self.dropout if self.training else 0.0
-        return self.out(attend_heads(self.split(self.q(x)), k, v, key_mask, causal, drop))
-
-
-def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """``(B, T, d)`` → ``(B, heads, T, d / heads)``."""
-    b, t, d = x.shape
-    return x.view(b, t, heads, d // heads).transpose(1, 2)
-
-
-def attend_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: Optional[torch.Tensor], causal: bool,
-                 dropout: float = 0.0) -> torch.Tensor:
-    """Scaled dot-product attention of split heads (Vaswani et al. 2017, Eq. 1), heads merged: ``(B, T, d)``."""
-    y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout, is_causal=causal and key_mask is None)
-    b, h, t, dh = y.shape
-    return y.transpose(1, 2).reshape(b, t, h * dh)
-
-
-class DecoderLayer(nn.Module):
-    """Post-LN decoder layer: self-attention (causal or not), cross-attention, ReLU FFN."""
-
-    def __init__(self, dim: int, heads: int, ffn: int, dropout: float) -> None:
-        super().__init__()
-        self.self_attn = Attention(dim, heads, 0.0)
-        self.cross_attn = Attention(dim, heads, 0.0)
-        # Sequential for its state-dict keys (ffn.0, ffn.3); forward fuses the ReLU into the first GEMM.
-        self.ffn = nn.Sequential(Linear(dim, ffn), nn.ReLU(), nn.Dropout(dropout), Linear(ffn, dim))
-        self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(3)])
-        self.drop = nn.Dropout(dropout)
-
-    def forward(
-        self, x: torch.Tensor, memory_kv: Tuple[torch.Tensor, torch.Tensor], memory_mask: torch.Tensor,
-        self_mask: Optional[torch.Tensor], causal: bool, cache: Optional[Cache] = None,
-    ) -> torch.Tensor:
-        k, v = self.self_attn.keys_values(x)
-        if cache is not None:
-            if "k" in cache:
-                k = torch.cat([cache["k"], k], dim=2)
-                v = torch.cat([cache["v"], v], dim=2)
-            cache["k"], cache["v"] = k, v
-            causal = False
-        x = self.norms[0](x + self.drop(self.self_attn.attend(x, k, v, self_mask, causal)))
-        x = self.norms[1](x + self.drop(self.cross_attn.attend(x, memory_kv[0], memory_kv[1], memory_mask, False)))
-        hidden = self.ffn[2](self.ffn[0](x, relu=True))
-        return self.norms[2](x + self.drop(self.ffn[3](hidden)))
 
 
 class CorrectorEncoder(nn.Module):
@@ -140,26 +73,6 @@ class CorrectorEncoder(nn.Module):
         for layer in self.layers.layers:
             x = encoder_layer_inference(layer, x, mask)  # type: ignore[arg-type]
         return x, pad
-
-
-def encoder_layer_inference(layer: nn.TransformerEncoderLayer, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    """A post-LN ``nn.TransformerEncoderLayer`` (ReLU) at inference, its GEMMs through :func:`speechtools.nn.cpu_gemm.linear`.
-
-    ``mask``: ``(B, 1, 1, S)`` True where attending is allowed, or ``None`` (no padding).
-    The same function as the layer's own forward in eval mode (Vaswani et al. 2017, Sec. 3.1).
-    """
-    attn = layer.self_attn
-    q, k, v = linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
-    heads = attn.num_heads
-    mixed = attend_heads(split_heads(q, heads), split_heads(k, heads), split_heads(v, heads), mask, False)
-    x = layer.norm1(x + linear(mixed, attn.out_proj.weight, attn.out_proj.bias))
-    hidden = linear(x, layer.linear1.weight, layer.linear1.bias, relu=True)
-    return layer.norm2(x + linear(hidden, layer.linear2.weight, layer.linear2.bias))
-
-
-def key_mask(pad: torch.Tensor) -> torch.Tensor:
-    """``(B, T)`` padding mask → ``(B, 1, 1, T)`` attention mask (True = attend)."""
-    return (~pad)[:, None, None, :]
 
 
 @MODELS.register("transformer_corrector", config=TransformerCorrectorConfig)

@@ -21,7 +21,6 @@ when the stop probability exceeds a threshold, at a maximum length, or at forced
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -30,12 +29,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from speechtools.models import MODELS
+from speechtools.nn.attention import KV, MultiHeadAttention, key_mask
 from speechtools.nn.conv import Conv1dT, masked_fill_padding
 from speechtools.nn.masks import lengths_to_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 from speechtools.nn.postnet import Postnet
-
-KV = Tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass
@@ -82,55 +80,6 @@ class TransformerTTSConfig:
             raise ValueError("guided_layers/guided_heads exceed decoder_layers/heads")
 
 
-class _Attention(nn.Module):
-    """Multi-head attention with explicit projections so keys/values can be cached."""
-
-    def __init__(self, dim: int, heads: int, dropout: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q = nn.Linear(dim, dim)
-        self.k = nn.Linear(dim, dim)
-        self.v = nn.Linear(dim, dim)
-        self.o = nn.Linear(dim, dim)
-        self.dropout = dropout
-
-    def _split(self, x: torch.Tensor) -> torch.Tensor:
-        return x.view(x.size(0), x.size(1), self.heads, -1).transpose(1, 2)
-
-    def keys_values(self, x: torch.Tensor) -> KV:
-        """Projected keys and values ``(batch, heads, time, dim/heads)``."""
-        return self._split(self.k(x)), self._split(self.v(x))
-
-    def forward(
-        self, query: torch.Tensor, kv: KV, key_padding: Optional[torch.Tensor] = None,
-        causal: bool = False, need_weights: bool = False,
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Scaled dot-product attention (Vaswani et al. 2017, Eq. 1); weights ``(batch, heads, Tq, Tk)``."""
-        q = self._split(self.q(query))
-        k, v = kv
-        bias = None
-        if key_padding is not None:
-            bias = torch.zeros(key_padding.shape, dtype=q.dtype, device=q.device).masked_fill(key_padding, float("-inf"))
-            bias = bias[:, None, None, :]
-        if causal:
-            tq, tk = q.size(2), k.size(2)
-            future = torch.ones(tq, tk, dtype=torch.bool, device=q.device).triu(tk - tq + 1)
-            causal_bias = torch.zeros(tq, tk, dtype=q.dtype, device=q.device).masked_fill(future, float("-inf"))
-            bias = causal_bias if bias is None else bias + causal_bias
-        p = self.dropout if self.training else 0.0
-        weights = None
-        if need_weights:
-            scores = q @ k.transpose(-1, -2) / math.sqrt(q.size(-1))
-            if bias is not None:
-                scores = scores + bias
-            weights = torch.softmax(scores, dim=-1)
-            out = F.dropout(weights, p, self.training) @ v
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        out = out.transpose(1, 2).reshape(query.size(0), query.size(1), -1)
-        return self.o(out), weights
-
-
 class _FFN(nn.Module):
     """Position-wise feed-forward network: linear → ReLU → dropout → linear (Vaswani et al. 2017, Eq. 2)."""
 
@@ -149,7 +98,7 @@ class _EncoderLayer(nn.Module):
 
     def __init__(self, conf: TransformerTTSConfig) -> None:
         super().__init__()
-        self.attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
+        self.attention = MultiHeadAttention(conf.dim, conf.heads, conf.attention_dropout)
         self.ffn = _FFN(conf.dim, conf.ffn_hidden, conf.dropout)
         self.norm1 = nn.LayerNorm(conf.dim)
         self.norm2 = nn.LayerNorm(conf.dim)
@@ -157,7 +106,7 @@ class _EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
-        a, _ = self.attention(h, self.attention.keys_values(h), key_padding=~mask)
+        a = self.attention.attend(h, *self.attention.keys_values(h), mask[:, None, None, :])
         x = x + self.dropout(a)
         x = x + self.dropout(self.ffn(self.norm2(x)))
         return masked_fill_padding(x, mask)
@@ -168,8 +117,8 @@ class _DecoderLayer(nn.Module):
 
     def __init__(self, conf: TransformerTTSConfig) -> None:
         super().__init__()
-        self.self_attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
-        self.cross_attention = _Attention(conf.dim, conf.heads, conf.attention_dropout)
+        self.self_attention = MultiHeadAttention(conf.dim, conf.heads, conf.attention_dropout)
+        self.cross_attention = MultiHeadAttention(conf.dim, conf.heads, conf.attention_dropout)
         self.ffn = _FFN(conf.dim, conf.ffn_hidden, conf.dropout)
         self.norm1 = nn.LayerNorm(conf.dim)
         self.norm2 = nn.LayerNorm(conf.dim)
@@ -185,16 +134,18 @@ class _DecoderLayer(nn.Module):
         ``step .. step+S-1`` and attends to everything up to them."""
         h = self.norm1(x)
         k, v = self.self_attention.keys_values(h)
-        causal = True
         if cache is not None:
             end = step + x.size(1)
             cache[0][:, :, step:end] = k
             cache[1][:, :, step:end] = v
             k, v = cache[0][:, :, :end], cache[1][:, :, :end]
-            causal = x.size(1) > 1
-        a, _ = self.self_attention(h, (k, v), causal=causal)
-        x = x + self.dropout(a)
-        c, weights = self.cross_attention(self.norm2(x), memory_kv, key_padding=memory_padding, need_weights=need_weights)
+        x = x + self.dropout(self.self_attention.attend(h, k, v, causal=True))
+        memory_mask = key_mask(memory_padding)
+        weights = None
+        if need_weights:
+            c, weights = self.cross_attention.attend_with_weights(self.norm2(x), *memory_kv, memory_mask)
+        else:
+            c = self.cross_attention.attend(self.norm2(x), *memory_kv, memory_mask)
         x = x + self.dropout(c)
         x = x + self.dropout(self.ffn(self.norm3(x)))
         return x, weights

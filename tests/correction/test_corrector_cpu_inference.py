@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig
-from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig, key_mask
+from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig
+from speechtools.nn.attention import key_mask
 from speechtools.nn import cpu_gemm
 from speechtools.nn.beam_search import beam_search
 
