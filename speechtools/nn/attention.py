@@ -94,6 +94,18 @@ def causal_mask(queries: int, keys: int, device: torch.device) -> torch.Tensor:
     return torch.ones(queries, keys, dtype=torch.bool, device=device).tril(keys - queries)
 
 
+def merge_heads(y: torch.Tensor) -> torch.Tensor:
+    """``(B, heads, T, d / heads)`` → ``(B, T, d)``; the inverse of :func:`split_heads`."""
+    b, h, t, dh = y.shape
+    return y.transpose(1, 2).reshape(b, t, h * dh)
+
+
+def with_causal(mask: Optional[torch.Tensor], queries: int, keys: int, device: torch.device) -> torch.Tensor:
+    """``mask`` (True = attend, or ``None``) restricted by :func:`causal_mask`."""
+    future = causal_mask(queries, keys, device)
+    return future if mask is None else mask & future
+
+
 def attend_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], causal: bool,
                  dropout: float = 0.0) -> torch.Tensor:
     """Scaled dot-product attention of split heads (Vaswani et al. 2017, Eq. 1), heads merged: ``(B, T, d)``.
@@ -104,11 +116,8 @@ def attend_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Option
     causal = causal and q.size(2) > 1  # a single (last) query sees every key
     plain_causal = causal and mask is None and q.size(2) == k.size(2)
     if causal and not plain_causal:
-        future = causal_mask(q.size(2), k.size(2), q.device)
-        mask = future if mask is None else mask & future
-    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=plain_causal)
-    b, h, t, dh = y.shape
-    return y.transpose(1, 2).reshape(b, t, h * dh)
+        mask = with_causal(mask, q.size(2), k.size(2), q.device)
+    return merge_heads(F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=plain_causal))
 
 
 class MultiHeadAttention(nn.Module):
@@ -149,14 +158,11 @@ class MultiHeadAttention(nn.Module):
         q = split_heads(self.q(x), self.heads)
         scores = q @ k.transpose(-1, -2) * q.size(-1) ** -0.5
         if causal:
-            future = causal_mask(q.size(2), k.size(2), q.device)
-            mask = future if mask is None else mask & future
+            mask = with_causal(mask, q.size(2), k.size(2), q.device)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
-        y = F.dropout(weights, self.dropout, self.training) @ v
-        b, h, t, dh = y.shape
-        return self.out(y.transpose(1, 2).reshape(b, t, h * dh)), weights
+        return self.out(merge_heads(F.dropout(weights, self.dropout, self.training) @ v)), weights
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Accept the older layout with separate ``k``, ``v`` and ``o`` projections."""
