@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from speechtools.correction.tokenizer import SPECIALS, Tokenizer
 from speechtools.nn.beam_search import beam_search
+from speechtools.nn.masks import pad_rows
 
 
 class Corrector:
@@ -70,19 +71,13 @@ class Corrector:
         vocab = self.tokenizer.vocab
         ids = [vocab.ids(t) for t in token_lists]
         lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
-        src = torch.full((len(ids), int(lengths.max())), vocab.pad, dtype=torch.long)
-        for k, x in enumerate(ids):
-            src[k, : len(x)] = torch.tensor(x, dtype=torch.long)
-        src, lengths = src.to(self.device), lengths.to(self.device)
+        src, lengths = pad_rows(ids, vocab.pad, torch.long).to(self.device), lengths.to(self.device)
         results: List[List[str]] = []
         if self.model_name == "fastcorrect":
             threshold = self.edit_threshold if self.edit_threshold > 0 else None
             frozen = None
             if self.copy_oov_words:
-                frozen = torch.zeros(src.shape, dtype=torch.bool)
-                for k, tokens in enumerate(token_lists):
-                    frozen[k, : len(tokens)] = torch.tensor(self.tokenizer.fallback_mask(tokens), dtype=torch.bool)
-                frozen = frozen.to(self.device)
+                frozen = pad_rows([self.tokenizer.fallback_mask(t) for t in token_lists], False, torch.bool).to(self.device)
             out_ids, out = self.model.infer(src, lengths, threshold, frozen)  # type: ignore[operator]
             out_ids, index, out_len = out_ids.tolist(), out.source_index.tolist(), out.lengths.tolist()
             for k in range(len(ids)):

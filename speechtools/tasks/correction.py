@@ -23,6 +23,7 @@ from speechtools.correction.edit_alignment import align_durations
 from speechtools.correction.pairs import read_pairs
 from speechtools.correction.tokenizer import Tokenizer, tokens_path
 from speechtools.errors import UserError
+from speechtools.nn.masks import pad_rows
 from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
 
@@ -95,14 +96,6 @@ def build_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, max_len:
     return items
 
 
-def _pad(seqs: Sequence[np.ndarray], value: float, dtype: torch.dtype) -> torch.Tensor:
-    width = max(len(x) for x in seqs)
-    out = torch.full((len(seqs), width), value, dtype=dtype)
-    for k, x in enumerate(seqs):
-        out[k, : len(x)] = torch.as_tensor(x, dtype=dtype)
-    return out
-
-
 @TASKS.register("correction", config=CorrectionTaskConfig)
 class CorrectionTask(Task):
     """ASR error correction (FastCorrect, Leng et al. 2021; AR Transformer baseline)."""
@@ -170,18 +163,18 @@ class CorrectionTask(Task):
 
     def collate(self, items: List[Item]) -> Dict[str, Any]:
         vocab = self.tokenizer.vocab
-        src = _pad([s for s, _, _, _ in items], vocab.pad, torch.long)
-        tgt = _pad([t for _, t, _, _ in items], vocab.pad, torch.long)
+        src = pad_rows([s for s, _, _, _ in items], vocab.pad, torch.long)
+        tgt = pad_rows([t for _, t, _, _ in items], vocab.pad, torch.long)
         with_bos = [np.concatenate([[vocab.bos], t]) for _, t, _, _ in items]
         with_eos = [np.concatenate([t, [vocab.eos]]) for _, t, _, _ in items]
         return {
             "src": src,
             "src_lengths": torch.tensor([len(s) for s, _, _, _ in items], dtype=torch.long),
             "target": tgt,
-            "durations": _pad([d for _, _, d, _ in items], 0, torch.long),
-            "edited": _pad([e for _, _, _, e in items], 0, torch.float32),
-            "prev": _pad(with_bos, vocab.pad, torch.long),
-            "target_eos": _pad(with_eos, vocab.pad, torch.long),
+            "durations": pad_rows([d for _, _, d, _ in items], 0, torch.long),
+            "edited": pad_rows([e for _, _, _, e in items], 0, torch.float32),
+            "prev": pad_rows(with_bos, vocab.pad, torch.long),
+            "target_eos": pad_rows(with_eos, vocab.pad, torch.long),
         }
 
     def compute_loss(self, model: nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, Any]]:
