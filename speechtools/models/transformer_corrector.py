@@ -3,10 +3,11 @@
 A standard Transformer encoder-decoder (Vaswani et al. 2017): post-LN layers, ReLU FFN,
 sinusoidal positions, embeddings shared by encoder input, decoder input and output
 projection (fairseq ``share_all_embeddings``). The decoder keeps a key/value cache so beam
-search costs one position per step. :class:`CorrectorEncoder`, :class:`Attention` and
-:class:`DecoderLayer` are shared with FastCorrect (``speechtools.models.fastcorrect``), so
-both models have identical encoders and equal sizes, and both take the same oneDNN GEMM path
-at CPU inference (:mod:`speechtools.nn.cpu_gemm`).
+search costs one position per step. :class:`CorrectorEncoder` and the decoder layer
+(:class:`speechtools.nn.transformer_layers.DecoderLayer`, on the shared
+:class:`speechtools.nn.attention.MultiHeadAttention`) are shared with FastCorrect
+(``speechtools.models.fastcorrect``), so both models have identical encoders and equal sizes,
+and both take the same oneDNN GEMM path at CPU inference (:mod:`speechtools.nn.cpu_gemm`).
 """
 
 from __future__ import annotations

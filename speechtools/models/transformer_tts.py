@@ -106,7 +106,7 @@ class _EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
-        a = self.attention.attend(h, *self.attention.keys_values(h), mask[:, None, None, :])
+        a = self.attention.attend(h, *self.attention.keys_values(h), key_mask(~mask))
         x = x + self.dropout(a)
         x = x + self.dropout(self.ffn(self.norm2(x)))
         return masked_fill_padding(x, mask)
@@ -126,10 +126,11 @@ class _DecoderLayer(nn.Module):
         self.dropout = nn.Dropout(conf.dropout)
 
     def forward(
-        self, x: torch.Tensor, memory_kv: KV, memory_padding: torch.Tensor, cache: Optional[KV] = None,
+        self, x: torch.Tensor, memory_kv: KV, memory_mask: torch.Tensor, cache: Optional[KV] = None,
         step: int = 0, need_weights: bool = False,
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Decode ``x`` ``(batch, S, dim)``. Incremental decoding: ``cache`` holds preallocated
+        """Decode ``x`` ``(batch, S, dim)`` against the encoder memory; ``memory_mask`` is
+        ``key_mask(token padding)`` (True = attend). Incremental decoding: ``cache`` holds preallocated
         ``(batch, heads, max_steps, dim/heads)`` keys/values; this call writes positions
         ``step .. step+S-1`` and attends to everything up to them."""
         h = self.norm1(x)
@@ -140,7 +141,6 @@ class _DecoderLayer(nn.Module):
             cache[1][:, :, step:end] = v
             k, v = cache[0][:, :, :end], cache[1][:, :, :end]
         x = x + self.dropout(self.self_attention.attend(h, k, v, causal=True))
-        memory_mask = key_mask(memory_padding)
         weights = None
         if need_weights:
             c, weights = self.cross_attention.attend_with_weights(self.norm2(x), *memory_kv, memory_mask)
@@ -259,9 +259,10 @@ class TransformerTTS(nn.Module):
         previous = F.pad(mel[:, :-1], (0, 0, 1, 0))
         x = self.dropout(self.decoder_positions(self.decoder_prenet(previous)))
         record = need_attention or (self.training and self.conf.guided_attention)
+        memory_mask = key_mask(~token_mask)
         attention = []
         for layer, kv in zip(self.decoder_layers, self._memory(memory)):
-            x, weights = layer(x, kv, ~token_mask, need_weights=record)
+            x, weights = layer(x, kv, memory_mask, need_weights=record)
             if record:
                 attention.append(weights)
         mel_out, stop = self._outputs(x)
@@ -324,7 +325,7 @@ class TransformerTTS(nn.Module):
         memory_kv = self._memory(memory)
         shape = (batch, self.conf.heads, max_steps, self.conf.dim // self.conf.heads)
         caches = [(memory.new_zeros(shape), memory.new_zeros(shape)) for _ in self.decoder_layers]
-        padding = ~token_mask
+        memory_mask = key_mask(~token_mask)
         frame = torch.zeros(batch, 1, self.n_mels, device=device, dtype=memory.dtype)
         lengths = torch.full((batch,), max_steps, dtype=torch.long, device=device)
         done = torch.zeros(batch, dtype=torch.bool, device=device)
@@ -334,7 +335,7 @@ class TransformerTTS(nn.Module):
             x = self.decoder_positions(self.decoder_prenet(frame), offset=step)
             step_att = []
             for layer, kv, cache in zip(self.decoder_layers, memory_kv, caches):
-                x, weights = layer(x, kv, padding, cache, step, need_weights=need_attention)
+                x, weights = layer(x, kv, memory_mask, cache, step, need_weights=need_attention)
                 if need_attention:
                     step_att.append(weights)
             mel_step, stop = self._outputs(x)
