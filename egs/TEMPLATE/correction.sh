@@ -5,7 +5,8 @@
 # sources this file after local/stage.sh and calls run_correction_stages. Run from the recipe folder.
 #
 #   2 noise      pre-training pairs: $text_corpus (.gz ok; empty = the training references)
-#                noised $noise_epochs times (seeds 1..N) -> data/pretrain.tsv
+#                noised $noise_epochs times (seeds 1..N) -> data/pretrain.tsv; with $noise_channel
+#                (pairs of the target recogniser), like that recogniser errs (correct noise --channel)
 #   3 vocab      data/tokens.txt                              (speechtools correct vocab $vocab_args)
 #   4 pretrain   each of $models on the noised pairs           -> exp/pretrain_<model>/
 #   5 finetune   each of $models on data/train/pairs.tsv       -> exp/<model>/
@@ -13,7 +14,7 @@
 #                value of --gate-grid with the lowest dev WER (empty grid: no gate, the paper's decoding)
 #   7 score      speechtools score correction $score_args      -> exp/results.md
 #
-# Variables it reads: lang (en | zh), text_corpus, noise_epochs, vocab_args, models, size,
+# Variables it reads: lang (en | zh), text_corpus, noise_epochs, noise_channel, vocab_args, models, size,
 # pretrain_steps, finetune_steps, edit_threshold, gate_grid, batch_size, device, ngpu,
 # ref_name (reference file in data/<set>/), score_args (e.g. --cer).
 # Training configs: conf/<model>_{pretrain,finetune}.yaml with the sizes of
@@ -27,7 +28,9 @@ noise_stage() {
   else
     cut -d' ' -f2- "data/train/$ref_name"
   fi > data/pretrain_text.txt
-  speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" data/pretrain_text.txt data/pretrain.tsv
+  local channel=()
+  [ -n "$noise_channel" ] && channel=(--channel "$noise_channel")
+  speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" "${channel[@]}" data/pretrain_text.txt data/pretrain.tsv
 }
 
 vocab_stage() {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import click
 import numpy as np
@@ -43,20 +43,30 @@ def _sentences(path: str) -> List[str]:
 @click.option("--p-ins-left", type=float, default=0.05, show_default=True, help="Share of insertions on the left.")
 @click.option("--p-ins-right", type=float, default=0.05, show_default=True, help="Share of insertions on the right.")
 @click.option("--p-del", type=float, default=0.1, show_default=True, help="Share of deletions.")
+@click.option("--channel", "channel_path", type=click.Path(dir_okay=False), default=None,
+              help="`hypothesis<TAB>reference` pairs of the target recogniser: noise like it errs "
+                   "(per-unit error rates and realisations; --ratio is then unused).")
+@click.option("--channel-prior", type=float, default=5.0, show_default=True,
+              help="Pseudo-count pulling rarely seen units to the global error rate and the uniform noise.")
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT")
 def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_left: float, p_ins_right: float,
-          p_del: float, input_path: str, output_path: str) -> None:
+          p_del: float, channel_path: Optional[str], channel_prior: float, input_path: str, output_path: str) -> None:
     """Write noised copies of IN (one sentence per line) as `noised<TAB>original` pairs to OUT.
 
     FastCorrect Sec. 3.3: each unit is noised with probability --ratio; substitutes come from a
-    similar-pronunciation table over IN's vocabulary, rank-weighted.
+    similar-pronunciation table over IN's vocabulary, rank-weighted. With --channel, each unit
+    is noised at the rate and in the ways the recogniser of those pairs got it wrong, falling
+    back to the uniform noise for units it rarely or never saw (speechtools.correction.error_channel).
 
     \b
-    Example:
+    Examples:
       speechtools correct noise --lang zh --seed 3 --epochs 5 text.txt pretrain.tsv
+      speechtools correct noise --lang en --channel data/train/pairs.tsv text.txt pretrain.tsv
     """
+    from speechtools.correction.error_channel import ChannelNoiser, ErrorChannel
     from speechtools.correction.noising import NoiseConfig, Noiser
+    from speechtools.correction.pairs import read_pairs
     from speechtools.correction.similar_pronunciation import build_table
     from speechtools.correction.tokenizer import join_words, split_words
 
@@ -65,7 +75,12 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
         raise UserError("no sentences to noise", input_path)
     counts = Counter(u for s in sentences for u in s)
     conf = NoiseConfig(ratio=ratio, p_sub=p_sub, p_ins_left=p_ins_left, p_ins_right=p_ins_right, p_del=p_del)
-    noiser = Noiser(build_table(counts, lang), counts, conf)
+    uniform = Noiser(build_table(counts, lang), counts, conf)
+    noiser: Union[Noiser, ChannelNoiser] = uniform
+    if channel_path is not None:
+        pairs = read_pairs(channel_path)
+        channel = ErrorChannel.from_pairs([(split_words(h, lang), split_words(r, lang)) for h, r in pairs])
+        noiser = ChannelNoiser(channel, uniform, prior=channel_prior)
     with atomic_write(output_path) as handle:
         bar = tqdm(total=epochs * len(sentences), desc="noise", unit="sent")
         for epoch in range(epochs):

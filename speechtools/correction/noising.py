@@ -69,18 +69,21 @@ class Noiser:
             return self._random_unit(rng)
         return cands[int(rng.choice(len(cands), p=self._rank_weights(len(cands))))]
 
+    def noise_unit(self, unit: str, op: int, rng: np.random.Generator) -> List[str]:
+        """What one noised unit becomes under operation ``op`` (SUB, INS_LEFT, INS_RIGHT or DELETE)."""
+        if op == SUB:
+            return [self._substitute(unit, rng)]
+        if op == INS_LEFT:
+            return [self._random_unit(rng), unit]
+        if op == INS_RIGHT:
+            return [unit, self._random_unit(rng)]
+        return []
+
     def noise(self, units: Sequence[str], rng: np.random.Generator) -> List[str]:
         """One noised copy of ``units`` (Sec. 3.3 of the paper)."""
         hit = rng.random(len(units)) < self.conf.ratio
         ops = rng.choice(4, size=len(units), p=self.op_probs)
         out: List[str] = []
         for unit, noisy, op in zip(units, hit, ops):
-            if not noisy:
-                out.append(unit)
-            elif op == SUB:
-                out.append(self._substitute(unit, rng))
-            elif op == INS_LEFT:
-                out.extend([self._random_unit(rng), unit])
-            elif op == INS_RIGHT:
-                out.extend([unit, self._random_unit(rng)])
+            out.extend(self.noise_unit(unit, int(op), rng) if noisy else [unit])
         return out if out else list(units)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,22 @@ def test_noise_command_is_deterministic_and_multi_epoch(tmp_path) -> None:
     assert len(rows) == 2 * n
     assert [r.split("\t")[1] for r in rows[:n]] == [r.split("\t")[1] for r in rows[n:]]
     assert [r.split("\t")[0] for r in rows[:n]] != [r.split("\t")[0] for r in rows[n:]]
+
+
+def test_noise_command_follows_an_error_channel(tmp_path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("a cat sat on a mat\n" * 200)
+    channel = tmp_path / "channel.tsv"
+    channel.write_text("the cat sat on the mat\ta cat sat on a mat\n" * 20)
+    out = tmp_path / "out.tsv"
+    run("correct", "noise", "--lang", "en", "--channel", str(channel), "--channel-prior", "0.001", str(text), str(out))
+    noised = Counter(w for row in out.read_text().splitlines() for w in row.split("\t")[0].split())
+    # the recogniser always heard "a" as "the" and got every other word right
+    assert noised == Counter({"the": 400, "cat": 200, "sat": 200, "on": 200, "mat": 200})
+    channel.write_text("the cat\ta cat\nno tab here\n")
+    with pytest.raises(UserError, match=":2"):
+        run("correct", "noise", "--lang", "en", "--channel", str(channel), str(text), str(tmp_path / "bad.tsv"))
+    assert not (tmp_path / "bad.tsv").exists()
 
 
 def test_align_command_writes_reference_format(tmp_path) -> None:

@@ -65,3 +65,10 @@ def test_kathleen_default_path(tmp_path: Path) -> None:
     _check_outputs(recipe, "hyp", 100)
     test_ids = {line.split()[0] for line in (recipe / "data" / "test" / "ref").read_text().splitlines()}
     assert test_ids == set((recipe / "local" / "test_ids.txt").read_text().split())
+    uniform = (recipe / "data" / "pretrain.tsv").read_text()
+    proc = _run(recipe, "--stage", "2", "--stop-stage", "2", "--text-corpus", str(text), "--noise-epochs", "1",
+                "--noise-channel", "data/train/pairs.tsv")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    channel = (recipe / "data" / "pretrain.tsv").read_text()
+    assert len(channel.splitlines()) == len(uniform.splitlines()) == 1500
+    assert channel != uniform

@@ -20,6 +20,7 @@ corpus=""                  # AISHELL-1 data_aishell folder; empty = the shipped 
 hyp_dir=""                 # with --corpus: folder with {train,dev,test}/text hypotheses
 text_corpus=""             # pre-training text (one sentence per line); empty = training references
 noise_epochs=10            # noised copies of the pre-training text (seeds 1..N)
+noise_channel=""           # pairs of the target recogniser (e.g. data/train/pairs.tsv): noise like it errs
 size=tiny                  # model size: tiny | small | paper (conf/correction/<model>_<size>.yaml)
 models="fastcorrect transformer_corrector"  # which correctors to train
 pretrain_steps=""          # override trainer.max_steps of pre-training

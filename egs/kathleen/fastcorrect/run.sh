@@ -21,6 +21,7 @@ corpus=corpus              # folder with text.psv and asr_hyp.tsv (and wavs/ for
 text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text, one sentence per line (.gz ok)
 asr_decode=false           # true: stage 0 decodes <corpus>/wavs with pocketsphinx instead of asr_hyp.tsv
 noise_epochs=4             # noised copies of the pre-training text (seeds 1..N)
+noise_channel=""           # pairs of the target recogniser (e.g. data/train/pairs.tsv): noise like it errs
 size=mini                  # model size: tiny | mini | small | paper (conf/correction/<model>_<size>.yaml)
 models="fastcorrect transformer_corrector"  # which correctors to train
 pretrain_steps=""          # override trainer.max_steps of pre-training
