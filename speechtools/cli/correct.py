@@ -78,8 +78,8 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
     uniform = Noiser(build_table(counts, lang), counts, conf)
     noiser: Union[Noiser, ChannelNoiser] = uniform
     if channel_path is not None:
-        pairs = read_pairs(channel_path)
-        channel = ErrorChannel.from_pairs([(split_words(h, lang), split_words(r, lang)) for h, r in pairs])
+        pairs = [(split_words(h, lang), split_words(r, lang)) for h, r in read_pairs(channel_path)]
+        channel = ErrorChannel.from_pairs(pairs, source=channel_path)
         noiser = ChannelNoiser(channel, uniform, prior=channel_prior)
     with atomic_write(output_path) as handle:
         bar = tqdm(total=epochs * len(sentences), desc="noise", unit="sent")

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from speechtools.correction.edit_alignment import align_durations
 from speechtools.correction.noising import Noiser
-from speechtools.errors import UserError
+from speechtools.errors import PathLike, UserError
 
 Span = Tuple[str, ...]
 
@@ -43,16 +43,19 @@ class ErrorChannel:
     errors: Dict[str, Counter] = field(default_factory=dict)
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[Tuple[Sequence[str], Sequence[str]]]) -> "ErrorChannel":
+    def from_pairs(
+        cls, pairs: Sequence[Tuple[Sequence[str], Sequence[str]]], source: Optional[PathLike] = None
+    ) -> "ErrorChannel":
         """Estimate the channel from ``(hypothesis units, reference units)`` pairs.
 
         Each reference unit receives the hypothesis span the edit alignment (FastCorrect Sec. 3.1,
         reference as source) assigns to it; a span other than the unit itself is an error.
         Pairs with an empty reference carry no unit to attach insertions to and are skipped.
+        ``source`` names the pairs' file in the error raised when no pair is left.
         """
         kept = [(list(ref), list(hyp)) for hyp, ref in pairs if ref]
         if not kept:
-            raise UserError("no pair with a non-empty reference to estimate an error channel from")
+            raise UserError("no pair with a non-empty reference to estimate an error channel from", source)
         channel = cls()
         for (ref, hyp), durations in zip(kept, align_durations(kept)):
             pos = 0

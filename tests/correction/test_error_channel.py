@@ -35,8 +35,8 @@ def test_an_insertion_is_one_erroneous_span_of_two_units() -> None:
 
 def test_empty_references_are_skipped_and_all_empty_is_a_user_error() -> None:
     assert ErrorChannel.from_pairs(_pairs("x|", "a|a")).counts == Counter({"a": 1})
-    with pytest.raises(UserError):
-        ErrorChannel.from_pairs(_pairs("x|"))
+    with pytest.raises(UserError, match="pairs.tsv"):
+        ErrorChannel.from_pairs(_pairs("x|"), source="pairs.tsv")
 
 
 def test_error_probability_is_smoothed_towards_the_global_rate() -> None:
