@@ -1,6 +1,7 @@
 """Error channel estimated from (ASR output, reference) pairs, and noising with it."""
 
 from collections import Counter
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -14,8 +15,8 @@ def _pairs(*lines: str):
     return [(h.split(), r.split()) for h, r in (line.split("|") for line in lines)]
 
 
-def _uniform(words) -> Noiser:
-    return Noiser({w: [w + "x"] for w in words}, Counter({w: 1 for w in words}), NoiseConfig())
+def _uniform(words, conf: Optional[NoiseConfig] = None) -> Noiser:
+    return Noiser({w: [w + "x"] for w in words}, Counter({w: 1 for w in words}), conf or NoiseConfig())
 
 
 def test_channel_counts_substitutions_and_deletions_per_reference_unit() -> None:
@@ -64,7 +65,7 @@ def test_unseen_units_fall_back_to_the_uniform_noise_at_the_global_rate() -> Non
     channel = ErrorChannel.from_pairs(_pairs("the cat|a cat"))
     words = [f"w{k}" for k in range(50)]
     conf = NoiseConfig(p_sub=1.0, p_ins_left=0, p_ins_right=0, p_del=0, p_random_sub=0.0)
-    noiser = ChannelNoiser(channel, Noiser({w: [w + "x"] for w in words}, Counter({w: 1 for w in words}), conf))
+    noiser = ChannelNoiser(channel, _uniform(words, conf))
     units = [words[k % 50] for k in range(20000)]
     out = noiser.noise(units, np.random.default_rng(1))
     changed = [b for a, b in zip(units, out) if a != b]
