@@ -11,7 +11,10 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Dict, Generic, List, Optional, Type, TypeVar
 
 from speechtools.errors import ConfigError
@@ -99,3 +102,28 @@ class Registry(Generic[T]):
     def __contains__(self, name: Any) -> bool:
         self._load()
         return name in self._entries
+
+
+def import_plugin(spec: str) -> ModuleType:
+    """Import a plugin that registers tasks/models (``--import``, fairseq's ``--user-dir``).
+
+    ``spec`` is a dotted module name (``mypkg.tasks``), a ``.py`` file or a package directory.
+    A file or directory is imported under its own name (the file's stem, the directory's name)
+    with its parent folder put on ``sys.path``, so importing it again, by path or by name,
+    returns the same module and registers nothing twice.
+
+    Raises:
+        ConfigError: the module cannot be found or fails to import (naming ``spec``).
+    """
+    path = Path(spec)
+    if spec.endswith(".py") or path.is_dir():
+        if not path.exists():
+            raise ConfigError(f"plugin {spec!r} not found", spec)
+        folder, name = str(path.resolve().parent), path.stem if path.is_file() else path.name
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec = name
+    try:
+        return importlib.import_module(spec)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import plugin {spec!r} ({exc})", spec) from None

@@ -168,7 +168,7 @@ def import_textgrid(data_dir: str, textgrids: str, feats: str, feats_conf: str, 
     from speechtools.audio.store import FeatureStore
     from speechtools.data.kaldi import read_table, write_durations
     from speechtools.errors import UserError
-    from speechtools.tasks.tts import load_feature_config
+    from speechtools.datasets.tts import load_feature_config
     from speechtools.text.frontend import get_frontend
     from speechtools.text.tokens import TokenList
 

@@ -28,7 +28,7 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir:
     from speechtools.errors import UserError
     from speechtools.fileio import write_lines
     from speechtools.scoring.tts_metrics import score_pair, summarise
-    from speechtools.tasks.tts import load_feature_config
+    from speechtools.datasets.tts import load_feature_config
 
     cfg = load_feature_config(Path(feats_conf)) if feats_conf else FeatureConfig()
     ref_scp = read_table(Path(ref_dir) / "wav.scp")

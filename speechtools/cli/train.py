@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -16,11 +15,10 @@ from speechtools.errors import UserError
 
 
 def _import_modules(modules: Tuple[str, ...]) -> None:
+    from speechtools.registry import import_plugin
+
     for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise UserError(f"--import {name}: cannot import ({exc})") from None
+        import_plugin(name)
 
 
 def _child_argv(
@@ -58,7 +56,8 @@ def _child_argv(
 @click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Number of nodes (multi-node DDP).")
 @click.option("--node-rank", type=click.IntRange(min=0), default=None, help="This node's rank (static rendezvous, e.g. $SLURM_NODEID).")
 @click.option("--rdzv-endpoint", default=None, metavar="HOST:PORT", help="Rendezvous address of the first node (multi-node).")
-@click.option("--import", "imports", multiple=True, metavar="MODULE", help="Import a module registering extra tasks/models.")
+@click.option("--import", "imports", multiple=True, metavar="MODULE",
+              help="Import a plugin registering extra tasks/models: a module name, a .py file or a package folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.argument("more_overrides", nargs=-1, metavar="[KEY=VALUE]...")
 def train(
@@ -81,7 +80,8 @@ def train(
 
     \b
     Examples:
-      speechtools train --config conf/train/toy_regression.yaml --out-dir exp/toy
+      speechtools train --config conf/tts/fastspeech2.yaml --out-dir exp/fs2 --set task_conf.train_data=data/train ...
+      speechtools train --import examples/toy_regression/toy_regression.py --config examples/toy_regression/toy_regression.yaml --out-dir exp/toy
       speechtools train --config conf.yaml --out-dir exp/toy --resume
       speechtools train --config conf.yaml --out-dir exp/toy --set optim.lr=5e-4 trainer.max_steps=2000
       speechtools train --config conf.yaml --out-dir exp/fs2 --ngpu 4

@@ -1,8 +1,9 @@
 """Correct sentences with a trained corrector model directory (FastCorrect or the AR baseline).
 
 Sentences are tokenised, sorted by length and batched; each batch is decoded under
-``torch.inference_mode()``: FastCorrect in one non-autoregressive pass, the AR model with
-batched beam search. Unknown tokens pass through: a FastCorrect output position that is
+``torch.inference_mode()`` by the model's own ``correct`` method (FastCorrect: one
+non-autoregressive pass; the AR model: batched beam search), so any corrector with that
+method works here without a branch on its name. Unknown tokens pass through: a FastCorrect output position that is
 ``<unk>`` (or a special token) takes the source token it was expanded from; the AR model's
 k-th ``<unk>`` takes the source's k-th unknown token. With ``copy_oov_words`` (the default)
 FastCorrect also copies every word outside its vocabulary (spelled in ``@@`` character
@@ -18,18 +19,16 @@ import torch
 from tqdm import tqdm
 
 from speechtools.correction.tokenizer import SPECIALS, Tokenizer
-from speechtools.nn.beam_search import beam_search
 from speechtools.nn.masks import pad_rows
 
 
 class Corrector:
     """Batched sentence correction with a loaded model (``speechtools.train.model_dir.load_model_dir``)."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, model_name: str, device: torch.device,
+    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, device: torch.device,
                  beam_size: int = 5, edit_threshold: float = 0.0, copy_oov_words: bool = True) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.model_name = model_name
         self.device = device
         self.beam_size = beam_size
         self.edit_threshold = edit_threshold
@@ -47,7 +46,7 @@ class Corrector:
         if loaded.config.task != "correction":
             raise UserError(f"model directory holds a {loaded.config.task!r} model, not a corrector", path)
         conf = loaded.task.conf
-        return cls(loaded.model, loaded.task.tokenizer, loaded.config.model, loaded.device,  # type: ignore[attr-defined]
+        return cls(loaded.model, loaded.task.tokenizer, loaded.device,  # type: ignore[attr-defined]
                    conf.beam_size if beam_size is None else beam_size,
                    conf.edit_threshold if edit_threshold is None else edit_threshold,
                    conf.copy_oov_words if copy_oov_words is None else copy_oov_words)
@@ -72,22 +71,13 @@ class Corrector:
         ids = [vocab.ids(t) for t in token_lists]
         lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
         src, lengths = pad_rows(ids, vocab.pad, torch.long).to(self.device), lengths.to(self.device)
-        results: List[List[str]] = []
-        if self.model_name == "fastcorrect":
-            threshold = self.edit_threshold if self.edit_threshold > 0 else None
-            frozen = None
-            if self.copy_oov_words:
-                frozen = pad_rows([self.tokenizer.fallback_mask(t) for t in token_lists], False, torch.bool).to(self.device)
-            out_ids, out = self.model.infer(src, lengths, threshold, frozen)  # type: ignore[operator]
-            out_ids, index, out_len = out_ids.tolist(), out.source_index.tolist(), out.lengths.tolist()
-            for k in range(len(ids)):
-                n = out_len[k]
-                results.append(self._restore(out_ids[k][:n], token_lists[k], ids[k], index[k][:n]))
-        else:
-            hyps = beam_search(self.model, src, lengths, vocab.bos, vocab.eos, self.beam_size)  # type: ignore[arg-type]
-            for k, hyp in enumerate(hyps):
-                results.append(self._restore(hyp, token_lists[k], ids[k], None))
-        return results
+        frozen = None
+        if self.copy_oov_words and getattr(self.model, "has_edit_gate", False):
+            frozen = pad_rows([self.tokenizer.fallback_mask(t) for t in token_lists], False, torch.bool).to(self.device)
+        out = self.model.correct(src, lengths, beam_size=self.beam_size,  # type: ignore[operator]
+                                 edit_threshold=self.edit_threshold if self.edit_threshold > 0 else None, frozen=frozen)
+        index = out.source_index or [None] * len(ids)
+        return [self._restore(hyp, token_lists[k], ids[k], index[k]) for k, hyp in enumerate(out.ids)]
 
     def correct(self, sentences: Sequence[str], batch_size: int = 32, progress: bool = True) -> List[str]:
         """Corrected sentences, same count and order as ``sentences`` (blank ones unchanged)."""

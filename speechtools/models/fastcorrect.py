@@ -15,14 +15,15 @@ Sec. 3.2 of the paper / reference ``fastcorrect_model.py``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Any, ClassVar, Dict, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.transformer_corrector import CorrectorEncoder, CorrectorSizes
+from speechtools.models.task_info import VocabularyInfo
+from speechtools.models.transformer_corrector import CorrectorEncoder, Corrections, CorrectorSizes, with_vocabulary
 from speechtools.nn.attention import key_mask
 from speechtools.nn.cpu_gemm import Linear, linear
 from speechtools.nn.masks import lengths_to_padding_mask
@@ -110,6 +111,9 @@ class FastCorrectOutput(NamedTuple):
 class FastCorrect(nn.Module):
     """The FastCorrect non-autoregressive corrector (see the module docstring)."""
 
+    has_edit_gate: ClassVar[bool] = True
+    """:meth:`correct` honours ``edit_threshold`` and ``frozen`` (see :meth:`infer`)."""
+
     def __init__(self, conf: FastCorrectConfig) -> None:
         super().__init__()
         if conf.vocab_size <= 0:
@@ -121,8 +125,16 @@ class FastCorrect(nn.Module):
         self.drop = nn.Dropout(conf.dropout)
         self.layers = nn.ModuleList(DecoderLayer(conf.d_model, conf.n_heads, conf.ffn_dim, conf.dropout) for _ in range(conf.decoder_layers))
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, durations: Optional[torch.Tensor] = None) -> FastCorrectOutput:
-        """Correct ``src``; with ``durations`` (training) the decoder length is given, else predicted."""
+    @classmethod
+    def build_model(cls, conf: FastCorrectConfig, task: VocabularyInfo) -> "FastCorrect":
+        """The construction rule: vocabulary size and pad id from the task."""
+        return cls(with_vocabulary(conf, task))
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, durations: Optional[torch.Tensor] = None,
+                **unused: Any) -> FastCorrectOutput:
+        """Correct ``src``; with ``durations`` (training) the decoder length is given, else predicted.
+
+        Takes a task's batch as ``model(**batch)``; keys it does not use land in ``unused``."""
         enc, pad = self.encoder(src, src_lengths)
         pred_dur, edit_logits = self.predictor(enc, pad)
         if durations is None:
@@ -171,8 +183,16 @@ class FastCorrect(nn.Module):
         ids = torch.where(copied, torch.gather(src, 1, out.source_index), ids)
         return ids, out
 
+    def correct(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None,
+                frozen: Optional[torch.Tensor] = None, **options: Any) -> Corrections:
+        """:meth:`infer` as token-id lists cut to each output length, with their source indices (beam size is ignored)."""
+        ids, out = self.infer(src, src_lengths, edit_threshold, frozen)
+        lengths = out.lengths.tolist()
+        rows, index = ids.tolist(), out.source_index.tolist()
+        return Corrections([r[:n] for r, n in zip(rows, lengths)], [r[:n] for r, n in zip(index, lengths)])
+
     def loss(self, out: FastCorrectOutput, src_lengths: torch.Tensor, durations: torch.Tensor,
-             edited: torch.Tensor, target: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, float]]:
+             edited: torch.Tensor, target: torch.Tensor, **unused: Any) -> Dict[str, torch.Tensor]:
         """Paper loss: token CE (label smoothing) + 0.5 duration MSE + 0.5 edit BCE.
 
         ``durations`` are the edit-alignment durations, ``edited`` 1 where the source token is
@@ -184,4 +204,4 @@ class FastCorrect(nn.Module):
         mse = F.mse_loss(out.durations[valid], dur_target[valid])
         bce = F.binary_cross_entropy_with_logits(out.edit_logits[valid], edited.float()[valid])
         total = ce + self.conf.duration_loss_weight * mse + self.conf.edit_loss_weight * bce
-        return total, {"ce": float(ce.detach()), "dur_mse": float(mse.detach()), "edit_bce": float(bce.detach())}
+        return {"loss": total, "ce": ce, "dur_mse": mse, "edit_bce": bce}

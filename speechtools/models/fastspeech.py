@@ -13,17 +13,11 @@ Mel loss: L1 (ESPnet's FastSpeech; the paper states MSE).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
-
-import torch
-from torch import nn
 
 from speechtools.models import MODELS
-from speechtools.models.nar_tts import (
-    NARTTS, LinearMelHead, check_speaker_vector_dim, speaker_vector_projection, variance_tts_loss,
-)
+from speechtools.models.nar_tts import FastSpeechFamily, NARTTSConfig
 from speechtools.nn.fft_block import FFTStack, FFTStackConfig
-from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptor, VarianceAdaptorConfig
+from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
 
 
 def _fft_stack() -> FFTStackConfig:
@@ -38,47 +32,35 @@ def _duration_only() -> VarianceAdaptorConfig:
 
 
 @dataclass
-class FastSpeechConfig:
-    """``model_conf`` of ``model: fastspeech`` (paper defaults). Vocabulary and mel bins come from the task.
-
-    ``speaker_vector_dim``: size of external speaker vectors (x-/d-vectors) projected and added to
-    the encoder output; 0 = none.
-    """
+class FastSpeechConfig(NARTTSConfig):
+    """``model_conf`` of ``model: fastspeech`` (paper defaults): :class:`NARTTSConfig` plus the two FFT stacks."""
 
     dim: int = 384
+    adaptor: VarianceAdaptorConfig = field(default_factory=_duration_only)
     encoder: FFTStackConfig = field(default_factory=_fft_stack)
     decoder: FFTStackConfig = field(default_factory=_fft_stack)
-    adaptor: VarianceAdaptorConfig = field(default_factory=_duration_only)
-    speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
-        check_speaker_vector_dim(self.speaker_vector_dim)
-        if self.encoder.dim != self.dim or self.decoder.dim != self.dim:
-            raise ValueError(f"encoder.dim and decoder.dim must equal dim ({self.dim})")
+        super().__post_init__()
+        check_stack_dims(self.dim, self.encoder, self.decoder)
         if self.adaptor.use_pitch or self.adaptor.use_energy:
             raise ValueError("FastSpeech has no pitch/energy predictors (use model: fastspeech2)")
 
 
+def check_stack_dims(dim: int, encoder: FFTStackConfig, decoder: FFTStackConfig) -> None:
+    """Both FFT stacks must have the model's hidden size."""
+    if encoder.dim != dim or decoder.dim != dim:
+        raise ValueError(f"encoder.dim and decoder.dim must equal dim ({dim})")
+
+
 @MODELS.register("fastspeech", config=FastSpeechConfig)
-class FastSpeech(NARTTS):
+class FastSpeech(FastSpeechFamily):
     """FastSpeech: FFT encoder, duration predictor + length regulator, FFT decoder, linear mel head."""
 
-    def __init__(self, conf: FastSpeechConfig, vocab_size: int, n_mels: int = 80, n_speakers: int = 1) -> None:
-        super().__init__(
-            embedding=nn.Embedding(vocab_size, conf.dim, padding_idx=0),
-            encoder=FFTStack(conf.encoder),
-            adaptor=VarianceAdaptor(conf.adaptor, conf.dim),
-            decoder=FFTStack(conf.decoder),
-            mel_head=LinearMelHead(conf.dim, n_mels),
-            speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
-            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
-        )
-        self.conf = conf
-        self.n_mels = n_mels
+    @classmethod
+    def encoder_stack(cls, conf: FastSpeechConfig) -> FFTStack:
+        return FFTStack(conf.encoder)
 
-    def loss(
-        self, out: Dict[str, torch.Tensor], mel: torch.Tensor, durations: torch.Tensor,
-        pitch: Optional[torch.Tensor] = None, energy: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """L1 mel + MSE on log(d + 1); pitch/energy targets, if batched, are ignored."""
-        return variance_tts_loss(out, mel, durations)
+    @classmethod
+    def decoder_stack(cls, conf: FastSpeechConfig) -> FFTStack:
+        return FFTStack(conf.decoder)

@@ -10,64 +10,34 @@ token-averaged continuous one. ``postnet: true`` adds the Tacotron 2 post-net (E
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
-
-import torch
-from torch import nn
+from typing import Optional
 
 from speechtools.models import MODELS
-from speechtools.models.nar_tts import (
-    NARTTS, LinearMelHead, check_speaker_vector_dim, speaker_vector_projection, variance_tts_loss,
-)
-from speechtools.nn.fft_block import FFTStack, FFTStackConfig
+from speechtools.models.fastspeech import FastSpeech, check_stack_dims
+from speechtools.models.nar_tts import NARTTSConfig
+from speechtools.nn.fft_block import FFTStackConfig
 from speechtools.nn.postnet import Postnet
-from speechtools.nn.variance_adaptor import VarianceAdaptor, VarianceAdaptorConfig
 
 
 @dataclass
-class FastSpeech2Config:
-    """``model_conf`` of ``model: fastspeech2``. Vocabulary, mel bins and speakers come from the task.
+class FastSpeech2Config(NARTTSConfig):
+    """``model_conf`` of ``model: fastspeech2``: :class:`NARTTSConfig`, the two FFT stacks and the optional post-net."""
 
-    ``speaker_vector_dim``: size of external speaker vectors (x-/d-vectors) projected and added to
-    the encoder output (ESPnet2 ``spk_embed_dim``, "add" integration); 0 = none.
-    """
-
-    dim: int = 256
     encoder: FFTStackConfig = field(default_factory=FFTStackConfig)
     decoder: FFTStackConfig = field(default_factory=FFTStackConfig)
-    adaptor: VarianceAdaptorConfig = field(default_factory=VarianceAdaptorConfig)
     postnet: bool = False
     postnet_channels: int = 256
     postnet_layers: int = 5
-    speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
-        check_speaker_vector_dim(self.speaker_vector_dim)
-        if self.encoder.dim != self.dim or self.decoder.dim != self.dim:
-            raise ValueError(f"encoder.dim and decoder.dim must equal dim ({self.dim})")
+        super().__post_init__()
+        check_stack_dims(self.dim, self.encoder, self.decoder)
 
 
 @MODELS.register("fastspeech2", config=FastSpeech2Config)
-class FastSpeech2(NARTTS):
-    """FastSpeech 2: FFT encoder/decoder, variance adaptor, linear mel head, optional post-net."""
+class FastSpeech2(FastSpeech):
+    """FastSpeech 2: FastSpeech's FFT stacks with the full variance adaptor, optional post-net."""
 
-    def __init__(self, conf: FastSpeech2Config, vocab_size: int, n_mels: int = 80, n_speakers: int = 1) -> None:
-        super().__init__(
-            embedding=nn.Embedding(vocab_size, conf.dim, padding_idx=0),
-            encoder=FFTStack(conf.encoder),
-            adaptor=VarianceAdaptor(conf.adaptor, conf.dim),
-            decoder=FFTStack(conf.decoder),
-            mel_head=LinearMelHead(conf.dim, n_mels),
-            postnet=Postnet(n_mels, conf.postnet_channels, layers=conf.postnet_layers) if conf.postnet else None,
-            speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
-            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
-        )
-        self.conf = conf
-        self.n_mels = n_mels
-
-    def loss(
-        self, out: Dict[str, torch.Tensor], mel: torch.Tensor, durations: torch.Tensor,
-        pitch: Optional[torch.Tensor] = None, energy: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """FastSpeech 2 training loss (see :func:`variance_tts_loss`)."""
-        return variance_tts_loss(out, mel, durations, pitch, energy)
+    @classmethod
+    def postnet_module(cls, conf: FastSpeech2Config, n_mels: int) -> Optional[Postnet]:
+        return Postnet(n_mels, conf.postnet_channels, layers=conf.postnet_layers) if conf.postnet else None

@@ -117,6 +117,11 @@ class MusicBERT(nn.Module):
                 with torch.no_grad():
                     module.weight[module.padding_idx].zero_()
 
+    @classmethod
+    def build_model(cls, conf: MusicBERTConfig, task: object) -> "MusicBERT":
+        """The construction rule: the OctupleMIDI vocabulary is fixed, so nothing is read from the task."""
+        return cls(conf)
+
     def padding_mask(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, T) True where the octuple is padding."""
         return tokens[..., 0].eq(V.PAD_ID)

@@ -1,4 +1,4 @@
-"""The shared non-autoregressive TTS backbone (design.md §5).
+"""The shared non-autoregressive TTS backbone (design.md §5) and the one constructor of its family.
 
 token embedding → encoder stack → (+ speaker embedding, + projected external speaker vector) →
 variance adaptor (durations, optional pitch/energy, length regulator) → decoder stack → mel head
@@ -6,10 +6,17 @@ variance adaptor (durations, optional pitch/energy, length regulator) → decode
 
 FastSpeech, FastSpeech 2, LightSpeech, AdaSpeech and PriorGrad differ only in the parts they
 pass in: the block type of the stacks (:class:`~speechtools.nn.fft_block.FFTStackConfig`
-``mixer``/``norm``), the adaptor's variances, and the mel head (a linear layer here; any
-module with ``forward(hidden, mask) -> mel`` fits). A model module builds the parts from its
-config and hands them to :class:`NARTTS`; the loss of FastSpeech 2 (Sec. 2.1 / 2.3) is
-:func:`variance_tts_loss`.
+``mixer``/``norm``, or the searched separable-convolution stack), the adaptor's variances, the
+post-net and the mel head (a linear layer here; any module with ``forward(hidden, mask) -> mel``
+fits). :class:`FastSpeechFamily` is the one constructor: a model module subclasses it and
+names its stacks and post-net (:meth:`FastSpeechFamily.encoder_stack`,
+:meth:`~FastSpeechFamily.decoder_stack`, :meth:`~FastSpeechFamily.postnet_module`); embedding,
+adaptor, mel head, speakers, the task-facing ``build_model`` and the loss of FastSpeech 2
+(Sec. 2.1 / 2.3, :func:`variance_tts_loss`) are shared.
+
+:meth:`NARTTS.forward` takes everything after the tokens by keyword and ignores batch keys it
+does not use, so a task calls ``model(**batch)`` and a model that needs an extra input (a
+reference mel, a filled-pause target) adds one keyword without touching any call site.
 
 External speaker vectors (an x-vector / d-vector per utterance) enter as in the LightSpeech /
 FastSpeech 2 authors' code (NeuralSpeech ``spk_embed_proj``) and ESPnet2's ``spk_embed_dim``
@@ -20,14 +27,16 @@ encoder output frame, at the same point as the speaker-ID embedding
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Optional
 
 import torch
 from torch import nn
 
 from speechtools.nn.conv import masked_fill_padding
 from speechtools.nn.masks import lengths_to_mask
-from speechtools.nn.variance_adaptor import VarianceAdaptor
+from speechtools.models.task_info import VarianceTTSInfo
+from speechtools.nn.variance_adaptor import VarianceAdaptor, VarianceAdaptorConfig
 
 
 class LinearMelHead(nn.Module):
@@ -93,21 +102,33 @@ class NARTTS(nn.Module):
         self.speaker_embedding = speaker_embedding
         self.speaker_vector_proj = speaker_vector_proj
 
+    accepts_reference_mel: ClassVar[bool] = False
+    """Whether :meth:`forward` uses ``reference_mel``/``reference_mel_lengths`` (AdaSpeech's
+    utterance-level acoustic condition); the synthesiser refuses reference audio otherwise."""
+
     def forward(
         self,
         tokens: torch.Tensor,
         token_lengths: torch.Tensor,
+        *,
         durations: Optional[torch.Tensor] = None,
         pitch: Optional[torch.Tensor] = None,
         energy: Optional[torch.Tensor] = None,
         speakers: Optional[torch.Tensor] = None,
+        speaker_vectors: Optional[torch.Tensor] = None,
+        mel: Optional[torch.Tensor] = None,
         max_frames: Optional[int] = None,
         alpha: float = 1.0,
         pitch_shift: float = 0.0,
         energy_scale: float = 1.0,
-        speaker_vectors: Optional[torch.Tensor] = None,
+        **unused: Any,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
+
+        Everything after the tokens is a keyword, so a task passes its batch as ``model(**batch)``
+        (keys this model does not use, such as ``uttids``, land in ``unused``). ``mel`` (the
+        target, training only) fixes the output length to ``mel.size(1)`` frames unless
+        ``max_frames`` is given.
 
         ``speaker_vectors`` ``(batch, D)``: external speaker vectors, projected and added to the
         encoder output (ValueError if the model has no projection or ``D`` differs from it).
@@ -115,6 +136,8 @@ class NARTTS(nn.Module):
         Returns a dict with ``mel`` (before post-net), ``mel_post`` (after; equal to ``mel``
         without post-net), ``frame_lengths``, ``durations`` and the adaptor's predictions.
         """
+        if max_frames is None and mel is not None:
+            max_frames = mel.size(1)
         token_mask = lengths_to_mask(token_lengths.to(tokens.device), tokens.size(1))
         hidden = masked_fill_padding(self.embedding(tokens), token_mask)
         cond = None
@@ -190,3 +213,77 @@ def variance_tts_loss(
             terms[f"{name}_loss"] = _masked_mean((pred[:, :n] - target[:, :n]) ** 2, mask[:, :n])
     terms["loss"] = sum(terms.values())  # type: ignore[assignment]
     return terms
+
+
+@dataclass
+class NARTTSConfig:
+    """``model_conf`` fields every model of the FastSpeech family has. Vocabulary, mel bins and speakers come from the task.
+
+    Attributes:
+        dim: hidden size of the embedding, the stacks and the adaptor.
+        adaptor: the variance adaptor (durations; pitch/energy where the model uses them).
+        speaker_vector_dim: size of external speaker vectors (x-/d-vectors) projected and added
+            to the encoder output (ESPnet2 ``spk_embed_dim``, "add" integration); 0 = none.
+    """
+
+    dim: int = 256
+    adaptor: VarianceAdaptorConfig = field(default_factory=VarianceAdaptorConfig)
+    speaker_vector_dim: int = 0
+
+    def __post_init__(self) -> None:
+        check_speaker_vector_dim(self.speaker_vector_dim)
+
+
+class FastSpeechFamily(NARTTS):
+    """The one constructor of FastSpeech, FastSpeech 2, LightSpeech (and the models built on them).
+
+    A subclass names its parts by overriding :meth:`encoder_stack`, :meth:`decoder_stack` and,
+    if it has one, :meth:`postnet_module`; everything else is shared: token embedding, variance
+    adaptor, linear mel head, speaker-ID embedding (``n_speakers > 1``), speaker-vector
+    projection, :meth:`build_model` and the FastSpeech 2 loss (:func:`variance_tts_loss`; a
+    model without pitch/energy predictors simply has no such terms).
+    """
+
+    def __init__(self, conf: NARTTSConfig, vocab_size: int, n_mels: int = 80, n_speakers: int = 1) -> None:
+        parts = type(self)
+        super().__init__(
+            embedding=nn.Embedding(vocab_size, conf.dim, padding_idx=0),
+            encoder=parts.encoder_stack(conf),
+            adaptor=VarianceAdaptor(conf.adaptor, conf.dim),
+            decoder=parts.decoder_stack(conf),
+            mel_head=LinearMelHead(conf.dim, n_mels),
+            postnet=parts.postnet_module(conf, n_mels),
+            speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
+            speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
+        )
+        self.conf = conf
+        self.n_mels = n_mels
+
+    @classmethod
+    def encoder_stack(cls, conf: Any) -> nn.Module:
+        """The encoder: a stack with ``forward(x, mask, cond=None)``."""
+        raise NotImplementedError(f"{cls.__name__} must name its encoder stack")
+
+    @classmethod
+    def decoder_stack(cls, conf: Any) -> nn.Module:
+        """The decoder: a stack with ``forward(x, mask, cond=None)``."""
+        raise NotImplementedError(f"{cls.__name__} must name its decoder stack")
+
+    @classmethod
+    def postnet_module(cls, conf: Any, n_mels: int) -> Optional[nn.Module]:
+        """The optional post-net ``forward(mel, mask) -> mel`` (none by default)."""
+        return None
+
+    @classmethod
+    def build_model(cls, conf: Any, task: VarianceTTSInfo) -> "FastSpeechFamily":
+        """The construction rule: sizes from the task's data, the adaptor de-normalises with its pitch/energy stats."""
+        model = cls(conf, vocab_size=task.vocab_size, n_mels=task.n_mels, n_speakers=task.n_speakers)
+        model.adaptor.set_stats(*task.variance_stats())
+        return model
+
+    def loss(
+        self, out: Dict[str, torch.Tensor], mel: torch.Tensor, durations: torch.Tensor,
+        pitch: Optional[torch.Tensor] = None, energy: Optional[torch.Tensor] = None, **unused: Any,
+    ) -> Dict[str, torch.Tensor]:
+        """FastSpeech 2 training loss (:func:`variance_tts_loss`); takes the batch by keyword like :meth:`forward`."""
+        return variance_tts_loss(out, mel, durations, pitch, energy)

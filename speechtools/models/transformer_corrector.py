@@ -12,15 +12,17 @@ and both take the same oneDNN GEMM path at CPU inference (:mod:`speechtools.nn.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from speechtools.models import MODELS
+from speechtools.models.task_info import VocabularyInfo
 from speechtools.nn.attention import key_mask
+from speechtools.nn.beam_search import beam_search
 from speechtools.nn.cpu_gemm import linear, onednn_gemm_active
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
@@ -40,6 +42,24 @@ class CorrectorSizes:
     dropout: float = 0.1
     label_smoothing: float = 0.1
     pad_id: int = 0
+
+
+C = TypeVar("C", bound=CorrectorSizes)
+
+
+def with_vocabulary(conf: C, task: VocabularyInfo) -> C:
+    """``conf`` with the vocabulary size and special ids (those of its fields) taken from the task."""
+    values = {"vocab_size": task.vocab_size, "pad_id": task.pad_id, "bos_id": task.bos_id, "eos_id": task.eos_id}
+    names = {f.name for f in fields(conf)}
+    return replace(conf, **{k: v for k, v in values.items() if k in names})
+
+
+class Corrections(NamedTuple):
+    """Output of a corrector's ``correct``: token ids per sentence and, for each output position,
+    the index of the source token it was expanded from (``None`` for autoregressive decoding)."""
+
+    ids: List[List[int]]
+    source_index: Optional[List[List[int]]]
 
 
 @dataclass
@@ -80,6 +100,9 @@ class CorrectorEncoder(nn.Module):
 class TransformerCorrector(nn.Module):
     """AR Transformer encoder-decoder corrector; decode with :func:`speechtools.nn.beam_search.beam_search`."""
 
+    has_edit_gate: ClassVar[bool] = False
+    """Whether :meth:`correct` honours ``edit_threshold`` and ``frozen`` (FastCorrect's gate)."""
+
     def __init__(self, conf: TransformerCorrectorConfig) -> None:
         super().__init__()
         if conf.vocab_size <= 0:
@@ -89,6 +112,11 @@ class TransformerCorrector(nn.Module):
         self.pos = SinusoidalPositionalEncoding(conf.d_model, scale_input=True)
         self.drop = nn.Dropout(conf.dropout)
         self.layers = nn.ModuleList(DecoderLayer(conf.d_model, conf.n_heads, conf.ffn_dim, conf.dropout) for _ in range(conf.decoder_layers))
+
+    @classmethod
+    def build_model(cls, conf: TransformerCorrectorConfig, task: VocabularyInfo) -> "TransformerCorrector":
+        """The construction rule: vocabulary size and pad/bos/eos ids from the task."""
+        return cls(with_vocabulary(conf, task))
 
     def memory(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Tuple[List[Tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
         """Encode and precompute every layer's cross-attention keys/values once."""
@@ -103,14 +131,19 @@ class TransformerCorrector(nn.Module):
             x = layer(x, memory[k], memory_mask, None, True, None if caches is None else caches[k])
         return linear(x, self.encoder.embed.weight)
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits ``(B, T, V)``; ``prev`` is ``<s>`` + target."""
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, prev: torch.Tensor, **unused: Any) -> torch.Tensor:
+        """Teacher-forced logits ``(B, T, V)``; ``prev`` is ``<s>`` + target. Takes a task's batch as ``model(**batch)``."""
         memory, mask = self.memory(src, src_lengths)
         return self.decode(prev, memory, mask)
 
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy with label smoothing over non-pad positions (target = tokens + ``</s>``)."""
-        return F.cross_entropy(logits.transpose(1, 2), target, ignore_index=self.conf.pad_id, label_smoothing=self.conf.label_smoothing)
+    def loss(self, logits: torch.Tensor, target_eos: torch.Tensor, **unused: Any) -> Dict[str, torch.Tensor]:
+        """Cross-entropy with label smoothing over non-pad positions (``target_eos`` = tokens + ``</s>``): ``loss`` and ``ce``."""
+        ce = F.cross_entropy(logits.transpose(1, 2), target_eos, ignore_index=self.conf.pad_id, label_smoothing=self.conf.label_smoothing)
+        return {"loss": ce, "ce": ce}
+
+    def correct(self, src: torch.Tensor, src_lengths: torch.Tensor, beam_size: int = 5, **gate: Any) -> Corrections:
+        """Beam search (:func:`speechtools.nn.beam_search.beam_search`) from ``<s>`` to ``</s>``; gate options are ignored."""
+        return Corrections(beam_search(self, src, src_lengths, self.conf.bos_id, self.conf.eos_id, beam_size), None)
 
     def init_state(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Dict[str, object]:
         """Beam-search state: cross-attention memory and empty self-attention caches."""

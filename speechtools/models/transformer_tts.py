@@ -22,13 +22,14 @@ when the stop probability exceeds a threshold, at a maximum length, or at forced
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from speechtools.models import MODELS
+from speechtools.models.task_info import TextToMelInfo
 from speechtools.nn.attention import KV, MultiHeadAttention, key_mask
 from speechtools.nn.conv import Conv1dT, masked_fill_padding
 from speechtools.nn.masks import lengths_to_mask
@@ -223,6 +224,11 @@ class TransformerTTS(nn.Module):
         self.postnet = Postnet(n_mels, conf.postnet_channels, layers=conf.postnet_layers) if conf.postnet_layers else None
         self.dropout = nn.Dropout(conf.dropout)
 
+    @classmethod
+    def build_model(cls, conf: TransformerTTSConfig, task: TextToMelInfo) -> "TransformerTTS":
+        """The construction rule: vocabulary, mel bins and speakers from the task."""
+        return cls(conf, vocab_size=task.vocab_size, n_mels=task.n_mels, n_speakers=task.n_speakers)
+
     def encode(self, tokens: torch.Tensor, token_lengths: torch.Tensor, speakers: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Encoder output ``(batch, T, dim)`` and token mask."""
         mask = lengths_to_mask(token_lengths.to(tokens.device), tokens.size(1))
@@ -246,9 +252,11 @@ class TransformerTTS(nn.Module):
 
     def forward(
         self, tokens: torch.Tensor, token_lengths: torch.Tensor, mel: torch.Tensor, mel_lengths: torch.Tensor,
-        speakers: Optional[torch.Tensor] = None, need_attention: bool = False,
+        speakers: Optional[torch.Tensor] = None, need_attention: bool = False, **unused: Any,
     ) -> Dict[str, torch.Tensor]:
         """Teacher-forced decoding: frame s is predicted from the true frames before it.
+
+        Takes a task's batch as ``model(**batch)``; keys it does not use land in ``unused``.
 
         Returns ``mel``, ``mel_post``, ``stop_logits`` ``(batch, S)``, ``frame_mask``,
         ``token_mask`` and, with ``need_attention`` (or the guided loss while training),
@@ -279,7 +287,8 @@ class TransformerTTS(nn.Module):
             out["attention"] = torch.stack(attention, dim=1) * frame_mask[:, None, None, :, None]
         return out
 
-    def loss(self, out: Dict[str, torch.Tensor], mel: torch.Tensor, mel_lengths: torch.Tensor, token_lengths: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def loss(self, out: Dict[str, torch.Tensor], mel: torch.Tensor, mel_lengths: torch.Tensor, token_lengths: torch.Tensor,
+             **unused: Any) -> Dict[str, torch.Tensor]:
         """L1 + MSE mel (before/after post-net), weighted BCE stop token, optional guided attention."""
         mask = out["frame_mask"].unsqueeze(-1).to(mel.dtype)
         denom = mask.sum().clamp(min=1) * mel.size(-1)

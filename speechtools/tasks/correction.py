@@ -4,19 +4,20 @@ Items are built once: both sides tokenised (:mod:`speechtools.correction.tokeniz
 with the FastCorrect edit alignment (:mod:`speechtools.correction.edit_alignment`) for the
 durations and "is edited" labels. A pair whose source is empty but target is not cannot be
 expressed by durations; such pairs are skipped and counted in a warning (never silently).
-``init_from`` (a model directory) initialises the weights for fine-tuning after pre-training.
+Each batch carries what both correctors train on; the model takes what it needs
+(``model(**batch)``, ``model.loss(out, **batch)``). Fine-tuning after pre-training starts
+from ``trainer.init_from`` (a pre-training model directory with the same ``tokens.txt``).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch import nn
 from torch.utils.data import Dataset
 
 from speechtools.correction.edit_alignment import align_durations
@@ -28,7 +29,6 @@ from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
 
 Item = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-MODELS_SUPPORTED = ("fastcorrect", "transformer_corrector")
 
 
 @dataclass
@@ -40,7 +40,6 @@ class CorrectionTaskConfig:
         train: ``source<TAB>target`` files to train on (concatenated).
         valid: a validation pair file ("" = none).
         tokens: ``tokens.txt`` built with ``speechtools correct vocab``.
-        init_from: model directory whose ``model.pt`` initialises the model (fine-tuning).
         max_len: pairs with more tokens on either side are skipped (counted in a warning).
         beam_size: AR beam width at inference.
         edit_threshold: FastCorrect only: copy tokens whose edit probability is below this
@@ -54,7 +53,6 @@ class CorrectionTaskConfig:
     train: List[str] = field(default_factory=list)
     valid: str = ""
     tokens: str = ""
-    init_from: str = ""
     max_len: int = 256
     beam_size: int = 5
     edit_threshold: float = 0.0
@@ -102,10 +100,7 @@ class CorrectionTask(Task):
 
     def __init__(self, conf: CorrectionTaskConfig, model_name: str, model_conf: Any) -> None:
         super().__init__(conf, model_name, model_conf)
-        if model_name not in MODELS_SUPPORTED:
-            raise UserError(f"task correction supports models {', '.join(MODELS_SUPPORTED)}, got {model_name!r}")
         self._tokenizer: Optional[Tokenizer] = None
-        self._for_inference = False
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -115,32 +110,27 @@ class CorrectionTask(Task):
             self._tokenizer = Tokenizer.load(self.conf.tokens, self.conf.lang)
         return self._tokenizer
 
-    def build_model(self) -> nn.Module:
-        from speechtools.models import MODELS
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer.vocab)
 
-        vocab = self.tokenizer.vocab
-        entry = MODELS.get(self.model_name)
-        extra: Dict[str, int] = {"vocab_size": len(vocab), "pad_id": vocab.pad}
-        if self.model_name == "transformer_corrector":
-            extra.update(bos_id=vocab.bos, eos_id=vocab.eos)
-        model = entry.cls(replace(self.model_conf, **extra))
-        if self.conf.init_from and not self._for_inference:
-            self._initialise(model, Path(self.conf.init_from))
-        return model
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.vocab.pad
 
-    def _initialise(self, model: nn.Module, model_dir: Path) -> None:
-        from speechtools.train.checkpoint import load_checkpoint, model_state
+    @property
+    def bos_id(self) -> int:
+        return self.tokenizer.vocab.bos
 
-        weights_path = model_dir / "model.pt"
-        if not weights_path.is_file():
-            raise UserError("init_from: no model.pt in this directory", model_dir)
-        if (model_dir / "tokens.txt").is_file() and (model_dir / "tokens.txt").read_text() != Path(self.conf.tokens).read_text():
-            raise UserError("init_from: its tokens.txt differs from task_conf.tokens (fine-tune with the pre-training vocabulary)", model_dir)
-        weights = model_state(load_checkpoint(weights_path, map_location="cpu"), weights_path)
-        try:
-            model.load_state_dict(weights)
-        except RuntimeError as exc:
-            raise UserError(f"init_from: weights do not fit this model ({str(exc).splitlines()[0]})", weights_path) from None
+    @property
+    def eos_id(self) -> int:
+        return self.tokenizer.vocab.eos
+
+    def check_init_source(self, model_dir: Path) -> None:
+        """Fine-tuning must keep the pre-training vocabulary: the source's ``tokens.txt`` must equal ours."""
+        theirs = tokens_path(model_dir)
+        if theirs.is_file() and theirs.read_text(encoding="utf-8") != Path(self.conf.tokens).read_text(encoding="utf-8"):
+            raise UserError("trainer.init_from: its tokens.txt differs from task_conf.tokens (fine-tune with the pre-training vocabulary)", model_dir)
 
     def _dataset(self, paths: Sequence[str]) -> PairDataset:
         items: List[Item] = []
@@ -177,20 +167,10 @@ class CorrectionTask(Task):
             "target_eos": pad_rows(with_eos, vocab.pad, torch.long),
         }
 
-    def compute_loss(self, model: nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, Any]]:
-        inner = getattr(model, "module", model)
-        if self.model_name == "fastcorrect":
-            out = model(batch["src"], batch["src_lengths"], batch["durations"])
-            return inner.loss(out, batch["src_lengths"], batch["durations"], batch["edited"], batch["target"])
-        logits = model(batch["src"], batch["src_lengths"], batch["prev"])
-        loss = inner.loss(logits, batch["target_eos"])
-        return loss, {"ce": float(loss.detach())}
-
     def export_assets(self, model_dir: Path) -> None:
         """Copy ``tokens.txt`` into the model directory."""
         self.tokenizer.save(tokens_path(model_dir))
 
     def load_assets(self, model_dir: Path) -> None:
-        """Use the model directory's ``tokens.txt`` (and never re-initialise from ``init_from``)."""
+        """Use the model directory's ``tokens.txt``."""
         self._tokenizer = Tokenizer.load(tokens_path(model_dir), self.conf.lang)
-        self._for_inference = True

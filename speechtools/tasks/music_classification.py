@@ -6,9 +6,10 @@ trains as binary classification of (query, candidate) pairs and evaluates by ran
 candidates of a group by P(true) (:mod:`speechtools.scoring.ranking`).
 
 Data: sequence stores from ``speechtools midi prepare`` (``labels`` = class index; ``classes``
-= class names, exported to ``classes.txt``). ``init_from`` loads the weights of a pre-trained
-model (a ``model.pt`` or model directory) whose names and shapes match; the classification
-head starts fresh. Loss: cross-entropy, mean over items.
+= class names, exported to ``classes.txt``). Fine-tuning starts from a pre-trained model with
+``trainer.init_from: {path: ..., strict: false}`` (``conf/music/finetune.yaml``): the weights
+whose names and shapes match load, the classification head starts fresh. The model is the
+one the config names (built through the registry). Loss: cross-entropy, mean over items.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from tqdm import tqdm
 
 from speechtools.errors import ConfigError, UserError
 from speechtools.fileio import read_lines, write_lines
-from speechtools.models.musicbert import MusicBERT
 from speechtools.music.tasks_data import SequenceStore
 from speechtools.tasks import TASKS
-from speechtools.tasks.base import Task
+from speechtools.tasks.base import LossStats, Task
 from speechtools.tasks.musicbert_pretrain import pad_octuples
 
 CLASSES_NAME = "classes.txt"
@@ -36,11 +36,10 @@ CLASSES_NAME = "classes.txt"
 
 @dataclass
 class MusicClassificationConfig:
-    """Data paths and the optional pre-trained initialisation."""
+    """Data paths (pre-trained initialisation is ``trainer.init_from``)."""
 
     train: str = "data/prepared/classification/train.npz"
     valid: Optional[str] = None
-    init_from: Optional[str] = None
 
 
 class LabelledSequences(Dataset):
@@ -56,23 +55,6 @@ class LabelledSequences(Dataset):
         return self.store.sequences[index], self.store.labels[index]
 
 
-def load_matching_weights(model: torch.nn.Module, path: str) -> Tuple[int, int]:
-    """Copy every tensor of the checkpoint at ``path`` whose name and shape match; return (loaded, skipped)."""
-    from speechtools.train.checkpoint import load_checkpoint, model_state
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.pt"
-    state = model_state(load_checkpoint(p), p)
-    own = model.state_dict()
-    matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not matching:
-        raise UserError("no weights in this checkpoint match the model (is it a MusicBERT of the same size?)", p)
-    own.update(matching)
-    model.load_state_dict(own)
-    return len(matching), len(state) - len(matching)
-
-
 @TASKS.register("music_classification", config=MusicClassificationConfig)
 class MusicClassificationTask(Task):
     """Sequence (pair) classification with MusicBERT's ``<s>`` representation."""
@@ -81,15 +63,9 @@ class MusicClassificationTask(Task):
 
     def __init__(self, conf: Any, model_name: str, model_conf: Any) -> None:
         super().__init__(conf, model_name, model_conf)
-        self.classes: List[str] = []
-
-    def build_model(self) -> torch.nn.Module:
-        if self.model_conf.num_classes < 2:
+        if getattr(model_conf, "num_classes", 0) < 2:
             raise ConfigError("music_classification needs model_conf.num_classes >= 2")
-        model = MusicBERT(self.model_conf)
-        if self.conf.init_from:
-            load_matching_weights(model, self.conf.init_from)
-        return model
+        self.classes: List[str] = []
 
     def _store(self, path: str) -> SequenceStore:
         store = SequenceStore.load(path)
@@ -112,11 +88,12 @@ class MusicClassificationTask(Task):
     def collate(self, items: List[Any]) -> Dict[str, Any]:
         return {"tokens": pad_octuples([s for s, _ in items]), "labels": torch.tensor([l for _, l in items], dtype=torch.long)}
 
-    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
+    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, LossStats]:
+        """Cross-entropy over the classes; statistic ``accuracy`` (a 0-dim tensor)."""
         logits = model(batch["tokens"], head="classify").float()
         loss = F.cross_entropy(logits, batch["labels"])
         accuracy = (logits.argmax(-1) == batch["labels"]).float().mean()
-        return loss, {"accuracy": float(accuracy)}
+        return loss, {"accuracy": accuracy.detach()}
 
     def export_assets(self, model_dir: Path) -> None:
         if self.classes:

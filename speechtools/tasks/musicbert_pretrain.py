@@ -19,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from speechtools.models.musicbert import MusicBERT, ids_to_head_targets
+from speechtools.models.musicbert import ids_to_head_targets
 from speechtools.music import vocab as V
 from speechtools.music.masking import apply_mask, mask_decisions
 from speechtools.music.tasks_data import SequenceStore
 from speechtools.tasks import TASKS
-from speechtools.tasks.base import Task
+from speechtools.tasks.base import LossStats, Task
 
 
 @dataclass
@@ -78,19 +78,11 @@ def pad_octuples(seqs: Sequence[np.ndarray], value: int = V.PAD_ID) -> torch.Ten
     return torch.from_numpy(out)
 
 
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
-    return getattr(model, "module", model)
-
-
 @TASKS.register("musicbert_pretrain", config=MusicBERTPretrainConfig)
 class MusicBERTPretrainTask(Task):
     """Masked language modelling on OctupleMIDI windows."""
 
     config_class = MusicBERTPretrainConfig
-
-    def build_model(self) -> torch.nn.Module:
-        return MusicBERT(self.model_conf)
 
     def train_dataset(self) -> Dataset:
         return MaskedOctupleDataset(SequenceStore.load(self.conf.train), self.conf)
@@ -106,7 +98,8 @@ class MusicBERTPretrainTask(Task):
     def collate(self, items: List[Any]) -> Dict[str, Any]:
         return {"inputs": pad_octuples([i for i, _ in items]), "targets": pad_octuples([t for _, t in items])}
 
-    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
+    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, LossStats]:
+        """Cross-entropy of the 8 field heads over the masked tokens; statistics ``accuracy`` and ``masked`` (0-dim tensors)."""
         logits = model(batch["inputs"], head="mlm")
         targets = ids_to_head_targets(batch["targets"])
         total = torch.zeros((), device=targets.device)
@@ -118,4 +111,4 @@ class MusicBERTPretrainTask(Task):
             correct = correct + ((field_logits.argmax(-1) == t) & t.ne(V.PAD_ID)).sum()
         n = count.clamp(min=1)
         loss = total / n
-        return loss, {"accuracy": float(correct / n), "masked": float(count)}
+        return loss, {"accuracy": (correct / n).detach(), "masked": count.to(loss.dtype)}

@@ -1,22 +1,14 @@
 """Text-to-speech task for non-autoregressive acoustic models (FastSpeech 2 and its family).
 
-Data of one set: a Kaldi data directory (``text``, ``durations``, optional ``utt2spk``) and
-a feature store (``dump/<set>``: ``mel``, ``pitch``, ``energy``; see
-:mod:`speechtools.audio.store`). Text is turned into tokens by the configured front-end and
-``tokens.txt``; the durations must have one entry per token and sum to the mel frame count.
-Features are normalised with ``stats.npz`` (training-set mean/std). Pitch is the store's
-continuous log-F0 (unvoiced frames interpolated; ``voiced`` flags beside it), energy the frame
-L2 norm.
+Data of one set: a Kaldi data directory (``text``, ``durations``, optional ``utt2spk`` and
+``spk_vectors.scp``) and a feature store (``dump/<set>``: ``mel``, ``pitch``, ``energy``),
+read by the data layer :mod:`speechtools.datasets.tts` (items, batches, normalisation,
+speaker vectors). With ``model_conf.adaptor.level: token`` pitch and energy targets are
+averaged over each token's frames; with ``frame`` they stay per frame.
 
-With ``model_conf.adaptor.level: token`` pitch and energy targets are averaged over each
-token's frames (:func:`speechtools.audio.token_average.token_average`; the log-F0 is
-continuous, so unvoiced tokens get the interpolated contour); with ``frame`` they stay per frame.
-
-External speaker vectors (``task_conf.speaker_vectors: true``, for models built with
-``model_conf.speaker_vector_dim > 0``): each data directory has ``spk_vectors.scp``, lines
-``uttid path.npy`` (relative paths are relative to the data directory), each file a 1-D float
-vector of ``speaker_vector_dim`` values (an x-vector or d-vector from any speaker-verification
-model). They are inputs, like the text: not copied into the model directory.
+The task gives the model what the data decides (:class:`~speechtools.models.task_info.VarianceTTSInfo`:
+vocabulary size, mel bins, speakers, pitch/energy statistics); the loss is the model's own
+(``model(**batch)``, ``model.loss(out, **batch)``, the default of :class:`~speechtools.tasks.base.Task`).
 
 A model directory gets ``tokens.txt``, ``stats.npz``, ``feats.yaml`` and (multi-speaker)
 ``speakers.txt``, so ``speechtools synth`` needs nothing else.
@@ -24,56 +16,21 @@ A model directory gets ``tokens.txt``, ``stats.npz``, ``feats.yaml`` and (multi-
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
-import numpy as np
-import torch
-import yaml
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
-from speechtools.audio.features import FeatureConfig
-from speechtools.audio.stats import FeatureStats, load_stats
-from speechtools.audio.store import FeatureStore
-from speechtools.audio.token_average import token_average
-from speechtools.config import from_dict
-from speechtools.data.kaldi import read_durations, read_records, read_table
-from speechtools.errors import ConfigError, PathLike, UserError
+from speechtools.data.kaldi import read_table
+from speechtools.datasets.tts import SpeechAssets, TTSDataConfig, TTSDataset, collate_tts, scalar_stats
+from speechtools.errors import ConfigError
 from speechtools.fileio import read_lines, write_lines
+from speechtools.models.task_info import VarianceStats
 from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
-from speechtools.text.frontend import get_frontend
-from speechtools.text.tokens import TokenList
 
-TOKENS_NAME = "tokens.txt"
-STATS_NAME = "stats.npz"
-FEATS_NAME = "feats.yaml"
 SPEAKERS_NAME = "speakers.txt"
-SPEAKER_VECTORS_NAME = "spk_vectors.scp"
-
-
-@dataclass
-class TTSDataConfig:
-    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data.
-
-    Attributes:
-        train_data, valid_data: Kaldi data directories (with ``durations``).
-        train_feats, valid_feats: feature stores of those sets (``dump/<set>``).
-        token_list: ``tokens.txt``; stats: ``stats.npz``; feats_conf: the feature YAML used.
-        frontend: text front-end name (``en_phone``...).
-    """
-
-    train_data: str = ""
-    train_feats: str = ""
-    valid_data: Optional[str] = None
-    valid_feats: Optional[str] = None
-    token_list: str = ""
-    stats: str = ""
-    feats_conf: str = ""
-    frontend: str = "en_phone"
 
 
 @dataclass
@@ -90,258 +47,38 @@ class TTSTaskConfig(TTSDataConfig):
     speaker_vectors: bool = False
 
 
-def load_feature_config(path: Path) -> FeatureConfig:
-    """Read a feature YAML (``conf/feats/mel22k.yaml``) into :class:`FeatureConfig`."""
-    if not path.is_file():
-        raise UserError("feature config not found", path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return from_dict(FeatureConfig, data, source=str(path))
+class SpeechTask(SpeechAssets, Task):
+    """What every token-to-mel task gives its model: vocabulary size, mel bins, speakers (``TextToMelInfo``)."""
 
-
-def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path] = None, line: Optional[int] = None) -> List[int]:
-    """Front-end tokens of ``text`` as ids; unknown tokens or empty output are user errors."""
-    symbols = frontend.tokenize(text)
-    if not symbols:
-        raise UserError(f"text normalises to nothing: {text!r}", path, line)
-    return tokens.encode(symbols, unk="error", path=path, line=line)
-
-
-def load_speaker_vector(path: PathLike, dim: int, source: Optional[PathLike] = None, line: Optional[int] = None) -> np.ndarray:
-    """One external speaker vector (x-/d-vector) from a ``.npy`` file: 1-D, ``dim`` finite floats.
-
-    Errors name ``source``/``line`` (the ``spk_vectors.scp`` line) when given, else the file itself.
-    """
-    where = (source, line) if source is not None else (path, None)
-    try:
-        vector = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read speaker vector {str(path)!r} ({reason})", *where) from None
-    if not np.issubdtype(vector.dtype, np.floating):
-        raise UserError(f"speaker vector {str(path)!r} has dtype {vector.dtype}, expected float", *where)
-    if vector.shape != (dim,):
-        raise UserError(f"speaker vector {str(path)!r} has shape {vector.shape}, the model expects ({dim},)", *where)
-    if not np.isfinite(vector).all():
-        raise UserError(f"speaker vector {str(path)!r} has non-finite values", *where)
-    return vector.astype(np.float32)
-
-
-def read_speaker_vectors(data_dir: PathLike, uttids: Sequence[str], dim: int) -> Dict[str, np.ndarray]:
-    """The speaker vector of each of ``uttids`` from ``data_dir/spk_vectors.scp`` (``uttid path.npy``).
-
-    Relative paths resolve against ``data_dir``; a file named by several lines (one vector per
-    speaker) is read once. Extra lines are ignored.
-
-    Raises:
-        UserError: missing ``spk_vectors.scp`` or utterance, unreadable file, wrong shape (file:line).
-    """
-    root = Path(data_dir)
-    scp = root / SPEAKER_VECTORS_NAME
-    if not scp.is_file():
-        raise UserError(f"missing {SPEAKER_VECTORS_NAME} (task_conf.speaker_vectors is true: one 'uttid path.npy' line per utterance)", scp)
-    records = {r.key: r for r in read_records(scp)}
-    by_path: Dict[Path, np.ndarray] = {}
-    vectors: Dict[str, np.ndarray] = {}
-    for uttid in tqdm(uttids, desc=f"speaker vectors {root.name}", leave=False, disable=len(uttids) < 200):
-        record = records.get(uttid)
-        if record is None:
-            raise UserError(f"no speaker vector for utterance {uttid!r}", scp)
-        if len(record.value.split()) != 1:
-            raise UserError(f"expected 'uttid path.npy', got {len(record.value.split()) + 1} fields", scp, record.line)
-        path = Path(record.value)
-        path = path if path.is_absolute() else root / path
-        if path not in by_path:
-            by_path[path] = load_speaker_vector(path, dim, scp, record.line)
-        vectors[uttid] = by_path[path]
-    return vectors
-
-
-def _line_numbers(path: Path) -> Dict[str, int]:
-    return {line.split(maxsplit=1)[0]: number for number, line in read_lines(path) if line.strip()}
-
-
-class TTSDataset(Dataset):
-    """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker[, speaker_vector]}`` of one set (normalised).
-
-    ``speaker_vector_dim > 0`` reads each utterance's vector from ``spk_vectors.scp``
-    (:func:`read_speaker_vectors`).
-    """
-
-    def __init__(
-        self, data_dir: str, feats_dir: str, tokens: TokenList, stats: FeatureStats, frontend: Any,
-        level: str, speaker_ids: Optional[Dict[str, int]] = None, need_durations: bool = True,
-        need_variances: bool = True, speaker_vector_dim: int = 0,
-    ) -> None:
-        root = Path(data_dir)
-        text_path = root / "text"
-        texts = read_table(text_path, allow_empty_value=True)
-        lines = _line_numbers(text_path)
-        self.store = FeatureStore(feats_dir)
-        self.stats = stats
-        self.level = level
-        self.need_variances = need_variances
-        durations: Dict[str, List[int]] = {}
-        dur_path = root / "durations"
-        if need_durations:
-            if not dur_path.is_file():
-                raise UserError("missing durations (run `speechtools align durations` first)", dur_path)
-            durations = read_durations(dur_path)
-        utt2spk = read_table(root / "utt2spk") if speaker_ids is not None else {}
-        self.items: List[Dict[str, Any]] = []
-        shapes = self.store.shapes("mel")
-        for uttid in tqdm(sorted(texts), desc=f"tokenise {root.name}", leave=False, disable=len(texts) < 200):
-            if uttid not in shapes:
-                raise UserError(f"utterance {uttid!r} has no mel features in {feats_dir}", text_path, lines.get(uttid))
-            ids = encode_text(frontend, tokens, texts[uttid], text_path, lines.get(uttid))
-            item: Dict[str, Any] = {"uttid": uttid, "tokens": ids, "frames": int(shapes[uttid][0])}
-            if need_durations:
-                if uttid not in durations:
-                    raise UserError(f"no durations for {uttid!r}", dur_path)
-                d = durations[uttid]
-                if len(d) != len(ids):
-                    raise UserError(f"{uttid}: {len(d)} durations for {len(ids)} tokens (stale durations? re-run align durations)", dur_path)
-                if sum(d) != item["frames"]:
-                    raise UserError(f"{uttid}: durations sum to {sum(d)}, features have {item['frames']} frames", dur_path)
-                item["durations"] = d
-            if speaker_ids is not None:
-                spk = utt2spk.get(uttid)
-                if spk not in speaker_ids:
-                    raise UserError(f"{uttid}: speaker {spk!r} not in the training speakers", root / "utt2spk")
-                item["speaker"] = speaker_ids[spk]
-            self.items.append(item)
-        self.speaker_vectors: Dict[str, np.ndarray] = {}
-        if speaker_vector_dim > 0:
-            self.speaker_vectors = read_speaker_vectors(root, [it["uttid"] for it in self.items], speaker_vector_dim)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> Dict[str, Any]:
-        meta = self.items[index]
-        uttid = meta["uttid"]
-        mel = self.store.read("mel", uttid).astype(np.float32)
-        item = {
-            "uttid": uttid,
-            "tokens": torch.tensor(meta["tokens"], dtype=torch.long),
-            "mel": torch.from_numpy(self.stats.normalize("mel", mel).astype(np.float32)),
-            "speaker": meta.get("speaker", 0),
-        }
-        if self.speaker_vectors:
-            item["speaker_vector"] = torch.from_numpy(self.speaker_vectors[uttid])
-        if "durations" not in meta:
-            return item
-        durations = np.asarray(meta["durations"], dtype=np.int64)
-        item["durations"] = torch.from_numpy(durations)
-        if not self.need_variances:  # FastSpeech: no pitch/energy (and KD stores carry mels only)
-            return item
-        log_f0 = self.store.read("pitch", uttid).astype(np.float64).reshape(-1)
-        energy = self.store.read("energy", uttid).astype(np.float64).reshape(-1)
-        n = len(mel)
-        log_f0, energy = log_f0[:n], energy[:n]
-        if self.level == "token":
-            log_f0 = token_average(log_f0, durations)
-            energy = token_average(energy, durations)
-        pitch_mean, pitch_std = _scalar(self.stats, "pitch")
-        energy_mean, energy_std = _scalar(self.stats, "energy")
-        item["pitch"] = torch.from_numpy(((log_f0 - pitch_mean) / pitch_std).astype(np.float32))
-        item["energy"] = torch.from_numpy(((energy - energy_mean) / energy_std).astype(np.float32))
-        if self.level == "token":
-            # Tokens without frames carry 0 (the mean), not the normalised value of 0 Hz/energy.
-            has_frames = torch.from_numpy(durations > 0)
-            item["pitch"] = item["pitch"] * has_frames
-            item["energy"] = item["energy"] * has_frames
-        return item
-
-
-def _scalar(stats: FeatureStats, name: str) -> Tuple[float, float]:
-    if name not in stats.mean:
-        raise UserError(f"stats.npz has no {name!r} statistics (recompute with `speechtools compute-stats`)")
-    return float(np.asarray(stats.mean[name]).reshape(-1)[0]), float(np.asarray(stats.std[name]).reshape(-1)[0])
-
-
-def pad_1d(seqs: Sequence[torch.Tensor], value: float = 0) -> torch.Tensor:
-    """Right-pad 1-D tensors into ``(batch, max_len)``."""
-    return torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True, padding_value=value)
-
-
-def collate_tts(items: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """Pad a list of :class:`TTSDataset` items into a batch."""
-    batch: Dict[str, Any] = {
-        "uttids": [it["uttid"] for it in items],
-        "tokens": pad_1d([it["tokens"] for it in items]),
-        "token_lengths": torch.tensor([len(it["tokens"]) for it in items]),
-        "mel": pad_1d([it["mel"] for it in items]),
-        "mel_lengths": torch.tensor([len(it["mel"]) for it in items]),
-        "speakers": torch.tensor([it["speaker"] for it in items]),
-    }
-    for key in ("durations", "pitch", "energy"):
-        if key in items[0]:
-            batch[key] = pad_1d([it[key] for it in items])
-    if "speaker_vector" in items[0]:
-        batch["speaker_vectors"] = torch.stack([it["speaker_vector"] for it in items])
-    return batch
-
-
-class _AssetsMixin:
-    """Shared asset handling of the TTS and alignment tasks.
-
-    ``tokens``, ``stats``, ``feature_config`` and ``frontend`` load on first use from the paths in
-    ``task_conf`` (training), unless :meth:`load_assets` already loaded a model directory's copies
-    (inference: the config's relative training paths need not exist there).
-    """
-
-    conf: Any
-    _assets_loaded: bool = False
-
-    def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
-        self._tokens = TokenList.load(token_list)
-        self._stats = load_stats(stats)
-        self._feature_config = load_feature_config(Path(feats_conf))
-        self._frontend = get_frontend(self.conf.frontend)
-        self._assets_loaded = True
-
-    def _ensure_assets(self) -> None:
-        if not self._assets_loaded:
-            self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
-            self._after_assets()
-
-    def _after_assets(self) -> None:
-        """Hook run after the training-time assets are loaded."""
+    _speaker_ids: Optional[Dict[str, int]] = None
 
     @property
-    def tokens(self) -> TokenList:
-        self._ensure_assets()
-        return self._tokens
+    def vocab_size(self) -> int:
+        return len(self.tokens)
 
     @property
-    def stats(self) -> FeatureStats:
-        self._ensure_assets()
-        return self._stats
+    def n_mels(self) -> int:
+        return self.feature_config.n_mels
 
     @property
-    def feature_config(self) -> FeatureConfig:
-        self._ensure_assets()
-        return self._feature_config
+    def n_speakers(self) -> int:
+        return len(self.speaker_ids) if self.speaker_ids else 1
 
     @property
-    def frontend(self) -> Any:
+    def speaker_ids(self) -> Optional[Dict[str, int]]:
+        """Speaker name → embedding index (``None`` for single-speaker models)."""
         self._ensure_assets()
-        return self._frontend
+        return self._speaker_ids
 
-    def _export_common(self, model_dir: Path) -> None:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        for src, name in ((self.conf.token_list, TOKENS_NAME), (self.conf.stats, STATS_NAME), (self.conf.feats_conf, FEATS_NAME)):
-            if Path(src).resolve() != (model_dir / name).resolve():
-                shutil.copyfile(src, model_dir / name)
+    def lengths(self, dataset: Dataset) -> Sequence[int]:
+        return [it["frames"] for it in dataset.items]  # type: ignore[attr-defined]
 
-    def _point_at(self, model_dir: Path) -> None:
-        self.conf.token_list = str(model_dir / TOKENS_NAME)
-        self.conf.stats = str(model_dir / STATS_NAME)
-        self.conf.feats_conf = str(model_dir / FEATS_NAME)
+    def collate(self, items: List[Any]) -> Dict[str, Any]:
+        return collate_tts(items)
 
 
 @TASKS.register("tts", config=TTSTaskConfig)
-class TTSTask(_AssetsMixin, Task):
+class TTSTask(SpeechTask):
     """FastSpeech-family training: teacher-forced durations, pitch and energy; masked losses."""
 
     config_class = TTSTaskConfig
@@ -351,7 +88,6 @@ class TTSTask(_AssetsMixin, Task):
         adaptor = getattr(model_conf, "adaptor", None)
         self.level = getattr(adaptor, "level", "token")
         self.need_variances = bool(getattr(adaptor, "use_pitch", True) or getattr(adaptor, "use_energy", True))
-        self._speaker_ids: Optional[Dict[str, int]] = None
         self.speaker_vector_dim = int(getattr(model_conf, "speaker_vector_dim", 0)) if conf.speaker_vectors else 0
         if conf.speaker_vectors and self.speaker_vector_dim <= 0:
             fix = "set model_conf.speaker_vector_dim to the vectors' size" if hasattr(model_conf, "speaker_vector_dim") else "not supported"
@@ -362,11 +98,9 @@ class TTSTask(_AssetsMixin, Task):
             spk = sorted(set(read_table(Path(self.conf.train_data) / "utt2spk").values()))
             self._speaker_ids = {s: i for i, s in enumerate(spk)}
 
-    @property
-    def speaker_ids(self) -> Optional[Dict[str, int]]:
-        """Speaker name → embedding index (``None`` for single-speaker models)."""
-        self._ensure_assets()
-        return self._speaker_ids
+    def variance_stats(self) -> VarianceStats:
+        """Pitch and energy mean/std of ``stats.npz`` (``VarianceTTSInfo``)."""
+        return VarianceStats(*scalar_stats(self.stats, "pitch"), *scalar_stats(self.stats, "energy"))
 
     def load_assets(self, model_dir: Path) -> None:
         self._point_at(Path(model_dir))
@@ -375,44 +109,19 @@ class TTSTask(_AssetsMixin, Task):
             names = [line for _, line in read_lines(Path(model_dir) / SPEAKERS_NAME)]
             self._speaker_ids = {s: i for i, s in enumerate(names)}
 
-    def build_model(self) -> torch.nn.Module:
-        from speechtools.models import MODELS
-
+    def dataset(self, data_dir: str, feats_dir: str) -> TTSDataset:
+        """Items of any set, as this task trains on them."""
         self._ensure_assets()
-        entry = MODELS.get(self.model_name)
-        n_speakers = len(self.speaker_ids) if self.speaker_ids else 1
-        model = entry.cls(self.model_conf, vocab_size=len(self.tokens), n_mels=self.feature_config.n_mels, n_speakers=n_speakers)
-        pitch_mean, pitch_std = _scalar(self.stats, "pitch")
-        energy_mean, energy_std = _scalar(self.stats, "energy")
-        model.adaptor.set_stats(pitch_mean, pitch_std, energy_mean, energy_std)
-        return model
+        return TTSDataset(data_dir, feats_dir, self.tokens, self.stats, self.frontend, self.level, self.speaker_ids,
+                          need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
 
     def train_dataset(self) -> Dataset:
-        self._ensure_assets()
-        return TTSDataset(self.conf.train_data, self.conf.train_feats, self.tokens, self.stats, self.frontend, self.level,
-                          self.speaker_ids, need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
+        return self.dataset(self.conf.train_data, self.conf.train_feats)
 
     def valid_dataset(self) -> Optional[Dataset]:
         if not self.conf.valid_data:
             return None
-        self._ensure_assets()
-        return TTSDataset(self.conf.valid_data, self.conf.valid_feats or "", self.tokens, self.stats, self.frontend, self.level,
-                          self.speaker_ids, need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
-
-    def lengths(self, dataset: Dataset) -> Sequence[int]:
-        return [it["frames"] for it in dataset.items]  # type: ignore[attr-defined]
-
-    def collate(self, items: List[Any]) -> Dict[str, Any]:
-        return collate_tts(items)
-
-    def compute_loss(self, model: torch.nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
-        out = model(
-            batch["tokens"], batch["token_lengths"], batch["durations"], batch.get("pitch"), batch.get("energy"),
-            batch["speakers"], max_frames=batch["mel"].size(1), speaker_vectors=batch.get("speaker_vectors"),
-        )
-        core = model.module if hasattr(model, "module") else model
-        terms = core.loss(out, batch["mel"], batch["durations"], batch.get("pitch"), batch.get("energy"))
-        return terms["loss"], {k: float(v.detach()) for k, v in terms.items() if k != "loss"}
+        return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
 
     def export_assets(self, model_dir: Path) -> None:
         self._ensure_assets()

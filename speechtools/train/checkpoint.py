@@ -66,9 +66,9 @@ def prune_checkpoints(out_dir: PathLike, keep_last: int) -> List[Path]:
     return doomed
 
 
-def model_state(checkpoint: Dict[str, Any], path: PathLike = "<checkpoint>") -> Dict[str, torch.Tensor]:
-    """The model weights of a training checkpoint (``{"model": ...}``) or of a bare state dict."""
-    state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
+def model_state(checkpoint: Dict[str, Any], path: PathLike = "<checkpoint>", key: str = "model") -> Dict[str, torch.Tensor]:
+    """The model weights of a training checkpoint (``{"model": ...}``; ``key="ema"``: its moving average) or of a bare state dict."""
+    state = checkpoint.get(key, checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserError("not a speechtools checkpoint or model state dict", path)
     return state
@@ -100,9 +100,10 @@ def average_state_dicts(states: Sequence[Dict[str, torch.Tensor]]) -> Dict[str, 
     return averaged
 
 
-def average_checkpoints(paths: Sequence[PathLike], out_path: PathLike) -> Dict[str, torch.Tensor]:
-    """Average the model weights of ``paths`` and write them (a plain state dict) to ``out_path`` atomically."""
-    states = [model_state(load_checkpoint(p), p) for p in paths]
+def average_checkpoints(paths: Sequence[PathLike], out_path: PathLike, key: str = "model") -> Dict[str, torch.Tensor]:
+    """Average the model weights (``key="ema"``: the moving averages) of ``paths`` and write them
+    (a plain state dict) to ``out_path`` atomically."""
+    states = [model_state(load_checkpoint(p), p, key) for p in paths]
     averaged = average_state_dicts(states)
     with atomic_path(out_path) as tmp:
         torch.save(averaged, tmp)

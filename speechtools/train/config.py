@@ -6,8 +6,8 @@ naming the key and the file. Defaults live here; recipe configs override what th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import List, Literal, Optional, Tuple
 
 
 @dataclass
@@ -63,6 +63,26 @@ class SchedulerConfig:
 
 
 @dataclass
+class InitFromConfig:
+    """``trainer.init_from``: start from (part of) another model's weights (fine-tuning, adaptation).
+
+    Attributes:
+        path: a model directory (its ``model.pt``), a ``model.pt`` or a training checkpoint
+            (``checkpoints/step_N.pt``); empty = start from the random initialisation.
+        include: parameter/buffer name patterns (``fnmatch``: ``encoder.*``) to load; default all.
+        exclude: patterns not to load even if included (e.g. a new output head).
+        strict: every included name of the model must be in the source with the same shape,
+            and every included name of the source in the model; ``false`` loads what fits and
+            reports the rest (missing, unexpected, shape-mismatched) in one line.
+    """
+
+    path: str = ""
+    include: List[str] = field(default_factory=lambda: ["*"])
+    exclude: List[str] = field(default_factory=list)
+    strict: bool = True
+
+
+@dataclass
 class TrainerConfig:
     """Everything the generic trainer does that is not task-specific.
 
@@ -85,6 +105,12 @@ class TrainerConfig:
         amp: mixed precision on CUDA (``bf16`` or ``fp16`` with a GradScaler); ignored on CPU.
         seed: seed for Python, NumPy and torch RNGs and for the batch order.
         find_unused_parameters: passed to DistributedDataParallel.
+        init_from: initial weights from another model (:class:`InitFromConfig`); not applied on ``--resume``.
+        freeze: parameter name patterns (``fnmatch``) that are not trained.
+        trainable: if given, only parameters matching one of these patterns are trained (then
+            ``freeze`` removes more). AdaSpeech fine-tunes ``["*.cond_norm*", "speaker_embedding.*"]``.
+        ema_decay: keep an exponential moving average of the weights, ``ema = d·ema + (1 − d)·w``
+            after every update (0 = off); saved in checkpoints and used for ``model.pt``.
     """
 
     max_steps: int = 1000
@@ -104,6 +130,10 @@ class TrainerConfig:
     amp: Literal["none", "bf16", "fp16"] = "none"
     seed: int = 1
     find_unused_parameters: bool = False
+    init_from: InitFromConfig = field(default_factory=InitFromConfig)
+    freeze: List[str] = field(default_factory=list)
+    trainable: List[str] = field(default_factory=list)
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -124,3 +154,5 @@ class TrainerConfig:
             raise ValueError("grad_clip, num_workers, valid_interval and keep_last must be >= 0")
         if self.keep_last and self.keep_last < self.average_last:
             raise ValueError(f"keep_last ({self.keep_last}) must be >= average_last ({self.average_last})")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1) (0 = off), got {self.ema_decay}")

@@ -13,9 +13,16 @@ Under ``torchrun`` the model is wrapped in DistributedDataParallel and each rank
 so that, for losses that are means over items, the averaged gradient equals the gradient of
 the global batch's mean whatever N is.
 
+Training-time jobs the trainer owns (each under ``trainer:``, each in the checkpoint so that
+``--resume`` continues bit for bit): ``init_from`` (partial loading from another model,
+:mod:`speechtools.train.parameters`), ``freeze``/``trainable`` patterns, the update count passed
+to the task and to every module with ``set_num_updates`` (fairseq's hook), an exponential
+moving average of the weights (``ema_decay``, :mod:`speechtools.train.ema`) and one optimiser,
+schedule and grad scaler per optimiser the task declares (:mod:`speechtools.train.optim`).
+
 At the end the output directory is a self-contained model directory: ``config.yaml``,
-``model.pt`` (average of the last ``average_last`` checkpoints), ``checkpoints/``,
-``train_log.jsonl`` and whatever ``task.export_assets`` writes.
+``model.pt`` (average of the last ``average_last`` checkpoints; of their moving averages with
+``ema_decay``), ``checkpoints/``, ``train_log.jsonl`` and whatever ``task.export_assets`` writes.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import contextlib
 import json
 import math
 import random
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -42,7 +50,7 @@ from speechtools.data.sampler import LengthBucketBatchSampler
 from speechtools.device import resolve_device
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import atomic_write
-from speechtools.tasks.base import Task
+from speechtools.tasks.base import LossStats, Task, prefixed_stats
 from speechtools.train import checkpoint as ckpt
 from speechtools.train.distributed import (
     DistInfo,
@@ -54,9 +62,10 @@ from speechtools.train.distributed import (
     init_distributed,
     shutdown_distributed,
 )
+from speechtools.train.ema import WeightEMA
 from speechtools.train.experiment import Experiment
-from speechtools.train.optim import build_optimizer
-from speechtools.train.schedulers import build_scheduler
+from speechtools.train.optim import Stepper, build_steppers, load_steppers_state, steppers_state
+from speechtools.train.parameters import apply_freeze, init_from
 
 CONFIG_NAME = "config.yaml"
 MODEL_NAME = "model.pt"
@@ -375,12 +384,14 @@ class Trainer:
         conf = self.conf
         seed_everything(conf.seed)
         task = self._task if self._task is not None else self.experiment.build_task()
-        model = task.build_model().to(self.device)
+        model = task.build_model()
+        self._prepare_weights(task, model)
+        model = model.to(self.device)
         self.model = model
-        optimizer = build_optimizer(model.parameters(), self.experiment.optim)
-        scheduler = build_scheduler(optimizer, self.experiment.scheduler, conf.max_steps)
         amp_dtype = self._amp_dtype()
-        scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        steppers = build_steppers(self._parameter_groups(task, model), self.experiment.optim, self.experiment.scheduler,
+                                  conf.max_steps, scaler_enabled=amp_dtype == torch.float16)
+        ema = WeightEMA(model, conf.ema_decay) if conf.ema_decay > 0 else None
         train_set = task.train_dataset()
         sampler, loader = self._build_loader(task, train_set, conf.batch_bins, conf.shuffle, conf.seed)
         if len(sampler.batches) == 0:
@@ -397,7 +408,7 @@ class Trainer:
         seed_everything(conf.seed + self.dist.rank)
         log_path = self.out_dir / LOG_NAME
         if self.resume:
-            state = self._load_resume(model, optimizer, scheduler, scaler)
+            state = self._load_resume(model, steppers, ema)
             if self.dist.is_main:
                 _truncate_log(log_path, state.step)
         wrapped: torch.nn.Module = model
@@ -421,13 +432,16 @@ class Trainer:
         sums = _StatSums(self.device)
         last_saved = state.step if self.resume else -1
         while state.step < conf.max_steps:
-            lr, grad_norm = self._train_step(task, wrapped, model, batches, optimizer, scheduler, scaler, amp_dtype, sums)
+            set_num_updates(task, model, state.step)
+            lr, grad_norms = self._train_step(task, wrapped, batches, steppers, amp_dtype, sums)
+            if ema is not None:
+                ema.update(model)
             state.step += 1
             state.epoch, state.batches_done = batches.position
             bar.update(1)
 
             if state.step % conf.log_interval == 0 or state.step == conf.max_steps:
-                record = {"split": "train", "step": state.step, "epoch": state.epoch, "lr": lr, **sums.reduce()}
+                record = {"split": "train", "step": state.step, "epoch": state.epoch, **lr, **sums.reduce()}
                 if not math.isfinite(record["loss"]) and amp_dtype != torch.float16:
                     raise UserError(
                         f"training diverged: loss is {record['loss']} at step {state.step}; lower optim.lr, "
@@ -435,12 +449,12 @@ class Trainer:
                         log_path,
                     )
                 if conf.grad_clip > 0:
-                    record["grad_norm"] = float(grad_norm)
+                    record.update({key: float(value) for key, value in grad_norms.items()})
                 record["elapsed"] = round(time.perf_counter() - start_time, 3)
                 sums = _StatSums(self.device)
                 if self.dist.is_main:
                     self._append_log(log_path, record)
-                    bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{lr:.3g}")
+                    bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{next(iter(lr.values())):.3g}")
             if valid_loader is not None and (
                 (conf.valid_interval and state.step % conf.valid_interval == 0) or state.step == conf.max_steps
             ):
@@ -449,14 +463,14 @@ class Trainer:
                     self._append_log(log_path, record)
             if state.step % conf.save_interval == 0 or state.step == conf.max_steps:
                 state.elapsed = time.perf_counter() - start_time
-                self._save(model, optimizer, scheduler, scaler, state)
+                self._save(model, steppers, ema, state)
                 last_saved = state.step
         bar.close()
         if last_saved != state.step:
             state.elapsed = time.perf_counter() - start_time
-            self._save(model, optimizer, scheduler, scaler, state)
+            self._save(model, steppers, ema, state)
         if self.dist.is_main:
-            self._finish(task)
+            self._finish(task, use_ema=ema is not None)
         # Free DDP's reducer while the process group it uses still exists; destroying the group
         # first leaves the reducer's gloo threads to be torn down after it (an abort at exit).
         del wrapped
@@ -465,45 +479,98 @@ class Trainer:
         return self.out_dir
 
     # ------------------------------------------------------------------ helpers
+    def _prepare_weights(self, task: Task, model: torch.nn.Module) -> None:
+        """``trainer.init_from`` (a fresh run only: a resumed one restores its checkpoint), then ``freeze``/``trainable``.
+
+        Both are reported in one line each on stderr (rank 0).
+        """
+        conf = self.conf
+        lines: List[str] = []
+        if conf.init_from.path and not self.resume:
+            source = Path(conf.init_from.path)
+            if source.is_dir():
+                task.check_init_source(source)
+            lines.append(init_from(model, conf.init_from).line())
+        if conf.freeze or conf.trainable:
+            trainable = apply_freeze(model, conf.trainable, conf.freeze)
+            total = sum(p.numel() for p in model.parameters())
+            lines.append(f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.2f}%)")
+        if self.dist.is_main:
+            for line in lines:
+                print(f"trainer: {line}", file=sys.stderr)
+
+    @staticmethod
+    def _parameter_groups(task: Task, model: torch.nn.Module) -> Dict[str, List[torch.nn.Parameter]]:
+        """``{"": all parameters}`` for one optimiser, else the task's groups in its declared order."""
+        if not task.optimizers:
+            return {"": list(model.parameters())}
+        groups = task.parameter_groups(model)
+        if list(groups) != list(task.optimizers):
+            raise ValueError(f"parameter_groups() must return the groups {task.optimizers} in that order, got {tuple(groups)}")
+        return groups
+
     def _train_step(
         self,
         task: Task,
         wrapped: torch.nn.Module,
-        model: torch.nn.Module,
         batches: _BatchStream,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-        scaler: torch.amp.GradScaler,
+        steppers: List[Stepper],
         amp_dtype: Optional[torch.dtype],
         sums: _StatSums,
-    ) -> Tuple[float, torch.Tensor]:
-        """One optimiser update over ``accum_grad`` micro-batches; returns its lr and the gradient norm.
+    ) -> Tuple[Dict[str, float], Dict[str, torch.Tensor]]:
+        """One update: each optimiser in turn over the same ``accum_grad`` micro-batches.
 
-        Each micro-batch loss is weighted by ``N * n_rank / (n_global * accum_grad)`` (see the
-        module docstring); DDP all-reduces gradients only on the last micro-batch.
+        Returns the learning rate of the step (``lr``, or ``<name>_lr`` per optimiser) and the
+        gradient norm before clipping (``grad_norm`` or ``<name>_grad_norm``). Each micro-batch
+        loss is weighted by ``N * n_rank / (n_global * accum_grad)`` (see the module docstring);
+        DDP all-reduces gradients only on the last micro-batch. With one optimiser, micro-batches
+        are drawn as they are used; with several, they are drawn once, before the first optimiser.
         """
         conf = self.conf
         wrapped.train()
-        for micro in range(conf.accum_grad):
-            batch, n_local, n_global = next(batches)
-            batch = move_to_device(batch, self.device, non_blocking=True)
-            weight = self.dist.world_size * n_local / n_global / conf.accum_grad
-            sync = micro == conf.accum_grad - 1 or not self.dist.enabled
-            with (contextlib.nullcontext() if sync else wrapped.no_sync()):  # type: ignore[operator]
-                with self._autocast(amp_dtype):
-                    loss, stats = task.compute_loss(wrapped, batch)
-                scaler.scale(loss * weight).backward()
-            sums.add({"loss": loss, **stats}, n_local)
-        grad_norm = torch.zeros((), device=self.device)
-        if conf.grad_clip > 0:
-            scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), conf.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        lr = scheduler.get_last_lr()[0]
-        scheduler.step()
-        return lr, grad_norm
+        multi = len(steppers) > 1 or bool(steppers[0].name)
+        drawn = [next(batches) for _ in range(conf.accum_grad)] if multi else None
+        micro_stats: List[LossStats] = [{} for _ in range(conf.accum_grad)]
+        sizes = [0] * conf.accum_grad
+        lrs: Dict[str, float] = {}
+        norms: Dict[str, torch.Tensor] = {}
+        for stepper in steppers:
+            for micro in range(conf.accum_grad):
+                batch, n_local, n_global = drawn[micro] if drawn is not None else next(batches)
+                batch = move_to_device(batch, self.device, non_blocking=True)
+                weight = self.dist.world_size * n_local / n_global / conf.accum_grad
+                sync = micro == conf.accum_grad - 1 or not self.dist.enabled
+                with (contextlib.nullcontext() if sync else wrapped.no_sync()):  # type: ignore[operator]
+                    with self._autocast(amp_dtype):
+                        if multi:
+                            loss, stats = task.compute_loss(wrapped, batch, optimizer=stepper.name)  # type: ignore[call-arg]
+                        else:
+                            loss, stats = task.compute_loss(wrapped, batch)
+                    stepper.scaler.scale(loss * weight).backward()
+                sizes[micro] = n_local
+                if multi:
+                    micro_stats[micro].update(prefixed_stats(stepper.name, loss, stats))
+                    micro_stats[micro]["loss"] = micro_stats[micro].get("loss", 0) + loss.detach()
+                else:
+                    sums.add({"loss": loss, **stats}, n_local)
+            suffix = f"{stepper.name}_" if stepper.name else ""
+            norm = torch.zeros((), device=self.device)
+            if conf.grad_clip > 0:
+                stepper.scaler.unscale_(stepper.optimizer)
+                norm = torch.nn.utils.clip_grad_norm_(stepper.params, conf.grad_clip)
+            stepper.scaler.step(stepper.optimizer)
+            stepper.scaler.update()
+            if multi:
+                wrapped.zero_grad(set_to_none=True)  # this loss's gradients on other groups' parameters
+            else:
+                stepper.optimizer.zero_grad(set_to_none=True)
+            lrs[f"{suffix}lr"] = stepper.scheduler.get_last_lr()[0]
+            norms[f"{suffix}grad_norm"] = norm
+            stepper.scheduler.step()
+        if multi:
+            for stats, n in zip(micro_stats, sizes):
+                sums.add(stats, n)
+        return lrs, norms
 
     @torch.no_grad()
     def _validate(
@@ -536,19 +603,9 @@ class Trainer:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(clean) + "\n")
 
-    def _save(
-        self,
-        model: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-        scaler: torch.amp.GradScaler,
-        state: TrainState,
-    ) -> None:
+    def _save(self, model: torch.nn.Module, steppers: List[Stepper], ema: Optional[WeightEMA], state: TrainState) -> None:
         rng = all_gather_objects(capture_rng_state(self.device), self.dist.world_size)
         if self.dist.is_main:
-            sched_state = scheduler.state_dict()
-            # The schedule itself comes from the config, so a resumed run may extend max_steps.
-            sched_state["lr_lambdas"] = [None] * len(sched_state.get("lr_lambdas", []))
             payload = {
                 "step": state.step,
                 "epoch": state.epoch,
@@ -556,32 +613,30 @@ class Trainer:
                 "elapsed": state.elapsed,
                 "world_size": self.dist.world_size,
                 "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": sched_state,
-                "scaler": scaler.state_dict(),
+                **steppers_state(steppers),
                 "rng": rng,
                 "config": self.experiment.to_dict(),
             }
+            if ema is not None:
+                payload["ema"] = ema.state_dict()
             ckpt.save_checkpoint(payload, ckpt.checkpoint_path(self.out_dir, state.step))
             ckpt.prune_checkpoints(self.out_dir, self.conf.keep_last)
         barrier()
 
-    def _load_resume(
-        self,
-        model: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-        scaler: torch.amp.GradScaler,
-    ) -> TrainState:
+    def _load_resume(self, model: torch.nn.Module, steppers: List[Stepper], ema: Optional[WeightEMA]) -> TrainState:
         path = broadcast_object(str(ckpt.list_checkpoints(self.out_dir)[-1]) if self.dist.is_main else None)
         payload = ckpt.load_checkpoint(path, map_location=self.device)
         try:
             model.load_state_dict(payload["model"])
-            optimizer.load_state_dict(payload["optimizer"])
-            scheduler.load_state_dict(payload["scheduler"])
-            scaler.load_state_dict(payload["scaler"])
+            load_steppers_state(steppers, payload)
+            if ema is not None and "ema" in payload:
+                ema.load_state_dict(payload["ema"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"checkpoint does not match this experiment ({str(exc).splitlines()[0]})", path) from None
+        if ema is not None and "ema" not in payload:
+            warnings.warn("trainer.ema_decay is set but the checkpoint has no moving average: it starts from the "
+                          "checkpoint's weights", stacklevel=2)
+            ema.load_state_dict(model.state_dict())
         rng = payload["rng"]
         if len(rng) == self.dist.world_size:
             restore_rng_state(rng[self.dist.rank], self.device)
@@ -599,11 +654,21 @@ class Trainer:
             elapsed=float(payload.get("elapsed", 0.0)),
         )
 
-    def _finish(self, task: Task) -> None:
-        """Write ``model.pt`` (average of the last ``average_last`` checkpoints) and the task's assets."""
+    def _finish(self, task: Task, use_ema: bool) -> None:
+        """Write ``model.pt`` (average of the last ``average_last`` checkpoints, of their EMA weights
+        with ``ema_decay``) and the task's assets."""
         paths = ckpt.list_checkpoints(self.out_dir)[-self.conf.average_last :]
-        ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME)
+        ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME, key="ema" if use_ema else "model")
         task.export_assets(self.out_dir)
+
+
+def set_num_updates(task: Task, model: torch.nn.Module, num_updates: int) -> None:
+    """Tell the task and every module that has ``set_num_updates`` how many updates are done (fairseq's hook)."""
+    task.set_num_updates(num_updates)
+    for module in model.modules():
+        hook = getattr(module, "set_num_updates", None)
+        if callable(hook):
+            hook(num_updates)
 
 
 def _truncate_log(path: Path, step: int) -> None:

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from speechtools.errors import PathLike, UserError
-from speechtools.tasks.tts import load_speaker_vector
+from speechtools.datasets.tts import load_speaker_vector
 from speechtools.train.model_dir import load_model_dir
 from speechtools.tts.text_split import split_sentences, split_tokens
 from speechtools.tts.vocoders import build_vocoder

@@ -5,7 +5,8 @@ import pytest
 import torch
 from scipy import stats
 
-from speechtools.align.aligner import Aligner, AlignerConfig, beta_binomial_log_prior
+from speechtools.align.prior import beta_binomial_log_prior
+from speechtools.models.aligner import Aligner, AlignerConfig
 
 
 def test_prior_matches_scipy_betabinom():

@@ -8,6 +8,7 @@ from speechtools.models import MODELS
 from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig, conv_as_linear, expansion_index
 from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig
 from speechtools.nn.beam_search import beam_search
+from speechtools.tasks.base import split_loss_terms
 
 TINY = dict(vocab_size=12, d_model=32, n_heads=4, ffn_dim=64, encoder_layers=2, decoder_layers=2, dropout=0.0)
 
@@ -80,7 +81,7 @@ def test_fastcorrect_learns_toy_corrections_and_infers_lengths() -> None:
     src, lengths, durations, edited, target = _toy_batch()
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     for _ in range(120):
-        loss, stats = model.loss(model(src, lengths, durations), lengths, durations, edited, target)
+        loss, stats = split_loss_terms(model.loss(model(src, lengths, durations), lengths, durations, edited, target))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -108,7 +109,7 @@ def test_fastcorrect_loss_terms_follow_the_reference() -> None:
     with torch.no_grad():
         out = model(src, lengths, durations)
     with torch.no_grad():
-        loss, stats = model.loss(out, lengths, durations, edited, target)
+        loss, stats = split_loss_terms(model.loss(out, lengths, durations, edited, target))
     valid = torch.arange(3)[None] < lengths[:, None]
     # durations clamped to max_duration (the 2 of the insertion counts as 1 here)
     mse = torch.nn.functional.mse_loss(out.durations[valid], durations.float().clamp(0, 1.0)[valid])

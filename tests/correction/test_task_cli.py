@@ -91,10 +91,10 @@ def test_fastcorrect_copies_out_of_vocabulary_words_unless_told_to_edit_them(mod
         model.predictor.duration[-1].weight.zero_()
         model.predictor.duration[-1].bias.fill_(2.0)
     sentences = ["the dog stared home", "tacos the cat"]
-    copied = Corrector(model, tok, "fastcorrect", torch.device("cpu")).correct(sentences, progress=False)
+    copied = Corrector(model, tok, torch.device("cpu")).correct(sentences, progress=False)
     assert copied[0].split()[2 * 2] == "stared" and copied[1].split()[0] == "tacos"
     assert len(copied[0].split()) == 7 and len(copied[1].split()) == 5
-    edited = Corrector(model, tok, "fastcorrect", torch.device("cpu"), copy_oov_words=False).correct(sentences, progress=False)
+    edited = Corrector(model, tok, torch.device("cpu"), copy_oov_words=False).correct(sentences, progress=False)
     assert "stared" not in edited[0].split() and "tacos" not in edited[1].split()
     src = tmp_path / "hyp.txt"
     src.write_text("zanzibar the dog\n")

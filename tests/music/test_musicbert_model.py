@@ -13,7 +13,9 @@ from speechtools.models.musicbert import HEAD_SIZES, MusicBERT, MusicBERTConfig,
 from speechtools.music import vocab as V
 from speechtools.music.tasks_data import SequenceStore
 from speechtools.music.windowing import to_model_sequence
-from speechtools.tasks.music_classification import MusicClassificationConfig, MusicClassificationTask, load_matching_weights, predict_probabilities
+from speechtools.tasks.music_classification import MusicClassificationConfig, MusicClassificationTask, predict_probabilities
+from speechtools.train.config import InitFromConfig
+from speechtools.train.parameters import init_from
 from speechtools.tasks.musicbert_pretrain import MusicBERTPretrainConfig, MusicBERTPretrainTask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,13 +105,16 @@ def test_finetune_init_from_pretrained_and_predict(tmp_path):
     torch.save({"model": pre.state_dict()}, tmp_path / "model.pt")
     _store(6, 8, 1, labels=True).save(tmp_path / "cls.npz")
     conf = MusicBERTConfig(**{**SMALL.__dict__, "num_classes": 2})
-    task = MusicClassificationTask(MusicClassificationConfig(train=str(tmp_path / "cls.npz"), init_from=str(tmp_path / "model.pt")), "musicbert", conf)
+    task = MusicClassificationTask(MusicClassificationConfig(train=str(tmp_path / "cls.npz")), "musicbert", conf)
     model = task.build_model()
+    # what conf/music/finetune.yaml's trainer.init_from does: load every weight whose name and shape fit
+    report = init_from(model, InitFromConfig(path=str(tmp_path / "model.pt"), strict=False))
     assert torch.equal(model.embed_tokens.weight, pre.embed_tokens.weight)
     assert torch.equal(model.encoder.layers[1].linear1.weight, pre.encoder.layers[1].linear1.weight)
-    loaded, skipped = load_matching_weights(MusicBERT(conf), str(tmp_path / "model.pt"))
     mlm = [k for k in pre.state_dict() if k.startswith(("upsample", "lm_"))]
-    assert skipped == len(mlm) > 0 and loaded == len(pre.state_dict()) - len(mlm)  # everything but the MLM heads
+    assert sorted(report.unexpected) == sorted(mlm) and len(mlm) > 0  # everything but the MLM heads loads
+    assert len(report.loaded) == len(pre.state_dict()) - len(mlm)
+    assert report.missing and all(k.startswith("classifier") for k in report.missing)
     data = task.train_dataset()
     loss, stats = task.compute_loss(model, task.collate([data[i] for i in range(len(data))]))
     assert loss.item() > 0 and 0.0 <= stats["accuracy"] <= 1.0

@@ -1,4 +1,8 @@
-"""Shared helpers: a small toy_regression experiment config written to a temporary file."""
+"""Shared helpers: a small toy_regression experiment config written to a temporary file.
+
+The toy task and model are a plugin outside the library (``examples/toy_regression``); importing
+this conftest registers them, and :data:`TOY_PLUGIN` is what subprocesses pass to ``--import``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ from typing import Any, Callable, Dict
 
 import pytest
 import yaml
+
+from speechtools.registry import import_plugin
+
+TOY_PLUGIN = str(Path(__file__).resolve().parents[2] / "examples" / "toy_regression" / "toy_regression.py")
+import_plugin(TOY_PLUGIN)
 
 
 def toy_config(**blocks: Dict[str, Any]) -> Dict[str, Any]:

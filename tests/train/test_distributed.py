@@ -18,6 +18,7 @@ from speechtools.train.experiment import load_experiment
 from speechtools.train.trainer import Trainer
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
+TOY_PLUGIN = str(Path(__file__).resolve().parents[2] / "examples" / "toy_regression" / "toy_regression.py")
 
 
 def _env() -> dict:
@@ -96,7 +97,7 @@ def test_ddp_resume_is_bit_for_bit_with_per_rank_dropout(tmp_path: Path, write_c
 @pytest.mark.slow
 def test_cli_nproc_relaunches_under_torchrun(tmp_path: Path, write_config: Callable[..., Path]) -> None:
     config = write_config(model_conf={"dropout": 0.0}, trainer={"max_steps": 4, "min_batch_size": 2, "save_interval": 2})
-    cli = [sys.executable, "-m", "speechtools.cli.main", "train", "--config", str(config), "--quiet"]
+    cli = [sys.executable, "-m", "speechtools.cli.main", "train", "--import", TOY_PLUGIN, "--config", str(config), "--quiet"]
     result = subprocess.run(cli + ["--out-dir", str(tmp_path / "ddp"), "--nproc", "2"], env=_env(), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "torch.distributed.run" in result.stderr and "--nproc-per-node=2" in result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from speechtools.align.aligner import beta_binomial_log_prior
+from speechtools.align.prior import beta_binomial_log_prior
 from speechtools.align.mas import durations_from_path, maximum_path
 from tiny_tts import extract_training_assets, train_tiny_fastspeech2
 

@@ -46,11 +46,11 @@ def test_padded_batch_equals_each_item_alone():
     tokens = torch.tensor([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]])
     durations = torch.tensor([[1, 2, 3, 1, 2], [2, 2, 1, 0, 0]])
     with torch.inference_mode():
-        out = model(tokens, lengths, durations)
+        out = model(tokens, lengths, durations=durations)
         assert "pitch_pred" not in out and "energy_pred" not in out
         for b in range(2):
             n, t = int(lengths[b]), int(durations[b].sum())
-            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations[b:b + 1, :n])
+            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations=durations[b:b + 1, :n])
             torch.testing.assert_close(out["mel"][b, :t], alone["mel"][0], atol=1e-5, rtol=1e-4)
             assert out["mel"][b, t:].abs().sum() == 0
 
@@ -60,9 +60,9 @@ def test_alpha_scales_frames_like_the_paper():
     model = FastSpeech(tiny_conf(), vocab_size=20, n_mels=10).eval()
     tokens, lengths, d = torch.tensor([[3, 4, 5, 6]]), torch.tensor([4]), torch.tensor([[2, 2, 3, 1]])
     with torch.inference_mode():
-        assert model(tokens, lengths, d, alpha=1.3)["durations"].tolist() == [[2, 2, 3, 1]]
-        assert int(model(tokens, lengths, d, alpha=1.3)["frame_lengths"][0]) == 11  # [3, 3, 4, 1]
-        assert int(model(tokens, lengths, d, alpha=0.5)["frame_lengths"][0]) == 5  # [1, 1, 2, 1]
+        assert model(tokens, lengths, durations=d, alpha=1.3)["durations"].tolist() == [[2, 2, 3, 1]]
+        assert int(model(tokens, lengths, durations=d, alpha=1.3)["frame_lengths"][0]) == 11  # [3, 3, 4, 1]
+        assert int(model(tokens, lengths, durations=d, alpha=0.5)["frame_lengths"][0]) == 5  # [1, 1, 2, 1]
 
 
 def test_overfitting_drives_mel_and_duration_loss_down():
@@ -77,7 +77,7 @@ def test_overfitting_drives_mel_and_duration_loss_down():
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = None
     for _ in range(150):
-        out = model(tokens, lengths, durations, max_frames=8)
+        out = model(tokens, lengths, durations=durations, max_frames=8)
         terms = model.loss(out, mel, durations)
         opt.zero_grad()
         terms["loss"].backward()

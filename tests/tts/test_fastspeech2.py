@@ -37,13 +37,12 @@ def test_padded_batch_equals_each_item_alone(level, postnet):
     tokens, lengths, durations, frames, mel, pitch, energy = make_batch(level, gen)
     speakers = torch.tensor([0, 2, 1])
     with torch.inference_mode():
-        batch_out = model(tokens, lengths, durations, pitch, energy, speakers, max_frames=mel.size(1))
+        batch_out = model(tokens, lengths, durations=durations, pitch=pitch, energy=energy, speakers=speakers, max_frames=mel.size(1))
         free_out = model(tokens, lengths, speakers=speakers)
         for b in range(3):
             n, t = int(lengths[b]), int(frames[b])
             w = n if level == "token" else t
-            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations[b:b + 1, :n], pitch[b:b + 1, :w],
-                          energy[b:b + 1, :w], speakers[b:b + 1], max_frames=t)
+            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations=durations[b:b + 1, :n], pitch=pitch[b:b + 1, :w], energy=energy[b:b + 1, :w], speakers=speakers[b:b + 1], max_frames=t)
             assert alone["mel_post"].shape == (1, t, 10)
             torch.testing.assert_close(batch_out["mel_post"][b, :t], alone["mel_post"][0], atol=1e-5, rtol=1e-4)
             assert batch_out["mel_post"][b, t:].abs().sum() == 0
@@ -61,10 +60,10 @@ def test_speed_and_pitch_controls():
     lengths = torch.tensor([4])
     durations = torch.tensor([[2, 2, 3, 1]])
     with torch.inference_mode():
-        slow = model(tokens, lengths, durations, alpha=2.0)
-        base = model(tokens, lengths, durations)
-        shifted = model(tokens, lengths, durations, pitch_shift=4.0)
-        louder = model(tokens, lengths, durations, energy_scale=2.0)
+        slow = model(tokens, lengths, durations=durations, alpha=2.0)
+        base = model(tokens, lengths, durations=durations)
+        shifted = model(tokens, lengths, durations=durations, pitch_shift=4.0)
+        louder = model(tokens, lengths, durations=durations, energy_scale=2.0)
     assert int(slow["frame_lengths"][0]) == 2 * int(base["frame_lengths"][0]) == 16
     # +4 semitones: log-F0 rises by 4 ln2 / 12; in z-score units divided by the std 0.2.
     delta = shifted["pitch_used"] - base["pitch_used"]
@@ -78,7 +77,7 @@ def test_loss_masks_padding():
     torch.manual_seed(2)
     model = FastSpeech2(tiny_conf(), vocab_size=20, n_mels=10)
     tokens, lengths, durations, frames, mel, pitch, energy = make_batch("token", gen)
-    out = model(tokens, lengths, durations, pitch, energy, max_frames=mel.size(1))
+    out = model(tokens, lengths, durations=durations, pitch=pitch, energy=energy, max_frames=mel.size(1))
     loss = model.loss(out, mel, durations, pitch, energy)
     mel_garbage = mel.clone()
     for b in range(3):
@@ -96,7 +95,7 @@ def test_overfitting_a_few_utterances_drives_mel_loss_down_10x():
     optim = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = None
     for step in range(300):
-        out = model(tokens, lengths, durations, pitch, energy, max_frames=mel.size(1))
+        out = model(tokens, lengths, durations=durations, pitch=pitch, energy=energy, max_frames=mel.size(1))
         terms = model.loss(out, mel, durations, pitch, energy)
         optim.zero_grad()
         terms["loss"].backward()

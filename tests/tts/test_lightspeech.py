@@ -79,10 +79,10 @@ def test_other_architectures_build_and_keep_padding_invariance():
     lengths = torch.tensor([5, 3])
     durations = torch.tensor([[1, 2, 3, 1, 2], [2, 2, 1, 0, 0]])
     with torch.inference_mode():
-        out = model(tokens, lengths, durations)
+        out = model(tokens, lengths, durations=durations)
         for b in range(2):
             n, t = int(lengths[b]), int(durations[b].sum())
-            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations[b:b + 1, :n])
+            alone = model(tokens[b:b + 1, :n], lengths[b:b + 1], durations=durations[b:b + 1, :n])
             torch.testing.assert_close(out["mel"][b, :t], alone["mel"][0], atol=1e-5, rtol=1e-4)
 
 
@@ -111,7 +111,7 @@ def test_training_step_reduces_loss():
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(100):
-        terms = model.loss(model(tokens, lengths, durations, pitch, max_frames=8), mel, durations, pitch)
+        terms = model.loss(model(tokens, lengths, durations=durations, pitch=pitch, max_frames=8), mel, durations, pitch)
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()

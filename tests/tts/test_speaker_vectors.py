@@ -18,7 +18,7 @@ from speechtools.models.fastspeech2 import FastSpeech2, FastSpeech2Config
 from speechtools.models.lightspeech import LightSpeech, LightSpeechConfig
 from speechtools.nn.fft_block import FFTStackConfig
 from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
-from speechtools.tasks.tts import read_speaker_vectors
+from speechtools.datasets.tts import read_speaker_vectors
 from speechtools.tts.synthesizer import SynthesisInput, Synthesizer
 from tiny_tts import FEATS_CONF, REPO
 
@@ -70,20 +70,20 @@ def test_vectors_are_projected_and_added(name):
     assert _tiny(name, speaker_vector_dim=0).speaker_vector_proj is None
     vectors = torch.randn(2, 8)
     with torch.inference_mode():
-        plain = model(TOKENS, LENGTHS, DURATIONS)["mel"]
-        with_vectors = model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=vectors)["mel"]
-        other = model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=torch.randn(2, 8))["mel"]
+        plain = model(TOKENS, LENGTHS, durations=DURATIONS)["mel"]
+        with_vectors = model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=vectors)["mel"]
+        other = model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=torch.randn(2, 8))["mel"]
         assert not torch.allclose(with_vectors, plain) and not torch.allclose(with_vectors, other)
         # A zero vector contributes the projection's bias only: with the bias zeroed it is no vector at all...
         zero = torch.zeros(2, 8)
         bias = model.speaker_vector_proj.bias.clone()
         model.speaker_vector_proj.bias.zero_()
-        torch.testing.assert_close(model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=zero)["mel"], plain)
+        torch.testing.assert_close(model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=zero)["mel"], plain)
         # ...and with the weight zeroed every vector gives the zero vector's (bias-only) output.
         model.speaker_vector_proj.bias.copy_(bias)
         model.speaker_vector_proj.weight.zero_()
-        bias_only = model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=zero)["mel"]
-        torch.testing.assert_close(model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=vectors)["mel"], bias_only)
+        bias_only = model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=zero)["mel"]
+        torch.testing.assert_close(model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=vectors)["mel"], bias_only)
         assert not torch.allclose(bias_only, plain)
 
 
@@ -93,11 +93,11 @@ def test_padded_batch_equals_each_item_alone(name):
     model = _tiny(name, speaker_vector_dim=8).eval()
     vectors = torch.randn(2, 8)
     with torch.inference_mode():
-        batch = model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=vectors)
+        batch = model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=vectors)
         free = model(TOKENS, LENGTHS, speaker_vectors=vectors)
         for b in range(2):
             n, t = int(LENGTHS[b]), int(DURATIONS[b].sum())
-            alone = model(TOKENS[b:b + 1, :n], LENGTHS[b:b + 1], DURATIONS[b:b + 1, :n], speaker_vectors=vectors[b:b + 1])
+            alone = model(TOKENS[b:b + 1, :n], LENGTHS[b:b + 1], durations=DURATIONS[b:b + 1, :n], speaker_vectors=vectors[b:b + 1])
             torch.testing.assert_close(batch["mel"][b, :t], alone["mel"][0], atol=1e-5, rtol=1e-4)
             assert batch["mel"][b, t:].abs().sum() == 0
             free_alone = model(TOKENS[b:b + 1, :n], LENGTHS[b:b + 1], speaker_vectors=vectors[b:b + 1])
@@ -106,12 +106,12 @@ def test_padded_batch_equals_each_item_alone(name):
 
 def test_wrong_vectors_are_value_errors():
     with pytest.raises(ValueError, match="takes no speaker vectors"):
-        _tiny("lightspeech", 0)(TOKENS, LENGTHS, DURATIONS, speaker_vectors=torch.zeros(2, 8))
+        _tiny("lightspeech", 0)(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=torch.zeros(2, 8))
     model = _tiny("lightspeech", 8)
     with pytest.raises(ValueError, match=r"shape \(batch=2, 8\), got \(2, 6\)"):
-        model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=torch.zeros(2, 6))
+        model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=torch.zeros(2, 6))
     with pytest.raises(ValueError, match=r"got \(8,\)"):
-        model(TOKENS, LENGTHS, DURATIONS, speaker_vectors=torch.zeros(8))
+        model(TOKENS, LENGTHS, durations=DURATIONS, speaker_vectors=torch.zeros(8))
     with pytest.raises(ValueError, match="speaker_vector_dim must be >= 0"):
         LightSpeechConfig(speaker_vector_dim=-1)
 

@@ -1,4 +1,11 @@
-"""``toy_regression``: a small, fully synthetic sequence-regression task for the trainer's examples and tests.
+"""``toy_regression``: a small, fully synthetic sequence-regression task, as a plugin outside the library.
+
+It shows what a task and a model need to be trained by ``speechtools train`` (and it is what
+the trainer's tests train). Load it with ``--import`` (a ``.py`` file, a package folder or a
+module name)::
+
+    speechtools train --import examples/toy_regression/toy_regression.py \
+        --config examples/toy_regression/toy_regression.yaml --out-dir exp/toy
 
 Data (deterministic from ``data_seed``, no files): item ``i`` of a split is a sequence
 ``x`` of ``T_i`` frames of ``input_dim`` standard-normal features, with ``T_i`` uniform in
@@ -16,7 +23,9 @@ Being a mean over items, its DDP gradient equals the single-process gradient of 
 global batch (see :mod:`speechtools.train.trainer`).
 
 The model, ``toy_regressor``, is two 1-D convolutions with GELU and dropout and a linear head,
-registered here because it exists only for this task.
+registered here because it exists only for this task; like every model it is built by the
+registry through its ``build_model(conf, task)`` classmethod, which reads the input and output
+sizes from the task.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from speechtools.fileio import atomic_path
 from speechtools.models import MODELS
 from speechtools.nn.masks import lengths_to_mask
 from speechtools.tasks import TASKS
-from speechtools.tasks.base import Task
+from speechtools.tasks.base import LossStats, Task
 
 STATS_NAME = "stats.npz"
 
@@ -81,6 +90,11 @@ class ToyRegressor(nn.Module):
         self.conv2 = nn.Conv1d(conf.hidden, conf.hidden, conf.kernel_size, padding=pad)
         self.dropout = nn.Dropout(conf.dropout)
         self.head = nn.Linear(conf.hidden, output_dim)
+
+    @classmethod
+    def build_model(cls, conf: ToyRegressorConfig, task: "ToyRegressionTask") -> "ToyRegressor":
+        """The construction rule: input and output sizes from the task."""
+        return cls(task.input_dim, task.output_dim, conf)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``mask`` is ``(B, T)`` True at valid frames; padded frames are zeroed between layers."""
@@ -131,10 +145,15 @@ class ToyRegressionTask(Task):
         self.std: Optional[np.ndarray] = None
         self._train: Optional[ToySequenceDataset] = None
 
-    def build_model(self) -> nn.Module:
-        if self.model_name != "toy_regressor":
-            raise UserError(f"task toy_regression needs model toy_regressor, got {self.model_name!r}")
-        return ToyRegressor(self.conf.input_dim, self.conf.output_dim, self.model_conf)
+    @property
+    def input_dim(self) -> int:
+        """Features per input frame."""
+        return self.conf.input_dim
+
+    @property
+    def output_dim(self) -> int:
+        """Values per target frame."""
+        return self.conf.output_dim
 
     def _standardise(self, items: List[Tuple[np.ndarray, np.ndarray]]) -> ToySequenceDataset:
         assert self.mean is not None and self.std is not None
@@ -169,7 +188,7 @@ class ToyRegressionTask(Task):
         ys = nn.utils.rnn.pad_sequence([torch.from_numpy(y) for _, y in items], batch_first=True)
         return {"x": xs, "y": ys, "lengths": lengths}
 
-    def compute_loss(self, model: nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, Any]]:
+    def compute_loss(self, model: nn.Module, batch: Dict[str, Any]) -> Tuple[torch.Tensor, LossStats]:
         """Mean over items of the per-item MSE; also logs the mean absolute error (0-dim tensors, no host sync)."""
         mask = lengths_to_mask(batch["lengths"], batch["x"].shape[1])
         pred = model(batch["x"], mask)
@@ -179,10 +198,6 @@ class ToyRegressionTask(Task):
         mse = (err.pow(2).sum(dim=(1, 2)) / denom).mean()
         mae = (err.abs().sum(dim=(1, 2)) / denom).mean()
         return mse, {"mae": mae.detach()}
-
-    def validation_stats(self, model: nn.Module, batch: Dict[str, Any]) -> Dict[str, float]:
-        loss, stats = self.compute_loss(model, batch)
-        return {"loss": float(loss), "mae": float(stats["mae"])}
 
     def export_assets(self, model_dir: Path) -> None:
         """Write the target standardisation statistics to ``stats.npz``."""
