@@ -69,3 +69,16 @@ train_launch_args() {
     printf '%s %s\n' --device "${device:-auto}"
   fi
 }
+
+# train_resume_args: how a training stage treats its existing experiment directory, from the
+# recipe option $overwrite. false (default): --auto-resume (a stage killed during training
+# continues from its newest checkpoint when re-run; a changed config is refused, naming the
+# differing keys); true: --overwrite (start that training afresh). Training stages never
+# delete their experiment directory. Use unquoted: $(train_resume_args).
+train_resume_args() {
+  if [ "${overwrite:-false}" = true ]; then
+    printf '%s\n' --overwrite
+  else
+    printf '%s\n' --auto-resume
+  fi
+}

@@ -10,12 +10,13 @@
 #   3 vocab      data/tokens.txt                              (speechtools correct vocab $vocab_args)
 #   4 pretrain   each of $models on the noised pairs           -> exp/pretrain_<model>/
 #   5 finetune   each of $models on data/train/pairs.tsv       -> exp/<model>/
-#   6 decode     correct-asr on dev and test; FastCorrect's edit gate = --edit-threshold, or the
-#                value of --gate-grid with the lowest dev WER (empty grid: no gate, the paper's decoding)
+#   6 decode     correct-asr on dev and test; a corrector with an edit gate (FastCorrect) decodes with
+#                --edit-threshold, or the value of --gate-grid with the lowest dev WER (speechtools
+#                correct choose-gate -> exp/<model>/gate.json; empty grid: no gate, the paper's decoding)
 #   7 score      speechtools score correction $score_args      -> exp/results.md
 #
 # Variables it reads: lang (en | zh), text_corpus, noise_epochs, noise_channel, vocab_args, models, size,
-# pretrain_steps, finetune_steps, edit_threshold, gate_grid, batch_size, device, ngpu,
+# pretrain_steps, finetune_steps, edit_threshold, gate_grid, batch_size, device, ngpu, overwrite,
 # ref_name (reference file in data/<set>/), score_args (e.g. --cer).
 # Training configs: conf/<model>_{pretrain,finetune}.yaml with the sizes of
 # $SPEECHTOOLS_ROOT/conf/correction/<model>_<size>.yaml.
@@ -46,38 +47,25 @@ train_stage() {  # $1 = pretrain | finetune
     local extra=()
     mapfile -t extra < <(python "$root_conf/size_overrides.py" "$root_conf/${m}_${size}.yaml")
     [ -n "$steps" ] && extra+=(--set "trainer.max_steps=$steps" --set "trainer.save_interval=$steps" --set "trainer.valid_interval=$steps")
-    rm -rf "$out"
     OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} speechtools train --config "conf/${m}_${phase}.yaml" --out-dir "$out" \
-      $(train_launch_args) --quiet "${extra[@]}"
+      $(train_launch_args) $(train_resume_args) --quiet "${extra[@]}"
   done
-}
-
-choose_gate() {  # FastCorrect edit gate: the threshold of --gate-grid with the lowest dev WER (ties: the first)
-  local t wer best="" best_wer=""
-  for t in $gate_grid; do
-    mkdir -p "exp/fastcorrect/gate/$t"
-    speechtools correct-asr --model-dir exp/fastcorrect --batch-size "$batch_size" --device "$device" --quiet \
-      --edit-threshold "$t" data/dev/hyp "exp/fastcorrect/gate/$t/text"
-    # shellcheck disable=SC2086
-    speechtools score correction $score_args --src data/dev/hyp --hyp "exp/fastcorrect/gate/$t/text" \
-      --ref "data/dev/$ref_name" --json "exp/fastcorrect/gate/$t/metrics.json" > /dev/null
-    wer=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wer_after'])" "exp/fastcorrect/gate/$t/metrics.json")
-    echo "edit threshold $t: dev WER $wer" >&2
-    if [ -z "$best" ] || python -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - 1e-9 else 1)" "$wer" "$best_wer"; then
-      best=$t best_wer=$wer
-    fi
-  done
-  echo "$best"
 }
 
 decode_stage() {
   local m s t gate=()
   for m in $models; do
     gate=()
-    if [ "$m" = fastcorrect ]; then
-      t=$edit_threshold
-      [ -z "$t" ] && [ -n "$gate_grid" ] && t=$(choose_gate)
-      [ -n "$t" ] && gate=(--edit-threshold "$t") && echo "$t" > exp/fastcorrect/edit_threshold && log "FastCorrect edit threshold: $t"
+    # The edit-gate threshold of this model: --edit-threshold, else the best of --gate-grid on dev;
+    # nothing for a corrector without an edit gate (the AR baseline).
+    # shellcheck disable=SC2086
+    t=$(speechtools correct choose-gate --model-dir "exp/$m" ${edit_threshold:+--threshold "$edit_threshold"} \
+      --grid "$gate_grid" --src data/dev/hyp --ref "data/dev/$ref_name" $score_args --batch-size "$batch_size" \
+      --device "$device" --quiet --json "exp/$m/gate.json")
+    if [ -n "$t" ]; then
+      gate=(--edit-threshold "$t")
+      echo "$t" > "exp/$m/edit_threshold"
+      log "$m edit threshold: $t"
     fi
     for s in dev test; do
       mkdir -p "exp/$m/decode_$s"

@@ -30,6 +30,7 @@ device=auto              # auto | cpu | cuda[:N]
 ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
+overwrite=false          # training stages: false = continue a killed run from its checkpoint (refuse a changed config); true = start afresh
 help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 durations, 4 train, 5 synthesis, 6 scoring)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
@@ -77,9 +78,9 @@ task_sets() {
 durations_stage() {
   local extra=() s
   [ -n "$aligner_steps" ] && extra=(--set "trainer.max_steps=$aligner_steps")
-  rm -rf "$aligner_dir"
   # shellcheck disable=SC2046
-  speechtools align train --config "$aligner_conf" --out-dir "$aligner_dir" --device "$device" --quiet $(task_sets) "${extra[@]}"
+  speechtools align train --config "$aligner_conf" --out-dir "$aligner_dir" --device "$device" --quiet $(train_resume_args) \
+    $(task_sets) "${extra[@]}"
   for s in "$train_set" "$dev_set" "$eval_set"; do
     speechtools align durations --model-dir "$aligner_dir" --data "data/$s" --feats "dump/$s" \
       --device "$device" --plot-dir "$aligner_dir/plots_$s" --plot-n 2
@@ -89,9 +90,9 @@ durations_stage() {
 train_stage() {
   local extra=()
   [ -n "$max_steps" ] && extra=(--set "trainer.max_steps=$max_steps")
-  rm -rf "$expdir"
   # shellcheck disable=SC2046,SC2086
-  speechtools train --config "$conf" --out-dir "$expdir" $(train_launch_args) --seed "$seed" --quiet $(task_sets) "${extra[@]}" $train_args
+  speechtools train --config "$conf" --out-dir "$expdir" $(train_launch_args) $(train_resume_args) --seed "$seed" --quiet \
+    $(task_sets) "${extra[@]}" $train_args
 }
 
 synth_stage() {

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import device_option, set_option
+from speechtools.cli.options import check_resume_options, device_option, resume_options, set_option
 
 
 @click.group()
@@ -27,10 +27,11 @@ def align() -> None:
 @click.option("--config", required=True, type=click.Path(dir_okay=False), help="Experiment YAML (task: alignment, model: aligner).")
 @click.option("--out-dir", required=True, help="Model directory to write.")
 @set_option
-@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out-dir.")
+@resume_options
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config: str, out_dir: str, overrides: Tuple[str, ...], resume: bool, device: str, quiet: bool) -> None:
+def train(config: str, out_dir: str, overrides: Tuple[str, ...], resume: bool, auto_resume: bool, overwrite: bool,
+          device: str, quiet: bool) -> None:
     """Train the aligner (forward-sum + bin loss, arXiv 2108.10447) into a model directory.
 
     \b
@@ -40,10 +41,12 @@ def train(config: str, out_dir: str, overrides: Tuple[str, ...], resume: bool, d
     from speechtools.train.experiment import load_experiment
     from speechtools.train.trainer import Trainer
 
+    check_resume_options(resume, auto_resume, overwrite)
     experiment = load_experiment(config, list(overrides))
     if experiment.task != "alignment":
         raise click.UsageError(f"--config must have task: alignment (got {experiment.task!r})")
-    model_dir = Trainer(experiment, out_dir, device=device, resume=resume, show_progress=not quiet).run()
+    model_dir = Trainer(experiment, out_dir, device=device, resume=resume, auto_resume=auto_resume, overwrite=overwrite,
+                        show_progress=not quiet).run()
     click.echo(f"model directory: {model_dir}")
 
 

@@ -10,7 +10,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from speechtools.cli.options import device_option
+from speechtools.cli.options import device_option, transcript_options
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, read_lines
 
@@ -216,8 +216,8 @@ def _is_kaldi(lines: List[str]) -> bool:
               help="FastCorrect: copy tokens whose edit probability is below this (default: the model's setting; 0 = off).")
 @click.option("--copy-oov-words/--edit-oov-words", default=None,
               help="FastCorrect: copy words outside the vocabulary unchanged, or let the model edit their character pieces (default: the model's setting, normally copy).")
-@click.option("--n-best", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Hypotheses per utterance (FastCorrect 2; only 1 is supported now).")
+@click.option("--n-best", type=click.IntRange(min=1), default=1, hidden=True,
+              help="Reserved for FastCorrect 2 (several hypotheses per utterance); only 1 works until it lands.")
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.argument("input_path", metavar="IN")
@@ -257,3 +257,68 @@ def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[i
                 handle.write((text if original.strip() else original) + "\n")
             else:
                 handle.write(f"{key} {text}".rstrip() + "\n")
+
+
+@correct.command("choose-gate")
+@click.option("--model-dir", required=True, help="Trained corrector model directory.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Use this edit threshold (no search).")
+@click.option("--grid", default="", help='Thresholds to try on --src/--ref, e.g. "0 0.5 0.7 0.9" (lowest WER wins, ties: the first).')
+@click.option("--src", "src_path", type=click.Path(dir_okay=False), help="Development-set ASR hypotheses (Kaldi text).")
+@click.option("--ref", "ref_path", type=click.Path(dir_okay=False), help="Their reference transcripts.")
+@transcript_options
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Sentences per batch.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the WER of every threshold tried as JSON.")
+@device_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def choose_gate(model_dir: str, threshold: Optional[float], grid: str, src_path: Optional[str], ref_path: Optional[str],
+                fmt: str, cer: bool, ignore_case: bool, remove_punct: bool, batch_size: int, json_out: Optional[str],
+                device: str, quiet: bool) -> None:
+    """Print the edit-gate threshold to decode MODEL_DIR with (nothing for a corrector without an edit gate).
+
+    --threshold is printed as given; otherwise every value of --grid decodes --src and is scored
+    against --ref (WER, or CER with --cer) and the best is printed. The recipes' decoding stage
+    asks this for each model, so it never branches on a model's name.
+
+    \b
+    Example:
+      speechtools correct choose-gate --model-dir exp/fastcorrect --grid "0 0.5 0.7 0.9" --src data/dev/hyp --ref data/dev/ref
+    """
+    import json
+
+    from speechtools.correction.inference import Corrector
+    from speechtools.scoring.correction_metrics import correction_metrics
+    from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.text_formats import normalized_transcripts, read_transcripts
+
+    values = [float(v) for v in grid.split()] if threshold is None else [threshold]
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise click.BadParameter(f"thresholds must lie in [0, 1], got {grid!r}", param_hint="--grid")
+    corrector = Corrector.from_model_dir(model_dir, device)
+    if not getattr(corrector.model, "has_edit_gate", False):
+        click.echo(f"{model_dir}: this corrector has no edit gate", err=True)
+        return
+    if threshold is not None or not values:
+        if values:
+            click.echo(f"{values[0]:g}")
+        return
+    if not src_path or not ref_path:
+        raise click.UsageError("--grid needs --src and --ref (the development set to choose on)")
+    norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer)
+    ref = normalized_transcripts(ref_path, fmt, norm)
+    source = read_transcripts(src_path, fmt).text
+    src = normalized_transcripts(src_path, fmt, norm, expect=ref)
+    ids = list(source)
+    unit = "CER" if cer else "WER"
+    results = {}
+    for value in values:
+        corrector.edit_threshold = value
+        corrected = corrector.correct([source[u] for u in ids], batch_size=batch_size, progress=not quiet)
+        hyp = {u: norm(text) for u, text in zip(ids, corrected)}
+        results[f"{value:g}"] = correction_metrics(src, hyp, ref)["wer_after"]
+        click.echo(f"edit threshold {value:g}: dev {unit} {results[f'{value:g}']:.2f}", err=True)
+    best = min(results, key=lambda k: (results[k], list(results).index(k)))
+    if json_out is not None:
+        with atomic_write(json_out) as handle:
+            json.dump({"unit": unit, "wer": results, "chosen": float(best)}, handle, indent=2)
+            handle.write("\n")
+    click.echo(best)

@@ -35,3 +35,30 @@ def set_option(f: F) -> F:
 def nj_option(f: F) -> F:
     """``--nj N`` parallel jobs."""
     return click.option("--nj", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel jobs.")(f)
+
+
+def resume_options(f: F) -> F:
+    """``--resume``, ``--auto-resume``, ``--overwrite``: what a training command does with an existing --out-dir."""
+    f = click.option("--overwrite", is_flag=True,
+                     help="Start afresh: remove the checkpoints, model.pt, log and config.yaml a previous run left in --out-dir.")(f)
+    f = click.option("--auto-resume", is_flag=True,
+                     help="Continue from the newest checkpoint if --out-dir has one (a killed recipe stage), else start; "
+                          "refuses if --out-dir holds a run of another config.")(f)
+    return click.option("--resume", is_flag=True,
+                        help="Continue bit-for-bit from the newest checkpoint in --out-dir (a changed config, e.g. more steps, is allowed).")(f)
+
+
+def check_resume_options(resume: bool, auto_resume: bool, overwrite: bool) -> None:
+    """At most one of ``--resume``, ``--auto-resume``, ``--overwrite``."""
+    given = [name for name, on in (("--resume", resume), ("--auto-resume", auto_resume), ("--overwrite", overwrite)) if on]
+    if len(given) > 1:
+        raise click.UsageError(f"give at most one of {', '.join(given)}")
+
+
+def transcript_options(f: F) -> F:
+    """``--format``, ``--cer``, ``--ignore-case``, ``--remove-punct``: how transcripts are read and normalised for scoring."""
+    f = click.option("--remove-punct", is_flag=True, help="Strip punctuation before scoring.")(f)
+    f = click.option("--ignore-case", is_flag=True, help="Case-fold before scoring.")(f)
+    f = click.option("--cer", is_flag=True, help="Score characters (spaces removed first).")(f)
+    return click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "trn"]), default="auto", show_default=True,
+                        help="Transcript format of the files.")(f)

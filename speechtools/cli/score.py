@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import click
 
+from speechtools.cli.options import transcript_options
 from speechtools.errors import UserError
 
 if TYPE_CHECKING:
@@ -258,27 +259,19 @@ Example:
 @click.option("--src", "src_path", required=True, type=click.Path(dir_okay=False), help="ASR hypotheses (corrector input).")
 @click.option("--hyp", "hyp_path", required=True, type=click.Path(dir_okay=False), help="Corrected output.")
 @click.option("--ref", "ref_path", required=True, type=click.Path(dir_okay=False), help="Reference transcripts.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "trn"]), default="auto", show_default=True,
-              help="Transcript format of the three files.")
-@click.option("--cer", is_flag=True, help="Score characters (spaces removed first).")
-@click.option("--ignore-case", is_flag=True, help="Case-fold before scoring.")
-@click.option("--remove-punct", is_flag=True, help="Strip punctuation before scoring.")
+@transcript_options
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all metrics and counts as JSON.")
 def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, cer: bool, ignore_case: bool,
                        remove_punct: bool, json_out: Optional[str]) -> None:
     from speechtools.fileio import atomic_write
     from speechtools.scoring.correction_metrics import correction_metrics
     from speechtools.scoring.normalize import Normalizer
-    from speechtools.scoring.text_formats import read_transcripts
+    from speechtools.scoring.text_formats import normalized_transcripts
 
     norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer)
-    ref = {u: norm(t) for u, t in read_transcripts(ref_path, fmt).text.items()}
-    src = {u: norm(t) for u, t in read_transcripts(src_path, fmt).text.items()}
-    hyp = {u: norm(t) for u, t in read_transcripts(hyp_path, fmt).text.items()}
-    for path, table in ((src_path, src), (hyp_path, hyp)):
-        missing = [u for u in ref if u not in table]
-        if missing:
-            raise UserError(f"no line for reference utterance {missing[0]!r} ({len(missing)} missing)", path)
+    ref = normalized_transcripts(ref_path, fmt, norm)
+    src = normalized_transcripts(src_path, fmt, norm, expect=ref)
+    hyp = normalized_transcripts(hyp_path, fmt, norm, expect=ref)
     m = correction_metrics(src, hyp, ref)
     unit = "CER" if cer else "WER"
 

@@ -22,6 +22,8 @@ from speechtools.cli.options import device_option
 @click.option("--speaker", default=None, help="Speaker name (multi-speaker models).")
 @click.option("--speaker-vector", default=None, metavar="FILE.npy",
               help="External speaker vector (x-/d-vector, 1-D float .npy) for every line; models with speaker_vector_dim > 0.")
+@click.option("--reference-audio", default=None, metavar="FILE",
+              help="Reference recording for every line (models with an utterance-level acoustic encoder, e.g. AdaSpeech).")
 @click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder name (griffin-lim; neural vocoders when installed).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -29,7 +31,7 @@ from speechtools.cli.options import device_option
 @click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
-          pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], vocoder: str,
+          pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str], vocoder: str,
           vocoder_model: Optional[str], batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
 
@@ -58,7 +60,8 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
     sr = synthesizer.feature_config.sample_rate
     scp = {}
     durations = {}
-    results = synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size, speaker_vector=speaker_vector)
+    results = synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size, speaker_vector=speaker_vector,
+                                     reference_audio=reference_audio)
     for result in results:
         wav_path = out / f"{result.uttid}.wav"
         save_audio(wav_path, result.wav, sr)

@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import device_option, set_option
+from speechtools.cli.options import check_resume_options, device_option, resume_options, set_option
 from speechtools.errors import UserError
 
 
@@ -25,7 +25,7 @@ def _child_argv(
     config: str,
     out_dir: str,
     overrides: Tuple[str, ...],
-    resume: bool,
+    mode: Tuple[bool, bool, bool],
     device: str,
     seed: Optional[int],
     imports: Tuple[str, ...],
@@ -35,8 +35,7 @@ def _child_argv(
     argv = ["train", "--config", config, "--out-dir", out_dir, "--device", device]
     for item in overrides:
         argv += ["--set", item]
-    if resume:
-        argv.append("--resume")
+    argv += [flag for flag, on in zip(("--resume", "--auto-resume", "--overwrite"), mode) if on]
     if seed is not None:
         argv += ["--seed", str(seed)]
     for module in imports:
@@ -48,7 +47,7 @@ def _child_argv(
 @click.option("--config", required=True, help="Experiment YAML (task, task_conf, model, model_conf, optim, scheduler, trainer).")
 @click.option("--out-dir", required=True, help="Model directory to write (config.yaml, checkpoints/, model.pt, train_log.jsonl).")
 @set_option
-@click.option("--resume", is_flag=True, help="Continue bit-for-bit from the newest checkpoint in --out-dir.")
+@resume_options
 @device_option
 @click.option("--seed", type=int, default=None, help="Override trainer.seed.")
 @click.option("--ngpu", type=click.IntRange(min=0), default=None, help="GPUs per node (0 = CPU); >1 launches DDP via torchrun.")
@@ -65,6 +64,8 @@ def train(
     out_dir: str,
     overrides: Tuple[str, ...],
     resume: bool,
+    auto_resume: bool,
+    overwrite: bool,
     device: str,
     seed: Optional[int],
     ngpu: Optional[int],
@@ -83,6 +84,7 @@ def train(
       speechtools train --config conf/tts/fastspeech2.yaml --out-dir exp/fs2 --set task_conf.train_data=data/train ...
       speechtools train --import examples/toy_regression/toy_regression.py --config examples/toy_regression/toy_regression.yaml --out-dir exp/toy
       speechtools train --config conf.yaml --out-dir exp/toy --resume
+      speechtools train --config conf.yaml --out-dir exp/toy --auto-resume     # what recipe stages do
       speechtools train --config conf.yaml --out-dir exp/toy --set optim.lr=5e-4 trainer.max_steps=2000
       speechtools train --config conf.yaml --out-dir exp/fs2 --ngpu 4
       speechtools train --config conf.yaml --out-dir exp/fs2 --ngpu 8 --nnodes 2 --rdzv-endpoint node1:29500
@@ -93,6 +95,7 @@ def train(
         if "=" not in item:
             raise click.UsageError(f"unexpected argument {item!r} (overrides are KEY=VALUE, after --set)")
     overrides = tuple(overrides) + tuple(more_overrides)
+    check_resume_options(resume, auto_resume, overwrite)
     if ngpu is not None and nproc is not None:
         raise click.UsageError("give either --ngpu (GPUs) or --nproc (CPU processes), not both")
     if ngpu == 0 or nproc:
@@ -108,8 +111,8 @@ def train(
     per_node = ngpu if ngpu else (nproc or 1)
     if (per_node > 1 or nnodes > 1) and not launched_by_torchrun():
         # Report user errors here, once, rather than from every worker through torchrun.
-        Trainer(experiment, out_dir, device=device, resume=resume).check_out_dir()
-        argv = _child_argv(config, out_dir, overrides, resume, device, seed, imports)
+        Trainer(experiment, out_dir, device=device, resume=resume, auto_resume=auto_resume, overwrite=overwrite).check_out_dir()
+        argv = _child_argv(config, out_dir, overrides, (resume, auto_resume, overwrite), device, seed, imports)
         if quiet:
             argv.append("--quiet")
         cmd = torchrun_command(argv, per_node, nnodes, node_rank, rdzv_endpoint)
@@ -119,7 +122,8 @@ def train(
             sys.exit(code)
         return
 
-    model_dir = Trainer(experiment, out_dir, device=device, resume=resume, show_progress=not quiet).run()
+    model_dir = Trainer(experiment, out_dir, device=device, resume=resume, auto_resume=auto_resume, overwrite=overwrite,
+                        show_progress=not quiet).run()
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"model directory: {model_dir}")
 

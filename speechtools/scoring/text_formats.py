@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines
@@ -72,3 +72,17 @@ def read_transcripts(path: PathLike, fmt: str = "auto") -> Transcripts:
         text[utt] = " ".join(words.split())
         where[utt] = number
     return Transcripts(str(path), text, where)
+
+
+def normalized_transcripts(path: PathLike, fmt: str, normalize: Callable[[str], List[str]],
+                           expect: Optional[Mapping[str, object]] = None) -> Dict[str, List[str]]:
+    """:func:`read_transcripts` of ``path``, each transcript turned into scoring tokens by ``normalize``.
+
+    Raises:
+        UserError: as :func:`read_transcripts`, or an utterance of ``expect`` (the references) without a line here.
+    """
+    table = {u: normalize(t) for u, t in read_transcripts(path, fmt).text.items()}
+    missing = [u for u in (expect or {}) if u not in table]
+    if missing:
+        raise UserError(f"no line for reference utterance {missing[0]!r} ({len(missing)} missing)", path)
+    return table

@@ -84,10 +84,11 @@ def init_from(model: torch.nn.Module, conf: InitFromConfig) -> InitReport:
     report.unexpected = [n for n in selected(state) if n not in own]
     report.missing = [n for n in wanted if n not in state]
     report.mismatched = [n for n in wanted if n in state and state[n].shape != own[n].shape]
-    if conf.strict and (report.missing or report.unexpected or report.mismatched):
-        raise UserError(f"trainer.init_from (strict): {report.line()}; set trainer.init_from.strict=false or narrow include/exclude", path)
     update: Dict[str, torch.Tensor] = {n: state[n] for n in wanted if n in state and state[n].shape == own[n].shape}
     report.loaded = sorted(update)
+    if conf.strict and (report.missing or report.unexpected or report.mismatched):
+        raise UserError(f"trainer.init_from (strict) would load only part: {report.line()}; "
+                        "set trainer.init_from.strict=false or narrow include/exclude", path)
     if not update:
         raise UserError(f"trainer.init_from: no weight of this source fits the model ({report.line()})", path)
     own.update(update)

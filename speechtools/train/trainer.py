@@ -31,6 +31,7 @@ import contextlib
 import json
 import math
 import random
+import shutil
 import sys
 import time
 import warnings
@@ -245,7 +246,13 @@ class Trainer:
         out_dir: output (model) directory.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (under torchrun on CUDA, each
             rank uses ``cuda:LOCAL_RANK``).
-        resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
+        resume: continue from the newest checkpoint in ``out_dir/checkpoints`` (a changed
+            config is allowed, with a warning naming the changed keys: e.g. more steps).
+        auto_resume: what a recipe stage wants: continue from the newest checkpoint if there is
+            one, start otherwise; a directory that holds a run of another config is an error
+            naming the differing keys (use ``overwrite`` or ``resume``).
+        overwrite: start afresh, removing the training outputs (``checkpoints/``, ``model.pt``,
+            ``train_log.jsonl``, ``config.yaml``) a previous run left in ``out_dir``.
         task: an already-built task (default: ``experiment.build_task()``).
         show_progress: show the tqdm bar (rank 0 only).
     """
@@ -258,11 +265,17 @@ class Trainer:
         resume: bool = False,
         task: Optional[Task] = None,
         show_progress: bool = True,
+        auto_resume: bool = False,
+        overwrite: bool = False,
     ) -> None:
+        if overwrite and (resume or auto_resume):
+            raise ValueError("overwrite starts afresh: it cannot be combined with resume or auto_resume")
         self.experiment = experiment
         self.conf = experiment.trainer
         self.out_dir = Path(out_dir)
         self.resume = resume
+        self.auto_resume = auto_resume
+        self.overwrite = overwrite
         self.show_progress = show_progress
         self.dist: DistInfo = dist_info_from_env()
         self.device = self._pick_device(device)
@@ -277,25 +290,26 @@ class Trainer:
         return device
 
     # ------------------------------------------------------------------ set-up
-    def check_out_dir(self) -> Dict[str, Any]:
-        """Check the output directory against ``--resume`` without writing; return the resolved config.
+    def check_out_dir(self) -> bool:
+        """Check the output directory against the resume mode without writing; return whether the run resumes.
 
         Raises:
             UserError: ``--resume`` without a checkpoint; without ``--resume``, a directory
-                holding a different config, or the same config with checkpoints.
+                holding a different config, or (not ``auto_resume``) the same config with checkpoints.
         """
         config_path = self.out_dir / CONFIG_NAME
-        checkpoints = ckpt.list_checkpoints(self.out_dir)
-        resolved = self.experiment.to_dict()
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise UserError("--out-dir exists and is not a directory", self.out_dir)
+        if self.overwrite:
+            return False
+        checkpoints = ckpt.list_checkpoints(self.out_dir)
         changed: List[str] = []
         if config_path.is_file():
             try:
                 old = yaml.safe_load(config_path.read_text(encoding="utf-8"))
             except yaml.YAMLError:
                 old = None
-            changed = _mapping_diff(old, resolved)
+            changed = _mapping_diff(old, self.experiment.to_dict())
         if self.resume:
             if not checkpoints:
                 raise UserError(
@@ -304,25 +318,29 @@ class Trainer:
                 )
             if changed:
                 warnings.warn(f"resuming with a changed config: {', '.join(changed)}", stacklevel=2)
-        elif config_path.is_file():
-            if changed:
-                raise UserError(
-                    f"the output directory holds a different experiment (differs in {', '.join(changed[:5])}); "
-                    "pass --resume to continue it or choose a new --out-dir",
-                    config_path,
-                )
-            if checkpoints:
-                raise UserError(
-                    "the output directory already has checkpoints; pass --resume to continue or choose a new --out-dir",
-                    self.out_dir,
-                )
-        return resolved
+            return True
+        if config_path.is_file() and changed:
+            action = "pass --overwrite to start it afresh, or --resume to continue it with this config" if self.auto_resume \
+                else "pass --resume to continue it or choose a new --out-dir"
+            raise UserError(f"the output directory holds a different experiment (differs in {', '.join(changed[:5])}); {action}",
+                            config_path)
+        if checkpoints and not self.auto_resume:
+            raise UserError(
+                "the output directory already has checkpoints; pass --resume to continue or choose a new --out-dir",
+                self.out_dir,
+            )
+        return bool(checkpoints)
 
-    def _prepare_out_dir(self) -> None:
-        """:meth:`check_out_dir`, then write ``config.yaml`` (rank 0 only)."""
-        resolved = self.check_out_dir()
+    def _prepare_out_dir(self) -> bool:
+        """:meth:`check_out_dir`, then (``overwrite``) remove old training outputs and write ``config.yaml`` (rank 0 only)."""
+        resume = self.check_out_dir()
+        if self.overwrite:
+            shutil.rmtree(self.out_dir / ckpt.CHECKPOINT_DIR, ignore_errors=True)
+            for name in (MODEL_NAME, LOG_NAME, CONFIG_NAME):
+                (self.out_dir / name).unlink(missing_ok=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        save_config(resolved, self.out_dir / CONFIG_NAME)
+        save_config(self.experiment.to_dict(), self.out_dir / CONFIG_NAME)
+        return resume
 
     def _build_loader(
         self, task: Task, dataset: Dataset, batch_bins: int, shuffle: bool, seed: int
@@ -373,12 +391,14 @@ class Trainer:
         """Train to ``max_steps`` (or continue), write the model directory and return its path."""
         init_distributed(self.dist, self.device)
         failure: Optional[Tuple[str, Optional[str], Optional[int]]] = None
+        resume = False
         if self.dist.is_main:
             try:
-                self._prepare_out_dir()
+                resume = self._prepare_out_dir()
             except UserError as exc:
                 failure = (exc.message, exc.path, exc.line)
-        failure = broadcast_object(failure)  # every rank stops on rank 0's error instead of hanging
+        # every rank stops on rank 0's error instead of hanging, and resumes when rank 0 does
+        failure, self.resume = broadcast_object((failure, resume))
         if failure is not None:
             raise UserError(*failure)
         conf = self.conf

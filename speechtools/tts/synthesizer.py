@@ -9,7 +9,10 @@ Controls (FastSpeech Sec. 3.2 / FastSpeech 2 Sec. 2.3): ``speed`` S (S = 2 speak
 the length regulator's α = 1/S), ``pitch_shift`` in semitones and ``energy_scale``. Speaker:
 a name of a multi-speaker model's ``speakers.txt`` and/or, for models built with
 ``speaker_vector_dim > 0``, an external speaker vector (``.npy``, e.g. an x-vector of the
-target voice) used for every input.
+target voice) used for every input. A reference recording (``reference_audio``) becomes a
+normalised log-mel computed with the model's own feature settings and reaches the model as
+``reference_mel``/``reference_mel_lengths`` (models that declare ``accepts_reference_mel``,
+such as AdaSpeech's utterance-level acoustic encoder).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import torch
 from tqdm import tqdm
 
 from speechtools.errors import PathLike, UserError
+from speechtools.audio.features import log_mel
+from speechtools.audio.io import load_audio
 from speechtools.datasets.tts import load_speaker_vector
 from speechtools.train.model_dir import load_model_dir
 from speechtools.tts.text_split import split_sentences, split_tokens
@@ -108,6 +113,24 @@ class Synthesizer:
         vector = load_speaker_vector(path, proj.in_features)
         return torch.from_numpy(vector).unsqueeze(0).to(self.device)
 
+    def reference_mel(self, path: Optional[PathLike]) -> Optional[torch.Tensor]:
+        """The normalised log-mel ``(1, T, n_mels)`` of a reference recording (``None`` → ``None``).
+
+        Raises:
+            UserError: the model takes no reference audio, or the file is unreadable, at another
+                sample rate (unless the feature config resamples) or too short for one frame.
+        """
+        if path is None:
+            return None
+        if not getattr(self.model, "accepts_reference_mel", False):
+            raise UserError("this model takes no reference audio (no utterance-level acoustic encoder); drop --reference-audio", path)
+        cfg = self.feature_config
+        wav = load_audio(path, cfg.sample_rate, resample=cfg.resample)
+        if wav.size <= cfg.n_fft // 2:
+            raise UserError(f"reference audio too short: {wav.size} samples, need more than n_fft/2 = {cfg.n_fft // 2}", path)
+        mel = log_mel(torch.from_numpy(wav), cfg).numpy()
+        return torch.from_numpy(self.task.stats.normalize("mel", mel).astype(np.float32)).unsqueeze(0).to(self.device)
+
     def pieces(self, item: SynthesisInput) -> List[List[str]]:
         """Token sequences of the sentences/clauses of one input; user errors for bad text.
 
@@ -133,12 +156,13 @@ class Synthesizer:
     def synthesize(
         self, inputs: Sequence[SynthesisInput], speed: float = 1.0, pitch_shift: float = 0.0, energy_scale: float = 1.0,
         speaker: Optional[str] = None, batch_size: int = 8, progress: bool = True,
-        speaker_vector: Optional[PathLike] = None,
+        speaker_vector: Optional[PathLike] = None, reference_audio: Optional[PathLike] = None,
     ) -> Iterator[SynthesisOutput]:
         """Yield one :class:`SynthesisOutput` per input, in input order.
 
         ``speaker_vector``: a ``.npy`` external speaker vector used for all inputs (see
-        :meth:`speaker_vector`). All inputs are checked (tokenised) before any audio is
+        :meth:`speaker_vector`); ``reference_audio``: a recording whose mel conditions every
+        input (:meth:`reference_mel`). All inputs are checked (tokenised) before any audio is
         produced, so a bad line fails fast.
         """
         if speed <= 0:
@@ -147,6 +171,8 @@ class Synthesizer:
             raise UserError(f"--energy-scale must be > 0, got {energy_scale}")
         spk = self.speaker_id(speaker)
         vector = self.speaker_vector(speaker_vector)
+        reference = self.reference_mel(reference_audio)
+        extra: dict = {}
         units: List[Tuple[int, int, List[str]]] = []
         for i, item in enumerate(inputs):
             for j, chunk in enumerate(self.pieces(item)):
@@ -162,8 +188,11 @@ class Synthesizer:
                 tokens = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device)
                 speakers = torch.full((len(ids),), spk, dtype=torch.long, device=self.device)
                 vectors = None if vector is None else vector.expand(len(ids), -1)
+                if reference is not None:
+                    extra = {"reference_mel": reference.expand(len(ids), -1, -1),
+                             "reference_mel_lengths": torch.full((len(ids),), reference.size(1), device=self.device)}
                 out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift,
-                                 energy_scale=energy_scale, speaker_vectors=vectors)
+                                 energy_scale=energy_scale, speaker_vectors=vectors, **extra)
                 mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean
                 frame_lengths = out["frame_lengths"].cpu()
                 wavs = self.vocoder(mel.to(self.device), frame_lengths.to(self.device))

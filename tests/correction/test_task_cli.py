@@ -158,3 +158,36 @@ def test_align_command_writes_reference_format(tmp_path) -> None:
     with pytest.raises(UserError, match=":2"):
         run("correct", "align", "--lang", "en", str(pairs), str(tmp_path / "bad"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_choose_gate_picks_the_lowest_dev_wer_and_is_silent_for_a_corrector_without_a_gate(model_dirs, tmp_path, capsys) -> None:
+    import json
+
+    from speechtools.correction.inference import Corrector
+    from speechtools.scoring.correction_metrics import correction_metrics
+
+    lines = FIXTURE.read_text().splitlines()[:12]
+    (tmp_path / "hyp").write_text("".join(f"u{k:03d} {line.split(chr(9))[0]}\n" for k, line in enumerate(lines)))
+    (tmp_path / "ref").write_text("".join(f"u{k:03d} {line.split(chr(9))[1]}\n" for k, line in enumerate(lines)))
+    common = ["--src", str(tmp_path / "hyp"), "--ref", str(tmp_path / "ref"), "--device", "cpu", "--quiet"]
+    capsys.readouterr()
+    run("correct", "choose-gate", "--model-dir", str(model_dirs["fastcorrect"]), "--grid", "0 0.5 0.9", *common,
+        "--json", str(tmp_path / "gate.json"))
+    chosen = capsys.readouterr().out.strip()
+    report = json.loads((tmp_path / "gate.json").read_text())
+    # independently: decode with each threshold and score
+    corrector = Corrector.from_model_dir(str(model_dirs["fastcorrect"]), "cpu")
+    src = {f"u{k:03d}": line.split("\t")[0].split() for k, line in enumerate(lines)}
+    ref = {f"u{k:03d}": line.split("\t")[1].split() for k, line in enumerate(lines)}
+    wer = {}
+    for t in (0.0, 0.5, 0.9):
+        corrector.edit_threshold = t
+        out = corrector.correct([" ".join(src[u]) for u in src], progress=False)
+        wer[f"{t:g}"] = correction_metrics(src, dict(zip(src, (o.split() for o in out))), ref)["wer_after"]
+    assert report["wer"] == pytest.approx(wer)
+    assert chosen == min(wer, key=lambda k: (wer[k], list(wer).index(k)))
+    run("correct", "choose-gate", "--model-dir", str(model_dirs["fastcorrect"]), "--threshold", "0.3", *common)
+    assert capsys.readouterr().out.strip() == "0.3"
+    run("correct", "choose-gate", "--model-dir", str(model_dirs["transformer_corrector"]), "--grid", "0 0.5", *common)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "has no edit gate" in captured.err

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from speechtools.audio.store import FeatureStore
 from speechtools.data.kaldi import read_durations, read_table
@@ -54,3 +57,25 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
     assert summary.startswith("MCD ") and "LOGF0_RMSE" in summary
     assert "| MCD (dB, DTW) |" in (decode / "scoring" / "results.md").read_text()
     assert result.stdout.strip().splitlines()[-1] == f"model directory: {work}/exp/fastspeech2_tiny"
+
+    # Recipes resume: stage 4 killed after its first checkpoint and re-run ends with the same model.pt
+    # as the uninterrupted run above (checkpoint frequency does not change the training).
+    stage4 = ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--max-steps", "20", "--asr", "false", "--stage", "4",
+              "--stop-stage", "4", "--tag", "killed", "--train-args", "--set trainer.save_interval=4"]
+    killed = work / "exp" / "killed"
+    proc = subprocess.Popen(stage4, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list((killed / "checkpoints").glob("step_*.pt")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    steps = sorted(int(p.stem.split("_")[1]) for p in (killed / "checkpoints").glob("step_*.pt"))
+    assert steps and steps[-1] < 20 and not (killed / "model.pt").exists(), steps  # killed during training
+    rerun = subprocess.run(stage4, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    final, reference = torch.load(killed / "model.pt"), torch.load(model_dir / "model.pt")
+    assert list(final) == list(reference) and all(torch.equal(final[k], reference[k]) for k in final)
+    # a re-run with a changed config is refused, naming the key, unless --overwrite true
+    changed = subprocess.run([*stage4[:6], "21", *stage4[7:]], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert changed.returncode != 0
+    assert "differs in trainer.max_steps" in changed.stdout + changed.stderr and "--overwrite" in changed.stdout + changed.stderr

@@ -91,3 +91,32 @@ def test_average_checkpoints_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, _, err = run_cli(["average-checkpoints", "--model-dir", str(tmp_path), str(tmp_path / "bad.pt")], capsys)
     assert code == 1 and err.startswith("error: ") and "bad.pt: cannot read checkpoint" in err
     assert not (tmp_path / "model.pt").exists()
+
+
+def test_auto_resume_continues_a_killed_run_and_refuses_a_changed_config(
+    tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture
+) -> None:
+    import shutil
+
+    config = write_config(trainer={"max_steps": 10, "save_interval": 3})
+    argv = ["train", "--config", str(config), "--quiet", "--auto-resume"]
+    code, _, _ = run_cli(argv + ["--out-dir", str(tmp_path / "straight")], capsys)  # a fresh directory: starts
+    assert code == 0
+    killed = tmp_path / "killed"  # what a run killed after its step-6 checkpoint leaves behind
+    (killed / "checkpoints").mkdir(parents=True)
+    for name in ("config.yaml", "train_log.jsonl", "checkpoints/step_3.pt", "checkpoints/step_6.pt"):
+        shutil.copy(tmp_path / "straight" / name, killed / name)
+    code, _, _ = run_cli(argv + ["--out-dir", str(killed)], capsys)
+    assert code == 0
+    assert torch.equal(torch.load(killed / "model.pt")["head.weight"], torch.load(tmp_path / "straight" / "model.pt")["head.weight"])
+    code, _, _ = run_cli(argv + ["--out-dir", str(killed)], capsys)  # a finished run: nothing to do, same model.pt
+    assert code == 0 and {p.name for p in (killed / "checkpoints").iterdir()} == {f"step_{s}.pt" for s in (3, 6, 9, 10)}
+    code, _, err = run_cli(argv + ["--out-dir", str(killed), "--set", "optim.lr=1e-3"], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "differs in optim.lr" in err and "--overwrite" in err
+    code, _, err = run_cli(argv[:-1] + ["--overwrite", "--out-dir", str(killed), "--set", "optim.lr=1e-3"], capsys)
+    assert code == 0
+    assert "lr: 0.001" in (killed / "config.yaml").read_text()
+    assert not torch.equal(torch.load(killed / "model.pt")["head.weight"], torch.load(tmp_path / "straight" / "model.pt")["head.weight"])
+    code, _, err = run_cli(argv + ["--overwrite", "--out-dir", str(killed)], capsys)
+    assert code == 2 and "at most one of --auto-resume, --overwrite" in err

@@ -49,3 +49,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         "  adaptor: {duration: {channels: 32}, pitch: {channels: 32}, energy: {channels: 32}}\n",
         trainer="{max_steps: 10, save_interval: 10, valid_interval: 0, log_interval: 5}",
     )
+
+
+@pytest.fixture(scope="session")
+def lj_reference() -> Path:
+    """A real 22.05 kHz recording (LJ001-0008, public domain) to use as reference audio."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "LJ001-0008.flac"

@@ -75,3 +75,34 @@ def test_cli_writes_wavs_scp_durations_and_plots(tiny_model_dir, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"error: {bad}:2: empty text"
     assert not (tmp_path / "o2" / "b1.wav").exists()
+
+
+def test_reference_audio_reaches_a_model_that_takes_it_as_a_normalised_mel(tiny_model_dir, lj_reference):
+    from speechtools.audio.features import log_mel
+    from speechtools.audio.io import load_audio
+    from speechtools.models.fastspeech2 import FastSpeech2
+
+    seen = {}
+
+    class ReferenceProbe(FastSpeech2):
+        """FastSpeech 2 that declares a reference-mel input and records what it gets."""
+
+        accepts_reference_mel = True
+
+        def forward(self, tokens, token_lengths, **kwargs):
+            seen.update(kwargs)
+            return super().forward(tokens, token_lengths, **kwargs)
+
+    synth = Synthesizer(tiny_model_dir, device="cpu")
+    with pytest.raises(UserError, match="takes no reference audio"):
+        run(synth, "Printing was invented.", reference_audio=lj_reference)
+    plain = run(synth, "Printing was invented.")
+    synth.model.__class__ = ReferenceProbe  # same weights, now a model with a reference-mel input
+    inputs = [SynthesisInput("a", "Printing was invented."), SynthesisInput("b", "In printing.")]
+    out = list(synth.synthesize(inputs, batch_size=2, progress=False, reference_audio=lj_reference))
+    cfg = synth.feature_config
+    expected = synth.task.stats.normalize("mel", log_mel(load_audio(lj_reference, cfg.sample_rate), cfg).numpy())
+    assert seen["reference_mel"].shape == (2, expected.shape[0], cfg.n_mels)
+    np.testing.assert_allclose(seen["reference_mel"][1].numpy(), expected, atol=1e-5)
+    assert seen["reference_mel_lengths"].tolist() == [expected.shape[0]] * 2
+    np.testing.assert_allclose(out[0].mel, plain.mel, atol=1e-4)  # FastSpeech 2 itself ignores it

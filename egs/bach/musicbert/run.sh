@@ -24,6 +24,7 @@ inits="pretrained scratch"
 device=auto               # auto | cpu | cuda[:N]
 ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
+overwrite=false           # training stages: false = continue a killed run from its checkpoint (refuse a changed config); true = start afresh
 help_message="Usage: ./run.sh [options]   (MusicBERT recipe; see README.md)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
@@ -50,8 +51,8 @@ encode() {
 pretrain() {
   local extra=()
   [ -n "$pretrain_steps" ] && extra+=(--set "trainer.max_steps=$pretrain_steps")
-  rm -rf "$pretrain_dir"
-  speechtools train --config "$pretrain_config" --out-dir "$pretrain_dir" $(train_launch_args) --seed "$seed" --quiet "${extra[@]}" $pretrain_args
+  speechtools train --config "$pretrain_config" --out-dir "$pretrain_dir" $(train_launch_args) $(train_resume_args) --seed "$seed" \
+    --quiet "${extra[@]}" $pretrain_args
 }
 
 finetune() {
@@ -62,11 +63,11 @@ finetune() {
     for init in $inits; do
       out=exp/${task}_${init}_$tag
       extra=(--set "task_conf.train=data/prepared/$task/train.npz" --set "task_conf.valid=data/prepared/$task/valid.npz" --set "model_conf.num_classes=$classes")
-      [ "$init" = pretrained ] && extra+=(--set "task_conf.init_from=$pretrain_dir/model.pt")
+      [ "$init" = pretrained ] && extra+=(--set "trainer.init_from.path=$pretrain_dir")
       [ -n "$finetune_steps" ] && extra+=(--set "trainer.max_steps=$finetune_steps")
-      rm -rf "$out"
       log "fine-tune $task ($init) -> $out"
-      speechtools train --config "$finetune_config" --out-dir "$out" $(train_launch_args) --seed "$seed" --quiet "${extra[@]}" $finetune_args
+      speechtools train --config "$finetune_config" --out-dir "$out" $(train_launch_args) $(train_resume_args) --seed "$seed" \
+        --quiet "${extra[@]}" $finetune_args
     done
   done
 }

@@ -31,6 +31,7 @@ gate_grid="0 0.5 0.7 0.9"  # edit-gate thresholds tried on dev (lowest dev WER w
 batch_size=32              # decoding batch size
 device=auto                # auto | cpu | cuda[:N]
 ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
+overwrite=false            # training stages: false = continue a killed run from its checkpoint (refuse a changed config); true = start afresh
 help_message="Usage: ./run.sh [options]   (stages: 0 asr, 1 data, 2 noise, 3 vocab, 4 pretrain, 5 finetune, 6 decode, 7 score)"
 cd "$(dirname "$0")"
 . ../../../local/path.sh

@@ -38,6 +38,7 @@ device=auto
 ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
 asr=auto                 # pocketsphinx scoring: auto | true | false
+overwrite=false          # training stages: false = continue a killed run from its checkpoint (refuse a changed config); true = start afresh
 help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 teacher + durations, 4 train, 5 synthesis, 6 scoring)"
 cd "$(dirname "$0")"
 . ../../../local/path.sh
@@ -53,14 +54,13 @@ student_train=$train_set
 template() {
   ../../TEMPLATE/tts.sh --data-prep "$data_prep" --train-set "$train_set" --dev-set "$dev_set" --eval-set "$eval_set" \
     --conf "$conf" --feats-conf "$feats_conf" --frontend "$frontend" --nj "$nj" --device "$device" --seed "$seed" \
-    --asr "$asr" ${ngpu:+--ngpu "$ngpu"} ${tag:+--tag "$tag"} ${corpus:+--corpus "$corpus"} "$@"
+    --asr "$asr" --overwrite "$overwrite" ${ngpu:+--ngpu "$ngpu"} ${tag:+--tag "$tag"} ${corpus:+--corpus "$corpus"} "$@"
 }
 
 teacher_stage() {
   local extra=() s
   [ -n "$teacher_steps" ] && extra=(--set "trainer.max_steps=$teacher_steps")
-  rm -rf "$teacher_dir"
-  speechtools train --config "$teacher_conf" --out-dir "$teacher_dir" $(train_launch_args) --seed "$seed" --quiet \
+  speechtools train --config "$teacher_conf" --out-dir "$teacher_dir" $(train_launch_args) $(train_resume_args) --seed "$seed" --quiet \
     --set "task_conf.train_data=data/$train_set" --set "task_conf.train_feats=dump/$train_set" \
     --set "task_conf.valid_data=data/$dev_set" --set "task_conf.valid_feats=dump/$dev_set" \
     --set "task_conf.token_list=data/tokens.txt" --set "task_conf.stats=dump/$train_set/stats.npz" \

@@ -1,0 +1,70 @@
+"""The construction rule: every registered model builds from its default config through MODELS.build."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from speechtools.models import MODELS, ModelRegistry
+from speechtools.models.task_info import VarianceStats, VarianceTTSInfo, VocabularyInfo
+
+
+class StubTask:
+    """Implements every protocol of speechtools.models.task_info (what any model may read from its task)."""
+
+    vocab_size = 41
+    n_mels = 20
+    n_speakers = 3
+    pad_id, bos_id, eos_id = 0, 2, 3
+
+    def variance_stats(self) -> VarianceStats:
+        return VarianceStats(5.0, 0.25, 1.5, 0.5)
+
+
+def test_the_stub_implements_every_task_protocol() -> None:
+    for protocol in (VarianceTTSInfo, VocabularyInfo):
+        members = {n for n in dir(protocol) if not n.startswith("_")}
+        assert members <= set(dir(StubTask)), protocol
+
+
+LIBRARY_MODELS = [n for n in MODELS.names() if MODELS.get(n).cls.__module__.startswith("speechtools.")]  # not test plugins
+
+
+def test_the_library_has_its_models() -> None:
+    assert {"fastspeech", "fastspeech2", "lightspeech", "transformer_tts", "aligner", "fastcorrect",
+            "transformer_corrector", "musicbert"} <= set(LIBRARY_MODELS)
+
+
+@pytest.mark.parametrize("name", LIBRARY_MODELS)
+def test_every_registered_model_builds_from_its_default_config(name: str) -> None:
+    entry = MODELS.get(name)
+    assert callable(getattr(entry.cls, "build_model", None)), name
+    conf = entry.config() if entry.config is not None else None
+    torch.manual_seed(0)
+    model = MODELS.build(name, conf, StubTask())
+    assert isinstance(model, entry.cls)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    # a model with a token vocabulary got the task's size (MusicBERT's OctupleMIDI vocabulary is fixed)
+    if name != "musicbert":
+        sizes = {m.num_embeddings for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+        assert StubTask.vocab_size in sizes, f"{name}: no embedding of the task's vocabulary size ({sizes})"
+
+
+def test_nar_tts_models_take_speakers_and_variance_stats_from_the_task() -> None:
+    model = MODELS.build("fastspeech2", MODELS.get("fastspeech2").config(), StubTask())
+    assert model.speaker_embedding is not None and model.speaker_embedding.num_embeddings == 3
+    assert model.mel_head.proj.out_features == 20
+    assert model.adaptor.pitch_stats.tolist() == [5.0, 0.25] and model.adaptor.energy_stats.tolist() == [1.5, 0.5]
+
+
+def test_correctors_take_their_special_ids_from_the_task() -> None:
+    ar = MODELS.build("transformer_corrector", MODELS.get("transformer_corrector").config(), StubTask())
+    assert (ar.conf.vocab_size, ar.conf.pad_id, ar.conf.bos_id, ar.conf.eos_id) == (41, 0, 2, 3)
+    fc = MODELS.build("fastcorrect", MODELS.get("fastcorrect").config(), StubTask())
+    assert fc.conf.vocab_size == 41 and fc.encoder.embed.padding_idx == 0
+
+
+def test_a_model_without_build_model_cannot_register() -> None:
+    registry = ModelRegistry("model")
+    with pytest.raises(TypeError, match="must define the classmethod build_model"):
+        registry.register("bare")(torch.nn.Linear)
