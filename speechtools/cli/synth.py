@@ -26,13 +26,15 @@ from speechtools.cli.options import device_option
               help="Reference recording for every line (models with an utterance-level acoustic encoder, e.g. AdaSpeech).")
 @click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder name (griffin-lim; neural vocoders when installed).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
+@click.option("--vocoder-set", "vocoder_overrides", multiple=True, metavar="KEY=VALUE",
+              help="Vocoder setting, validated against its config (griffin-lim: n_iter, momentum); repeatable.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--plot", is_flag=True, help="Also write <id>.png: mel with token durations.")
 @click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
           pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str], vocoder: str,
-          vocoder_model: Optional[str], batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
+          vocoder_model: Optional[str], vocoder_overrides: Tuple[str, ...], batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
 
     \b
@@ -54,7 +56,7 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
         inputs = read_text_inputs(text_file, ids)
     else:
         inputs = [SynthesisInput(f"utt{i + 1:04d}", t, "--text", None) for i, t in enumerate(texts)]
-    synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model)
+    synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sr = synthesizer.feature_config.sample_rate

@@ -68,10 +68,11 @@ class Synthesizer:
         vocoder: a name in :data:`speechtools.tts.vocoders.VOCODERS`.
         vocoder_model: path of a trained vocoder (neural vocoders only).
         max_tokens: longer sentences are split at pauses/word boundaries.
+        vocoder_overrides: ``key=value`` settings of the vocoder's config (validated).
     """
 
     def __init__(self, model_dir: PathLike, device: str = "auto", vocoder: str = "griffin-lim",
-                 vocoder_model: Optional[str] = None, max_tokens: int = 300) -> None:
+                 vocoder_model: Optional[str] = None, max_tokens: int = 300, vocoder_overrides: Sequence[str] = ()) -> None:
         self.loaded = load_model_dir(model_dir, device)
         task = self.loaded.task
         for attr in ("tokens", "frontend", "stats", "feature_config"):
@@ -81,7 +82,7 @@ class Synthesizer:
         self.model = self.loaded.model
         self.device = self.loaded.device
         self.feature_config = task.feature_config
-        self.vocoder = build_vocoder(vocoder, self.feature_config, vocoder_model, str(self.device))
+        self.vocoder = build_vocoder(vocoder, self.feature_config, vocoder_model, str(self.device), vocoder_overrides)
         self.max_tokens = max_tokens
         self.mel_mean = torch.as_tensor(np.asarray(task.stats.mean["mel"], dtype=np.float32))
         self.mel_std = torch.as_tensor(np.asarray(task.stats.std["mel"], dtype=np.float32))

@@ -2,21 +2,24 @@
 
 ``griffin-lim`` (Griffin & Lim, 1984; fast variant of Perraudin et al., 2013) needs no
 training. A neural vocoder (the PriorGrad vocoder) registers itself here with
-``@VOCODERS.register("priorgrad")`` and the same interface: built from the feature config and
-an optional model path, called on a padded batch of log-mels with their frame counts.
+``@VOCODERS.register("priorgrad", config=ItsConfig)`` and the same interface: built from the
+feature config, an optional model path and its validated config (``synth --vocoder-set
+key=value``), called on a padded batch of log-mels with their frame counts.
 """
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 import torch
 
 from speechtools.audio.features import FeatureConfig
 from speechtools.audio.griffin_lim import griffin_lim
+from speechtools.config import from_dict, parse_override
+from speechtools.errors import ConfigError
 from speechtools.registry import Registry
 
 VOCODERS: Registry = Registry("vocoder", package="speechtools.tts.vocoder_plugins")
@@ -42,6 +45,12 @@ class GriffinLimConfig:
     n_iter: int = 32
     momentum: float = 0.99
 
+    def __post_init__(self) -> None:
+        if self.n_iter < 1:
+            raise ValueError(f"n_iter must be >= 1, got {self.n_iter}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {self.momentum}")
+
 
 @VOCODERS.register("griffin-lim", config=GriffinLimConfig)
 class GriffinLimVocoder(Vocoder):
@@ -66,7 +75,22 @@ class GriffinLimVocoder(Vocoder):
         return [wavs[b, : max(int(frame_lengths[b]) - 1, 0) * hop].cpu().numpy().astype(np.float32) for b in range(len(wavs))]
 
 
-def build_vocoder(name: str, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu") -> Vocoder:
-    """Instantiate the vocoder registered as ``name``."""
+def build_vocoder(name: str, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu",
+                  overrides: Iterable[str] = ()) -> Vocoder:
+    """Instantiate the vocoder registered as ``name`` with its config: defaults plus ``key=value`` ``overrides``.
+
+    Raises:
+        ConfigError: unknown vocoder, or an override that is malformed, names an unknown key or
+            has a bad value (naming ``vocoder_conf.<key>``).
+    """
     entry = VOCODERS.get(name, source="--vocoder")
-    return entry.cls(feature_config, model_path=model_path, device=device)
+    data: Dict[str, Any] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        data[key] = value
+    if entry.config is None:
+        if data:
+            raise ConfigError(f"vocoder {name!r} takes no options, got {sorted(data)}", "--vocoder-set")
+        return entry.cls(feature_config, model_path=model_path, device=device)
+    conf = from_dict(entry.config, data, "vocoder_conf", "--vocoder-set")
+    return entry.cls(feature_config, model_path=model_path, device=device, conf=conf)

@@ -106,3 +106,21 @@ def test_reference_audio_reaches_a_model_that_takes_it_as_a_normalised_mel(tiny_
     np.testing.assert_allclose(seen["reference_mel"][1].numpy(), expected, atol=1e-5)
     assert seen["reference_mel_lengths"].tolist() == [expected.shape[0]] * 2
     np.testing.assert_allclose(out[0].mel, plain.mel, atol=1e-4)  # FastSpeech 2 itself ignores it
+
+
+def test_vocoder_settings_are_validated_into_its_config(tiny_model_dir):
+    from speechtools.audio.features import FeatureConfig
+    from speechtools.errors import ConfigError
+    from speechtools.tts.vocoders import build_vocoder
+
+    vocoder = build_vocoder("griffin-lim", FeatureConfig(), overrides=["n_iter=4", "momentum=0.5"])
+    assert (vocoder.conf.n_iter, vocoder.conf.momentum) == (4, 0.5)
+    with pytest.raises(ConfigError, match=r"unknown key 'vocoder_conf.n_iters' \(did you mean 'n_iter'\?\)"):
+        build_vocoder("griffin-lim", FeatureConfig(), overrides=["n_iters=4"])
+    with pytest.raises(ConfigError, match="momentum must lie in"):
+        build_vocoder("griffin-lim", FeatureConfig(), overrides=["momentum=1.5"])
+    few = Synthesizer(tiny_model_dir, device="cpu", vocoder_overrides=["n_iter=1"])
+    many = Synthesizer(tiny_model_dir, device="cpu")
+    a, b = run(few, "Printing was invented."), run(many, "Printing was invented.")
+    np.testing.assert_allclose(a.mel, b.mel)
+    assert a.wav.shape == b.wav.shape and not np.allclose(a.wav, b.wav)  # the setting reached Griffin-Lim
