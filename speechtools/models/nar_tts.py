@@ -6,7 +6,7 @@ variance adaptor (durations, optional pitch/energy, length regulator) → decode
 
 FastSpeech, FastSpeech 2, LightSpeech, AdaSpeech and PriorGrad differ only in the parts they
 pass in: the block type of the stacks (:class:`~speechtools.nn.fft_block.FFTStackConfig`
-``mixer``/``norm``, or the searched separable-convolution stack), the adaptor's variances, the
+``norm``, or the searched separable-convolution stack), the adaptor's variances, the
 post-net and the mel head (a linear layer here; any module with ``forward(hidden, mask) -> mel``
 fits). :class:`FastSpeechFamily` is the one constructor: a model module subclasses it and
 names its stacks and post-net (:meth:`FastSpeechFamily.encoder_stack`,

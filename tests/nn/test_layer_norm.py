@@ -51,3 +51,31 @@ def test_build_norm_by_name_and_errors() -> None:
         build_norm("batch", 8)
     with pytest.raises(ValueError, match="needs a condition vector"):
         ConditionalLayerNorm(8, 4)(torch.randn(1, 2, 8))
+
+
+def test_an_fft_stack_with_conditional_norm_starts_as_the_plain_stack_and_then_depends_on_the_speaker() -> None:
+    from speechtools.nn.fft_block import FFTStack, FFTStackConfig
+
+    torch.manual_seed(0)
+    plain = FFTStack(FFTStackConfig(layers=2, dim=16, heads=2, ffn_hidden=32, dropout=0.0, attention_dropout=0.0)).eval()
+    conditional = FFTStack(FFTStackConfig(layers=2, dim=16, heads=2, ffn_hidden=32, norm="conditional", dropout=0.0,
+                                          attention_dropout=0.0), cond_dim=4).eval()
+    shared = {k: v for k, v in plain.state_dict().items() if "norm" not in k}
+    conditional.load_state_dict({**conditional.state_dict(), **shared})
+    x, mask = torch.randn(2, 5, 16), torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    speakers = torch.randn(2, 4)
+    torch.testing.assert_close(conditional(x, mask, speakers), plain(x, mask), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        for module in conditional.modules():
+            if isinstance(module, ConditionalLayerNorm):
+                module.scale.weight.normal_(0, 0.5)
+    a, b = conditional(x, mask, speakers), conditional(x, mask, speakers.flip(0))
+    assert not torch.allclose(a[0], b[0], atol=1e-3)
+    assert torch.equal(a[1, 3:], torch.zeros(2, 16))  # padding stays zero
+
+
+def test_fft_stack_config_rejects_an_unknown_norm() -> None:
+    from speechtools.nn.fft_block import FFTStackConfig
+
+    with pytest.raises(ValueError, match="norm must be 'layer' or 'conditional'"):
+        FFTStackConfig(norm="batch")
