@@ -163,6 +163,7 @@ def test_missing_base_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
 
 def test_save_and_reload_round_trip(tree: Path, tmp_path: Path) -> None:
     exp = from_dict(ExpConf, load_config(tree, ["model.act=gelu"]))
+    (tmp_path / "out").mkdir()  # the writer creates no folders (a missing one is a user error)
     save_config(exp, tmp_path / "out" / "config.yaml")
     again = from_dict(ExpConf, load_config(tmp_path / "out" / "config.yaml"))
     assert again == exp

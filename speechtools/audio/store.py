@@ -13,7 +13,6 @@ catches files truncated by a full disk or a copy interrupted outside speechtools
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from speechtools.data.kaldi import read_table
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import atomic_path, read_lines, write_lines
+from speechtools.fileio import atomic_path, id_file, read_lines, write_lines
 
 
 class FeatureStore:
@@ -32,14 +31,13 @@ class FeatureStore:
         self._index_cache: Dict[str, Dict[str, str]] = {}
 
     def feature_path(self, name: str, uttid: str) -> Path:
-        """Where feature ``name`` of utterance ``uttid`` lives."""
-        if not uttid or "/" in uttid or uttid in (".", "..") or os.sep in uttid:
-            raise UserError(f"utterance id {uttid!r} cannot be used as a file name")
-        return self.root / name / f"{uttid}.npy"
+        """Where feature ``name`` of utterance ``uttid`` lives (the id checked by :func:`speechtools.fileio.checked_id`)."""
+        return id_file(self.root / name, uttid, ".npy", what="utterance id")
 
     def write(self, name: str, uttid: str, array: np.ndarray) -> Path:
         """Save ``array`` atomically as ``<name>/<uttid>.npy``."""
         path = self.feature_path(name, uttid)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as handle:
                 np.save(handle, np.ascontiguousarray(array), allow_pickle=False)

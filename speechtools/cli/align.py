@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Tuple
 import click
 
 from speechtools.cli.options import check_resume_options, device_option, resume_options, set_option
+from speechtools.fileio import id_file
 
 
 @click.group()
@@ -110,7 +111,8 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], bat
                 raise RuntimeError(f"{uttid}: MAS durations sum to {sum(d)} for {t} frames")
             result[uttid] = d
             if plot_dir and plotted < plot_n:
-                plot_alignment(Path(plot_dir) / f"{uttid}.png", soft[b, :t, :n].numpy(), d, tokens[b], uttid)
+                Path(plot_dir).mkdir(parents=True, exist_ok=True)
+                plot_alignment(id_file(plot_dir, uttid, ".png", "utterance id"), soft[b, :t, :n].numpy(), d, tokens[b], uttid)
                 plotted += 1
     target = Path(out) if out else Path(data_dir) / "durations"
     write_durations(target, result)
@@ -141,7 +143,8 @@ def plot(model_dir: str, data_dir: str, feats: str, out_dir: str, utts: Tuple[st
             if (wanted and uttid not in wanted) or (not wanted and written >= count):
                 continue
             n, t = int(tl[b]), int(ml[b])
-            path = plot_alignment(Path(out_dir) / f"{uttid}.png", soft[b, :t, :n].numpy(), durs[b, :n].tolist(), tokens[b], uttid)
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            path = plot_alignment(id_file(out_dir, uttid, ".png", "utterance id"), soft[b, :t, :n].numpy(), durs[b, :n].tolist(), tokens[b], uttid)
             click.echo(str(path))
             written += 1
     if wanted and written < len(wanted):

@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 import click
 
 from speechtools.cli.options import device_option
+from speechtools.fileio import id_file
 
 
 @click.command()
@@ -65,14 +66,14 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
     results = synthesizer.synthesize(inputs, speed, pitch_shift, energy_scale, speaker, batch_size, speaker_vector=speaker_vector,
                                      reference_audio=reference_audio)
     for result in results:
-        wav_path = out / f"{result.uttid}.wav"
+        wav_path = id_file(out, result.uttid, ".wav", "utterance id")
         save_audio(wav_path, result.wav, sr)
         scp[result.uttid] = str(wav_path.resolve())
         durations[result.uttid] = result.durations
         if plot:
             from speechtools.align.plot import plot_mel_durations
 
-            plot_mel_durations(out / f"{result.uttid}.png", result.mel, result.durations, result.tokens, result.uttid)
+            plot_mel_durations(id_file(out, result.uttid, ".png", "utterance id"), result.mel, result.durations, result.tokens, result.uttid)
     write_table(out / "wav.scp", scp)
     if write_durations:
         write_durations_file(out / "durations", durations)

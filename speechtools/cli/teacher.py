@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 import click
 
 from speechtools.cli.options import device_option
+from speechtools.fileio import id_file
 
 
 @click.group()
@@ -41,7 +42,8 @@ def _plot(plot_dir: Optional[str], plotted: int, plot_n: int, a) -> int:
     from speechtools.align.plot import plot_alignment
 
     title = f"{a.uttid}  layer {a.layer} head {a.head}  F={a.focus_rate:.3f}"
-    plot_alignment(Path(plot_dir) / f"{a.uttid}.png", a.attention, a.durations, a.tokens, title)
+    Path(plot_dir).mkdir(parents=True, exist_ok=True)
+    plot_alignment(id_file(plot_dir, a.uttid, ".png", "utterance id"), a.attention, a.durations, a.tokens, title)
     return plotted + 1
 
 

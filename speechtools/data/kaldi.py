@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import read_lines, write_lines
+from speechtools.fileio import checked_id, read_lines, write_lines
 
 V = TypeVar("V")
 
@@ -58,7 +58,8 @@ def read_records(path: PathLike, min_fields: int = 2, allow_empty_value: bool = 
         allow_empty_value: accept a bare key (e.g. an empty transcript in ``text``).
 
     Raises:
-        UserError: missing file, bad UTF-8, too few fields, or a duplicate key (naming the line).
+        UserError: missing file, bad UTF-8, too few fields, a duplicate key, or a key that is not
+            safe as a file name (:func:`speechtools.fileio.checked_id`; keys become file names), naming the line.
     """
     records: List[Record] = []
     seen: Dict[str, int] = {}
@@ -76,6 +77,7 @@ def read_records(path: PathLike, min_fields: int = 2, allow_empty_value: bool = 
             raise UserError(f"expected at least {min_fields} fields, got {n_fields}", path, number)
         if key in seen:
             raise UserError(f"duplicate key {key!r} (first on line {seen[key]})", path, number)
+        checked_id(key, "key", path, number)
         seen[key] = number
         records.append(Record(number, key, rest))
     return records

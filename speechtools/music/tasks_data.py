@@ -33,14 +33,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import miditoolkit
 import numpy as np
 from tqdm import tqdm
 
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import atomic_path, read_lines
+from speechtools.fileio import atomic_dir, atomic_path, read_lines
 from speechtools.music import octuple as O
 from speechtools.music import vocab as V
 from speechtools.music import windowing as W
@@ -339,9 +339,23 @@ def prepare(
     split = split_songs(songs, seed)
     rng = np.random.default_rng(seed)
     counts: Dict[str, int] = {}
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(out) as folder:
+        _write_prepared(Path(folder), songs, skipped, split, labels, label_column, rng, counts, window_notes, window_step,
+                        phrase_bars, group_size)
+
+    counts["songs"] = len(songs)
+    counts["skipped"] = len(skipped)
+    return counts
+
+
+def _write_prepared(out: Path, songs: List[Song], skipped: List[str], split: Dict[str, List[Song]], labels: Optional[Any],
+                    label_column: Optional[str], rng: np.random.Generator, counts: Dict[str, int], window_notes: int,
+                    window_step: int, phrase_bars: int, group_size: int) -> None:
+    """The files of :func:`prepare`, written into the (temporary) folder ``out``."""
 
     def save(store: SequenceStore, name: str) -> None:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
         store.save(out / f"{name}.npz")
         counts[name] = len(store)
 
@@ -362,6 +376,3 @@ def prepare(
         tmp.write_text("".join(f"{s.name}\t{part}\n" for part in ("train", "valid", "test") for s in split[part]), encoding="utf-8")
     with atomic_path(out / "skipped.txt") as tmp:
         tmp.write_text("".join(line + "\n" for line in skipped), encoding="utf-8")
-    counts["songs"] = len(songs)
-    counts["skipped"] = len(skipped)
-    return counts

@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 from tqdm import tqdm
 
 from speechtools.errors import PathLike
-from speechtools.fileio import atomic_write
+from speechtools.fileio import atomic_dir, atomic_write
 from speechtools.scoring.edit_distance import Op
 from speechtools.scoring.wer import WerResult
 
@@ -111,14 +111,19 @@ def write_details(
 ) -> List[Path]:
     """Write ``wer``, ``per_utt``, ``pralign.txt``, ``utt_counts.tsv``, ``ops.tsv`` and ``summary.md``.
 
-    Each file is written atomically; returns the paths written.
+    The folder is written whole (:func:`speechtools.fileio.atomic_dir`): a killed or failed run
+    leaves the previous complete folder, never new files beside old ones. Returns the paths written.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: List[Path] = []
+    with atomic_dir(out_dir) as tmp:
+        names = _write_detail_files(Path(tmp), name, result, alignments, top)
+    return [Path(out_dir) / n for n in names]
+
+
+def _write_detail_files(out: Path, name: str, result: WerResult, alignments: List[List[Op]], top: int) -> List[str]:
+    written: List[str] = []
 
     def target(fname: str) -> Path:
-        written.append(out / fname)
+        written.append(fname)
         return out / fname
 
     with atomic_write(target("wer")) as handle:

@@ -35,7 +35,8 @@ def list_checkpoints(out_dir: PathLike) -> List[Path]:
 
 
 def save_checkpoint(state: Dict[str, Any], path: PathLike) -> None:
-    """Write ``state`` atomically (temporary file, then rename)."""
+    """Write ``state`` atomically (temporary file, then rename), creating the checkpoint folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 

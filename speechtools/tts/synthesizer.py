@@ -215,7 +215,7 @@ class Synthesizer:
 
 def read_text_inputs(path: PathLike, with_ids: bool) -> List[SynthesisInput]:
     """Lines of a text file as inputs: ``uttid text`` (Kaldi ``text``) or plain text lines."""
-    from speechtools.fileio import read_lines
+    from speechtools.fileio import checked_id, read_lines
 
     p = Path(path)
     inputs: List[SynthesisInput] = []
@@ -225,6 +225,7 @@ def read_text_inputs(path: PathLike, with_ids: bool) -> List[SynthesisInput]:
             uttid, _, text = line.strip().partition(" ")
             if not uttid:
                 raise UserError("empty line (expected 'uttid text')", p, number)
+            checked_id(uttid, "utterance id", p, number)
             if uttid in seen:
                 raise UserError(f"duplicate id {uttid!r}", p, number)
             seen.add(uttid)

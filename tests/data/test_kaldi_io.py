@@ -123,7 +123,7 @@ def test_written_order_matches_gnu_sort_in_c_locale(tmp_path: Path) -> None:
         pytest.skip("no sort(1) on this machine")
     rng = random.Random(0)
     alphabet = "aAbB_-.09zZé你ü"
-    keys = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(300)}
+    keys = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(300)} - {".", ".."}  # not ids
     write_table(tmp_path / "t", {k: "x" for k in keys})
     ours = (tmp_path / "t").read_bytes()
     gnu = subprocess.run(

@@ -19,6 +19,7 @@ def test_build_orders_specials_then_frequency() -> None:
 def test_save_load_round_trip(tmp_path: Path) -> None:
     tokens = TokenList.build("HH AH0 L OW1 <space> W ER1 L D .".split())
     path = tmp_path / "sub" / "tokens.txt"
+    path.parent.mkdir()  # the writer creates no folders (a missing one is a user error)
     tokens.save(path)
     assert path.read_text().splitlines() == tokens.tokens
     loaded = TokenList.load(path)

@@ -124,3 +124,17 @@ def test_vocoder_settings_are_validated_into_its_config(tiny_model_dir):
     a, b = run(few, "Printing was invented."), run(many, "Printing was invented.")
     np.testing.assert_allclose(a.mel, b.mel)
     assert a.wav.shape == b.wav.shape and not np.allclose(a.wav, b.wav)  # the setting reached Griffin-Lim
+
+
+@pytest.mark.parametrize("bad_id, reason", [("../../etc/evil", "contains '/'"), ("u/1", "contains '/'"), ("..", "path component")])
+def test_synth_ids_never_escape_the_output_folder(tiny_model_dir, tmp_path, capsys, bad_id, reason):
+    text_file = tmp_path / "text"
+    text_file.write_text(f"ok1 Fine text.\n{bad_id} The printing press.\n")
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text-file", str(text_file), "--ids", "--out-dir", str(out),
+              "--device", "cpu"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {text_file}:2: utterance id ") and reason in err[0]
+    assert not out.exists() and sorted(p.name for p in tmp_path.rglob("*")) == ["text"]  # nothing written anywhere
