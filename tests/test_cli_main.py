@@ -99,3 +99,37 @@ def test_bad_option_value_and_unknown_command_are_one_line() -> None:
     assert proc.returncode == 2
     proc = run_cli("no-such-command")
     assert_one_line_error(proc, "error: No such command 'no-such-command'")
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_clean_up_like_ctrl_c(tmp_path, signame):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "in.txt"
+    big.write_text("The 3 dogs ran to 14 houses.\n" * 400_000)
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "speechtools.cli.main", "text", "normalize", "--lang", "en", "--in", str(big),
+                             "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".out.txt.") for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the temporary output exists: the command is writing
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + getattr(signal, signame)
+    assert err.strip().splitlines() == [f"error: terminated ({signame})"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temporary file
+
+
+def test_a_full_disk_on_stdout_is_one_line_and_a_closed_pipe_exits_quietly(tmp_path):
+    small = tmp_path / "in.txt"
+    small.write_text("The 3 dogs ran.\n" * 20_000)
+    cmd = [sys.executable, "-m", "speechtools.cli.main", "text", "normalize", "--lang", "en", "--in", str(small)]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["error: <stdout>: cannot write: No space left on device"]
+    piped = subprocess.run(f"{' '.join(cmd)} | head -1", shell=True, capture_output=True, text=True, timeout=120)
+    assert piped.stdout == "The three dogs ran.\n" and piped.stderr == ""

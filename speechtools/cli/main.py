@@ -7,8 +7,12 @@ modules, and a broken optional module cannot break unrelated commands.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import signal
 import sys
+import threading
 from typing import Dict, List, Optional, Tuple
 
 import click
@@ -73,10 +77,37 @@ def cli() -> None:
     """
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP, raised in the main thread so that every ``finally`` (temporary files) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again (closed pipe, full disk)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point: run the CLI, turning user errors into one line and a non-zero exit."""
+    """Entry point: run the CLI, turning user errors into one line and a non-zero exit.
+
+    SIGTERM and SIGHUP clean up like Ctrl-C (temporary files removed, nothing half-written) and
+    exit 128 + signal. A closed stdout pipe (``| head -1``) exits quietly (141, as coreutils);
+    any other failed write to stdout (``> /dev/full``) is one line and exit 1.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signum, _raise_terminated)
     try:
         code = cli.main(args=argv, prog_name="speechtools", standalone_mode=False)
+        sys.stdout.flush()
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -93,8 +124,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Terminated as exc:
+        click.echo(f"error: terminated ({exc})", err=True)
+        sys.exit(128 + exc.signum)
     except BrokenPipeError:
+        _quiet_stdout()
         sys.exit(141)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+            raise
+        _quiet_stdout()
+        click.echo(f"error: <stdout>: cannot write: {os.strerror(exc.errno)}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -293,9 +293,13 @@ class Trainer:
     def check_out_dir(self) -> bool:
         """Check the output directory against the resume mode without writing; return whether the run resumes.
 
+        A ``config.yaml`` beside no checkpoint and no ``model.pt`` (a run that failed before its
+        first checkpoint) protects nothing: the corrected rerun replaces it.
+
         Raises:
             UserError: ``--resume`` without a checkpoint; without ``--resume``, a directory
-                holding a different config, or (not ``auto_resume``) the same config with checkpoints.
+                holding a trained run of a different config, or (not ``auto_resume``) the same
+                config with checkpoints.
         """
         config_path = self.out_dir / CONFIG_NAME
         if self.out_dir.exists() and not self.out_dir.is_dir():
@@ -319,7 +323,7 @@ class Trainer:
             if changed:
                 warnings.warn(f"resuming with a changed config: {', '.join(changed)}", stacklevel=2)
             return True
-        if config_path.is_file() and changed:
+        if changed and (checkpoints or (self.out_dir / MODEL_NAME).is_file()):
             action = "pass --overwrite to start it afresh, or --resume to continue it with this config" if self.auto_resume \
                 else "pass --resume to continue it or choose a new --out-dir"
             raise UserError(f"the output directory holds a different experiment (differs in {', '.join(changed[:5])}); {action}",

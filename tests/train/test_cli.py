@@ -120,3 +120,17 @@ def test_auto_resume_continues_a_killed_run_and_refuses_a_changed_config(
     assert not torch.equal(torch.load(killed / "model.pt")["head.weight"], torch.load(tmp_path / "straight" / "model.pt")["head.weight"])
     code, _, err = run_cli(argv + ["--overwrite", "--out-dir", str(killed)], capsys)
     assert code == 2 and "at most one of --auto-resume, --overwrite" in err
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_does_not_block_the_corrected_rerun(
+    tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "exp"
+    code, _, err = run_cli(["train", "--config", str(write_config("bad.yaml", optim={"lr": 1e30}, scheduler={"name": "constant"},
+                                                                   trainer={"grad_clip": 0.0, "log_interval": 1})),
+                            "--out-dir", str(out), "--quiet"], capsys)
+    assert code == 1 and "diverged" in err and (out / "config.yaml").is_file() and not (out / "checkpoints").exists()
+    code, _, err = run_cli(["train", "--config", str(write_config("good.yaml", trainer={"max_steps": 2})), "--out-dir", str(out),
+                            "--quiet"], capsys)
+    assert code == 0, err
+    assert (out / "model.pt").is_file()
