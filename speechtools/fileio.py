@@ -33,8 +33,12 @@ import shutil
 import stat
 import tempfile
 import unicodedata
+import zipfile
+import zlib
 from pathlib import Path
-from typing import IO, Iterator, List, Optional, Tuple
+from typing import IO, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
 
 from speechtools.errors import PathLike, UserError
 
@@ -212,6 +216,41 @@ def read_lines(path: PathLike) -> List[Tuple[int, str]]:
     if data == b"":
         lines = []
     return lines
+
+
+NPY_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+"""What NumPy raises for a missing, truncated or corrupt ``.npy``/``.npz`` file."""
+
+
+def read_npy(path: PathLike, what: str = "array") -> np.ndarray:
+    """One array from a ``.npy`` file (no pickles); a missing, truncated or corrupt file is a :class:`UserError`."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except NPY_ERRORS as exc:
+        raise UserError(f"cannot read {what} ({_first_line(exc)}): truncated or not a .npy file?", path) from None
+
+
+def read_npz(path: PathLike, what: str = "arrays") -> Dict[str, np.ndarray]:
+    """Every array of a ``.npz`` file (no pickles); a missing, truncated or corrupt file is a :class:`UserError`."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"no such {what} file", p)
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except NPY_ERRORS as exc:
+        raise UserError(f"cannot read {what} ({_first_line(exc)}): truncated or not a .npz file?", p) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def copy_file(src: PathLike, dst: PathLike) -> None:
+    """Copy ``src`` to ``dst`` through the writer (atomic; links, devices and folders handled as in :func:`atomic_path`)."""
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def write_lines(path: PathLike, lines: List[str]) -> None:

@@ -40,7 +40,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from speechtools.errors import UserError
-from speechtools.fileio import atomic_path
+from speechtools.fileio import atomic_path, read_npz
 from speechtools.models import MODELS
 from speechtools.nn.masks import lengths_to_mask
 from speechtools.tasks import TASKS
@@ -199,21 +199,22 @@ class ToyRegressionTask(Task):
         mae = (err.abs().sum(dim=(1, 2)) / denom).mean()
         return mse, {"mae": mae.detach()}
 
-    def export_assets(self, model_dir: Path) -> None:
+    def export_assets(self, model_dir: Path) -> List[str]:
         """Write the target standardisation statistics to ``stats.npz``."""
         if self.mean is None:
             self._fit_stats()
         with atomic_path(Path(model_dir) / STATS_NAME) as tmp:
             with open(tmp, "wb") as handle:
                 np.savez(handle, mean=self.mean, std=self.std)
+        return [STATS_NAME]
 
     def load_assets(self, model_dir: Path) -> None:
         """Read ``stats.npz`` written by :meth:`export_assets`."""
         path = Path(model_dir) / STATS_NAME
         if not path.is_file():
             raise UserError("missing target statistics of the toy_regression model", path)
-        with np.load(path) as stats:
-            self.mean, self.std = stats["mean"], stats["std"]
+        stats = read_npz(path, "target statistics")
+        self.mean, self.std = stats["mean"], stats["std"]
 
     @torch.inference_mode()
     def predict(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from typing import Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import atomic_path
+from speechtools.fileio import atomic_path, read_npz
 
 STD_FLOOR = 1e-5
 
@@ -107,13 +107,7 @@ def load_stats(path: PathLike) -> FeatureStats:
         UserError: missing or unreadable file, or a feature without both mean and std.
     """
     p = Path(path)
-    if not p.is_file():
-        raise UserError("no such stats file", p)
-    try:
-        with np.load(p) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read stats ({exc})", p) from None
+    arrays = read_npz(p, "stats")
     stats = FeatureStats()
     for key in sorted(arrays):
         if key.endswith("_mean"):

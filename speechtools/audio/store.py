@@ -20,7 +20,7 @@ import numpy as np
 
 from speechtools.data.kaldi import read_table
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import atomic_path, id_file, read_lines, write_lines
+from speechtools.fileio import atomic_path, id_file, read_lines, read_npy, write_lines
 
 
 class FeatureStore:
@@ -60,10 +60,7 @@ class FeatureStore:
         path = self._indexed_path(name, uttid)
         if not path.is_file():
             raise UserError(f"no {name} features for utterance {uttid}", path)
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read {name} features of {uttid} ({exc})", path) from None
+        return read_npy(path, f"{name} features of {uttid}")
 
     def shape_of(self, name: str, uttid: str) -> Tuple[int, ...]:
         """Shape of a stored array, read from the ``.npy`` header only."""

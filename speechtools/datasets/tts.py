@@ -23,7 +23,6 @@ model). They are inputs, like the text: not copied into the model directory.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -41,7 +40,7 @@ from speechtools.audio.token_average import token_average
 from speechtools.config import from_dict
 from speechtools.data.kaldi import read_durations, read_records, read_table
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import read_lines
+from speechtools.fileio import copy_file, read_lines, read_npy
 from speechtools.text.frontend import get_frontend
 from speechtools.text.tokens import TokenList
 
@@ -95,10 +94,9 @@ def load_speaker_vector(path: PathLike, dim: int, source: Optional[PathLike] = N
     """
     where = (source, line) if source is not None else (path, None)
     try:
-        vector = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read speaker vector {str(path)!r} ({reason})", *where) from None
+        vector = read_npy(path, f"speaker vector {str(path)!r}")
+    except UserError as exc:
+        raise UserError(exc.message, *where) from None
     if not np.issubdtype(vector.dtype, np.floating):
         raise UserError(f"speaker vector {str(path)!r} has dtype {vector.dtype}, expected float", *where)
     if vector.shape != (dim,):
@@ -312,11 +310,14 @@ class SpeechAssets:
         self._ensure_assets()
         return self._frontend
 
-    def _export_common(self, model_dir: Path) -> None:
+    def _export_common(self, model_dir: Path) -> List[str]:
+        """Copy the token list, stats and feature config into ``model_dir``; return their names."""
         model_dir.mkdir(parents=True, exist_ok=True)
-        for src, name in ((self.conf.token_list, TOKENS_NAME), (self.conf.stats, STATS_NAME), (self.conf.feats_conf, FEATS_NAME)):
+        pairs = ((self.conf.token_list, TOKENS_NAME), (self.conf.stats, STATS_NAME), (self.conf.feats_conf, FEATS_NAME))
+        for src, name in pairs:
             if Path(src).resolve() != (model_dir / name).resolve():
-                shutil.copyfile(src, model_dir / name)
+                copy_file(src, model_dir / name)
+        return [name for _, name in pairs]
 
     def _point_at(self, model_dir: Path) -> None:
         self.conf.token_list = str(model_dir / TOKENS_NAME)

@@ -40,7 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import atomic_dir, atomic_path, read_lines
+from speechtools.fileio import atomic_dir, atomic_path, read_lines, read_npz
 from speechtools.music import octuple as O
 from speechtools.music import vocab as V
 from speechtools.music import windowing as W
@@ -93,20 +93,18 @@ class SequenceStore:
     def load(cls, path: PathLike) -> "SequenceStore":
         """Read a store written by :meth:`save`; a missing or malformed file is a UserError."""
         p = Path(path)
-        if not p.is_file():
-            raise UserError("no such sequence store (.npz)", p)
-        try:
-            with np.load(p) as data:
-                tokens, offsets = data["tokens"].astype(np.int64), data["offsets"]
-                store = cls(
-                    sequences=[tokens[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)],
-                    labels=data["labels"].tolist(),
-                    groups=data["groups"].tolist(),
-                    names=data["names"].tolist(),
-                    classes=data["classes"].tolist(),
-                )
-        except (OSError, KeyError, ValueError) as exc:
-            raise UserError(f"not a sequence store ({exc})", p) from None
+        data = read_npz(p, "sequence store (.npz)")
+        missing = [k for k in ("tokens", "offsets", "labels", "groups", "names", "classes") if k not in data]
+        if missing:
+            raise UserError(f"not a sequence store (no {', '.join(missing)})", p)
+        tokens, offsets = data["tokens"].astype(np.int64), data["offsets"]
+        store = cls(
+            sequences=[tokens[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)],
+            labels=data["labels"].tolist(),
+            groups=data["groups"].tolist(),
+            names=data["names"].tolist(),
+            classes=data["classes"].tolist(),
+        )
         if tokens.ndim != 2 or tokens.shape[1] != 8 or (len(tokens) and (tokens.min() < 0 or tokens.max() >= V.VOCAB_SIZE)):
             raise UserError("sequence store holds ids outside the OctupleMIDI dictionary", p)
         return store

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from torch.utils.data import Dataset
 
@@ -49,6 +49,6 @@ class AlignmentTask(SpeechTask):
             return None
         return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
 
-    def export_assets(self, model_dir: Path) -> None:
+    def export_assets(self, model_dir: Path) -> List[str]:
         self._ensure_assets()
-        self._export_common(Path(model_dir))
+        return self._export_common(Path(model_dir))

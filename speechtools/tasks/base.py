@@ -141,8 +141,13 @@ class Task(abc.ABC):
     def check_init_source(self, model_dir: Path) -> None:
         """Refuse a model directory ``trainer.init_from`` would load from (e.g. another token list); default: accept."""
 
-    def export_assets(self, model_dir: Path) -> None:
-        """Copy what inference needs (``tokens.txt``, ``stats.npz``...) into ``model_dir``."""
+    def export_assets(self, model_dir: Path) -> Sequence[str]:
+        """Copy what inference needs (``tokens.txt``, ``stats.npz``...) into ``model_dir``; return the file names.
+
+        The trainer records their checksums in ``assets.sha256`` (:mod:`speechtools.train.assets`),
+        so a model directory whose assets were replaced refuses to load.
+        """
+        return ()
 
     def load_assets(self, model_dir: Path) -> None:
         """Read back what :meth:`export_assets` wrote (``load_model_dir`` calls it before :meth:`build_model`)."""

@@ -167,9 +167,10 @@ class CorrectionTask(Task):
             "target_eos": pad_rows(with_eos, vocab.pad, torch.long),
         }
 
-    def export_assets(self, model_dir: Path) -> None:
+    def export_assets(self, model_dir: Path) -> List[str]:
         """Copy ``tokens.txt`` into the model directory."""
         self.tokenizer.save(tokens_path(model_dir))
+        return [tokens_path(model_dir).name]
 
     def load_assets(self, model_dir: Path) -> None:
         """Use the model directory's ``tokens.txt``."""

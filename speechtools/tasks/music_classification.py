@@ -95,9 +95,11 @@ class MusicClassificationTask(Task):
         accuracy = (logits.argmax(-1) == batch["labels"]).float().mean()
         return loss, {"accuracy": accuracy.detach()}
 
-    def export_assets(self, model_dir: Path) -> None:
-        if self.classes:
-            write_lines(Path(model_dir) / CLASSES_NAME, self.classes)
+    def export_assets(self, model_dir: Path) -> List[str]:
+        if not self.classes:
+            return []
+        write_lines(Path(model_dir) / CLASSES_NAME, self.classes)
+        return [CLASSES_NAME]
 
     def load_assets(self, model_dir: Path) -> None:
         path = Path(model_dir) / CLASSES_NAME

@@ -123,8 +123,10 @@ class TTSTask(SpeechTask):
             return None
         return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
 
-    def export_assets(self, model_dir: Path) -> None:
+    def export_assets(self, model_dir: Path) -> List[str]:
         self._ensure_assets()
-        self._export_common(Path(model_dir))
+        names = self._export_common(Path(model_dir))
         if self.speaker_ids:
             write_lines(Path(model_dir) / SPEAKERS_NAME, sorted(self.speaker_ids, key=self.speaker_ids.__getitem__))
+            names.append(SPEAKERS_NAME)
+        return names

@@ -11,6 +11,7 @@ import torch
 from speechtools.device import resolve_device
 from speechtools.errors import PathLike, UserError
 from speechtools.tasks.base import Task
+from speechtools.train.assets import verify_assets
 from speechtools.train.checkpoint import load_checkpoint, model_state
 from speechtools.train.experiment import Experiment, load_experiment
 from speechtools.train.trainer import CONFIG_NAME, MODEL_NAME
@@ -30,12 +31,13 @@ class LoadedModel:
 def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") -> LoadedModel:
     """Rebuild the task and model of a model directory and load ``model.pt`` onto ``device``.
 
-    Order: validate ``config.yaml``, build the task, ``task.load_assets(dir)`` (token list,
+    Order: check the assets against ``assets.sha256`` (:mod:`speechtools.train.assets`), validate ``config.yaml``, build the task, ``task.load_assets(dir)`` (token list,
     stats...), ``task.build_model()``, load the weights, move to ``device``, ``eval()``.
 
     Raises:
-        UserError: missing directory/files, a config that does not validate, or weights that
-            do not fit the model the config describes.
+        UserError: missing directory/files, an asset that differs from the one the model was
+            trained with, a config that does not validate, or weights that do not fit the model
+            the config describes.
     """
     root = Path(path)
     if not root.is_dir():
@@ -44,6 +46,7 @@ def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") ->
         if not (root / name).is_file():
             raise UserError(f"not a model directory: {name} is missing", root / name)
     target = device if isinstance(device, torch.device) else resolve_device(device)
+    verify_assets(root)
     experiment = load_experiment(root / CONFIG_NAME)
     task = experiment.build_task()
     task.load_assets(root)

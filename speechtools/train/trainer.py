@@ -63,6 +63,7 @@ from speechtools.train.distributed import (
     init_distributed,
     shutdown_distributed,
 )
+from speechtools.train.assets import write_manifest
 from speechtools.train.ema import WeightEMA
 from speechtools.train.experiment import Experiment
 from speechtools.train.optim import Stepper, build_steppers, load_steppers_state, steppers_state
@@ -683,7 +684,7 @@ class Trainer:
         with ``ema_decay``) and the task's assets."""
         paths = ckpt.list_checkpoints(self.out_dir)[-self.conf.average_last :]
         ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME, key="ema" if use_ema else "model")
-        task.export_assets(self.out_dir)
+        write_manifest(self.out_dir, task.export_assets(self.out_dir) or ())
 
 
 def set_num_updates(task: Task, model: torch.nn.Module, num_updates: int) -> None:

@@ -85,7 +85,7 @@ def test_dropout_makes_the_seed_matter(tmp_path: Path, write_config: Callable[..
 
 def test_model_directory_and_log(tmp_path: Path, write_config: Callable[..., Path]) -> None:
     out = train(write_config(trainer={"keep_last": 2, "average_last": 2}), tmp_path / "exp")
-    assert {p.name for p in out.iterdir()} == {"config.yaml", "model.pt", "checkpoints", "train_log.jsonl", "stats.npz"}
+    assert {p.name for p in out.iterdir()} == {"config.yaml", "model.pt", "checkpoints", "train_log.jsonl", "stats.npz", "assets.sha256"}
     assert [p.name for p in list_checkpoints(out)] == ["step_15.pt", "step_20.pt"]
     # model.pt is the arithmetic mean of the last two checkpoints
     s15 = load_checkpoint(out / "checkpoints/step_15.pt")["model"]
