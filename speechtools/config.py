@@ -16,10 +16,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import yaml
 
@@ -209,14 +210,19 @@ def _convert(value: Any, tp: Any, key: str, origin: str, config: Optional[Config
             return int(value)
         raise ConfigError(f"{key}: expected an integer, got {value!r}", origin)
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{key}: expected a number, got {value!r}", origin)
+        if number is None:
+            raise ConfigError(f"{key}: expected a number, got {value!r}", origin)
+        if not math.isfinite(number):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}", origin)
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -258,6 +264,22 @@ def _build(cls: Type[T], data: Mapping[str, Any], prefix: str, config: Optional[
         where = config.origin(prefix) if config is not None else origin
         raise ConfigError(f"{prefix or cls.__name__}: {exc}", where) from None
     return instance
+
+
+def check_ranges(conf: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = (),
+                 probability: Sequence[str] = ()) -> None:
+    """Check a config dataclass's fields from its ``__post_init__``: ``positive`` >= 1 (sizes,
+    counts), ``non_negative`` >= 0, ``probability`` in [0, 1) (dropouts). Raises ``ValueError``
+    naming the first bad field; :func:`from_dict` reports it with the file it came from."""
+    for name in positive:
+        if getattr(conf, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(conf, name)}")
+    for name in non_negative:
+        if getattr(conf, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(conf, name)}")
+    for name in probability:
+        if not 0.0 <= getattr(conf, name) < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {getattr(conf, name)}")
 
 
 def from_dict(cls: Type[T], data: Mapping[str, Any], prefix: str = "", source: Optional[Union[Config, str]] = None) -> T:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import List, Literal, Optional, Tuple
 
 import pytest
+import yaml
 
 from speechtools.config import from_dict, load_config, save_config, to_dict
 from speechtools.errors import ConfigError
@@ -168,3 +169,34 @@ def test_save_and_reload_round_trip(tree: Path, tmp_path: Path) -> None:
     again = from_dict(ExpConf, load_config(tmp_path / "out" / "config.yaml"))
     assert again == exp
     assert to_dict(again)["optim"]["betas"] == [0.9, 0.98]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.lr=.nan", "optim.lr: expected a finite number, got nan"),
+    ("optim.lr=inf", "optim.lr: expected a finite number"),
+    ("model_conf.encoder.dropout=1.5", "model_conf.encoder: dropout must lie in [0, 1), got 1.5"),
+    ("model_conf.dim=0", "model_conf: dim must be >= 1, got 0"),
+    ("model_conf.adaptor.duration.channels=0", "model_conf.adaptor.duration: channels must be >= 1, got 0"),
+    ("model_conf.encoder.ffn_kernels=[4,1]", "ffn_kernels must be odd"),
+])
+def test_model_and_optimiser_values_are_validated_where_they_enter(override: str, message: str) -> None:
+    from speechtools.train.experiment import load_experiment
+
+    conf = Path(__file__).resolve().parents[1] / "conf" / "tts" / "fastspeech2.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_experiment(conf, [override])
+    assert message in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("model, override", [
+    ("transformer_corrector", "model_conf.dropout=1.0"), ("fastcorrect", "model_conf.n_heads=0"),
+    ("transformer_tts", "model_conf.prenet_dropout=-0.1"), ("aligner", "model_conf.temperature=0"),
+    ("lightspeech", "model_conf.filter_size=0"), ("musicbert", "model_conf.dropout=1.5"),
+])
+def test_every_model_config_rejects_a_bad_size_or_probability(model: str, override: str) -> None:
+    from speechtools.config import Config
+    from speechtools.models import MODELS
+
+    key, value = override.split("=")
+    with pytest.raises(ConfigError):
+        from_dict(MODELS.get(model).config, {key.split(".", 1)[1]: yaml.safe_load(value)}, "model_conf", Config({}))

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from speechtools.config import check_ranges
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_path, read_npz
 from speechtools.models import MODELS
@@ -77,6 +78,9 @@ class ToyRegressorConfig:
     hidden: int = 32
     kernel_size: int = 3
     dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_ranges(self, positive=("hidden", "kernel_size"), probability=("dropout",))
 
 
 @MODELS.register("toy_regressor", config=ToyRegressorConfig)

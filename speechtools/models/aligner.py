@@ -26,6 +26,7 @@ from torch.nn import functional as F
 
 from speechtools.align.mas import durations_from_path, maximum_path
 from speechtools.align.prior import beta_binomial_log_prior
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.nn.conv import Conv1dT, masked_fill_padding
 from speechtools.models.task_info import TextToMelInfo
@@ -45,6 +46,11 @@ class AlignerConfig:
     blank_logprob: float = -1.0
     bin_loss_weight: float = 1.0
     bin_loss_warmup_steps: int = 1000
+
+    def __post_init__(self) -> None:
+        check_ranges(self, positive=("embed_dim", "attention_dim"), non_negative=("prior_scale", "bin_loss_weight", "bin_loss_warmup_steps"))
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
 
 @MODELS.register("aligner", config=AlignerConfig)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.task_info import VocabularyInfo
 from speechtools.models.transformer_corrector import CorrectorEncoder, Corrections, CorrectorSizes, with_vocabulary
@@ -42,6 +43,11 @@ class FastCorrectConfig(CorrectorSizes):
     max_duration: float = 3.0
     duration_loss_weight: float = 0.5
     edit_loss_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_ranges(self, positive=("predictor_layers", "predictor_kernel", "head_hidden"),
+                     non_negative=("max_duration", "duration_loss_weight", "edit_loss_weight"), probability=("predictor_dropout",))
 
 
 class LengthPredictor(nn.Module):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.fastspeech import FastSpeech, check_stack_dims
 from speechtools.models.nar_tts import NARTTSConfig
@@ -31,6 +32,7 @@ class FastSpeech2Config(NARTTSConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_ranges(self, positive=("postnet_channels", "postnet_layers"))
         check_stack_dims(self.dim, self.encoder, self.decoder)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.nar_tts import FastSpeechFamily, NARTTSConfig
 from speechtools.nn.search_space import LIGHTSPEECH_ARCH, SearchedStack, split_arch
@@ -48,6 +49,7 @@ class LightSpeechConfig(NARTTSConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_ranges(self, positive=("filter_size",), probability=("dropout", "attention_dropout"))
         split_arch(self.arch, self.encoder_layers)
 
 

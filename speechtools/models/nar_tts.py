@@ -35,6 +35,7 @@ from torch import nn
 
 from speechtools.nn.conv import masked_fill_padding
 from speechtools.nn.masks import lengths_to_mask
+from speechtools.config import check_ranges
 from speechtools.models.task_info import VarianceTTSInfo
 from speechtools.nn.variance_adaptor import VarianceAdaptor, VarianceAdaptorConfig
 
@@ -231,6 +232,7 @@ class NARTTSConfig:
     speaker_vector_dim: int = 0
 
     def __post_init__(self) -> None:
+        check_ranges(self, positive=("dim",))
         check_speaker_vector_dim(self.speaker_vector_dim)
 
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.task_info import VocabularyInfo
 from speechtools.nn.attention import key_mask
@@ -42,6 +43,12 @@ class CorrectorSizes:
     dropout: float = 0.1
     label_smoothing: float = 0.1
     pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        check_ranges(self, positive=("d_model", "n_heads", "ffn_dim", "encoder_layers", "decoder_layers"),
+                     non_negative=("vocab_size", "pad_id"), probability=("dropout", "label_smoothing"))
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
 
 
 C = TypeVar("C", bound=CorrectorSizes)

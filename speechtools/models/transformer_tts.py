@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.task_info import TextToMelInfo
 from speechtools.nn.attention import KV, MultiHeadAttention, key_mask
@@ -75,6 +76,11 @@ class TransformerTTSConfig:
     guided_heads: int = 2
 
     def __post_init__(self) -> None:
+        check_ranges(self, positive=("dim", "heads", "encoder_layers", "decoder_layers", "ffn_hidden", "encoder_prenet_layers",
+                                     "encoder_prenet_channels", "encoder_prenet_kernel", "decoder_prenet_layers",
+                                     "decoder_prenet_units", "postnet_channels"),
+                     non_negative=("postnet_layers", "guided_sigma", "guided_weight", "stop_pos_weight", "guided_layers", "guided_heads"),
+                     probability=("dropout", "attention_dropout", "prenet_dropout"))
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         if self.guided_layers > self.decoder_layers or self.guided_heads > self.heads:

@@ -15,6 +15,7 @@ from typing import List, Optional
 import torch
 from torch import nn
 
+from speechtools.config import check_ranges
 from speechtools.nn.attention import SelfAttention
 from speechtools.nn.conv import ConvFFN, masked_fill_padding
 from speechtools.nn.layer_norm import build_norm
@@ -35,6 +36,9 @@ class FFTStackConfig:
     attention_dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        check_ranges(self, positive=("layers", "dim", "heads", "ffn_hidden"), probability=("dropout", "attention_dropout"))
+        if any(k < 1 or k % 2 == 0 for k in self.ffn_kernels):
+            raise ValueError(f"ffn_kernels must be odd and >= 1, got {self.ffn_kernels}")
         if self.norm not in ("layer", "conditional"):
             raise ValueError(f"norm must be 'layer' or 'conditional', got {self.norm!r}")
         if self.dim % self.heads:

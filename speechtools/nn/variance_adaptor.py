@@ -26,6 +26,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from speechtools.config import check_ranges
 from speechtools.nn.conv import Conv1dT
 from speechtools.nn.length_regulator import LengthRegulator, scale_durations
 from speechtools.nn.masks import lengths_to_mask
@@ -40,6 +41,9 @@ class PredictorConfig:
     channels: int = 256
     kernel_size: int = 3
     dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_ranges(self, positive=("layers", "channels", "kernel_size"), probability=("dropout",))
 
 
 @dataclass
