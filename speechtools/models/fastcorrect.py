@@ -125,7 +125,7 @@ class FastCorrect(nn.Module):
         mem_mask = key_mask(pad)
         for layer in self.layers:
             x = layer(x, layer.cross_attn.keys_values(enc), mem_mask, self_mask, False)
-        logits = F.linear(x, self.encoder.embed.weight)
+        logits = self.encoder.logits(x)
         return FastCorrectOutput(logits, pred_dur, edit_logits, index, lengths)
 
     def infer(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None,

@@ -69,6 +69,10 @@ class CorrectorEncoder(nn.Module):
         x = self.drop(self.pos(self.embed(tokens)))
         return self.layers(x, src_key_padding_mask=pad), pad
 
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Output-token logits of decoder states ``x``: the embedding matrix is the output projection (tied)."""
+        return F.linear(x, self.embed.weight)
+
 
 @MODELS.register("transformer_corrector", config=TransformerCorrectorConfig)
 class TransformerCorrector(nn.Module):
@@ -95,7 +99,7 @@ class TransformerCorrector(nn.Module):
         x = self.drop(self.pos(self.encoder.embed(prev), offset=offset))
         for k, layer in enumerate(self.layers):
             x = layer(x, memory[k], memory_mask, None, True, None if caches is None else caches[k])
-        return F.linear(x, self.encoder.embed.weight)
+        return self.encoder.logits(x)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits ``(B, T, V)``; ``prev`` is ``<s>`` + target."""

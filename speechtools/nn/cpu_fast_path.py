@@ -15,10 +15,15 @@ What the variants do, at inference (autograd off) on CPU in float32:
   frozen linear layers) instead of ``F.linear``/``matmul``, which PyTorch runs on MKL's sgemm.
   On AMD CPUs MKL does not take its AVX-512 code path, so its GEMM reaches about half of
   oneDNN's throughput (``bench/README.md``). The two differ only in summation order (~1e-5).
-  :class:`FastLinear` (``nn.Linear``), the attention products of :class:`FastSelfAttention`
-  (``nn.MultiheadAttention`` self-attention) and :class:`FastTransformerEncoderLayer`
-  (post-LN ReLU ``nn.TransformerEncoderLayer``, the correctors' encoder) use it, with the ReLU
-  of a feed-forward layer fused into its GEMM (a post-op of the primitive);
+  :class:`FastLinear` (the ``nn.Linear`` layers of :data:`FAST_LINEAR_HOSTS`: attention
+  projections, the correctors' decoder FFNs), the projections and attention products of
+  :class:`FastSelfAttention` (``nn.MultiheadAttention`` self-attention),
+  :class:`FastTransformerEncoderLayer` (post-LN ReLU ``nn.TransformerEncoderLayer``, the
+  correctors' encoder) and the correctors' tied output projection
+  (:class:`FastCorrectorEncoder`) use it, with the ReLU of a feed-forward layer fused into its
+  GEMM (a post-op of the primitive). Other linear layers (mel heads, variance-predictor
+  projections) stay ``nn.Linear``: small products at a new length every sentence, where
+  compiling a oneDNN kernel costs more than MKL's product;
 * dense "same" convolutions on ``(B, T, C)`` (:class:`FastConv1dT`) are one im2col GEMM with the
   ReLU fused (~7% faster than oneDNN's direct convolution for FastSpeech 2's 256 -> 1024, K = 9
   FFN layer);
@@ -47,9 +52,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechtools.nn.attention import SelfAttention, attend_heads, key_mask, split_heads
+from speechtools.models.transformer_corrector import CorrectorEncoder
+from speechtools.nn.attention import MultiHeadAttention, SelfAttention, attend_heads, key_mask, split_heads
 from speechtools.nn.conv import Conv1dT, ConvFFN, SeparableConv1d, depthwise_conv1d_btc, masked_fill_padding
 from speechtools.nn.conv import conv1d_btc as plain_conv1d_btc
+from speechtools.nn.transformer_layers import DecoderLayer
 
 # The private API the fast path uses, checked once at import: oneDNN's linear op and the
 # dispatch-mode stack (to step aside under flop counters).
@@ -244,21 +251,32 @@ class FastTransformerEncoderLayer(nn.TransformerEncoderLayer):
         return self.norm2(x + linear(hidden, self.linear2.weight, self.linear2.bias))
 
 
+class FastCorrectorEncoder(CorrectorEncoder):
+    """The correctors' encoder whose tied output projection (:meth:`logits`) runs on :func:`linear`."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.embed.weight)
+
+
 #: Plain layer class -> its fast variant (matched by exact class: subclasses keep their own forward).
 FAST_VARIANTS: Dict[type, type] = {
-    nn.Linear: FastLinear,
     Conv1dT: FastConv1dT,
     ConvFFN: FastConvFFN,
     SeparableConv1d: FastSeparableConv1d,
     SelfAttention: FastSelfAttention,
     nn.TransformerEncoderLayer: FastTransformerEncoderLayer,
+    CorrectorEncoder: FastCorrectorEncoder,
 }
+#: Modules whose ``nn.Linear`` layers become :class:`FastLinear`: their products repeat their
+#: shapes (every decoding step, short token sequences) or are large.
+FAST_LINEAR_HOSTS = (MultiHeadAttention, DecoderLayer)
 
 
 def enable_cpu_fast_path(model: nn.Module) -> int:
     """Switch every module of ``model`` whose class has a fast variant to it, in place; returns how many.
 
-    Sets each such module's ``__class__`` to the variant (:data:`FAST_VARIANTS`), which adds no
+    Sets each such module's ``__class__`` to the variant (:data:`FAST_VARIANTS`, and
+    :class:`FastLinear` for the ``nn.Linear`` layers inside :data:`FAST_LINEAR_HOSTS`), which adds no
     parameters, buffers or state: ``state_dict()`` keys and values stay the same, and so do the
     results (to summation order). Call it on a model loaded for CPU inference; with autograd on,
     off CPU, or with ``SPEECHTOOLS_ONEDNN_GEMM=0`` the variants run the plain forward. Returns 0
@@ -266,9 +284,12 @@ def enable_cpu_fast_path(model: nn.Module) -> int:
     """
     if not ONEDNN_LINEAR_AVAILABLE:
         return 0
+    hosted = {id(m) for host in model.modules() if isinstance(host, FAST_LINEAR_HOSTS) for m in host.modules()}
     swapped = 0
     for module in model.modules():
         fast = FAST_VARIANTS.get(type(module))
+        if type(module) is nn.Linear and id(module) in hosted:
+            fast = FastLinear
         if fast is not None:
             module.__class__ = fast
             swapped += 1

@@ -17,7 +17,7 @@ from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
 SIZES = dict(vocab_size=40, d_model=64, n_heads=4, ffn_dim=128, encoder_layers=2, decoder_layers=2, dropout=0.1)
 SRC = torch.tensor([[5, 6, 7, 8, 9, 10, 11], [12, 13, 14, 0, 0, 0, 0], [15, 16, 17, 18, 19, 0, 0]])
 LENGTHS = torch.tensor([7, 3, 5])
-FAST_CLASSES = tuple(cpu_fast_path.FAST_VARIANTS.values())
+FAST_CLASSES = (*cpu_fast_path.FAST_VARIANTS.values(), cpu_fast_path.FastLinear)
 
 needs_onednn = pytest.mark.skipif(not cpu_fast_path.ONEDNN_LINEAR_AVAILABLE, reason="this PyTorch build has no oneDNN linear op")
 
@@ -62,6 +62,8 @@ def test_encoder_with_the_fast_path_equals_nn_transformer_encoder_with_and_witho
 def test_fastcorrect_outputs_equal_the_plain_model():
     torch.manual_seed(1)
     plain, fast = plain_and_fast(FastCorrect(FastCorrectConfig(**SIZES)).eval())
+    assert type(fast.encoder) is cpu_fast_path.FastCorrectorEncoder  # the tied output projection
+    assert type(fast.layers[0].ffn[0]) is type(fast.layers[0].self_attn.q) is cpu_fast_path.FastLinear
     durations = torch.tensor([[1, 2, 0, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0, 0], [3, 1, 1, 1, 1, 0, 0]])
     out, reference = both(plain, fast, lambda m: m(SRC, LENGTHS, durations))
     for name in ("logits", "durations", "edit_logits"):

@@ -16,7 +16,7 @@ from speechtools.nn.conv import conv1d_btc
 from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
 
 needs_onednn = pytest.mark.skipif(not cpu_fast_path.ONEDNN_LINEAR_AVAILABLE, reason="this PyTorch build has no oneDNN linear op")
-FAST_CLASSES = tuple(cpu_fast_path.FAST_VARIANTS.values())
+FAST_CLASSES = (*cpu_fast_path.FAST_VARIANTS.values(), cpu_fast_path.FastLinear)
 SPEECHTOOLS = Path(__file__).resolve().parents[2] / "speechtools"
 
 
@@ -160,6 +160,7 @@ def test_enable_keeps_the_state_dict_and_returns_the_number_of_swapped_modules()
         assert sum(isinstance(m, FAST_CLASSES) for m in fast.modules()) == (expected if cpu_fast_path.ONEDNN_LINEAR_AVAILABLE else 0)
         assert list(fast.state_dict()) == list(plain.state_dict())
         fast.load_state_dict(plain.state_dict())  # strict: same keys and shapes
+        assert type(fast.mel_head.proj) is torch.nn.Linear  # a small product at a new length every sentence: stays plain
 
 
 @pytest.mark.parametrize("model_name", ["fastspeech2", "lightspeech"])
