@@ -268,6 +268,14 @@ def write_json(path: str, result: Dict) -> None:
         handle.write(json.dumps(result, indent=2) + "\n")
 
 
+def report(result: Dict, text: str, json_path: Optional[str]) -> int:
+    """Print a benchmark's tables and write its JSON to ``json_path`` (when given); returns the exit status."""
+    print(text)
+    if json_path:
+        write_json(json_path, result)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 sentences (2 for Transformer TTS) instead of 100 (20)")
@@ -280,10 +288,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     result = run_benchmark(args.quick, args.models, progress=lambda s: print(s, file=sys.stderr),
                            n_sentences=args.sentences, n_ar=args.ar_sentences, fast_path=args.fast_path)
-    print(table(result))
-    if args.json:
-        write_json(args.json, result)
-    return 0
+    return report(result, table(result), args.json)
 
 
 if __name__ == "__main__":

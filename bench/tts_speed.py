@@ -242,13 +242,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 sentences instead of 100")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
-    result = run_benchmark(args.quick)
-    print(table(result))
-    if args.json:
-        from tts_efficient import write_json
+    from tts_efficient import report
 
-        write_json(args.json, result)
-    return 0
+    result = run_benchmark(args.quick)
+    return report(result, table(result), args.json)
 
 
 if __name__ == "__main__":
