@@ -26,6 +26,8 @@ at batch 1 on CPU both models are bound by reading their weights, so the ratio f
 the parameter counts and the number of output tokens, whatever the machine.
 On a machine shared with other jobs, run it with ``OMP_WAIT_POLICY=PASSIVE``: with spinning
 OpenMP threads the multi-thread setting measures contention, not the models.
+Both models run with the CPU inference fast path (:func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`,
+as ``speechtools correct-asr`` applies it on CPU); ``--no-cpu-fast-path`` times the plain PyTorch models.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from speechtools.correction.tokenizer import Tokenizer, normalize_en  # noqa: E4
 from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig  # noqa: E402
 from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig  # noqa: E402
 from speechtools.nn.beam_search import beam_search  # noqa: E402
+from speechtools.nn.cpu_fast_path import enable_cpu_fast_path  # noqa: E402
 
 RECIPE = ROOT / "egs" / "kathleen" / "fastcorrect"
 
@@ -81,18 +84,23 @@ def held_out_pairs(vocab: str = "recipe") -> Tuple[List[Tuple[str, str]], List[s
     return pairs, vocab_text
 
 
-def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer) -> Tuple[torch.nn.Module, Tokenizer]:
+def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer, fast_path: bool = True) -> Tuple[torch.nn.Module, Tokenizer]:
+    """The trained model of ``model_dir`` or a random paper-size one, with the CPU fast path if ``fast_path``."""
     if model_dir:
         from speechtools.train.model_dir import load_model_dir
 
-        loaded = load_model_dir(model_dir, "cpu")
+        loaded = load_model_dir(model_dir, "cpu", cpu_fast_path=fast_path)
         return loaded.model, loaded.task.tokenizer  # type: ignore[attr-defined]
     vocab = tokenizer.vocab
     torch.manual_seed(0)
     if kind == "fastcorrect":
-        return FastCorrect(FastCorrectConfig(vocab_size=len(vocab), pad_id=vocab.pad)).eval(), tokenizer
-    conf = TransformerCorrectorConfig(vocab_size=len(vocab), pad_id=vocab.pad, bos_id=vocab.bos, eos_id=vocab.eos)
-    return TransformerCorrector(conf).eval(), tokenizer
+        model: torch.nn.Module = FastCorrect(FastCorrectConfig(vocab_size=len(vocab), pad_id=vocab.pad)).eval()
+    else:
+        conf = TransformerCorrectorConfig(vocab_size=len(vocab), pad_id=vocab.pad, bos_id=vocab.bos, eos_id=vocab.eos)
+        model = TransformerCorrector(conf).eval()
+    if fast_path:
+        enable_cpu_fast_path(model)
+    return model, tokenizer
 
 
 def make_runners(fc: torch.nn.Module, ar: torch.nn.Module, fc_tok: Tokenizer, ar_tok: Tokenizer,
@@ -190,14 +198,16 @@ def main() -> None:
                              "vocabulary and spelled in character pieces, 16.8 tokens per reference); closed: a "
                              "vocabulary of all Kathleen text, test included (every word one token, 8.7 per reference).")
     parser.add_argument("--json", default=None, help="Write results here (default bench/results/correction_latency.json).")
+    parser.add_argument("--no-cpu-fast-path", dest="fast_path", action="store_false",
+                        help="Time the plain PyTorch models (without speechtools.nn.cpu_fast_path).")
     args = parser.parse_args()
     n_sent = args.sentences or 100
     repeats = args.repeats or (1 if args.quick else 3)
     pairs, vocab_text = held_out_pairs(args.vocab)
     pairs = pairs[:n_sent]
     tokenizer = Tokenizer.build(vocab_text, "en", min_count=3 if args.vocab == "recipe" else 1)
-    fc, fc_tok = load_or_build("fastcorrect", args.fc_model_dir, tokenizer)
-    ar, ar_tok = load_or_build("ar", args.ar_model_dir, tokenizer)
+    fc, fc_tok = load_or_build("fastcorrect", args.fc_model_dir, tokenizer, args.fast_path)
+    ar, ar_tok = load_or_build("ar", args.ar_model_dir, tokenizer, args.fast_path)
     forced = not (args.fc_model_dir and args.ar_model_dir)
     params = {name: sum(p.numel() for p in m.parameters()) for name, m in (("fastcorrect", fc), ("ar", ar))}
     settings: List[Tuple[str, torch.device, int]] = [("1", torch.device("cpu"), 1), ("all", torch.device("cpu"), os.cpu_count() or 1)]
@@ -230,6 +240,7 @@ def main() -> None:
         "by_reference_words": by_length,
         "weight_traffic_speedup": predicted["all"],
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "cpu_fast_path": args.fast_path,
         "sentences": len(pairs),
         "beam": args.beam,
         "vocab": f"{args.vocab} ({len(tokenizer.vocab)} tokens)",
@@ -240,7 +251,8 @@ def main() -> None:
     }
     print(f"FastCorrect vs AR (beam {args.beam}), batch 1, {len(pairs)} held-out Kathleen sentences, "
           f"vocabulary {report['vocab']}, {report['output_tokens_per_sentence']} output tokens per sentence, "
-          f"weights: {report['weights']}; parameters FC {params['fastcorrect']:,} / AR {params['ar']:,}")
+          f"weights: {report['weights']}; parameters FC {params['fastcorrect']:,} / AR {params['ar']:,}; "
+          f"CPU fast path {'on' if args.fast_path else 'off'}")
     print("| setting | FastCorrect ms/sent | AR ms/sent | speedup | weight-traffic model |")
     print("|---|---:|---:|---:|---:|")
     for label in ms["ar"]:

@@ -16,7 +16,9 @@ token sequences with the same frame counts: tokens × the frames-per-token rate 
 bundled mini corpus (real LJSpeech audio), so the NAR models are given those durations
 (their predictors still run) and Transformer TTS decodes autoregressively, with cached keys and
 values, until the reference length (its stop token ignored). Untrained weights: speed does not
-depend on them.
+depend on them. The models run with the CPU inference fast path
+(:func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`, as ``speechtools synth`` applies it
+on CPU); ``--no-cpu-fast-path`` times the plain PyTorch models.
 
 Used by ``bench/tts_speed.py`` (all models side by side) or alone::
 
@@ -74,15 +76,19 @@ def frames_per_token() -> float:
     return frames / tokens
 
 
-def build(name: str) -> torch.nn.Module:
-    """The model at its paper configuration (``conf/tts/<name>.yaml``), eval mode."""
+def build(name: str, fast_path: bool = True) -> torch.nn.Module:
+    """The model at its paper configuration (``conf/tts/<name>.yaml``), eval mode, with the CPU fast path if ``fast_path``."""
     from speechtools.models import MODELS as REGISTRY
+    from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
     from speechtools.train.experiment import load_experiment
 
     experiment = load_experiment(ROOT / "conf/tts" / f"{name}.yaml")
     entry = REGISTRY.get(experiment.model)
     torch.manual_seed(0)
-    return entry.cls(experiment.model_conf, vocab_size=PAPER_VOCAB, n_mels=N_MELS).eval()
+    model = entry.cls(experiment.model_conf, vocab_size=PAPER_VOCAB, n_mels=N_MELS).eval()
+    if fast_path:
+        enable_cpu_fast_path(model)
+    return model
 
 
 def inputs(tokens: int, frames: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -101,9 +107,9 @@ def runner(name: str, model: torch.nn.Module) -> Callable[[torch.Tensor, torch.T
     return lambda ids, lengths, d: model(ids, lengths, durations=d)["mel_post"]
 
 
-def build_runner(name: str) -> Tuple[torch.nn.Module, Callable[[torch.Tensor, torch.Tensor], int]]:
+def build_runner(name: str, fast_path: bool = True) -> Tuple[torch.nn.Module, Callable[[torch.Tensor, torch.Tensor], int]]:
     """``(model, run)`` with ``run(ids (T,), durations (T,)) -> frames`` (``bench/tts_speed.py``'s runner shape)."""
-    model = build(name)
+    model = build(name, fast_path)
     generate = runner(name, model)
 
     def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
@@ -161,7 +167,7 @@ def count_macs(name: str, model: torch.nn.Module, n_tok: int, n_frames: int) -> 
 
     # Count on PyTorch's reference ops: FlopCounterMode does not see the fused inference kernels
     # (nn.MultiheadAttention's fast path, the CPU flash-attention kernel), so autograd stays on
-    # and attention takes the math backend (matmuls). speechtools.nn.cpu_gemm steps aside too.
+    # and attention takes the math backend (matmuls). speechtools.nn.cpu_fast_path steps aside too.
     counter = FlopCounterMode(display=False)
     with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH), counter:
         run(ids, lens, d)
@@ -173,7 +179,7 @@ def params(model: torch.nn.Module) -> int:
 
 
 def run_benchmark(quick: bool, models: Sequence[str] = MODELS, progress: Callable[[str], None] = print,
-                  n_sentences: Optional[int] = None, n_ar: Optional[int] = None) -> Dict[str, Dict]:
+                  n_sentences: Optional[int] = None, n_ar: Optional[int] = None, fast_path: bool = True) -> Dict[str, Dict]:
     """Measure every model; returns the JSON structure (rtf, latency, params, macs, ratios)."""
     n_sent = n_sentences or (10 if quick else 100)
     rate = frames_per_token()
@@ -188,7 +194,7 @@ def run_benchmark(quick: bool, models: Sequence[str] = MODELS, progress: Callabl
     threads = torch.get_num_threads()
     try:
         for name in models:
-            model = build(name)
+            model = build(name, fast_path)
             result["params"][name] = params(model)
             torch.set_num_threads(1)
             result["macs"][name] = count_macs(name, model, *median)
@@ -206,7 +212,7 @@ def run_benchmark(quick: bool, models: Sequence[str] = MODELS, progress: Callabl
         torch.set_num_threads(threads)
     result["ratios"] = ratios(result)
     result["setup"] = {"frames_per_token": rate, "sentences": len(lengths), "ar_sentences": len(ar_lengths), "median_sentence": {"tokens": median[0], "frames": median[1]},
-                       "cpu_threads_all": os.cpu_count(), "vocab": PAPER_VOCAB, "quick": quick}
+                       "cpu_threads_all": os.cpu_count(), "vocab": PAPER_VOCAB, "quick": quick, "cpu_fast_path": fast_path}
     return result
 
 
@@ -262,6 +268,14 @@ def write_json(path: str, result: Dict) -> None:
         handle.write(json.dumps(result, indent=2) + "\n")
 
 
+def report(result: Dict, text: str, json_path: Optional[str]) -> int:
+    """Print a benchmark's tables and write its JSON to ``json_path`` (when given); returns the exit status."""
+    print(text)
+    if json_path:
+        write_json(json_path, result)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 sentences (2 for Transformer TTS) instead of 100 (20)")
@@ -269,13 +283,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--sentences", type=int, default=None, help="number of sentences (default 100, quick 10)")
     parser.add_argument("--ar-sentences", type=int, default=None, help="of which Transformer TTS decodes (default 20, quick 2)")
+    parser.add_argument("--no-cpu-fast-path", dest="fast_path", action="store_false",
+                        help="time the plain PyTorch models (without speechtools.nn.cpu_fast_path)")
     args = parser.parse_args(argv)
     result = run_benchmark(args.quick, args.models, progress=lambda s: print(s, file=sys.stderr),
-                           n_sentences=args.sentences, n_ar=args.ar_sentences)
-    print(table(result))
-    if args.json:
-        write_json(args.json, result)
-    return 0
+                           n_sentences=args.sentences, n_ar=args.ar_sentences, fast_path=args.fast_path)
+    return report(result, table(result), args.json)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ their duration, pitch and energy predictors still run. ESPnet2 (``espnet2.tts.fa
 built with the equivalent options (``conv1d-linear`` FFN = kernels 9/1, post-LN, no post-net,
 pitch/energy embeddings of kernel 1) and run through its ``inference(use_teacher_forcing=True)``
 (its end-of-sentence token gets 0 frames); it is skipped when ``espnet`` is not importable.
+Ours runs as ``speechtools synth`` runs it on CPU, with the CPU inference fast path
+(:func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`); ``fastspeech2_plain`` is the same
+model (same weights) without it, plain PyTorch, timed in the same run.
 Parameters and MACs (``torch.utils.flop_counter``; MACs = FLOPs / 2) are counted for the
 median-length sentence.
 
@@ -47,27 +50,19 @@ Runner = Callable[[torch.Tensor, torch.Tensor], int]
 EFFICIENT_MODELS = ("transformer_tts", "fastspeech", "fastspeech2_lightspeech_baseline", "lightspeech")
 
 
-def build_ours(onednn_gemm: bool = True) -> Tuple[torch.nn.Module, Runner]:
+def build_ours(fast_path: bool = True) -> Tuple[torch.nn.Module, Runner]:
     """speechtools FastSpeech 2 at ``conf/tts/fastspeech2.yaml``; runner(ids, durations) -> frames.
 
-    ``onednn_gemm=False`` runs it with ``SPEECHTOOLS_ONEDNN_GEMM=0`` (PyTorch's own CPU GEMMs,
-    :mod:`speechtools.nn.cpu_gemm`), to show what that path contributes.
+    With ``fast_path`` the model gets :func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`, as
+    ``speechtools synth`` on CPU does; ``fast_path=False`` is the plain PyTorch model (the same
+    weights), to show what that path contributes.
     """
-    from speechtools.models import MODELS
-    from speechtools.train.experiment import load_experiment
+    from tts_efficient import build
 
-    experiment = load_experiment(ROOT / "conf/tts/fastspeech2.yaml")
-    torch.manual_seed(0)
-    model = MODELS.get("fastspeech2").cls(experiment.model_conf, vocab_size=VOCAB, n_mels=N_MELS).eval()
+    model = build("fastspeech2", fast_path=fast_path)
 
     def run(ids: torch.Tensor, durations: torch.Tensor) -> int:
-        if not onednn_gemm:
-            os.environ["SPEECHTOOLS_ONEDNN_GEMM"] = "0"
-        try:
-            out = model(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations=durations.unsqueeze(0))
-        finally:
-            if not onednn_gemm:
-                del os.environ["SPEECHTOOLS_ONEDNN_GEMM"]
+        out = model(ids.unsqueeze(0), torch.tensor([ids.numel()]), durations=durations.unsqueeze(0))
         return int(out["mel_post"].shape[1])
 
     return model, run
@@ -141,7 +136,7 @@ def count_macs(run: Runner, n_tok: int, n_frames: int) -> int:
 
     # Count on PyTorch's reference ops: FlopCounterMode does not see the fused inference kernels
     # (nn.MultiheadAttention's fast path, the CPU flash-attention kernel), so autograd stays on
-    # and attention takes the math backend (matmuls). speechtools.nn.cpu_gemm steps aside too.
+    # and attention takes the math backend (matmuls). speechtools.nn.cpu_fast_path steps aside too.
     counter = FlopCounterMode(display=False)
     with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH), counter:
         run(*inputs(n_tok, n_frames))
@@ -156,7 +151,7 @@ def run_benchmark(quick: bool) -> Dict:
     rate = frames_per_token()
     lengths: List[Tuple[int, int]] = [(len(p), max(1, round(len(p) * rate))) for p in phones]
     median = sorted(lengths, key=lambda x: x[1])[len(lengths) // 2]
-    models = {"fastspeech2": build_ours(), "fastspeech2_pytorch_gemm": build_ours(onednn_gemm=False)}
+    models = {"fastspeech2": build_ours(), "fastspeech2_plain": build_ours(fast_path=False)}
     espnet = build_espnet()
     if espnet is not None:
         models["espnet_fastspeech2"] = espnet
@@ -190,8 +185,8 @@ def run_benchmark(quick: bool) -> Dict:
         result["speedup_over_espnet"] = {
             k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2"][k] for k in result["rtf"]["fastspeech2"]
         }
-        result["speedup_over_espnet_pytorch_gemm"] = {
-            k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2_pytorch_gemm"][k] for k in result["rtf"]["fastspeech2"]
+        result["speedup_over_espnet_plain"] = {
+            k: result["rtf"]["espnet_fastspeech2"][k] / result["rtf"]["fastspeech2_plain"][k] for k in result["rtf"]["fastspeech2"]
         }
     result["ratios"] = efficiency_ratios(result)
     result["setup"] = {"sentences": len(lengths), "ar_sentences": subsets["transformer_tts"], "frames_per_token": rate, "median": {"tokens": median[0], "frames": median[1]},
@@ -234,8 +229,8 @@ def table(result: Dict) -> str:
         s = result["speedup_over_espnet"]
         lines.append("")
         lines.append(f"speechtools vs ESPnet2 (RTF ratio): {s['1']:.2f}x (1 thread), {s['all']:.2f}x (all threads)")
-        g = result["speedup_over_espnet_pytorch_gemm"]
-        lines.append(f"  with SPEECHTOOLS_ONEDNN_GEMM=0 (PyTorch's own CPU GEMMs): {g['1']:.2f}x (1 thread), {g['all']:.2f}x (all threads)")
+        g = result["speedup_over_espnet_plain"]
+        lines.append(f"  without the CPU fast path (plain PyTorch model): {g['1']:.2f}x (1 thread), {g['all']:.2f}x (all threads)")
     else:
         lines.append("")
         lines.append("espnet not importable: ESPnet2 column skipped (see bench/README.md to install it)")
@@ -247,13 +242,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 sentences instead of 100")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
-    result = run_benchmark(args.quick)
-    print(table(result))
-    if args.json:
-        from tts_efficient import write_json
+    from tts_efficient import report
 
-        write_json(args.json, result)
-    return 0
+    result = run_benchmark(args.quick)
+    return report(result, table(result), args.json)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def _aligned_batches(model_dir: str, data: str, feats: str, device: str, batch_s
     from speechtools.tasks.alignment import AlignmentTask
     from speechtools.train.model_dir import load_model_dir
 
-    loaded = load_model_dir(model_dir, device)
+    loaded = load_model_dir(model_dir, device, cpu_fast_path=True)
     task = loaded.task
     if not isinstance(task, AlignmentTask):
         raise click.UsageError(f"{model_dir} is not an aligner model directory (task {loaded.config.task!r})")

@@ -30,7 +30,7 @@ def _load(model_dir: str, device: str):
     from speechtools.tasks.tts_ar import TTSARTask
     from speechtools.train.model_dir import load_model_dir
 
-    loaded = load_model_dir(model_dir, device)
+    loaded = load_model_dir(model_dir, device, cpu_fast_path=True)
     if not isinstance(loaded.task, TTSARTask):
         raise click.UsageError(f"{model_dir} is not a teacher model directory (task {loaded.config.task!r}, expected tts_ar)")
     return loaded

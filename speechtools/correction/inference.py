@@ -42,7 +42,7 @@ class Corrector:
         from speechtools.errors import UserError
         from speechtools.train.model_dir import load_model_dir
 
-        loaded = load_model_dir(path, device)
+        loaded = load_model_dir(path, device, cpu_fast_path=True)
         if loaded.config.task != "correction":
             raise UserError(f"model directory holds a {loaded.config.task!r} model, not a corrector", path)
         conf = loaded.task.conf

@@ -7,7 +7,7 @@ search costs one position per step. :class:`CorrectorEncoder` and the decoder la
 (:class:`speechtools.nn.transformer_layers.DecoderLayer`, on the shared
 :class:`speechtools.nn.attention.MultiHeadAttention`) are shared with FastCorrect
 (``speechtools.models.fastcorrect``), so both models have identical encoders and equal sizes,
-and both take the same oneDNN GEMM path at CPU inference (:mod:`speechtools.nn.cpu_gemm`).
+and both take the same CPU inference path when it is enabled (:mod:`speechtools.nn.cpu_fast_path`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from speechtools.models import MODELS
 from speechtools.models.task_info import VocabularyInfo
 from speechtools.nn.attention import key_mask
 from speechtools.nn.beam_search import beam_search
-from speechtools.nn.cpu_gemm import linear, onednn_gemm_active
+from speechtools.nn.embedding import TiedEmbedding
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
-from speechtools.nn.transformer_layers import Cache, DecoderLayer, encoder_layer_inference
+from speechtools.nn.transformer_layers import Cache, DecoderLayer
 
 
 @dataclass
@@ -82,7 +82,7 @@ class CorrectorEncoder(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int, heads: int, ffn: int, layers: int, dropout: float, pad_id: int) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.embed = TiedEmbedding(vocab_size, dim, padding_idx=pad_id)
         nn.init.normal_(self.embed.weight, std=dim**-0.5)
         with torch.no_grad():
             self.embed.weight[pad_id].zero_()
@@ -95,12 +95,11 @@ class CorrectorEncoder(nn.Module):
         """Returns encoder states ``(B, S, d)`` and the padding mask ``(B, S)`` (True = pad)."""
         pad = lengths_to_padding_mask(lengths, tokens.size(1))
         x = self.drop(self.pos(self.embed(tokens)))
-        if not (onednn_gemm_active(x) and not self.training):
-            return self.layers(x, src_key_padding_mask=pad), pad
-        mask = None if not bool(pad.any()) else key_mask(pad)
-        for layer in self.layers.layers:
-            x = encoder_layer_inference(layer, x, mask)  # type: ignore[arg-type]
-        return x, pad
+        return self.layers(x, src_key_padding_mask=pad), pad
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Output-token logits of decoder states ``x``: the embedding matrix is the output projection (tied)."""
+        return self.embed.logits(x)
 
 
 @MODELS.register("transformer_corrector", config=TransformerCorrectorConfig)
@@ -136,7 +135,7 @@ class TransformerCorrector(nn.Module):
         x = self.drop(self.pos(self.encoder.embed(prev), offset=offset))
         for k, layer in enumerate(self.layers):
             x = layer(x, memory[k], memory_mask, None, True, None if caches is None else caches[k])
-        return linear(x, self.encoder.embed.weight)
+        return self.encoder.logits(x)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, prev: torch.Tensor, **unused: Any) -> torch.Tensor:
         """Teacher-forced logits ``(B, T, V)``; ``prev`` is ``<s>`` + target. Takes a task's batch as ``model(**batch)``."""

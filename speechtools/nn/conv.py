@@ -5,11 +5,12 @@ what each item computes alone.
 
 Speed (CPU): activations stay ``(batch, time, channels)``. A depthwise convolution runs as a 2-D
 convolution on the free ``(batch, C, 1, time)`` view of that tensor, which is channels-last in
-memory, so oneDNN takes its vectorised depthwise kernel without copies (0.05-0.09 ms instead of
-1.3-2.0 ms for ``nn.Conv1d`` on a channel-first copy, 256 channels x 360 frames at kernels 17-25,
-``docs/tts-efficient.md``); a 1-wide convolution is a matrix product
-(:func:`speechtools.nn.cpu_gemm.linear`), and so is a dense one at CPU inference (im2col);
-other convolutions run on a channel-first copy.
+memory, so PyTorch takes oneDNN's vectorised depthwise kernel without copies (0.05-0.09 ms instead
+of 1.3-2.0 ms for ``nn.Conv1d`` on a channel-first copy, 256 channels x 360 frames at kernels
+17-25, ``docs/tts-efficient.md``); a 1-wide convolution is a matrix product (``F.linear``);
+other convolutions run ``F.conv1d`` on a channel-first copy. Plain PyTorch throughout: the
+faster CPU inference variants (im2col GEMMs, bucketed lengths) are applied on request by
+:func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechtools.nn.cpu_gemm import bucket_length, linear, onednn_gemm_active
-
 
 def masked_fill_padding(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
     """Zero ``x`` ``(batch, time, ch)`` where ``mask`` ``(batch, time)`` is False (padding)."""
@@ -30,48 +29,26 @@ def masked_fill_padding(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.
     return x * mask.unsqueeze(-1).to(x.dtype)
 
 
-def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, groups: int = 1,
-               relu: bool = False, keep_bucket: bool = False) -> torch.Tensor:
+def depthwise_conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], groups: int) -> torch.Tensor:
+    """"Same" depthwise convolution (``weight`` ``(C_out, 1, K)``) of ``x`` ``(B, T, C)`` on its channels-last 2-D view."""
+    view = x.transpose(1, 2).unsqueeze(2)  # (B, C, 1, T) with channels-last strides
+    if not view.is_contiguous(memory_format=torch.channels_last):
+        view = view.contiguous(memory_format=torch.channels_last)
+    return F.conv2d(view, weight.unsqueeze(2), bias, padding=(0, weight.shape[-1] // 2), groups=groups).squeeze(2).transpose(1, 2)
+
+
+def conv1d_btc(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, groups: int = 1) -> torch.Tensor:
     """"Same" 1-D convolution of ``x`` ``(B, T, C_in)`` with ``weight`` ``(C_out, C_in / groups, K)``, K odd.
 
-    Equals ``F.conv1d(x.transpose(1, 2), weight, bias, padding=K // 2, groups=groups).transpose(1, 2)``
-    (then ReLU if ``relu``), computed without transposed copies where it can (see the module
-    docstring); returns ``(B, T, C_out)``. With ``keep_bucket``, the im2col and depthwise paths
-    at CPU inference return ``bucket_length(T)`` rows (rows from ``T`` on are not meaningful) so
-    that a following pointwise layer reuses oneDNN's compiled kernel.
+    Equals ``F.conv1d(x.transpose(1, 2), weight, bias, padding=K // 2, groups=groups).transpose(1, 2)``,
+    computed without transposed copies where it can (see the module docstring); returns ``(B, T, C_out)``.
     """
     kernel = weight.shape[-1]
-    pad = kernel // 2
-    fast = onednn_gemm_active(x)
-    if groups == 1 and (kernel == 1 or fast):
-        # A 1-wide convolution is a matrix product. At CPU inference a wider one is too: the
-        # K shifted frames side by side, (B, T, C_in * K), times the weight viewed as
-        # (C_out, C_in * K) -- one GEMM with the ReLU fused, ~7% faster than oneDNN's direct
-        # convolution for FastSpeech 2's 256 -> 1024, K = 9 FFN layer. The zero padding also
-        # extends the time axis to a bucketed length (``cpu_gemm.bucket_length``).
-        time = x.size(1)
-        extra = bucket_length(time) - time if fast else 0
-        if kernel == 1:
-            cols = x
-        else:
-            cols = F.pad(x, (0, 0, pad, pad + extra)).unfold(1, kernel, 1).reshape(x.size(0), time + extra, -1)
-        out = linear(cols, weight.reshape(weight.size(0), -1), bias, relu=relu)
-        return out if keep_bucket else out[:, :time]
-    if weight.shape[1] != 1:
-        # Dense: oneDNN would re-layout the (large) weight for a channels-last call every time.
-        out = F.conv1d(x.transpose(1, 2).contiguous(), weight, bias, padding=pad, groups=groups).transpose(1, 2)
-    else:
-        time = x.size(1)
-        extra = bucket_length(time) - time if fast else 0
-        if extra:
-            x = F.pad(x, (0, 0, 0, extra))  # zero frames past the end: a bucketed shape, same valid outputs
-        view = x.transpose(1, 2).unsqueeze(2)  # (B, C, 1, T) with channels-last strides
-        if not view.is_contiguous(memory_format=torch.channels_last):
-            view = view.contiguous(memory_format=torch.channels_last)
-        out = F.conv2d(view, weight.unsqueeze(2), bias, padding=(0, pad), groups=groups).squeeze(2).transpose(1, 2)
-        if not keep_bucket:
-            out = out[:, :time]
-    return torch.relu(out) if relu else out
+    if groups == 1 and kernel == 1:
+        return F.linear(x, weight.reshape(weight.size(0), -1), bias)
+    if weight.shape[1] == 1:
+        return depthwise_conv1d_btc(x, weight, bias, groups)
+    return F.conv1d(x.transpose(1, 2).contiguous(), weight, bias, padding=kernel // 2, groups=groups).transpose(1, 2)
 
 
 class Conv1dT(nn.Conv1d):
@@ -82,10 +59,10 @@ class Conv1dT(nn.Conv1d):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False,  # type: ignore[override]
-                keep_bucket: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False) -> torch.Tensor:  # type: ignore[override]
         """Convolve ``x`` ``(batch, time, in_ch)`` (zeroed where ``mask`` is False), then ReLU if ``relu``."""
-        return conv1d_btc(masked_fill_padding(x, mask), self.weight, self.bias, self.groups, relu=relu, keep_bucket=keep_bucket)
+        out = conv1d_btc(masked_fill_padding(x, mask), self.weight, self.bias, self.groups)
+        return torch.relu(out) if relu else out
 
 
 class ConvFFN(nn.Module):
@@ -101,13 +78,7 @@ class ConvFFN(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        time = x.size(1)
-        h = self.dropout(self.conv1(x, mask, relu=True, keep_bucket=self.conv2.kernel_size[0] == 1))
-        if h.size(1) != time:
-            # CPU inference: a pointwise second layer runs on conv1's bucketed rows (cpu_gemm), then
-            # the rows past the end are dropped; they never mix into the valid ones.
-            return self.conv2(h)[:, :time]
-        return self.conv2(h, mask)
+        return self.conv2(self.dropout(self.conv1(x, mask, relu=True)), mask)
 
 
 class SeparableConv1d(nn.Module):
@@ -120,6 +91,4 @@ class SeparableConv1d(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, relu: bool = False) -> torch.Tensor:
         """``x`` ``(batch, time, dim)`` zeroed where ``mask`` is False, then depthwise, pointwise (and ReLU)."""
-        time = x.size(1)
-        # At CPU inference the depthwise step keeps its bucketed rows for the pointwise GEMM.
-        return self.pointwise(self.depthwise(x, mask, keep_bucket=True), relu=relu)[:, :time]
+        return self.pointwise(self.depthwise(x, mask), relu=relu)

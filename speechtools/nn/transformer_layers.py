@@ -1,11 +1,11 @@
-"""Post-LN Transformer layers (Vaswani et al. 2017, Sec. 3.1) with cached decoding and the oneDNN CPU path.
+"""Post-LN Transformer decoder layers (Vaswani et al. 2017, Sec. 3.1) with cached decoding.
 
 :class:`DecoderLayer` is the decoder layer of the Transformer correctors (FastCorrect's
 non-autoregressive decoder and the AR baseline; the shape fairseq's ``transformer`` uses):
 self-attention, cross-attention to precomputed memory keys/values, ReLU FFN, each followed by
 a residual and LayerNorm. Incremental decoding appends each step's keys/values to a cache,
-so a step costs one position. :func:`encoder_layer_inference` runs a post-LN
-``nn.TransformerEncoderLayer`` at inference with its GEMMs on :mod:`speechtools.nn.cpu_gemm`.
+so a step costs one position. Plain PyTorch (its linear layers are ``nn.Linear``; the CPU
+inference variants come from :func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from speechtools.nn.attention import KV, MultiHeadAttention, attend_heads, split_heads
-from speechtools.nn.cpu_gemm import Linear, linear
+from speechtools.nn.attention import KV, MultiHeadAttention
 
 Cache = Dict[str, torch.Tensor]
 
@@ -28,8 +27,7 @@ class DecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = MultiHeadAttention(dim, heads, 0.0)
         self.cross_attn = MultiHeadAttention(dim, heads, 0.0)
-        # Sequential for its state-dict keys (ffn.0, ffn.3); forward fuses the ReLU into the first GEMM.
-        self.ffn = nn.Sequential(Linear(dim, ffn), nn.ReLU(), nn.Dropout(dropout), Linear(ffn, dim))
+        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, dim))
         self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(3)])
         self.drop = nn.Dropout(dropout)
 
@@ -51,20 +49,5 @@ class DecoderLayer(nn.Module):
             cache["k"], cache["v"] = k, v
         x = self.norms[0](x + self.drop(self.self_attn.attend(x, k, v, self_mask, causal)))
         x = self.norms[1](x + self.drop(self.cross_attn.attend(x, memory_kv[0], memory_kv[1], memory_mask, False)))
-        hidden = self.ffn[2](self.ffn[0](x, relu=True))
-        return self.norms[2](x + self.drop(self.ffn[3](hidden)))
+        return self.norms[2](x + self.drop(self.ffn(x)))
 
-
-def encoder_layer_inference(layer: nn.TransformerEncoderLayer, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    """A post-LN ``nn.TransformerEncoderLayer`` (ReLU) at inference, its GEMMs through :func:`speechtools.nn.cpu_gemm.linear`.
-
-    ``mask``: ``(B, 1, 1, S)`` True where attending is allowed, or ``None`` (no padding).
-    The same function as the layer's own forward in eval mode (Vaswani et al. 2017, Sec. 3.1).
-    """
-    attn = layer.self_attn
-    q, k, v = linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
-    heads = attn.num_heads
-    mixed = attend_heads(split_heads(q, heads), split_heads(k, heads), split_heads(v, heads), mask, False)
-    x = layer.norm1(x + linear(mixed, attn.out_proj.weight, attn.out_proj.bias))
-    hidden = linear(x, layer.linear1.weight, layer.linear1.bias, relu=True)
-    return layer.norm2(x + linear(hidden, layer.linear2.weight, layer.linear2.bias))

@@ -28,11 +28,14 @@ class LoadedModel:
     device: torch.device
 
 
-def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") -> LoadedModel:
+def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto", cpu_fast_path: bool = False) -> LoadedModel:
     """Rebuild the task and model of a model directory and load ``model.pt`` onto ``device``.
 
     Order: check the assets against ``assets.sha256`` (:mod:`speechtools.train.assets`), validate ``config.yaml``, build the task, ``task.load_assets(dir)`` (token list,
     stats...), ``task.build_model()``, load the weights, move to ``device``, ``eval()``.
+    With ``cpu_fast_path`` and a CPU ``device``, then
+    :func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path` (the inference commands ask for it;
+    the model stays plain PyTorch otherwise).
 
     Raises:
         UserError: missing directory/files, an asset that differs from the one the model was
@@ -57,4 +60,8 @@ def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto") ->
     except RuntimeError as exc:
         raise UserError(f"weights do not match the model in config.yaml ({str(exc).splitlines()[0]})", root / MODEL_NAME) from None
     model.to(target).eval()
+    if cpu_fast_path and target.type == "cpu":
+        from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
+
+        enable_cpu_fast_path(model)
     return LoadedModel(path=root, config=experiment, task=task, model=model, device=target)

@@ -73,7 +73,7 @@ class Synthesizer:
 
     def __init__(self, model_dir: PathLike, device: str = "auto", vocoder: str = "griffin-lim",
                  vocoder_model: Optional[str] = None, max_tokens: int = 300, vocoder_overrides: Sequence[str] = ()) -> None:
-        self.loaded = load_model_dir(model_dir, device)
+        self.loaded = load_model_dir(model_dir, device, cpu_fast_path=True)
         task = self.loaded.task
         for attr in ("tokens", "frontend", "stats", "feature_config"):
             if not hasattr(task, attr):

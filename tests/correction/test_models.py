@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from speechtools.models import MODELS
-from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig, conv_as_linear, expansion_index
+from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig, expansion_index
 from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig
 from speechtools.nn.beam_search import beam_search
 from speechtools.tasks.base import split_loss_terms
@@ -26,13 +26,17 @@ def test_expansion_matches_paper_example() -> None:
     assert index[1, :4].tolist() == [0, 1, 1, 1]
 
 
-def test_conv_as_linear_equals_conv1d() -> None:
+def test_length_predictor_convs_equal_conv1d() -> None:
+    from speechtools.models.fastcorrect import LengthPredictor
+
     torch.manual_seed(0)
-    for kernel in (3, 4, 5):
-        conv = torch.nn.Conv1d(6, 5, kernel, padding=kernel // 2)
+    for kernel in (3, 5):
+        conv = LengthPredictor(6, 1, kernel, 0.0, 4).convs[0]
+        reference = torch.nn.Conv1d(6, 6, kernel, padding=kernel // 2)
+        reference.load_state_dict(conv.state_dict())
         x = torch.randn(2, 7, 6)
-        expected = conv(x.transpose(1, 2)).transpose(1, 2)[:, :7]
-        assert torch.allclose(conv_as_linear(conv, x), expected, atol=1e-5)
+        expected = reference(x.transpose(1, 2)).transpose(1, 2)
+        assert torch.allclose(conv(x), expected, atol=1e-5)
 
 
 def test_single_sentence_decodes_like_its_row_in_a_padded_batch() -> None:
