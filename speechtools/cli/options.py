@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import math
+from typing import Any, Callable, Optional
 
 import click
 
@@ -35,6 +36,19 @@ def set_option(f: F) -> F:
 def nj_option(f: F) -> F:
     """``--nj N`` parallel jobs."""
     return click.option("--nj", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel jobs.")(f)
+
+
+class FiniteRange(click.FloatRange):
+    """A float option within ``[low, high]``; NaN and infinities are rejected too (``click.FloatRange`` lets NaN through)."""
+
+    def __init__(self, low: float, high: float) -> None:
+        super().__init__(low, high)
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 def resume_options(f: F) -> F:

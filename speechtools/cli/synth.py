@@ -7,8 +7,9 @@ from typing import Optional, Tuple
 
 import click
 
-from speechtools.cli.options import device_option
+from speechtools.cli.options import FiniteRange, device_option
 from speechtools.fileio import id_file
+from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEED_RANGE
 
 
 @click.command()
@@ -17,9 +18,12 @@ from speechtools.fileio import id_file
 @click.option("--text-file", default=None, help="File of texts, one per line (or 'uttid text' with --ids).")
 @click.option("--ids", is_flag=True, help="--text-file lines start with an utterance id (Kaldi 'text' file).")
 @click.option("--out-dir", required=True, help="Where <id>.wav and wav.scp go.")
-@click.option("--speed", type=float, default=1.0, show_default=True, help="Speaking rate; 2 = twice as fast (α = 1/speed).")
-@click.option("--pitch-shift", type=float, default=0.0, show_default=True, help="Pitch shift in semitones (+12 = one octave up).")
-@click.option("--energy-scale", type=float, default=1.0, show_default=True, help="Multiply the predicted energy.")
+@click.option("--speed", type=FiniteRange(*SPEED_RANGE), default=1.0, show_default=True,
+              help="Speaking rate in [0.25, 4]; 2 = twice as fast (α = 1/speed).")
+@click.option("--pitch-shift", type=FiniteRange(*PITCH_SHIFT_RANGE), default=0.0, show_default=True,
+              help="Pitch shift in semitones, in [-24, 24] (+12 = one octave up).")
+@click.option("--energy-scale", type=FiniteRange(*ENERGY_SCALE_RANGE), default=1.0, show_default=True,
+              help="Multiply the predicted energy, in [0.1, 10].")
 @click.option("--speaker", default=None, help="Speaker name (multi-speaker models).")
 @click.option("--speaker-vector", default=None, metavar="FILE.npy",
               help="External speaker vector (x-/d-vector, 1-D float .npy) for every line; models with speaker_vector_dim > 0.")

@@ -17,6 +17,7 @@ such as AdaSpeech's utterance-level acoustic encoder).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
@@ -30,6 +31,7 @@ from speechtools.audio.features import log_mel
 from speechtools.audio.io import load_audio
 from speechtools.datasets.tts import load_speaker_vector
 from speechtools.train.model_dir import load_model_dir
+from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEED_RANGE
 from speechtools.tts.text_split import split_sentences, split_tokens
 from speechtools.tts.vocoders import build_vocoder
 
@@ -166,10 +168,10 @@ class Synthesizer:
         input (:meth:`reference_mel`). All inputs are checked (tokenised) before any audio is
         produced, so a bad line fails fast.
         """
-        if speed <= 0:
-            raise UserError(f"--speed must be > 0, got {speed}")
-        if energy_scale <= 0:
-            raise UserError(f"--energy-scale must be > 0, got {energy_scale}")
+        for name, value, (low, high) in (("speed", speed, SPEED_RANGE), ("pitch-shift", pitch_shift, PITCH_SHIFT_RANGE),
+                                         ("energy-scale", energy_scale, ENERGY_SCALE_RANGE)):
+            if not (math.isfinite(value) and low <= value <= high):
+                raise UserError(f"--{name} must be a number in [{low:g}, {high:g}], got {value}")
         spk = self.speaker_id(speaker)
         vector = self.speaker_vector(speaker_vector)
         reference = self.reference_mel(reference_audio)

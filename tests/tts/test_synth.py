@@ -138,3 +138,20 @@ def test_synth_ids_never_escape_the_output_folder(tiny_model_dir, tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {text_file}:2: utterance id ") and reason in err[0]
     assert not out.exists() and sorted(p.name for p in tmp_path.rglob("*")) == ["text"]  # nothing written anywhere
+
+
+@pytest.mark.parametrize("option, value", [("--speed", "nan"), ("--speed", "0.001"), ("--pitch-shift", "nan"),
+                                           ("--pitch-shift", "inf"), ("--energy-scale", "0"), ("--speed", "-1")])
+def test_synthesis_controls_must_be_finite_and_in_range(tiny_model_dir, tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text", "Hello.", "--out-dir", str(tmp_path / "o"), option, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_library_checks_the_controls_too(synth):
+    for kwargs in ({"speed": float("nan")}, {"pitch_shift": 30.0}, {"energy_scale": float("inf")}):
+        with pytest.raises(UserError, match="must be a number in"):
+            run(synth, "Hello.", **kwargs)
