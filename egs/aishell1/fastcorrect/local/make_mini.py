@@ -40,6 +40,7 @@ def main() -> None:
     for name, start, end in SPLITS:
         keys = [f"tang_{k:04d}" for k in range(start, min(end, len(lines)))]
         out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
         write_lines(out / "text", [f"{k} {lines[i]}" for k, i in zip(keys, range(start, end))])
         write_lines(out / "hyp", [f"{k} {hyps[i]}".rstrip() for k, i in zip(keys, range(start, end))])
         print(f"{name}: {len(keys)} sentences -> {out}")

@@ -61,6 +61,7 @@ def main() -> None:
     sets = {"test": sorted(test), "dev": sorted(dev), "train": sorted(set(refs) - test - dev)}
     for name, keys in sets.items():
         out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
         write_lines(out / "ref", [f"{k} {refs[k]}".rstrip() for k in keys])
         write_lines(out / "hyp", [f"{k} {hyps[k]}".rstrip() for k in keys])
         write_lines(out / "pairs.tsv", [f"{hyps[k]}\t{refs[k]}" for k in keys])
