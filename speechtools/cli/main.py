@@ -102,9 +102,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     exit 128 + signal. A closed stdout pipe (``| head -1``) exits quietly (141, as coreutils);
     any other failed write to stdout (``> /dev/full``) is one line and exit 1.
     """
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signum, _raise_terminated)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, _raise_terminated) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        _run(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(argv: Optional[List[str]]) -> None:
+    """Run the CLI and exit with its status, reporting failures as one line (see :func:`main`)."""
     try:
         code = cli.main(args=argv, prog_name="speechtools", standalone_mode=False)
         sys.stdout.flush()
