@@ -26,7 +26,7 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir:
     from speechtools.audio.io import load_audio
     from speechtools.data.kaldi import read_segments, read_table
     from speechtools.errors import UserError
-    from speechtools.fileio import write_lines
+    from speechtools.fileio import atomic_dir, write_lines
     from speechtools.scoring.tts_metrics import score_pair, summarise
     from speechtools.datasets.tts import load_feature_config
 
@@ -60,7 +60,8 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir:
     for line in summary:
         click.echo(line)
     if out_dir:
-        out = Path(out_dir)
-        write_lines(out / "summary.txt", summary)
-        write_lines(out / "per_utt.tsv", rows)
-        write_lines(out / "results.md", ["| metric | value |", "|---|---|", f"| MCD (dB, DTW) | {mcd:.2f} |", f"| log-F0 RMSE | {rmse:.3f} |"])
+        Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(out_dir) as out:  # the three files appear together or not at all
+            write_lines(out / "summary.txt", summary)
+            write_lines(out / "per_utt.tsv", rows)
+            write_lines(out / "results.md", ["| metric | value |", "|---|---|", f"| MCD (dB, DTW) | {mcd:.2f} |", f"| log-F0 RMSE | {rmse:.3f} |"])

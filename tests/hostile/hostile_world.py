@@ -1,0 +1,186 @@
+"""The world the hostile-input suite runs every command in: valid inputs of every kind, built once (``conftest.world``).
+
+A small real data directory (4 LJSpeech mini clips) with features, stats, tokens and durations;
+tiny trained model directories (FastSpeech 2, aligner, Transformer TTS teacher, FastCorrect,
+MusicBERT classifier); synthesised wavs; text, pair, transcript, sheet, score, MIDI and TextGrid
+files. Everything lives under one folder that the suite copies into each case's sandbox by
+reference (inputs are read-only; outputs go to the case's own folder).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+FEATS_CONF = REPO / "conf" / "feats" / "mel22k.yaml"
+
+
+@dataclass
+class World:
+    """Paths of valid inputs for every command."""
+
+    root: Path
+    data: Path
+    dump: Path
+    tokens: Path
+    stats: Path
+    tts: Path
+    aligner: Path
+    teacher: Path
+    corrector: Path
+    music: Path
+    music_data: Path
+    midi_dir: Path
+    wavs: Path
+    files: Path
+    configs: Path
+    corpora: Path
+
+
+def _cli(*args: str) -> None:
+    from speechtools.cli.main import cli
+
+    cli.main(args=list(args), prog_name="speechtools", standalone_mode=False)
+
+
+def _train(config: Path, out: Path, *sets: str) -> Path:
+    from speechtools.train.experiment import load_experiment
+    from speechtools.train.trainer import Trainer
+
+    Trainer(load_experiment(config, list(sets)), out, device="cpu", show_progress=False).run()
+    return out
+
+
+def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    from speechtools.align.mas import durations_from_path, maximum_path
+    from speechtools.align.prior import beta_binomial_log_prior
+    from speechtools.audio.store import FeatureStore
+    from speechtools.data.corpora.ljspeech import prepare_ljspeech
+    from speechtools.data.kaldi import read_table, write_durations
+    from speechtools.text.frontend import get_frontend
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("hostile_world")
+    prepare_ljspeech(root / "all")
+    data = root / "data"
+    _cli("data", "subset", str(root / "all" / "train"), str(data), "--first", "4")
+    dump, tokens = root / "dump", root / "tokens.txt"
+    _cli("extract-feats", str(data), str(dump), "--conf", str(FEATS_CONF), "--no-progress")
+    _cli("compute-stats", str(dump), "--no-progress")
+    _cli("make-tokens", str(data), "--frontend", "en_phone", "--out", str(tokens))
+    frontend, texts, shapes = get_frontend("en_phone"), read_table(data / "text"), FeatureStore(dump).shapes("mel")
+    durations = {}
+    for uttid in texts:
+        n, t = len(frontend.tokenize(texts[uttid])), int(shapes[uttid][0])
+        prior = beta_binomial_log_prior(torch.tensor([n]), torch.tensor([t])).clamp(min=-1e4)
+        durations[uttid] = durations_from_path(maximum_path(prior.transpose(1, 2), torch.tensor([n]), torch.tensor([t])))[0].tolist()
+    write_durations(data / "durations", durations)
+    sets = [f"task_conf.train_data={data}", f"task_conf.train_feats={dump}", f"task_conf.token_list={tokens}",
+            f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}", "trainer.max_steps=2",
+            "trainer.save_interval=2", "trainer.valid_interval=0"]
+    tts = _train(REPO / "conf" / "tts" / "fastspeech2_tiny.yaml", root / "tts", *sets)
+    aligner = _train(REPO / "conf" / "tts" / "aligner_tiny.yaml", root / "aligner", *sets)
+    teacher = _train(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", root / "teacher", *sets)
+    pairs = FIXTURES / "correction" / "kathleen_pairs.tsv"
+    _cli("correct", "vocab", "--lang", "en", str(pairs), str(root / "corr_tokens.txt"))
+    corrector = _train(REPO / "conf" / "correction" / "fastcorrect_tiny.yaml", root / "fastcorrect",
+                       f"task_conf.train=[{pairs}]", f"task_conf.tokens={root / 'corr_tokens.txt'}", "trainer.max_steps=1")
+    midi_dir = root / "midi"
+    midi_dir.mkdir()
+    for name in ("aloha_oe.mid", "bwv1.6.mid", "bwv362.mid", "synthetic_drums_tpb383.mid"):
+        shutil.copy(FIXTURES / "music" / name, midi_dir / name)
+    (midi_dir / "labels.tsv").write_text("song\tmode\naloha_oe\tmajor\nbwv1.6\tmajor\nbwv362\tminor\nsynthetic_drums_tpb383\tminor\n")
+    music_data = root / "prepared"
+    _cli("midi", "prepare", "--midi-dir", str(midi_dir), "--out-dir", str(music_data), "--labels", str(midi_dir / "labels.tsv"),
+         "--label-column", "mode", "--window-notes", "64", "--window-step", "32", "--group-size", "4")
+    music = _train(REPO / "conf" / "music" / "musicbert_tiny.yaml", root / "music", "task=music_classification",
+                   f"task_conf.train={music_data / 'melody_completion' / 'train.npz'}", "model_conf.num_classes=2",
+                   "trainer.max_steps=1", "trainer.batch_bins=4096")
+    wavs = root / "synth"
+    _cli("synth", "--model-dir", str(tts), "--text-file", str(data / "text"), "--ids", "--out-dir", str(wavs), "--device", "cpu")
+    files = _text_files(root / "files", data, pairs, music_data)
+    shutil.copytree(data, files / "plain_data")  # without durations: what `data fix`/`split` rewrite in place
+    (files / "plain_data" / "durations").unlink()
+    configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt")
+    corpora = _corpora(root / "corpora", data)
+    return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, music, music_data, midi_dir,
+                 wavs, files, configs, corpora)
+
+
+def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path:
+    """Small valid inputs of the text formats the commands read."""
+    from speechtools.cli.main import cli
+
+    folder.mkdir()
+    ids = [line.split()[0] for line in (data / "text").read_text().splitlines()]
+    (folder / "sentences.txt").write_text("The 3 dogs ran home.\nPrinting was invented in 1450.\n")
+    (folder / "ref.txt").write_text("".join(f"{u} the dog ran home\n" for u in ids))
+    (folder / "hyp.txt").write_text("".join(f"{u} the dog ran {'home' if k % 2 else 'hum'}\n" for k, u in enumerate(ids)))
+    (folder / "pairs.tsv").write_text("".join(pairs.read_text().splitlines(keepends=True)[:20]))
+    (folder / "labels_ref.txt").write_text("s1 bach\ns2 mozart\ns3 bach\n")
+    (folder / "labels_hyp.txt").write_text("s1 bach\ns2 bach\ns3 bach\n")
+    (folder / "ranking.txt").write_text("a a1 0 0.9\na a2 1 0.8\na a3 0 0.1\nb b1 1 0.9\nb b2 0 0.7\n")
+    (folder / "mos.csv").write_text("system,utterance,listener,score\nA,u1,L1,4\nA,u2,L1,5\nA,u1,L2,3\nB,u1,L1,2\nB,u2,L2,3\n")
+    (folder / "intelligibility.csv").write_text("system,utterance,listener,transcription\ntts,u1,L1,the cat sat\ntts,u2,L1,hello world\n")
+    (folder / "intelligibility_ref.txt").write_text("u1 The cat sat.\nu2 Hello world\n")
+    cli.main(args=["midi", "encode", str(FIXTURES / "music" / "bwv362.mid"), str(folder / "octuple.txt")],
+             prog_name="speechtools", standalone_mode=False)
+    tg_data, tg_grids = folder / "tg_data", folder / "tg_grids"
+    tg_data.mkdir()
+    tg_grids.mkdir()
+    (tg_data / "text").write_text("LJ-test hello world.\n")
+    (tg_data / "wav.scp").write_text("LJ-test /dev/null\n")
+    (tg_grids / "LJ-test.TextGrid").write_bytes((FIXTURES / "align" / "LJ-test.TextGrid").read_bytes())
+    from speechtools.audio.store import FeatureStore
+    import numpy as np
+
+    store = FeatureStore(folder / "tg_dump")
+    store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))
+    store.write_index("mel", ["LJ-test"])
+    return folder
+
+
+def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path) -> Path:
+    """Complete experiment configs (every path filled in) for `train` and `align train`."""
+    import yaml
+
+    from speechtools.config import load_config
+
+    folder.mkdir()
+    for name, base, extra in (("aligner.yaml", REPO / "conf" / "tts" / "aligner_tiny.yaml", sets),
+                              ("fastcorrect.yaml", REPO / "conf" / "correction" / "fastcorrect_tiny.yaml",
+                               [f"task_conf.train=[{pairs}]", f"task_conf.tokens={corr_tokens}", "trainer.max_steps=1"])):
+        config = dict(load_config(base, list(extra) + ["trainer.max_steps=1"]))
+        (folder / name).write_text(yaml.safe_dump(config))
+    return folder
+
+
+def _corpora(folder: Path, data: Path) -> Path:
+    """Tiny corpora in the layouts `data prepare kathleen|aishell1` read (real audio, made-up ids)."""
+    import soundfile as sf
+
+    from speechtools.data.kaldi import read_table
+
+    wav = next(iter(read_table(data / "wav.scp").values()))
+    kathleen = folder / "kathleen"
+    (kathleen / "wavs").mkdir(parents=True)
+    for uttid in ("arctic_a0001", "arctic_a0539", "arctic_a0544"):
+        (kathleen / "wavs" / f"{uttid}.flac").symlink_to(wav)
+    (kathleen / "text.psv").write_text("arctic_a0001|Author of the danger trail.\narctic_a0539|Not at this particular case.\n"
+                                       "arctic_a0544|For the twentieth time that evening.\n")
+    aishell = folder / "aishell"
+    (aishell / "transcript").mkdir(parents=True)
+    audio, rate = sf.read(wav)
+    lines = []
+    for name, uttid in (("train", "BAC009S0002W0122"), ("dev", "BAC009S0724W0121"), ("test", "BAC009S0764W0121")):
+        (aishell / "wav" / name / uttid[6:11]).mkdir(parents=True)
+        sf.write(aishell / "wav" / name / uttid[6:11] / f"{uttid}.wav", audio[: rate // 2], rate)
+        lines.append(f"{uttid} 而 对 楼市 成交 抑制 作用 最 大 的 限 购\n")
+    (aishell / "transcript" / "aishell_transcript_v0.8.txt").write_text("".join(lines))
+    return folder
