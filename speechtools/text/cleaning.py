@@ -85,9 +85,10 @@ def unspeakable(raw: str, dropped: Iterable[str]) -> List[Unspeakable]:
     return [Unspeakable(c, counts[c], first.get(c)) for c in order]
 
 
-def describe_unspeakable(found: List[Unspeakable], frontend: str, limit: int = 5) -> str:
-    """One line naming the characters: ``cannot speak 'Ж' U+0416 (column 3), ...; dropped``."""
+def describe_unspeakable(found: List[Unspeakable], frontend: str, note: str = "", limit: int = 5) -> str:
+    """One line naming the characters (the first ``limit`` distinct ones):
+    ``the en_phone front-end cannot speak 2 character(s){note}: 'Ж' U+0416 (column 3), ...``."""
     total = sum(u.count for u in found)
     shown = ", ".join(u.describe() for u in found[:limit])
     more = f" and {len(found) - limit} other character(s)" if len(found) > limit else ""
-    return f"the {frontend} front-end cannot speak {total} character(s), dropped: {shown}{more}"
+    return f"the {frontend} front-end cannot speak {total} character(s){note}: {shown}{more}"

@@ -36,6 +36,11 @@ ABBREVIATIONS = {
     "gov": "governor", "sen": "senator", "rep": "representative", "mt": "mount", "vs": "versus",
     "etc": "et cetera", "no": "number", "nos": "numbers",
 }
+# Currency symbol -> unit, units, subunit, subunits (read after the amount).
+CURRENCIES = {
+    "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen"),
+}
 # Words after which a Roman numeral is unambiguous: a regnal name or a numbered heading.
 _REGNAL_NAMES = (
     "Henry Edward George William Charles James Richard John Louis Napoleon Elizabeth Mary Anne "
@@ -147,10 +152,9 @@ def _build_rules() -> List[Rule]:
          lambda m: _count(int(m.group(1) or m.group(2)), "shilling", "shillings")),
         (re.compile(r"\b(\d{1,2})d\.(?=$|\W)"), lambda m: _count(int(m.group(1)), "penny", "pence")),
         # A minus sign before a number (not a hyphen between words or numbers): -5, −2.5, -$3.
-        (re.compile(r"(?<![\w.,)\]\-\u2212])[-\u2212](?=[$£]?\.?\d)"), lambda m: "minus "),
+        (re.compile(rf"(?<![\w.,)\]\-\u2212])[-\u2212](?=[{''.join(CURRENCIES)}]?\.?\d)"), lambda m: "minus "),
         # Currency.
-        (re.compile(rf"£\s?({_NUM})"), lambda m: _money(m.group(1), "pound", "pounds", "penny", "pence")),
-        (re.compile(rf"\$\s?({_NUM})"), lambda m: _money(m.group(1), "dollar", "dollars", "cent", "cents")),
+        (re.compile(rf"([{''.join(CURRENCIES)}])\s?({_NUM})"), lambda m: _money(m.group(2), *CURRENCIES[m.group(1)])),
         (re.compile(rf"({_NUM})\s?%"), lambda m: decimal(m.group(1)) + " percent"),
         # Vulgar fractions (split from a preceding whole number by clean_punctuation): 3 1⁄2.
         (re.compile(r"(?:(?<![\d.,])(\d+) )?(?<![\d.,])(\d{1,3})\u2044(\d{1,3})(?!\d)"), _fraction),

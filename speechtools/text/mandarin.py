@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import groupby
 from typing import List, Match, Tuple
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 
 from speechtools.text.chinese_numbers import cardinal_zh, decimal_zh, digits_zh, fraction_zh, integer_zh
 from speechtools.text.cleaning import strip_controls, vulgar_fraction
@@ -35,7 +37,9 @@ NOT_ERHUA = {
     "女儿", "婴儿", "幼儿", "孤儿", "健儿", "男儿", "胎儿", "少儿", "患儿", "宠儿", "托儿", "新生儿",
     "儿子", "儿童", "儿女", "儿科", "儿孙", "儿媳", "儿戏", "儿时", "儿歌", "儿化",
 }
-_HAN = r"\u3007\u3400-\u4dbf\u4e00-\u9fff"
+# Han characters: 〇, the CJK unified ideographs (with extensions A-H) and compatibility
+# ideographs. Only those with a pypinyin reading are spoken; the others are reported.
+_HAN = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A number as written: thousands grouped with commas or plain digits, optional decimals. Every
 # pattern below starts with a look-behind so that it never starts inside a longer number (each
 # digit run is scanned once: linear time).
@@ -49,8 +53,9 @@ CURRENCIES = {"$": "美元", "＄": "美元", "¥": "元", "￥": "元", "€": 
 _CURRENCY = "[" + "".join(CURRENCIES) + "]"
 
 
-def _is_han(ch: str) -> bool:
-    return ch == "\u3007" or "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
+def has_reading(char: str) -> bool:
+    """True for a character pypinyin can read (a Han character in its dictionary)."""
+    return ord(char) in pinyin_dict
 
 
 def _phone_number(m: Match[str], yao: bool) -> str:
@@ -207,9 +212,12 @@ def merge_erhua(sylls: List[Syllable]) -> List[Syllable]:
 def mandarin_phones(text: str, yao: bool = False) -> List[str]:
     """Phone tokens of Mandarin text: normalised, then pinyin initials and tonal finals per
     syllable (after sandhi and erhua), punctuation as pause tokens, Latin letters as
-    themselves (upper case); other symbols are dropped."""
+    themselves (upper case); other symbols and Han characters without a known reading are
+    dropped (:func:`mandarin_dropped` names them)."""
     tokens: List[str] = []
     for kind, piece in _chunks(normalize_mandarin(text, yao=yao)):
+        if kind == "unread":
+            continue
         if kind == "han":
             for syl in merge_erhua(apply_tone_sandhi(_syllables(piece))):
                 tokens += syl.phones()
@@ -242,10 +250,25 @@ def mandarin_inventory() -> List[str]:
     return sorted(i for i in initials if i) + tonal + pauses + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
+_CHUNK = re.compile(rf"[{_HAN}]+|[A-Z]|[{re.escape(''.join(PAUSES))}]")
+
+
 def _chunks(text: str) -> List[Tuple[str, str]]:
+    """``("han", run)``, ``("letter", L)``, ``("pause", mark)`` and ``("unread", run)`` (Han
+    characters without a reading) pieces of normalised text."""
     out: List[Tuple[str, str]] = []
-    for m in re.finditer(rf"[{_HAN}]+|[A-Z]|[{re.escape(''.join(PAUSES))}]", text):
+    for m in _CHUNK.finditer(text):
         piece = m.group(0)
-        kind = "han" if _is_han(piece[0]) else "letter" if piece.isalpha() else "pause"
-        out.append((kind, piece))
+        if piece.isascii():
+            out.append(("letter" if piece.isalpha() else "pause", piece))
+        elif piece in PAUSES:
+            out.append(("pause", piece))
+        else:
+            out += [("han" if readable else "unread", "".join(run)) for readable, run in groupby(piece, key=has_reading)]
     return out
+
+
+def mandarin_dropped(normalized: str) -> List[str]:
+    """The characters of normalised text that :func:`mandarin_phones` drops without reading them."""
+    dropped = [c for c in _CHUNK.sub(" ", normalized) if not c.isspace()]
+    return dropped + [c for kind, piece in _chunks(normalized) if kind == "unread" for c in piece]

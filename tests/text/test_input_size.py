@@ -41,3 +41,21 @@ def test_mandarin_normalization_is_linear() -> None:
     assert_linear(lambda n: normalize_mandarin("7" * n), 20000, limit=1.5)
     unit = "1,234.5元$6 7%2021年电话12345678 3½ -1,000 "
     assert_linear(lambda n: normalize_mandarin(unit * (n // len(unit))), 20000, limit=1.5)
+
+
+def test_g2p_of_a_long_word_is_linear() -> None:
+    from speechtools.text.english_g2p import EnglishG2P
+
+    g2p = EnglishG2P(use_pos_tagger=False)
+    assert_linear(lambda n: g2p.word("abstraction" * (n // 11)), 2000, limit=1.0)
+    assert len(g2p.word("abstraction" * 400)) == 2 * len(g2p.word("abstraction" * 200))
+
+
+def test_frontends_on_long_lines_are_linear() -> None:
+    from speechtools.text.frontend import get_frontend
+
+    en_phone = get_frontend("en_phone", use_pos_tagger=False)
+    assert_linear(lambda n: en_phone.tokenize("7" * n), 5000, limit=1.5)
+    zh_phone = get_frontend("zh_phone")
+    assert_linear(lambda n: zh_phone.tokenize("我很好，你们在哪里。" * (n // 10)), 2000, limit=1.5)
+    assert_linear(lambda n: en_phone.unspeakable("Привет мир 1,2 ★ " * (n // 17)), 10000, limit=1.5)
