@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple
 
@@ -83,6 +84,13 @@ def _spoken(front: Frontend, lines: List[Tuple[int, str]], source: str, strict: 
         )
 
 
+def _first_unspeakable(front: Frontend, transcript: str, offset: int) -> str:
+    """The unspeakable characters of one transcript, columns shifted by ``offset`` (the
+    characters before it on its line)."""
+    found = [replace(u, column=None if u.column is None else u.column + offset) for u in front.unspeakable(transcript)]
+    return describe_unspeakable(found, front.name) if found else ""
+
+
 def _frontend(lang: str, frontend: Optional[str], yao: bool) -> Frontend:
     name = frontend or LANGUAGE_FRONTENDS[lang]
     return get_frontend(name, yao=yao) if name == "zh_phone" else get_frontend(name)
@@ -159,7 +167,8 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
 
     Specials come first, then every token seen, most frequent first (then, with
     --with-inventory, the front-end's other tokens). Utterances whose text gives no tokens
-    are reported and skipped.
+    are reported and skipped; characters the front-end cannot speak are reported (one line:
+    how many utterances, and the first with its file, line and column).
 
     \b
     Example:
@@ -172,6 +181,7 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
     lines = read_lines(text_path)
     tokens: List[str] = []
     empty: List[str] = []
+    unspeakable: List[str] = []
     for number, line in tqdm(lines, desc=f"make-tokens {frontend_name}", unit="utt", leave=False):
         stripped = line.strip()
         if not stripped:
@@ -181,10 +191,15 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
         if not utt_tokens:
             empty.append(utt)
         tokens += utt_tokens
+        message = _first_unspeakable(frontend, transcript, len(line) - len(line.lstrip()) + len(utt) + 1)
+        if message:
+            unspeakable.append(f"{text_path}:{number}: {message}")
     if not tokens:
         raise UserError("no tokens: every transcript normalises to nothing", text_path)
     token_list = TokenList.build(tokens, specials=specials, extra=frontend.inventory() if with_inventory else ())
     token_list.save(out_path)
     if empty:
         click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)
+    if unspeakable:
+        click.echo(f"warning: {len(unspeakable)} utterance(s) have characters left out of their tokens, e.g. {unspeakable[0]}", err=True)
     click.echo(f"{out_path}: {len(token_list)} tokens ({len(specials)} special) from {len(lines)} utterances")

@@ -126,3 +126,13 @@ def test_unspeakable_report_is_capped(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err.splitlines()
     assert len(err) == MAX_REPORTED_LINES + 1
     assert err[-1] == f"warning: {src}: 5 more line(s) with characters the en_phone front-end cannot speak (--strict makes them an error)"
+
+
+def test_make_tokens_reports_unspeakable_characters(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path, "u1 Hello world.\nu2  Hi Жук ★\nu3 ok Ж\n")
+    result = CliRunner().invoke(make_tokens, [str(data), "--frontend", "en_char", "--out", str(tmp_path / "tokens.txt")])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: 2 utterance(s) have characters left out of their tokens, e.g. {data / 'text'}:2: the en_char front-end "
+        "cannot speak 4 character(s): 'Ж' U+0416 (column 8), 'у' U+0443 (column 9), 'к' U+043A (column 10), '★' U+2605 (column 12)"
+    ) in result.output
