@@ -99,7 +99,7 @@ def _plain_number(text: str) -> str:
         return integer(text)
     if len(text) > 1 and text.startswith("0"):
         return digits(text)
-    if len(text) == 4 and "1000" <= text <= "2999":
+    if len(text) == 4 and 1000 <= int(text) <= 2999:
         return year(int(text))
     if len(text) >= 5 and not text.endswith("000"):
         return digits(text)  # identifiers (zip codes, serial numbers); round counts stay cardinal
