@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import click
 from tqdm import tqdm
 
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, read_lines
+from speechtools.text.cleaning import describe_unspeakable
 from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
 from speechtools.text.tokens import TokenList
 
@@ -18,6 +20,12 @@ _LANG = click.option("--lang", type=click.Choice(sorted(LANGUAGE_FRONTENDS)), de
 _IN = click.option("--in", "in_path", metavar="FILE", default=None, help="Read lines from FILE instead of stdin.")
 _OUT = click.option("--out", "out_path", metavar="FILE", default=None, help="Write to FILE (atomically) instead of stdout.")
 _YAO = click.option("--yao/--no-yao", default=False, show_default=True, help="zh: read 1 as 幺 in digit strings (phone numbers).")
+_STRICT = click.option(
+    "--strict", is_flag=True, default=False,
+    help="A line with characters the front-end cannot speak is an error (default: a warning naming them; they are dropped).",
+)
+# Lines reported one by one before the rest are only counted.
+MAX_REPORTED_LINES = 20
 
 
 def _input_lines(in_path: Optional[str]) -> List[Tuple[int, str]]:
@@ -50,6 +58,39 @@ def _emit(outputs: Iterator[str], out_path: Optional[str]) -> None:
             handle.write(line + "\n")
 
 
+def _spoken(front: Frontend, lines: List[Tuple[int, str]], source: str, strict: bool, convert: Callable[[str], str]) -> Iterator[str]:
+    """``convert`` each line, reporting on stderr (one line each) the characters ``front`` cannot
+    speak; with ``strict`` the first such line is a :class:`UserError` before any output."""
+    if strict:
+        for number, line in lines:
+            found = front.unspeakable(line)
+            if found:
+                raise UserError(describe_unspeakable(found, front.name), source, number)
+        yield from (convert(line) for _, line in lines)
+        return
+    reported = 0
+    for number, line in lines:
+        found = front.unspeakable(line)
+        if found:
+            reported += 1
+            if reported <= MAX_REPORTED_LINES:
+                message = describe_unspeakable(found, front.name, note=", left out of its tokens")
+                click.echo(f"warning: {source}:{number}: {message}", err=True)
+        yield convert(line)
+    if reported > MAX_REPORTED_LINES:
+        click.echo(
+            f"warning: {source}: {reported - MAX_REPORTED_LINES} more line(s) with characters the {front.name} "
+            "front-end cannot speak (--strict makes them an error)", err=True,
+        )
+
+
+def _first_unspeakable(front: Frontend, transcript: str, offset: int) -> str:
+    """The unspeakable characters of one transcript, columns shifted by ``offset`` (the
+    characters before it on its line)."""
+    found = [replace(u, column=None if u.column is None else u.column + offset) for u in front.unspeakable(transcript)]
+    return describe_unspeakable(found, front.name) if found else ""
+
+
 def _frontend(lang: str, frontend: Optional[str], yao: bool) -> Frontend:
     name = frontend or LANGUAGE_FRONTENDS[lang]
     return get_frontend(name, yao=yao) if name == "zh_phone" else get_frontend(name)
@@ -60,7 +101,9 @@ def text() -> None:
     """Text front-ends: normalise and convert to phonemes (en, zh).
 
     Both commands read lines from stdin (or --in FILE) and write exactly one line per input
-    line; a line that normalises to nothing gives an empty line.
+    line; a line that normalises to nothing gives an empty line. Characters the front-end
+    cannot speak (another script, symbols without a reading) are named on stderr, one line per
+    input line, and dropped; --strict makes them an error.
 
     \b
     Examples:
@@ -75,7 +118,8 @@ def text() -> None:
 @_IN
 @_OUT
 @_YAO
-def normalize(lang: str, in_path: Optional[str], out_path: Optional[str], yao: bool) -> None:
+@_STRICT
+def normalize(lang: str, in_path: Optional[str], out_path: Optional[str], yao: bool, strict: bool) -> None:
     """Spell out numbers, dates, currency, abbreviations; clean punctuation.
 
     \b
@@ -84,7 +128,7 @@ def normalize(lang: str, in_path: Optional[str], out_path: Optional[str], yao: b
     """
     frontend = _frontend(lang, None, yao)
     lines = _input_lines(in_path)
-    _emit((_one_line(frontend.normalize(line)) for _, line in lines), out_path)
+    _emit(_spoken(frontend, lines, in_path or "<stdin>", strict, lambda line: _one_line(frontend.normalize(line))), out_path)
 
 
 @text.command()
@@ -93,7 +137,8 @@ def normalize(lang: str, in_path: Optional[str], out_path: Optional[str], yao: b
 @_IN
 @_OUT
 @_YAO
-def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Optional[str], yao: bool) -> None:
+@_STRICT
+def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Optional[str], yao: bool, strict: bool) -> None:
     """Convert text to space-separated tokens (ARPAbet for en, pinyin initials/finals for zh).
 
     Words are separated by the token <space>; punctuation marks stay as pause tokens.
@@ -105,7 +150,7 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
     """
     front = _frontend(lang, frontend, yao)
     lines = _input_lines(in_path)
-    _emit((" ".join(front.tokenize(line)) for _, line in lines), out_path)
+    _emit(_spoken(front, lines, in_path or "<stdin>", strict, lambda line: " ".join(front.tokenize(line))), out_path)
 
 
 @click.command(name="make-tokens")
@@ -122,7 +167,8 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
 
     Specials come first, then every token seen, most frequent first (then, with
     --with-inventory, the front-end's other tokens). Utterances whose text gives no tokens
-    are reported and skipped.
+    are reported and skipped; characters the front-end cannot speak are reported (one line:
+    how many utterances, and the first with its file, line and column).
 
     \b
     Example:
@@ -135,6 +181,7 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
     lines = read_lines(text_path)
     tokens: List[str] = []
     empty: List[str] = []
+    unspeakable: List[str] = []
     for number, line in tqdm(lines, desc=f"make-tokens {frontend_name}", unit="utt", leave=False):
         stripped = line.strip()
         if not stripped:
@@ -144,10 +191,15 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
         if not utt_tokens:
             empty.append(utt)
         tokens += utt_tokens
+        message = _first_unspeakable(frontend, transcript, len(line) - len(line.lstrip()) + len(utt) + 1)
+        if message:
+            unspeakable.append(f"{text_path}:{number}: {message}")
     if not tokens:
         raise UserError("no tokens: every transcript normalises to nothing", text_path)
     token_list = TokenList.build(tokens, specials=specials, extra=frontend.inventory() if with_inventory else ())
     token_list.save(out_path)
     if empty:
         click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)
+    if unspeakable:
+        click.echo(f"warning: {len(unspeakable)} utterance(s) have characters left out of their tokens, e.g. {unspeakable[0]}", err=True)
     click.echo(f"{out_path}: {len(token_list)} tokens ({len(specials)} special) from {len(lines)} utterances")

@@ -6,7 +6,10 @@ m@@ o@@ r@@ e``), so the corrector can copy or spell words it never saw as a who
 single character of the training text (with and without the mark) is in the vocabulary.
 Mandarin: every CJK character is a token; other runs (Latin words, digits) stay whole.
 Characters outside the vocabulary become ``<unk>``; callers restore them from the input.
-Detokenisation inverts tokenisation exactly for in-vocabulary text.
+A word longer than :data:`MAX_SPELLED_CHARS` characters is not spelled (that would make the
+corrector's input as long as the word): it stays one token, outside the vocabulary, which the
+corrector copies unchanged (``fallback_mask`` marks it). Detokenisation inverts tokenisation
+exactly for in-vocabulary text. Every step is linear in the length of the sentence.
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ from speechtools.fileio import atomic_write, read_lines
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 CONT = "@@"
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+_ZH_UNIT = re.compile(f"[{_CJK_CHARS}]|[^{_CJK_CHARS}\\s]+")
+# The longest out-of-vocabulary word spelled in @@ character pieces (longer English words are
+# about 45 letters); a longer one is a single out-of-vocabulary token.
+MAX_SPELLED_CHARS = 64
 _PUNCT = re.compile(r"[^\w\s']")
 
 
@@ -52,20 +60,7 @@ def split_words(text: str, lang: str) -> List[str]:
     if lang == "en":
         return text.split()
     if lang == "zh":
-        units: List[str] = []
-        for chunk in text.split():
-            run = ""
-            for char in chunk:
-                if is_cjk(char):
-                    if run:
-                        units.append(run)
-                        run = ""
-                    units.append(char)
-                else:
-                    run += char
-            if run:
-                units.append(run)
-        return units
+        return _ZH_UNIT.findall(text)
     raise UserError(f"unknown language {lang!r}; choose en or zh")
 
 
@@ -73,15 +68,15 @@ def join_words(units: Sequence[str], lang: str) -> str:
     """Inverse of :func:`split_words`: spaces between English words, none between CJK characters."""
     if lang == "en":
         return " ".join(units)
-    out = ""
+    out: List[str] = []
     prev_cjk = True
     for unit in units:
         cjk = len(unit) == 1 and is_cjk(unit)
         if out and not (cjk and prev_cjk):
-            out += " "
-        out += unit
+            out.append(" ")
+        out.append(unit)
         prev_cjk = cjk
-    return out
+    return "".join(out)
 
 
 @dataclass
@@ -162,8 +157,9 @@ class Tokenizer:
         return Tokenizer(Vocabulary(tokens), lang)
 
     def pieces(self, unit: str) -> List[str]:
-        """Tokens for one word: itself if known, else its characters with ``@@`` marks."""
-        if unit in self.vocab or (self.lang == "zh" and is_cjk(unit)):
+        """Tokens for one word: itself if known (or longer than :data:`MAX_SPELLED_CHARS`), else
+        its characters with ``@@`` marks."""
+        if unit in self.vocab or (self.lang == "zh" and is_cjk(unit)) or len(unit) > MAX_SPELLED_CHARS:
             return [unit]
         return [c + CONT for c in unit[:-1]] + [unit[-1]]
 
@@ -176,21 +172,26 @@ class Tokenizer:
 
     @staticmethod
     def fallback_mask(tokens: Sequence[str]) -> List[bool]:
-        """True for each token that spells an out-of-vocabulary word in ``@@`` character pieces."""
-        return [tok.endswith(CONT) or (j > 0 and tokens[j - 1].endswith(CONT)) for j, tok in enumerate(tokens)]
+        """True for each token that spells an out-of-vocabulary word in ``@@`` character pieces,
+        and for a word too long to spell (both are copied unchanged by the corrector)."""
+        return [
+            tok.endswith(CONT) or (j > 0 and tokens[j - 1].endswith(CONT)) or len(tok) > MAX_SPELLED_CHARS
+            for j, tok in enumerate(tokens)
+        ]
 
     def detokenize(self, tokens: Sequence[str]) -> str:
         """Token strings → sentence: ``@@`` pieces glued to the following token."""
         units: List[str] = []
-        buf = ""
+        buf: List[str] = []
         for tok in tokens:
             if tok.endswith(CONT) and len(tok) > len(CONT):
-                buf += tok[: -len(CONT)]
+                buf.append(tok[: -len(CONT)])
             else:
-                units.append(buf + tok)
-                buf = ""
+                buf.append(tok)
+                units.append("".join(buf))
+                buf = []
         if buf:
-            units.append(buf)
+            units.append("".join(buf))
         return join_words(units, self.lang)
 
     def save(self, path: PathLike) -> None:

@@ -1,7 +1,10 @@
 """Reading Arabic numerals in Mandarin: cardinals, digit strings, decimals.
 
 Standard reading of the number system (four-digit groups 万/亿, 零 for skipped places,
-leading 一十 read as 十, 两 for a leading 2 before 千/万/亿).
+leading 一十 read as 十, 两 for a leading 2 before 千/万/亿). Numbers read from text go through
+:func:`integer_zh` / :func:`decimal_zh` as digit strings: more than
+:data:`MAX_CARDINAL_DIGITS_ZH` digits are read digit by digit, never converted to an ``int``,
+so any length costs linear time.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
 _BIG_UNITS = ("", "万", "亿", "万亿")
+# The longest number read as a cardinal (below 一亿亿 = 10^16); longer ones digit by digit.
+MAX_CARDINAL_DIGITS_ZH = 16
 
 
 def _four_digits(n: int) -> str:
@@ -34,12 +39,12 @@ def cardinal_zh(n: int) -> str:
         return "零"
     if n < 0:
         return "负" + cardinal_zh(-n)
+    if n >= 10**MAX_CARDINAL_DIGITS_ZH:
+        return digits_zh(str(n))
     groups = []
     while n:
         n, g = divmod(n, 10000)
         groups.append(g)
-    if len(groups) > len(_BIG_UNITS):
-        return digits_zh(str(sum(g * 10000**i for i, g in enumerate(groups))))
     out = ""
     need_zero = False
     for index in range(len(groups) - 1, -1, -1):
@@ -61,11 +66,25 @@ def cardinal_zh(n: int) -> str:
 def digits_zh(text: str, yao: bool = False) -> str:
     """Read digits one by one ("2021" "二零二一"); ``yao`` reads 1 as 幺 (phone numbers)."""
     table = DIGITS.replace("一", "幺") if yao else DIGITS
-    return "".join(table[int(c)] for c in text if c.isdigit())
+    return "".join(table[int(c)] for c in text if c.isdecimal())
+
+
+def integer_zh(text: str) -> str:
+    """Read a digit string (grouping commas allowed) as a cardinal ("1,005" "一千零五"); more
+    than :data:`MAX_CARDINAL_DIGITS_ZH` digits are read digit by digit."""
+    plain = text.replace(",", "")
+    if len(plain) > MAX_CARDINAL_DIGITS_ZH:
+        return digits_zh(plain)
+    return cardinal_zh(int(plain))
 
 
 def decimal_zh(text: str) -> str:
-    """Read a decimal number ("3.14" "三点一四", "0.5" "零点五")."""
+    """Read a decimal number ("3.14" "三点一四", "0.5" "零点五", "1,234.5" "一千二百三十四点五")."""
     whole, _, frac = text.partition(".")
-    head = cardinal_zh(int(whole)) if whole else "零"
+    head = integer_zh(whole) if whole else "零"
     return head + ("点" + digits_zh(frac) if frac else "")
+
+
+def fraction_zh(numerator: int, denominator: int) -> str:
+    """Read a fraction ("二分之一", "四分之三")."""
+    return f"{cardinal_zh(denominator)}分之{cardinal_zh(numerator)}"

@@ -29,7 +29,14 @@ PHONEMES = ["<pad>", "<unk>", "<s>", "</s>"] + (
     "S SH T TH UH0 UH1 UH2 UW UW0 UW1 UW2 V W Y Z ZH"
 ).split()
 _START, _END = 2, 3
+# Decoding stops at </s> or after max(MAX_DECODE_STEPS, 2 x letters) phones (g2p-en stops at 20,
+# which cut longer words short).
 MAX_DECODE_STEPS = 20
+# The longest piece the neural model reads at once (CMUdict's words are at most 20 letters but
+# for two, and the model degrades beyond): a longer word is read in consecutive equal chunks of
+# at most this many letters, decoded together as one batch, so its phones grow with its length
+# and the cost is linear in it.
+MAX_NEURAL_LETTERS = 20
 # Letter names, for spelling acronyms ("FBI", "p.m.").
 LETTER_NAMES = {
     "a": "EY1", "b": "B IY1", "c": "S IY1", "d": "D IY1", "e": "IY1", "f": "EH1 F", "g": "JH IY1",
@@ -78,7 +85,9 @@ class NeuralG2P:
     """g2p-en's GRU encoder-decoder (checkpoint20.npz) evaluated with numpy.
 
     Encoder: character embeddings through a GRU; its last state initialises a GRU decoder
-    that emits one phoneme per step by arg-max (greedy), stopping at ``</s>`` or 20 steps.
+    that emits one phoneme per step by arg-max (greedy), stopping at ``</s>`` (or after
+    ``max(20, 2 x letters)`` steps). Words longer than :data:`MAX_NEURAL_LETTERS` are read in
+    chunks (:meth:`predict`).
     GRU cell (Cho et al. 2014, PyTorch gate layout r, z, n):
     ``r, z = σ(W_i x + b_i + W_h h + b_h)``, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``,
     ``h' = (1 − z) ⊙ n + z ⊙ h``.
@@ -102,20 +111,45 @@ class NeuralG2P:
         return (1.0 - z) * n + z * h
 
     def predict(self, word: str) -> List[str]:
-        """ARPAbet phonemes for a lower-case word (letters outside a-z count as unknown)."""
+        """ARPAbet phonemes for a lower-case word (letters outside a-z count as unknown); a word
+        longer than :data:`MAX_NEURAL_LETTERS` is cut into the fewest equal chunks that fit and
+        their phonemes are concatenated (never truncated)."""
+        count = max(1, -(-len(word) // MAX_NEURAL_LETTERS))
+        size, extra = divmod(len(word), count)
+        bounds = [i * size + min(i, extra) for i in range(count + 1)]
+        chunks = [word[bounds[i]:bounds[i + 1]] for i in range(count)]
+        return [phone for phones in self.predict_batch(chunks) for phone in phones]
+
+    def predict_batch(self, words: Sequence[str]) -> List[List[str]]:
+        """:meth:`predict` for several words (each read whole) at once: one encoder/decoder
+        step for the whole batch, so the time is linear in the total number of letters."""
         w = self.w
-        ids = [self.g2idx.get(c, self.g2idx["<unk>"]) for c in word] + [self.g2idx["</s>"]]
-        h = np.zeros((1, w["enc_w_hh"].shape[1]), np.float32)
-        for x in w["enc_emb"][ids]:
-            h = self.gru_cell(x[None], h, w["enc_w_ih"], w["enc_w_hh"], w["enc_b_ih"], w["enc_b_hh"])
-        out: List[str] = []
-        prev = _START
-        for _ in range(MAX_DECODE_STEPS):
-            h = self.gru_cell(w["dec_emb"][prev][None], h, w["dec_w_ih"], w["dec_w_hh"], w["dec_b_ih"], w["dec_b_hh"])
-            prev = int(np.argmax(h @ w["fc_w"].T + w["fc_b"]))
-            if prev == _END:
+        unk, end = self.g2idx["<unk>"], self.g2idx["</s>"]
+        ids = [[self.g2idx.get(c, unk) for c in word] + [end] for word in words]
+        lengths = np.array([len(x) for x in ids])
+        padded = np.zeros((len(ids), int(lengths.max())), np.int64)
+        for row, x in enumerate(ids):
+            padded[row, : len(x)] = x
+        h = np.zeros((len(ids), w["enc_w_hh"].shape[1]), np.float32)
+        for t in range(padded.shape[1]):
+            step = self.gru_cell(w["enc_emb"][padded[:, t]], h, w["enc_w_ih"], w["enc_w_hh"], w["enc_b_ih"], w["enc_b_hh"])
+            h = step if t < lengths.min() else np.where((t < lengths)[:, None], step, h)
+        caps = np.maximum(MAX_DECODE_STEPS, 2 * (lengths - 1))
+        finished = np.zeros(len(ids), bool)
+        prev = np.full(len(ids), _START)
+        predicted: List[np.ndarray] = []
+        for step_index in range(int(caps.max())):
+            h = self.gru_cell(w["dec_emb"][prev], h, w["dec_w_ih"], w["dec_w_hh"], w["dec_b_ih"], w["dec_b_hh"])
+            prev = np.argmax(h @ w["fc_w"].T + w["fc_b"], axis=1)
+            finished |= (prev == _END) | (step_index >= caps)
+            predicted.append(np.where(finished, _END, prev))
+            if finished.all():
                 break
-            out.append(PHONEMES[prev])
+        out: List[List[str]] = []
+        table = np.stack(predicted, axis=1)
+        stops = np.where((table == _END).any(axis=1), (table == _END).argmax(axis=1), table.shape[1])
+        for row, stop in zip(table, stops):
+            out.append([PHONEMES[p] for p in row[:stop]])
         return out
 
 

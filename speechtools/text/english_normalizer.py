@@ -16,7 +16,8 @@ import re
 import unicodedata
 from typing import Callable, List, Match, Pattern, Tuple
 
-from speechtools.text.numbers import cardinal, digits, ordinal, pairs, year
+from speechtools.text.cleaning import strip_controls, vulgar_fraction
+from speechtools.text.numbers import cardinal, decimal, digits, fraction, integer, ordinal, ordinal_text, pairs, year
 
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -35,6 +36,11 @@ ABBREVIATIONS = {
     "gov": "governor", "sen": "senator", "rep": "representative", "mt": "mount", "vs": "versus",
     "etc": "et cetera", "no": "number", "nos": "numbers",
 }
+# Currency symbol -> unit, units, subunit, subunits (read after the amount).
+CURRENCIES = {
+    "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen"),
+}
 # Words after which a Roman numeral is unambiguous: a regnal name or a numbered heading.
 _REGNAL_NAMES = (
     "Henry Edward George William Charles James Richard John Louis Napoleon Elizabeth Mary Anne "
@@ -43,7 +49,13 @@ _REGNAL_NAMES = (
 ).split()
 _HEADINGS = "Chapter Part Book Volume Vol Act Scene Section Article Appendix Plate Table Figure".split()
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-_ROMAN_RE = r"(?=[IVXLCDM])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
+# A well-formed numeral (1-3999); the look-behind after it makes sure it is not empty.
+_ROMAN_RE = r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})(?<=[IVXLCDM])"
+# One number as written: grouped thousands with optional decimals, plain digits with optional
+# decimals, or a bare decimal (".5"); never starts inside a longer number (after a digit or a
+# point, or after a digit and a comma: "1,2" is a list).
+_NUM = r"(?<![\d.])(?<!\d,)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+_SINGLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 
 Rule = Tuple[Pattern[str], Callable[[Match[str]], str]]
 
@@ -60,17 +72,16 @@ def roman_to_int(numeral: str) -> int:
     return total
 
 
-def _number(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
 def _money(amount: str, unit: str, units: str, sub: str, subs: str) -> str:
+    """"3.50" -> "three dollars, fifty cents", ".50" -> "fifty cents"; more than two decimals
+    cannot be cents: "0.001" -> "zero point zero zero one dollars"."""
     whole, _, frac = amount.replace(",", "").partition(".")
-    n = int(whole) if whole else 0
+    if len(frac) > 2:
+        return f"{decimal(amount)} {units}"
     cents = int((frac + "0")[:2]) if frac else 0
     parts = []
-    if n or not cents:
-        parts.append(f"{cardinal(n)} {unit if n == 1 else units}")
+    if whole.strip("0") or not cents:
+        parts.append(f"{integer(whole or '0')} {unit if whole.lstrip('0') == '1' else units}")
     if cents:
         parts.append(f"{cardinal(cents)} {sub if cents == 1 else subs}")
     return ", ".join(parts)
@@ -80,22 +91,43 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{cardinal(n)} {one if n == 1 else many}"
 
 
-def _plain_number(m: Match[str]) -> str:
-    text = m.group(0)
+def _plain_number(text: str) -> str:
+    """One number (``_SINGLE_NUMBER``) in words."""
     if "." in text:
-        whole, _, frac = text.partition(".")
-        head = cardinal(_number(whole)) if whole else ""
-        return (head + " point " + digits(frac)).strip()
+        return decimal(text)
     if "," in text:
-        return cardinal(_number(text))
-    n = int(text)
+        return integer(text)
     if len(text) > 1 and text.startswith("0"):
         return digits(text)
-    if 1000 <= n <= 2999 and len(text) == 4:
-        return year(n)
-    if n >= 10000 and not text.endswith("000"):
+    if len(text) == 4 and 1000 <= int(text) <= 2999:
+        return year(int(text))
+    if len(text) >= 5 and not text.endswith("000"):
         return digits(text)  # identifiers (zip codes, serial numbers); round counts stay cardinal
-    return cardinal(n)
+    return integer(text)
+
+
+def _number_run(m: Match[str]) -> str:
+    """A run of digits, commas and points: one number, or a list ("1,2,3" -> "one, two, three";
+    commas that are not thousands separators separate numbers), or a dotted sequence
+    ("2.7.1" -> "two point seven point one")."""
+    text = m.group(0)
+    if _SINGLE_NUMBER.fullmatch(text):
+        return _plain_number(text)
+    if "," in text:
+        return ", ".join(_number_run(piece) for piece in _PIECE.finditer(text))
+    return " point ".join(_plain_number(piece) for piece in text.split(".") if piece)
+
+
+def _fraction(m: Match[str]) -> str:
+    spoken = fraction(int(m.group(2)), int(m.group(3)))
+    if not m.group(1):
+        return spoken
+    return integer(m.group(1)) + " and " + ("a " + spoken[4:] if spoken.startswith("one ") else spoken)
+
+
+def _scientific(m: Match[str]) -> str:
+    sign = "minus " if m.group(2) in ("-", "\u2212") else ""
+    return f"{decimal(m.group(1))} times ten to the power of {sign}{integer(m.group(3))}"
 
 
 def _roman_after(words: List[str], ordinal_reading: bool) -> Rule:
@@ -119,10 +151,15 @@ def _build_rules() -> List[Rule]:
         (re.compile(r"(?<=\d )(\d{1,2})s\.|\b(\d{1,2})s\.(?= ?\d{1,2}d\.)"),
          lambda m: _count(int(m.group(1) or m.group(2)), "shilling", "shillings")),
         (re.compile(r"\b(\d{1,2})d\.(?=$|\W)"), lambda m: _count(int(m.group(1)), "penny", "pence")),
+        # A minus sign before a number (not a hyphen between words or numbers): -5, −2.5, -$3.
+        (re.compile(rf"(?<![\w.,)\]\-\u2212])[-\u2212](?=[{''.join(CURRENCIES)}]?\.?\d)"), lambda m: "minus "),
         # Currency.
-        (re.compile(r"£\s?([\d,]*\d(?:\.\d+)?)"), lambda m: _money(m.group(1), "pound", "pounds", "penny", "pence")),
-        (re.compile(r"\$\s?([\d,]*\d(?:\.\d+)?)"), lambda m: _money(m.group(1), "dollar", "dollars", "cent", "cents")),
-        (re.compile(r"(\d+(?:\.\d+)?)\s?%"), lambda m: _percent(m.group(1))),
+        (re.compile(rf"([{''.join(CURRENCIES)}])\s?({_NUM})"), lambda m: _money(m.group(2), *CURRENCIES[m.group(1)])),
+        (re.compile(rf"({_NUM})\s?%"), lambda m: decimal(m.group(1)) + " percent"),
+        # Vulgar fractions (split from a preceding whole number by clean_punctuation): 3 1⁄2.
+        (re.compile(r"(?:(?<![\d.,])(\d+) )?(?<![\d.,])(\d{1,3})\u2044(\d{1,3})(?!\d)"), _fraction),
+        # Scientific notation: 1e308, 6.02E23, 1e-9 (never evaluated as a float).
+        (re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)[eE]([-+\u2212]?)(\d+)\b"), _scientific),
         # Times: 12:45, 9:30 (the minutes read as a number, "oh" below ten).
         (re.compile(r"\b(\d{1,2}):(\d{2})\b"), _time),
         # Dates: "March 20, 1963", "November 22": cardinal day, as read in LJSpeech.
@@ -142,25 +179,19 @@ def _build_rules() -> List[Rule]:
         # "No. 162", "Exhibit 133": numbers naming things, read in pairs.
         (re.compile(r"\b(No\.|Nos\.|Exhibit|Exhibits) (\d{3})\b(?![,.]\d)"), lambda m: f"{m.group(1)} {pairs(int(m.group(2)))}"),
         # Ordinals: 1st, 22nd, 10th.
-        (re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b"), lambda m: ordinal(_number(m.group(1)))),
+        (re.compile(r"(?<![\w.])(?<!\d,)(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b"), lambda m: ordinal_text(m.group(1))),
         # Letter-digit codes: C2766, VC836 -> spelled digit by digit.
         (re.compile(r"\b([A-Z]+)(\d+)\b"), lambda m: f"{' '.join(m.group(1))} {digits(m.group(2))}"),
         # Number-letter codes: 133-A.
-        (re.compile(r"\b(\d+)-([A-Z])\b"), lambda m: f"{cardinal(int(m.group(1)))}-{m.group(2)}"),
+        (re.compile(r"\b(\d+)-([A-Z])\b"), lambda m: f"{integer(m.group(1))}-{m.group(2)}"),
         # Decades: 1960s, '60s.
         (re.compile(r"(?:\b|')(\d{3}|[1-9])0s\b"), lambda m: _decade(m.group(1))),
-        # Remaining numbers: 1,000 / 3.5 / .38 / 1802.
-        (re.compile(r"(?<![\d,])(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?![\d])(?<=\d)"), _plain_number),
+        # Remaining numbers: 1,000 / 3.5 / .38 / 1802, lists 1,2,3 and dotted 2.7.1.
+        (re.compile(r"(?<![\d.])(?<!\d,)(?:\d[\d,.]*\d|\d|\.\d+)"), _number_run),
     ]
     rules.append(_roman_after(_REGNAL_NAMES, ordinal_reading=True))
     rules.append(_roman_after(_HEADINGS, ordinal_reading=False))
     return rules
-
-
-def _percent(number: str) -> str:
-    whole, _, frac = number.partition(".")
-    spoken = cardinal(int(whole)) + (" point " + digits(frac) if frac else "")
-    return spoken + " percent"
 
 
 def _time(m: Match[str]) -> str:
@@ -181,6 +212,9 @@ def _decade(stem: str) -> str:
     return head + sep + last
 
 
+_PIECE = re.compile(r"[^,]+")
+_VULGAR_FRACTIONS = re.compile("[\u00bc-\u00be\u2150-\u215f\u2189]")
+_SUPERSCRIPT_POWER = re.compile("(?<=[0-9])([\u00b2\u00b3\u00b9\u2070\u2074-\u2079]+)")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "`": "'", "´": "'"})
 _RULES = _build_rules()
 _ROMAN_RULES = _RULES[-2:]
@@ -190,11 +224,28 @@ _MONTH_ABBREVIATION_RE = re.compile(
 )
 
 
+def _split_fraction(m: Match[str]) -> str:
+    parts = vulgar_fraction(m.group(0))
+    return f" {parts[0]}\u2044{parts[1]}" if parts else m.group(0)
+
+
+def _power(m: Match[str]) -> str:
+    exponent = unicodedata.normalize("NFKC", m.group(1))
+    return {"2": " squared", "3": " cubed"}.get(exponent, f" to the power of {exponent}")
+
+
 def clean_punctuation(text: str) -> str:
-    """Unicode to plain ASCII punctuation: curly quotes to straight, dashes to " -- ", accents
-    stripped, whitespace collapsed."""
+    """Unicode to plain ASCII punctuation: escape sequences and invisible characters removed,
+    curly quotes to straight, dashes to " -- ", accents stripped, whitespace collapsed.
+
+    Compatibility folding (NFKC) never glues digits together: a vulgar fraction becomes its own
+    number ("3½" -> "3 1⁄2") and superscript digits after a number a power ("10³" -> "10 cubed").
+    """
+    text = strip_controls(text)
+    text = _VULGAR_FRACTIONS.sub(_split_fraction, text)
+    text = _SUPERSCRIPT_POWER.sub(_power, text)
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = re.sub(r"\s*[—–]\s*", " -- ", text)
+    text = re.sub(r" ?[—–] ?", " -- ", " ".join(text.split()))
     text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     return " ".join(text.split())
 
@@ -217,11 +268,32 @@ def expand_month_abbreviations(text: str) -> str:
     return _MONTH_ABBREVIATION_RE.sub(lambda m: _MONTH_ABBREVIATIONS[m.group(1).lower()], text)
 
 
+def _spaced(replace: Callable[[Match[str]], str]) -> Callable[[Match[str]], str]:
+    """``replace`` with a space between its words and a letter or digit touching the match
+    ("10km" -> "ten km", never "tenkm")."""
+
+    def spaced(m: Match[str]) -> str:
+        out = replace(m)
+        if not out or out == m.group(0):
+            return out
+        text, start, end = m.string, m.start(), m.end()
+        if start > 0 and text[start - 1].isalnum() and out[0].isalnum():
+            out = " " + out
+        if end < len(text) and text[end].isalnum() and out[-1].isalnum():
+            out += " "
+        return out
+
+    return spaced
+
+
 def expand_numbers(text: str) -> str:
-    """Spell out currency, percentages, times, dates, ordinals, years, decimals and Roman
-    numerals in context (regnal names and headings)."""
+    """Spell out currency, percentages, fractions, scientific notation, times, dates, ordinals,
+    years, decimals, number lists and Roman numerals in context (regnal names and headings).
+
+    Every number goes through :mod:`speechtools.text.numbers` as a digit string, so a number of
+    any length costs time linear in its length (long ones are read digit by digit)."""
     for pattern, replace in _RULES:
-        text = pattern.sub(replace, text)
+        text = pattern.sub(_spaced(replace), text)
     return text
 
 

@@ -11,7 +11,9 @@ zh_phone   pinyin initials and tonal finals (``h uar1``), punctuation as pause t
 =========  ==========================================================================
 
 Every front-end has ``normalize(text) -> str`` and ``tokenize(text) -> list[str]``; text that
-normalises to nothing gives ``[]`` (callers decide whether that is an error).
+normalises to nothing gives ``[]`` (callers decide whether that is an error). Characters a
+front-end cannot speak (another script, symbols without a reading) are dropped by ``tokenize``
+and named by ``unspeakable(text)``, so callers can report them or refuse the line.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from speechtools.errors import UserError
+from speechtools.text.cleaning import Unspeakable, unspeakable
 from speechtools.text.english_g2p import PHONEMES, EnglishG2P
 from speechtools.text.english_normalizer import normalize_english
-from speechtools.text.mandarin import mandarin_inventory, mandarin_phones, normalize_mandarin
+from speechtools.text.mandarin import mandarin_dropped, mandarin_inventory, mandarin_phones, normalize_mandarin
 
 WORD_BOUNDARY = "<space>"
 PAUSE_TOKENS = (",", ".", "?", "!", ";", ":")
@@ -31,6 +34,8 @@ _PAUSE_ALIASES = {"--": ",", "(": ",", ")": ",", "[": ",", "]": ",", "…": "."}
 _ITEM_RE = re.compile(
     r"(?P<acronym>(?:[A-Za-z]\.){2,})|(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)|(?P<pause>--|[,.?!;:()\[\]…])"
 )
+# Marks that separate English words without being read (quotes, hyphen, slash).
+_SILENT = frozenset("'\"-/")
 
 
 class Frontend(Protocol):
@@ -46,6 +51,9 @@ class Frontend(Protocol):
 
     def inventory(self) -> List[str]:
         """Every token ``tokenize`` can produce."""
+
+    def unspeakable(self, text: str) -> List[Unspeakable]:
+        """The characters of ``text`` that ``tokenize`` drops without reading them."""
 
 
 def english_items(normalized: str) -> List[Tuple[str, str]]:
@@ -63,6 +71,23 @@ def english_items(normalized: str) -> List[Tuple[str, str]]:
     return items
 
 
+def english_dropped(normalized: str) -> List[str]:
+    """The characters of normalised English that :func:`english_items` skips, other than
+    whitespace and the silent separators (quotes, hyphen, slash): letters of other scripts,
+    symbols without a reading."""
+    return [c for c in _ITEM_RE.sub(" ", normalized) if not c.isspace() and c not in _SILENT]
+
+
+class _EnglishFrontend:
+    """What the English front-ends share: the normaliser and the report of unspeakable characters."""
+
+    def normalize(self, text: str) -> str:
+        return normalize_english(text)
+
+    def unspeakable(self, text: str) -> List[Unspeakable]:
+        return unspeakable(text, english_dropped(self.normalize(text)))
+
+
 def _join_words(items: List[Tuple[str, str]], spell: Callable[[List[str]], List[List[str]]]) -> List[str]:
     words = [w for kind, w in items if kind == "word"]
     spelled = iter(spell(words))
@@ -77,7 +102,7 @@ def _join_words(items: List[Tuple[str, str]], spell: Callable[[List[str]], List[
     return tokens
 
 
-class EnglishPhoneFrontend:
+class EnglishPhoneFrontend(_EnglishFrontend):
     """English: :func:`normalize_english`, then ARPAbet with stress per word (offline g2p-en)."""
 
     name = "en_phone"
@@ -93,9 +118,6 @@ class EnglishPhoneFrontend:
             self._g2p = EnglishG2P(use_pos_tagger=self.use_pos_tagger)
         return self._g2p
 
-    def normalize(self, text: str) -> str:
-        return normalize_english(text)
-
     def tokenize(self, text: str) -> List[str]:
         items = english_items(self.normalize(text))
         return _join_words(items, self.g2p.words) if items else []
@@ -104,13 +126,10 @@ class EnglishPhoneFrontend:
         return [p for p in PHONEMES if not p.startswith("<")] + list(PAUSE_TOKENS) + [WORD_BOUNDARY]
 
 
-class EnglishCharFrontend:
+class EnglishCharFrontend(_EnglishFrontend):
     """English: :func:`normalize_english`, then lower-case characters per word."""
 
     name = "en_char"
-
-    def normalize(self, text: str) -> str:
-        return normalize_english(text)
 
     def tokenize(self, text: str) -> List[str]:
         return _join_words(english_items(self.normalize(text)), lambda ws: [list(w.lower().replace(".", "")) for w in ws])
@@ -136,6 +155,9 @@ class MandarinPhoneFrontend:
 
     def tokenize(self, text: str) -> List[str]:
         return mandarin_phones(text, yao=self.yao)
+
+    def unspeakable(self, text: str) -> List[Unspeakable]:
+        return unspeakable(text, mandarin_dropped(self.normalize(text)))
 
     def inventory(self) -> List[str]:
         return mandarin_inventory()

@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import groupby
 from typing import List, Match, Tuple
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 
-from speechtools.text.chinese_numbers import cardinal_zh, decimal_zh, digits_zh
+from speechtools.text.chinese_numbers import cardinal_zh, decimal_zh, digits_zh, fraction_zh, integer_zh
+from speechtools.text.cleaning import strip_controls, vulgar_fraction
 
 # Full-width and ASCII punctuation -> the pause token it becomes.
 PAUSES = {
@@ -34,15 +37,42 @@ NOT_ERHUA = {
     "女儿", "婴儿", "幼儿", "孤儿", "健儿", "男儿", "胎儿", "少儿", "患儿", "宠儿", "托儿", "新生儿",
     "儿子", "儿童", "儿女", "儿科", "儿孙", "儿媳", "儿戏", "儿时", "儿歌", "儿化",
 }
-_HAN = r"\u3007\u3400-\u4dbf\u4e00-\u9fff"
+# Han characters: 〇, the CJK unified ideographs (with extensions A-H) and compatibility
+# ideographs. Only those with a pypinyin reading are spoken; the others are reported.
+_HAN = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A number as written: thousands grouped with commas or plain digits, optional decimals. Every
+# pattern below starts with a look-behind so that it never starts inside a longer number (each
+# digit run is scanned once: linear time).
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# Not inside a number: not after a digit or point, nor after a digit and a comma (1,2 is a list).
+_START = r"(?<![\d.])(?<!\d,)"
+_END = r"(?![\d.])(?!,\d)"
+# Currency symbols (ASCII and full-width) -> the unit read after the amount; a bare symbol is
+# read as the unit.
+CURRENCIES = {"$": "美元", "＄": "美元", "¥": "元", "￥": "元", "€": "欧元", "£": "英镑", "￡": "英镑"}
+_CURRENCY = "[" + "".join(CURRENCIES) + "]"
 
 
-def _is_han(ch: str) -> bool:
-    return ch == "\u3007" or "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
+def has_reading(char: str) -> bool:
+    """True for a character pypinyin can read (a Han character in its dictionary)."""
+    return ord(char) in pinyin_dict
 
 
 def _phone_number(m: Match[str], yao: bool) -> str:
     return digits_zh(m.group(0), yao=yao)
+
+
+def _fraction(m: Match[str]) -> str:
+    parts = vulgar_fraction(m.group(2))
+    if parts is None:
+        return m.group(0)
+    spoken = fraction_zh(*parts)
+    return integer_zh(m.group(1)) + "又" + spoken if m.group(1) else spoken
+
+
+def _money(m: Match[str]) -> str:
+    unit = CURRENCIES[m.group(1)]
+    return decimal_zh(m.group(2)) + unit if m.group(2) else unit
 
 
 def normalize_mandarin(text: str, yao: bool = False) -> str:
@@ -53,35 +83,43 @@ def normalize_mandarin(text: str, yao: bool = False) -> str:
         yao: read the digit 1 as 幺 in digit-by-digit strings (phone numbers), as is usual
             for telephone numbers.
     """
+    text = strip_controls(text)
     text = re.sub(r"[０-９Ａ-Ｚａ-ｚ％　]", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
-    text = re.sub(r"(?<=\d)[．：](?=\d)", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
+    text = " ".join(text.split())  # runs of spaces would make the look-around patterns below quadratic
+    text = re.sub(r"(?<=\d)[．：，](?=\d)", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
+    # Vulgar fractions: 3½ -> 三又二分之一, ½ -> 二分之一.
+    text = re.sub(r"(?<![\d.])(\d*)([\u00bc-\u00be\u2150-\u215f\u2189])", _fraction, text)
     # ISO dates 2021-03-05 -> 2021年3月5日; then years digit by digit, months and days as numbers.
     text = re.sub(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)", lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", text)
-    text = re.sub(r"(\d{2,4})年", lambda m: digits_zh(m.group(1)) + "年", text)
-    text = re.sub(r"(\d{1,2})(月|日|号)", lambda m: cardinal_zh(int(m.group(1))) + m.group(2), text)
+    text = re.sub(r"(?<!\d)(\d{2,4})年", lambda m: digits_zh(m.group(1)) + "年", text)
+    text = re.sub(r"(?<!\d)(\d{1,2})(月|日|号)", lambda m: cardinal_zh(int(m.group(1))) + m.group(2), text)
     # Times 12:30 -> 十二点三十分.
     text = re.sub(
         r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)",
         lambda m: cardinal_zh(int(m.group(1))) + "点" + (cardinal_zh(int(m.group(2))) + "分" if int(m.group(2)) else "整"),
         text,
     )
-    # Percentages.
-    text = re.sub(r"(\d+(?:\.\d+)?)%", lambda m: "百分之" + decimal_zh(m.group(1)), text)
+    # Percentages and money: 50% -> 百分之五十, $5 -> 五美元, a bare $ -> 美元.
+    text = re.sub(rf"{_START}({_NUM})%", lambda m: "百分之" + decimal_zh(m.group(1)), text)
+    text = re.sub(rf"({_CURRENCY})\s?(?:({_NUM}){_END})?", _money, text)
     # Phone-number style strings: 7+ digits, digits joined by hyphens, a leading 0, or a number
     # after 电话/号码/拨打/... (codes, room numbers): digit by digit.
-    text = re.sub(r"(?<![\d.])\d{3,4}(?:-\d{3,8})+(?![\d.])", lambda m: _phone_number(m, yao), text)
-    text = re.sub(r"(?<![\d.])(?:\d{7,}|0\d+)(?![\d.])", lambda m: _phone_number(m, yao), text)
+    text = re.sub(rf"{_START}\d{{3,4}}(?:-\d{{3,8}})+{_END}", lambda m: _phone_number(m, yao), text)
+    text = re.sub(rf"{_START}(?:\d{{7,}}|0\d+){_END}", lambda m: _phone_number(m, yao), text)
     text = re.sub(
-        r"((?:电话|号码|拨打|热线|手机|致电|编号|房间|尾号)[是为：:]?)(\d{3,})(?![\d.])",
+        rf"((?:电话|号码|拨打|热线|手机|致电|编号|房间|尾号)[是为：:]?)(\d{{3,}}){_END}",
         lambda m: m.group(1) + digits_zh(m.group(2), yao=yao),
         text,
     )
+    # Thousands separators dropped (1,234,567.89 is then read 一百二十三万四千五百六十七点八九); a
+    # comma not followed by exactly three digits separates a list: 1,2,3 stays 一,二,三.
+    text = re.sub(rf"{_START}\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?{_END}", lambda m: m.group(0).replace(",", ""), text)
     # Ranges 10-20 -> 十到二十.
     text = re.sub(r"(?<![\d.])(\d+(?:\.\d+)?)[-~～](\d+(?:\.\d+)?)(?![\d.])", lambda m: decimal_zh(m.group(1)) + "到" + decimal_zh(m.group(2)), text)
     # Negative numbers, decimals and other integers.
     text = re.sub(r"(?<![\d.])-(\d+(?:\.\d+)?)", lambda m: "负" + decimal_zh(m.group(1)), text)
-    text = re.sub(r"\d+\.\d+", lambda m: decimal_zh(m.group(0)), text)
-    text = re.sub(r"\d+", lambda m: cardinal_zh(int(m.group(0))), text)
+    text = re.sub(r"(?<![\d.])\d+\.\d+", lambda m: decimal_zh(m.group(0)), text)
+    text = re.sub(r"\d+", lambda m: integer_zh(m.group(0)), text)
     # Latin letters spelled out.
     text = re.sub(r"[A-Za-z]+", lambda m: " " + " ".join(m.group(0).upper()) + " ", text)
     text = re.sub(r"[“”\"'‘’《》「」『』（）()\[\]【】]", "", text)
@@ -174,9 +212,12 @@ def merge_erhua(sylls: List[Syllable]) -> List[Syllable]:
 def mandarin_phones(text: str, yao: bool = False) -> List[str]:
     """Phone tokens of Mandarin text: normalised, then pinyin initials and tonal finals per
     syllable (after sandhi and erhua), punctuation as pause tokens, Latin letters as
-    themselves (upper case); other symbols are dropped."""
+    themselves (upper case); other symbols and Han characters without a known reading are
+    dropped (:func:`mandarin_dropped` names them)."""
     tokens: List[str] = []
     for kind, piece in _chunks(normalize_mandarin(text, yao=yao)):
+        if kind == "unread":
+            continue
         if kind == "han":
             for syl in merge_erhua(apply_tone_sandhi(_syllables(piece))):
                 tokens += syl.phones()
@@ -209,10 +250,25 @@ def mandarin_inventory() -> List[str]:
     return sorted(i for i in initials if i) + tonal + pauses + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
+_CHUNK = re.compile(rf"[{_HAN}]+|[A-Z]|[{re.escape(''.join(PAUSES))}]")
+
+
 def _chunks(text: str) -> List[Tuple[str, str]]:
+    """``("han", run)``, ``("letter", L)``, ``("pause", mark)`` and ``("unread", run)`` (Han
+    characters without a reading) pieces of normalised text."""
     out: List[Tuple[str, str]] = []
-    for m in re.finditer(rf"[{_HAN}]+|[A-Z]|[{re.escape(''.join(PAUSES))}]", text):
+    for m in _CHUNK.finditer(text):
         piece = m.group(0)
-        kind = "han" if _is_han(piece[0]) else "letter" if piece.isalpha() else "pause"
-        out.append((kind, piece))
+        if piece.isascii():
+            out.append(("letter" if piece.isalpha() else "pause", piece))
+        elif piece in PAUSES:
+            out.append(("pause", piece))
+        else:
+            out += [("han" if readable else "unread", "".join(run)) for readable, run in groupby(piece, key=has_reading)]
     return out
+
+
+def mandarin_dropped(normalized: str) -> List[str]:
+    """The characters of normalised text that :func:`mandarin_phones` drops without reading them."""
+    dropped = [c for c in _CHUNK.sub(" ", normalized) if not c.isspace()]
+    return dropped + [c for kind, piece in _chunks(normalized) if kind == "unread" for c in piece]

@@ -4,6 +4,11 @@ Plain rules of English number names (as in Keith Ito's Tacotron ``cleaners`` and
 LJSpeech normalisation): cardinals without "and" ("one hundred seventy-five"), years
 read in pairs ("eighteen oh two", "nineteen hundred"), ordinals by replacing the last
 word ("twenty-first").
+
+Every number a normaliser reads from text goes through :func:`integer` / :func:`decimal`,
+which take the digit *string*: a number of more than :data:`MAX_CARDINAL_DIGITS` digits is
+read digit by digit (never converted to an ``int``), so any length of input costs time
+linear in its length.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ ONES = (
 ).split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+# The longest number read as a cardinal (up to "nine hundred ninety-nine trillion ..."); longer
+# digit strings are read digit by digit.
+MAX_CARDINAL_DIGITS = 15
 
 _ORDINAL_IRREGULAR = {
     "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
@@ -43,12 +51,15 @@ def _below_thousand(n: int) -> List[str]:
 def cardinal(n: int) -> str:
     """Spell a non-negative integer as an English cardinal ("one hundred seventy-five").
 
-    Short scale (billion = 10^9), no "and", hyphenated tens ("twenty-one").
+    Short scale (billion = 10^9), no "and", hyphenated tens ("twenty-one"); numbers of more
+    than :data:`MAX_CARDINAL_DIGITS` digits are read digit by digit.
     """
     if n < 0:
         return "minus " + cardinal(-n)
     if n == 0:
         return "zero"
+    if n >= 10**MAX_CARDINAL_DIGITS:
+        return digits(str(n))
     words: List[str] = []
     for value, name in SCALES:
         if n >= value:
@@ -61,7 +72,16 @@ def cardinal(n: int) -> str:
 
 def ordinal(n: int) -> str:
     """Spell an integer as an English ordinal ("twenty-first", "one hundredth")."""
-    words = cardinal(n)
+    return _ordinal_words(cardinal(n))
+
+
+def ordinal_text(text: str) -> str:
+    """:func:`ordinal` of a digit string (grouping commas allowed); a number too long for a
+    cardinal is read digit by digit with the last digit as the ordinal ("... nine third")."""
+    return _ordinal_words(integer(text))
+
+
+def _ordinal_words(words: str) -> str:
     head, sep, last = words.rpartition(" ")
     prefix, hyphen, tail = last.rpartition("-")
     if tail in _ORDINAL_IRREGULAR:
@@ -103,4 +123,32 @@ def pairs(n: int) -> str:
 
 def digits(text: str) -> str:
     """Read a digit string digit by digit ("2915" "two nine one five")."""
-    return " ".join(ONES[int(c)] for c in text if c.isdigit())
+    return " ".join(ONES[int(c)] for c in text if c.isdecimal())
+
+
+def integer(text: str) -> str:
+    """Read a digit string (grouping commas allowed) as a cardinal ("1,000" "one thousand");
+    more than :data:`MAX_CARDINAL_DIGITS` digits are read digit by digit."""
+    plain = text.replace(",", "")
+    if len(plain) > MAX_CARDINAL_DIGITS:
+        return digits(plain)
+    return cardinal(int(plain))
+
+
+def decimal(text: str) -> str:
+    """Read a decimal number string ("3.5" "three point five", ".5" "point five", "1,000.25"
+    "one thousand point two five"): the whole part by :func:`integer`, the rest digit by digit."""
+    whole, _, frac = text.partition(".")
+    head = integer(whole) if whole else ""
+    return (head + " point " + digits(frac)).strip() if frac else head
+
+
+def fraction(numerator: int, denominator: int) -> str:
+    """Read a fraction ("one half", "three quarters", "two thirds", "five eighths")."""
+    if denominator == 2:
+        name = "half" if numerator == 1 else "halves"
+    elif denominator == 4:
+        name = "quarter" if numerator == 1 else "quarters"
+    else:
+        name = ordinal(denominator) + ("" if numerator == 1 else "s")
+    return f"{cardinal(numerator)} {name}"

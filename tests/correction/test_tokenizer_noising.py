@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import numpy as np
@@ -116,3 +117,40 @@ def test_substitutes_are_rank_weighted() -> None:
 def test_bad_probabilities_are_user_errors() -> None:
     with pytest.raises(UserError):
         NoiseConfig(ratio=1.5).op_probs()
+
+
+def _best_seconds(run, arg) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run(arg)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_word_too_long_to_spell_is_one_copied_token() -> None:
+    from speechtools.correction.tokenizer import MAX_SPELLED_CHARS
+
+    tok = Tokenizer.build(["the cat"], "en")
+    long = "x" * 100000
+    tokens = tok.tokenize(f"the {long} cat")
+    assert tokens == ["the", long, "cat"]
+    assert tok.vocab.ids(tokens)[1] == tok.vocab.unk  # the corrector restores it from the input
+    assert tok.fallback_mask(tokens) == [False, True, False]
+    assert tok.detokenize(tokens) == f"the {long} cat"
+    spelled = tok.tokenize("y" * MAX_SPELLED_CHARS)
+    assert len(spelled) == MAX_SPELLED_CHARS and all(tok.fallback_mask(spelled))
+
+
+@pytest.mark.parametrize("lang, unit", [("en", "word "), ("en", "xyzw@ "), ("zh", "我们a去"), ("zh", "Q")])
+def test_tokenize_mask_detokenize_are_linear(lang: str, unit: str) -> None:
+    """100,000 characters of words, character pieces, CJK characters or one long Latin run."""
+    tok = Tokenizer.build(["word 我们 去"], lang)
+
+    def round_trip(n: int) -> None:
+        tokens = tok.tokenize(unit * (n // len(unit)))
+        tok.fallback_mask(tokens)
+        tok.detokenize(tokens)
+
+    small, big = _best_seconds(round_trip, 50000), _best_seconds(round_trip, 100000)
+    assert big < 1.0 and big < 3 * small + 0.005, (small, big)

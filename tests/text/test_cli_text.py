@@ -90,3 +90,49 @@ def test_make_tokens_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["make-tokens", str(tmp_path / "nope"), "--frontend", "en_char", "--out", str(tmp_path / "t.txt")])
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'nope'}: data directory not found")
+
+
+def test_unspeakable_characters_are_reported_or_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("Hello Привет\nok\n$ ★\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["text", "g2p", "--in", str(src)])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["HH AH0 L OW1", "OW1 K EY1", ""]
+    assert captured.err.splitlines() == [
+        f"warning: {src}:1: the en_phone front-end cannot speak 6 character(s), left out of its tokens: 'П' U+041F (column 7), "
+        "'р' U+0440 (column 8), 'и' U+0438 (column 9), 'в' U+0432 (column 10), 'е' U+0435 (column 11) and 1 other character(s)",
+        f"warning: {src}:3: the en_phone front-end cannot speak 2 character(s), left out of its tokens: '$' U+0024 (column 1), '★' U+2605 (column 3)",
+    ]
+    out = tmp_path / "out.txt"
+    for command in ("g2p", "normalize"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["text", command, "--strict", "--in", str(src), "--out", str(out)])
+        assert exit_info.value.code == 1
+        assert capsys.readouterr().err.startswith(f"error: {src}:1: the en_phone front-end cannot speak 6 character(s): 'П' U+041F (column 7)")
+        assert not out.exists()
+    result = run(["g2p", "--lang", "zh", "--strict"], "你好\n好😀\n")
+    assert result.exit_code == 1 and result.output == ""
+
+
+def test_unspeakable_report_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from speechtools.cli.text import MAX_REPORTED_LINES
+
+    src = tmp_path / "in.txt"
+    src.write_text("Ж\n" * (MAX_REPORTED_LINES + 5), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["text", "normalize", "--in", str(src)])
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == MAX_REPORTED_LINES + 1
+    assert err[-1] == f"warning: {src}: 5 more line(s) with characters the en_phone front-end cannot speak (--strict makes them an error)"
+
+
+def test_make_tokens_reports_unspeakable_characters(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path, "u1 Hello world.\nu2  Hi Жук ★\nu3 ok Ж\n")
+    result = CliRunner().invoke(make_tokens, [str(data), "--frontend", "en_char", "--out", str(tmp_path / "tokens.txt")])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: 2 utterance(s) have characters left out of their tokens, e.g. {data / 'text'}:2: the en_char front-end "
+        "cannot speak 4 character(s): 'Ж' U+0416 (column 8), 'у' U+0443 (column 9), 'к' U+043A (column 10), '★' U+2605 (column 12)"
+    ) in result.output

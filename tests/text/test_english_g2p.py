@@ -117,3 +117,23 @@ def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(nltk.tag.perceptron, "PerceptronTagger", FakeTagger)
     tagger = load_pos_tagger()
     assert tagger is not None and tagger(["refuse"]) == [("refuse", "VB")]
+
+
+def test_long_words_are_read_in_chunks_never_truncated() -> None:
+    neural = NeuralG2P()
+    rows = [line.split("\t") for line in (FIXTURES / "g2p_en_neural_reference.txt").read_text().splitlines() if not line.startswith("#")]
+    words = [word for word, _ in rows[:6]]
+    assert neural.predict_batch(words) == [neural.predict(w) for w in words]
+    limit = english_g2p.MAX_NEURAL_LETTERS
+    word = "strengthlessness" * 3  # 48 letters: three chunks of 16
+    assert neural.predict(word) == neural.predict(word[:16]) * 3
+    long = "".join(w for w in words) * 20
+    assert len(long) > 10 * limit
+    phones = neural.predict(long)
+    assert len(phones) > len(long) // 2  # about one phone per letter, not a 20-phone prefix
+    assert len(neural.predict(long * 2)) == 2 * len(phones)
+
+
+def test_absurdly_long_word_phones_grow_with_it(g2p: EnglishG2P) -> None:
+    short, double = g2p.word("a" * 5000), g2p.word("a" * 10000)
+    assert len(short) > 1000 and len(double) == 2 * len(short)

@@ -96,3 +96,47 @@ def test_canonical_words_ignores_case_and_punctuation() -> None:
 
 def test_clean_punctuation() -> None:
     assert clean_punctuation("‘a’  –  b") == "'a' -- b"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Commas that are not thousands separators separate numbers; nothing is lost.
+        ("1,2,3,4,5,6,7,8", "one, two, three, four, five, six, seven, eight"),
+        ("(1,2) and 1,000,000", "(one, two) and one million"),
+        ("1,234,5", "one, two hundred thirty-four, five"),
+        ("5%,6%", "five percent,six percent"),
+        ("1st,2nd", "first,second"),
+        ("2.7.1", "two point seven point one"),
+        # Money: cents without dollars, more decimals than cents.
+        ("$.50", "fifty cents"),
+        ("$0.99 or $1.00", "ninety-nine cents or one dollar"),
+        ("$0.001", "zero point zero zero one dollars"),
+        ("-$3", "minus three dollars"),
+        # Scientific notation is read, never evaluated as a float.
+        ("1e308", "one times ten to the power of three hundred eight"),
+        ("6.02E23 atoms", "six point zero two times ten to the power of twenty-three atoms"),
+        ("1e-9", "one times ten to the power of minus nine"),
+        # Signs, fractions, powers; numbers never glue to letters.
+        ("-5 degrees, \u22122.5", "minus five degrees, minus two point five"),
+        ("3½ cups, ¾ mile, 2⅔, ⅛", "three and a half cups, three quarters mile, two and two thirds, one eighth"),
+        ("10³ or 10km", "ten cubed or ten km"),
+        # Malformed Roman numerals stay letters; valid ones are read.
+        ("Henry IIII and Chapter MMMM", "Henry IIII and Chapter MMMM"),
+        ("Chapter MMM, Henry IV.", "Chapter three thousand, Henry the fourth."),
+        # Terminal escape sequences are removed whole, invisible characters dropped.
+        ("\x1b[31mred\x1b[0m alert", "red alert"),
+        ("\x1b]0;title\x07Hi \x1b[1;32mthere", "Hi there"),
+        ("co\u00adoperate\u200b", "cooperate"),
+        # Numbers longer than a cardinal are read digit by digit.
+        ("the 12345678901234567th", "the one two three four five six seven eight nine zero one two three four five six seventh"),
+        ("1,000,000,000,000,000", "one " + "zero " * 14 + "zero"),
+    ],
+)
+def test_hostile_numbers_and_symbols(raw: str, expected: str) -> None:
+    assert normalize_english(raw) == expected
+
+
+def test_long_digit_string_is_read_digit_by_digit() -> None:
+    assert normalize_english("7" * 5000) == " ".join(["seven"] * 5000)
+    assert normalize_english("1" + "0" * 5000) == " ".join(["one"] + ["zero"] * 5000)

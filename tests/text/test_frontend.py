@@ -73,3 +73,22 @@ def test_inventory_covers_tokens(en_phone) -> None:  # type: ignore[no-untyped-d
     zh_seen = set(zh.tokenize("2021年3月5日，花儿开了！嗯，我用iPhone打电话：13800138000？一点儿也不难。"))
     assert zh_seen <= set(zh.inventory())
     assert {"uar1", "ianr3", "n2", "A", "zh", "?"} <= set(zh.inventory())
+
+
+def test_unspeakable_characters_are_named_with_their_column(en_phone) -> None:  # type: ignore[no-untyped-def]
+    found = en_phone.unspeakable("Hi Привет ★★ well-known \"x\" a/b")
+    assert [(u.char, u.count, u.column) for u in found] == [
+        ("П", 1, 4), ("р", 1, 5), ("и", 1, 6), ("в", 1, 7), ("е", 1, 8), ("т", 1, 9), ("★", 2, 11),
+    ]
+    assert en_phone.tokenize("Hi Привет") == en_phone.tokenize("Hi")  # dropped, and now reported
+    assert get_frontend("en_char").unspeakable("straße $ ok") == en_phone.unspeakable("straße $ ok")
+    assert [u.char for u in en_phone.unspeakable("straße $ ok")] == ["ß", "$"]
+    assert en_phone.unspeakable("Dr. Smith paid $3.50 (¾ of it) -- 10km, 1,2,3.") == []
+
+
+def test_unspeakable_mandarin_includes_han_without_reading() -> None:
+    front = get_frontend("zh_phone")
+    assert front.tokenize("好兙好") == ["h", "ao3", "h", "ao3"]  # no garbage token "兙5"
+    assert [(u.char, u.column) for u in front.unspeakable("好兙好😀")] == [("兙", 2), ("😀", 4)]
+    assert front.unspeakable("我用iPhone打电话，$5、“好”（吗）") == []
+    assert front.tokenize("\U00020000") == ["h", "e1"]  # extension B characters with a reading are spoken

@@ -95,3 +95,30 @@ def test_mandarin_phones() -> None:
     assert mandarin_phones("A股") == ["A", "g", "u3"]
     assert mandarin_phones("女儿") == ["n", "v3", "er2"]
     assert mandarin_phones("。，“”") == []
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1,234,567.89", "一百二十三万四千五百六十七点八九"),
+        ("１，２３４元", "一千二百三十四元"),
+        ("-1,234和10-1,000", "负一千二百三十四和十到一千"),
+        ("1,2,3", "一,二,三"),  # not thousands groups: a list
+        ("价格是$1,299.99", "价格是一千二百九十九点九九美元"),
+        ("$5、￥100、€20、£3", "五美元、一百元、二十欧元、三英镑"),
+        ("美元符号$", "美元符号美元"),
+        ("3½杯", "三又二分之一杯"),
+        ("\x1b[1m你好\x1b[0m", "你好"),
+        ("1" * 20 + ".5", "一" * 20 + "点五"),  # longer than a cardinal: digit by digit
+    ],
+)
+def test_normalize_mandarin_hostile(raw: str, expected: str) -> None:
+    assert normalize_mandarin(raw) == expected
+
+
+def test_long_numbers_never_convert_to_int() -> None:
+    from speechtools.text.chinese_numbers import MAX_CARDINAL_DIGITS_ZH, integer_zh
+
+    assert integer_zh("1" + "0" * (MAX_CARDINAL_DIGITS_ZH - 1)) == "一千万亿"
+    assert integer_zh("1" + "0" * MAX_CARDINAL_DIGITS_ZH) == "一" + "零" * MAX_CARDINAL_DIGITS_ZH
+    assert normalize_mandarin("5" * 10000) == "五" * 10000

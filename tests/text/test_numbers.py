@@ -43,3 +43,16 @@ def test_pairs_and_digits() -> None:
     assert pairs(45) == "forty-five"
     assert digits("2915") == "two nine one five"
     assert digits("0-7") == "zero seven"
+
+
+def test_number_strings_bound_the_cardinal() -> None:
+    from speechtools.text.numbers import MAX_CARDINAL_DIGITS, decimal, fraction, integer, ordinal_text
+
+    assert integer("1,000,000") == "one million"
+    assert integer("9" * MAX_CARDINAL_DIGITS).startswith("nine hundred ninety-nine trillion")
+    assert integer("1" + "0" * MAX_CARDINAL_DIGITS) == "one" + " zero" * MAX_CARDINAL_DIGITS
+    assert integer("5" * 10000) == " ".join(["five"] * 10000)  # no int conversion limit
+    assert cardinal(10**20) == "one" + " zero" * 20
+    assert decimal(".5") == "point five" and decimal("1,000.25") == "one thousand point two five"
+    assert ordinal_text("21") == "twenty-first" and ordinal_text("1" * 20) == "one " * 19 + "first"
+    assert [fraction(1, 2), fraction(3, 4), fraction(2, 3), fraction(1, 8)] == ["one half", "three quarters", "two thirds", "one eighth"]
