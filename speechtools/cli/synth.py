@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 import click
 
 from speechtools.cli.options import FiniteRange, device_option
+from speechtools.cli.text import report_unspeakable
 from speechtools.fileio import id_file
 from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEED_RANGE
 
@@ -33,13 +34,15 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
 @click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
 @click.option("--vocoder-set", "vocoder_overrides", multiple=True, metavar="KEY=VALUE",
               help="Vocoder setting, validated against its config (griffin-lim: n_iter, momentum); repeatable.")
+@click.option("--strict", is_flag=True, help="Refuse text with characters the model's front-end cannot speak (default: report them and leave them out).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--plot", is_flag=True, help="Also write <id>.png: mel with token durations.")
 @click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
           pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str], vocoder: str,
-          vocoder_model: Optional[str], vocoder_overrides: Tuple[str, ...], batch_size: int, plot: bool, write_durations: bool, device: str) -> None:
+          vocoder_model: Optional[str], vocoder_overrides: Tuple[str, ...], strict: bool, batch_size: int, plot: bool, write_durations: bool,
+          device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
 
     \b
@@ -62,6 +65,8 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
     else:
         inputs = [SynthesisInput(f"utt{i + 1:04d}", t, "--text", None) for i, t in enumerate(texts)]
     synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides)
+    source = text_file or "--text"  # --text items are numbered in order
+    report_unspeakable(synthesizer.task.frontend, [(item.line or k + 1, item.text) for k, item in enumerate(inputs)], source, strict)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sr = synthesizer.feature_config.sample_rate

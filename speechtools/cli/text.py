@@ -58,6 +58,12 @@ def _emit(outputs: Iterator[str], out_path: Optional[str]) -> None:
             handle.write(line + "\n")
 
 
+def report_unspeakable(front: Frontend, lines: List[Tuple[int, str]], source: str, strict: bool) -> None:
+    """Check every line before anything is produced: report (stderr) or, with ``strict``, refuse the characters ``front`` cannot speak."""
+    for _ in _spoken(front, lines, source, strict, convert=lambda line: line):
+        pass
+
+
 def _spoken(front: Frontend, lines: List[Tuple[int, str]], source: str, strict: bool, convert: Callable[[str], str]) -> Iterator[str]:
     """``convert`` each line, reporting on stderr (one line each) the characters ``front`` cannot
     speak; with ``strict`` the first such line is a :class:`UserError` before any output."""

@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 import torch
 from tqdm import tqdm
 
-from speechtools.correction.tokenizer import SPECIALS, Tokenizer
+from speechtools.correction.tokenizer import CONT, SPECIALS, Tokenizer
 from speechtools.nn.masks import pad_rows
 
 
@@ -26,8 +26,9 @@ class Corrector:
     """Batched sentence correction with a loaded model (``speechtools.train.model_dir.load_model_dir``)."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, device: torch.device,
-                 beam_size: int = 5, edit_threshold: float = 0.0, copy_oov_words: bool = True) -> None:
+                 beam_size: int = 5, edit_threshold: float = 0.0, copy_oov_words: bool = True, max_tokens: int = 256) -> None:
         self.model = model.eval()
+        self.max_tokens = max_tokens
         self.tokenizer = tokenizer
         self.device = device
         self.beam_size = beam_size
@@ -49,20 +50,22 @@ class Corrector:
         return cls(loaded.model, loaded.task.tokenizer, loaded.device,  # type: ignore[attr-defined]
                    conf.beam_size if beam_size is None else beam_size,
                    conf.edit_threshold if edit_threshold is None else edit_threshold,
-                   conf.copy_oov_words if copy_oov_words is None else copy_oov_words)
+                   conf.copy_oov_words if copy_oov_words is None else copy_oov_words, conf.max_len)
 
     def _restore(self, out_ids: Sequence[int], src_tokens: Sequence[str], src_ids: Sequence[int],
                  source_index: Optional[Sequence[int]]) -> List[str]:
         vocab = self.tokenizer.vocab
         unknown = [tok for tok, i in zip(src_tokens, src_ids) if i == vocab.unk]
         out: List[str] = []
+        seen_unknown = 0
         for pos, i in enumerate(out_ids):
             if i not in self.special_ids:
                 out.append(vocab.tokens[i])
             elif source_index is not None:
                 out.append(src_tokens[source_index[pos]])
             elif i == vocab.unk and unknown:
-                out.append(unknown[min(sum(1 for t in out_ids[:pos] if t == vocab.unk), len(unknown) - 1)])
+                out.append(unknown[min(seen_unknown, len(unknown) - 1)])
+            seen_unknown += i == vocab.unk
         return out
 
     @torch.inference_mode()
@@ -80,15 +83,37 @@ class Corrector:
         return [self._restore(hyp, token_lists[k], ids[k], index[k]) for k, hyp in enumerate(out.ids)]
 
     def correct(self, sentences: Sequence[str], batch_size: int = 32, progress: bool = True) -> List[str]:
-        """Corrected sentences, same count and order as ``sentences`` (blank ones unchanged)."""
+        """Corrected sentences, same count and order as ``sentences`` (blank ones unchanged).
+
+        A sentence longer than ``max_tokens`` tokens (the training ``max_len``) is corrected in
+        pieces of at most that many tokens, cut between words, and joined: the cost stays linear
+        in its length and the model never sees a length it was not trained on.
+        """
         token_lists = [self.tokenizer.tokenize(s) for s in sentences]
-        out = list(sentences)
-        order = sorted((k for k, t in enumerate(token_lists) if t), key=lambda k: len(token_lists[k]))
-        bar = tqdm(total=len(order), desc="correct", unit="sent", disable=not progress)
+        pieces = [(k, piece) for k, tokens in enumerate(token_lists) for piece in self._pieces(tokens)]
+        corrected: List[List[str]] = [[] for _ in pieces]
+        order = sorted(range(len(pieces)), key=lambda p: len(pieces[p][1]))
+        bar = tqdm(total=len(order), desc="correct", unit="piece", disable=not progress)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            for k, tokens in zip(chunk, self._batch([token_lists[k] for k in chunk])):
-                out[k] = self.tokenizer.detokenize(tokens)
+            for p, tokens in zip(chunk, self._batch([pieces[p][1] for p in chunk])):
+                corrected[p] = tokens
             bar.update(len(chunk))
         bar.close()
-        return out
+        joined: List[List[str]] = [[] for _ in sentences]
+        for (k, _), tokens in zip(pieces, corrected):
+            joined[k].extend(tokens)
+        return [self.tokenizer.detokenize(joined[k]) if token_lists[k] else s for k, s in enumerate(sentences)]
+
+    def _pieces(self, tokens: List[str]) -> List[List[str]]:
+        """``tokens`` cut into runs of at most ``max_tokens``, never inside a word spelled in ``@@`` pieces (when avoidable)."""
+        pieces, start = [], 0
+        while start < len(tokens):
+            end = min(start + self.max_tokens, len(tokens))
+            cut = end
+            while end < len(tokens) and cut > start + 1 and tokens[cut - 1].endswith(CONT):
+                cut -= 1
+            end = cut if cut > start + 1 else end
+            pieces.append(tokens[start:end])
+            start = end
+        return pieces

@@ -191,3 +191,29 @@ def test_choose_gate_picks_the_lowest_dev_wer_and_is_silent_for_a_corrector_with
     run("correct", "choose-gate", "--model-dir", str(model_dirs["transformer_corrector"]), "--grid", "0 0.5", *common)
     captured = capsys.readouterr()
     assert captured.out == "" and "has no edit gate" in captured.err
+
+
+def test_a_very_long_sentence_is_corrected_in_pieces_in_linear_time(model_dirs) -> None:
+    import time
+
+    from speechtools.correction.inference import Corrector
+
+    corrector = Corrector.from_model_dir(str(model_dirs["fastcorrect"]), "cpu")
+    corrector.max_tokens = 16
+    words = "the dog ran home and the cat sat".split()
+    sentence = " ".join(words[:6] + ["whitmoreland"] + words * 3)  # 12 @@ pieces where a plain cut would fall at 16
+    tokens = corrector.tokenizer.tokenize(sentence)
+    pieces = corrector._pieces(tokens)
+    assert all(len(p) <= 16 for p in pieces) and [t for p in pieces for t in p] == tokens
+    assert len(pieces) > 1 and all(not p[-1].endswith("@@") for p in pieces)  # cuts fall between words
+    corrector.max_tokens = 8
+    alone = corrector.correct([" ".join(words)], progress=False)[0]
+    assert corrector.correct([" ".join(words * 2)], progress=False)[0] == " ".join([alone] * 2)  # pieces corrected independently
+    corrector.max_tokens = 256
+    times = []
+    for n in (2_000, 4_000):
+        start = time.perf_counter()
+        out = corrector.correct([" ".join(words * (n // 8))], batch_size=64, progress=False)[0]
+        times.append(time.perf_counter() - start)
+        assert len(out.split()) >= n // 2
+    assert times[1] < 3 * times[0] + 0.5, times

@@ -155,3 +155,20 @@ def test_the_library_checks_the_controls_too(synth):
     for kwargs in ({"speed": float("nan")}, {"pitch_shift": 30.0}, {"energy_scale": float("inf")}):
         with pytest.raises(UserError, match="must be a number in"):
             run(synth, "Hello.", **kwargs)
+
+
+def test_characters_the_front_end_cannot_speak_are_reported_or_refused(tiny_model_dir, tmp_path, capsys):
+    text_file = tmp_path / "text"
+    text_file.write_text("a1 Printing was invented.\na2 Printing Привет was invented.\n")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text-file", str(text_file), "--ids", "--out-dir", str(out), "--device", "cpu"])
+    assert exc.value.code == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(err) == 1 and err[0].startswith(f"warning: {text_file}:2: the en_phone front-end cannot speak 6 character(s)")
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tiny_model_dir), "--text-file", str(text_file), "--ids", "--out-dir", str(tmp_path / "o2"),
+              "--device", "cpu", "--strict"])
+    assert exc.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: {text_file}:2: the en_phone front-end cannot speak")
+    assert not (tmp_path / "o2").exists()
