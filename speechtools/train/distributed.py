@@ -9,8 +9,12 @@ node, e.g. one ``srun`` task per node).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
+import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
@@ -56,16 +60,58 @@ def init_distributed(info: DistInfo, device: torch.device) -> None:
     """Join the default process group (NCCL for CUDA devices, gloo otherwise) if ``world_size > 1``."""
     if not info.enabled or dist.is_initialized():
         return
+    _import_group_default_modules()
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
 
 
+def _import_group_default_modules() -> None:
+    """Import, before the default group exists, the torch modules whose functions default to it.
+
+    ``torch.distributed.nn.functional`` declares ``def all_reduce(..., group=group.WORLD)``
+    and the like. Python evaluates a default once, when the ``def`` runs, so if that module is
+    first imported after ``init_process_group`` its functions hold the live default group for
+    the rest of the process: ``destroy_process_group`` then frees nothing, and the gloo
+    backend's worker threads run on into interpreter shutdown. torch imports the module
+    lazily, after the trainer joined the group (building the optimizer imports
+    ``torch._dynamo``, which imports FSDP and ``torch.distributed._shard``). Imported here
+    first, those defaults are ``None``. See :func:`shutdown_distributed` for what the leaked
+    threads did.
+    """
+    with contextlib.suppress(ImportError):
+        import torch.distributed.nn.functional  # noqa: F401
+
+
 def shutdown_distributed() -> None:
-    """Leave the process group if one was joined."""
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    """Wait for every process, then leave the process group and free its backend (no-op without one).
+
+    Release every other reference to the group first (a DDP wrapper's reducer holds one).
+    Freeing the group is what joins the gloo backend's worker threads while the interpreter is
+    still fully alive: a worker thread drops its reference to the last collective's work
+    (and with it tensors whose Python objects that work now owns) only after it has woken
+    the thread waiting for that work, so under CPU load it can still be doing so well after
+    this process has moved on. If the group outlived this call, that release could come after
+    interpreter shutdown had begun: the thread's request for the GIL then ends it with
+    ``pthread_exit``, whose unwinding through the (noexcept) work destructor calls
+    ``std::terminate`` ("terminate called without an active exception", SIGABRT) after the
+    job had finished. A warning names the case where something still holds the group.
+    """
+    if not dist.is_initialized():
+        return
+    dist.barrier()
+    world = weakref.ref(dist.group.WORLD) if dist.group.WORLD is not None else None
+    dist.destroy_process_group()
+    gc.collect()
+    if world is not None and world() is not None:
+        warnings.warn(
+            "the default process group is still referenced after destroy_process_group (e.g. as "
+            "a group=group.WORLD default of a module imported after init_process_group), so its "
+            "backend threads outlive it and can abort the interpreter at exit",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def barrier() -> None:

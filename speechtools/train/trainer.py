@@ -496,10 +496,9 @@ class Trainer:
             self._save(model, steppers, ema, state)
         if self.dist.is_main:
             self._finish(task, use_ema=ema is not None)
-        # Free DDP's reducer while the process group it uses still exists; destroying the group
-        # first leaves the reducer's gloo threads to be torn down after it (an abort at exit).
+        # DDP's reducer holds the process group: release it so that shutdown_distributed frees
+        # the group (and joins its backend's threads) before this process goes on to exit.
         del wrapped
-        barrier()
         shutdown_distributed()
         return self.out_dir
 
