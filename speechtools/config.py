@@ -67,7 +67,10 @@ def _merge(base: Dict[str, Any], child: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _load_tree(path: Path, stack: Tuple[Path, ...]) -> Tuple[Dict[str, Any], Origins]:
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop
+        raise ConfigError("config file is a symbolic link that never ends (a loop)", path) from None
     if path in stack:
         chain = " -> ".join(str(p) for p in stack + (path,))
         raise ConfigError(f"circular base: {chain}", path)

@@ -68,6 +68,23 @@ def id_file(folder: PathLike, value: str, suffix: str = "", what: str = "id") ->
     return Path(folder) / f"{checked_id(value, what)}{suffix}"
 
 
+def check_output_file(path: PathLike) -> None:
+    """Fail now, before any work, if :func:`atomic_path` could not write ``path`` (a folder there, a missing or non-folder parent)."""
+    _destination(path)
+
+
+def check_output_dir(path: PathLike) -> None:
+    """Fail now, before any work, if ``path`` could not become a folder: something else is there, or an ancestor is a file."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UserError("exists and is not a folder", target)
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise UserError(f"cannot create this folder: {str(ancestor)!r} is not a folder", target)
+            return
+
+
 def _is_stream(path: Path) -> bool:
     """Whether ``path`` (following links) is a character device, FIFO or socket."""
     try:
@@ -103,6 +120,40 @@ def write_error(exc: OSError, path: PathLike) -> UserError:
     return UserError(f"cannot write: {reason}", path)
 
 
+class _PendingFile:
+    """A temporary file waiting to become ``path``: :meth:`commit` moves (or streams) it there, :meth:`discard` removes it."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = path
+        self.target = _destination(path)
+        self.stream = _is_stream(self.target)
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp" + self.target.suffix,
+                                            dir=None if self.stream else self.target.parent)
+        except OSError as exc:
+            raise write_error(exc, path) from None
+        os.close(fd)
+        self.tmp = Path(tmp_name)
+
+    def commit(self) -> None:
+        try:
+            if self.stream:
+                with open(self.tmp, "rb") as src, open(self.target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                return
+            mode = stat.S_IMODE(os.stat(self.target).st_mode) if self.target.exists() else 0o666 & ~_umask()
+            os.chmod(self.tmp, mode)
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            raise write_error(exc, self.path) from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to the destination of ``path``; move it there on success.
@@ -114,30 +165,28 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     Raises:
         UserError: see the module docstring (destination, parent folder, failed write).
     """
-    target = _destination(path)
-    stream = _is_stream(target)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix,
-                                        dir=None if stream else target.parent)
-    except OSError as exc:
-        raise write_error(exc, path) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_paths(path) as (tmp,):
         yield tmp
-        try:
-            if stream:
-                with open(tmp, "rb") as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                return
-            mode = stat.S_IMODE(os.stat(target).st_mode) if target.exists() else 0o666 & ~_umask()
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise write_error(exc, path) from None
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: PathLike) -> Iterator[List[Path]]:
+    """Temporary paths for several outputs that appear together or not at all.
+
+    On success the device and FIFO destinations are streamed to first (the step that can still
+    fail, e.g. ``/dev/full``), then the regular files are renamed into place; on any failure
+    every temporary file is removed and no destination is touched.
+    """
+    pending: List[_PendingFile] = []
+    try:
+        for path in paths:
+            pending.append(_PendingFile(path))
+        yield [p.tmp for p in pending]
+        for p in sorted(pending, key=lambda p: not p.stream):
+            p.commit()
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        for p in pending:
+            p.discard()
 
 
 @contextlib.contextmanager

@@ -113,3 +113,17 @@ def test_ids_that_would_escape_or_break_a_folder_are_named_errors(bad: str, reas
 def test_good_ids_stay_inside_their_folder(tmp_path: Path) -> None:
     for good in ("LJ001-0001", "spk_1.utt.2", "你好", "-x", "a b"):
         assert id_file(tmp_path, good, ".wav").parent == tmp_path
+
+
+def test_several_outputs_appear_together_or_not_at_all(tmp_path: Path) -> None:
+    from speechtools.fileio import atomic_paths
+
+    with pytest.raises(UserError, match="No space left on device"):
+        with atomic_paths(tmp_path / "a.txt", "/dev/full") as (a, full):
+            a.write_text("first\n")
+            full.write_text("x" * 100_000)
+    assert list(tmp_path.iterdir()) == []  # the device is written first; it failed, so a.txt never appeared
+    with atomic_paths(tmp_path / "a.txt", tmp_path / "b.txt") as (a, b):
+        a.write_text("1\n")
+        b.write_text("2\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

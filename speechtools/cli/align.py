@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import check_resume_options, device_option, resume_options, set_option
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, check_resume_options, device_option, resume_options, set_option
 from speechtools.fileio import id_file
 
 
@@ -26,7 +26,7 @@ def align() -> None:
 
 @align.command("train")
 @click.option("--config", required=True, type=click.Path(dir_okay=False), help="Experiment YAML (task: alignment, model: aligner).")
-@click.option("--out-dir", required=True, help="Model directory to write.")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Model directory to write.")
 @set_option
 @resume_options
 @device_option
@@ -85,9 +85,9 @@ def _aligned_batches(model_dir: str, data: str, feats: str, device: str, batch_s
 @click.option("--model-dir", required=True, help="Trained aligner model directory.")
 @click.option("--data", "data_dir", required=True, help="Data directory (text) to align.")
 @click.option("--feats", required=True, help="Feature store of that set (dump/<set>).")
-@click.option("--out", default=None, help="Durations file [default: DATA/durations].")
+@click.option("--out", default=None, type=OUTPUT_FILE, help="Durations file [default: DATA/durations].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--plot-dir", default=None, help="Also write alignment PNGs of the first --plot-n utterances here.")
+@click.option("--plot-dir", default=None, type=OUTPUT_DIR, help="Also write alignment PNGs of the first --plot-n utterances here.")
 @click.option("--plot-n", type=click.IntRange(min=0), default=4, show_default=True)
 @device_option
 def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], batch_size: int,
@@ -123,7 +123,7 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], bat
 @click.option("--model-dir", required=True, help="Trained aligner model directory.")
 @click.option("--data", "data_dir", required=True, help="Data directory (text).")
 @click.option("--feats", required=True, help="Feature store of that set.")
-@click.option("--out-dir", required=True, help="Where to write <uttid>.png.")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Where to write <uttid>.png.")
 @click.option("--utt", "utts", multiple=True, help="Utterance id(s) to plot [default: the first --n].")
 @click.option("--n", "count", type=click.IntRange(min=1), default=4, show_default=True)
 @device_option
@@ -159,7 +159,7 @@ def plot(model_dir: str, data_dir: str, feats: str, out_dir: str, utts: Tuple[st
 @click.option("--token-list", default=None, help="tokens.txt to check tokens against (optional).")
 @click.option("--frontend", "frontend_name", default="en_phone", show_default=True)
 @click.option("--tier", default="phones", show_default=True)
-@click.option("--out", default=None, help="Durations file [default: DATA/durations].")
+@click.option("--out", default=None, type=OUTPUT_FILE, help="Durations file [default: DATA/durations].")
 def import_textgrid(data_dir: str, textgrids: str, feats: str, feats_conf: str, token_list: Optional[str],
                     frontend_name: str, tier: str, out: Optional[str]) -> None:
     """Convert Montreal Forced Aligner TextGrids to a ``durations`` file (seconds → frames with the feature hop).

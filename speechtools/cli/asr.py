@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from speechtools.cli.options import OUTPUT_FILE
+
 
 @click.group()
 def asr() -> None:
@@ -19,7 +21,7 @@ def asr() -> None:
 
 @asr.command()
 @click.argument("data_dir")
-@click.option("--out", required=True, help="Kaldi text file of hypotheses to write ('uttid words').")
+@click.option("--out", required=True, type=OUTPUT_FILE, help="Kaldi text file of hypotheses to write ('uttid words').")
 def decode(data_dir: str, out: str) -> None:
     """Recognise every utterance of DATA_DIR (wav.scp, optional segments); audio is resampled to 16 kHz.
 

@@ -10,7 +10,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from speechtools.cli.options import device_option, transcript_options
+from speechtools.cli.options import FiniteRange, OUTPUT_FILE, device_option, transcript_options
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, read_lines
 
@@ -38,18 +38,18 @@ def _sentences(path: str) -> List[str]:
 @click.option("--lang", type=LANG, required=True, help="en: words, CMUdict neighbours; zh: characters, pinyin homophones.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed; epoch e uses seed + e.")
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True, help="Noised copies of the corpus.")
-@click.option("--ratio", type=float, default=0.15, show_default=True, help="Probability that a unit is noised.")
-@click.option("--p-sub", type=float, default=0.8, show_default=True, help="Share of substitutions.")
-@click.option("--p-ins-left", type=float, default=0.05, show_default=True, help="Share of insertions on the left.")
-@click.option("--p-ins-right", type=float, default=0.05, show_default=True, help="Share of insertions on the right.")
-@click.option("--p-del", type=float, default=0.1, show_default=True, help="Share of deletions.")
+@click.option("--ratio", type=FiniteRange(0, 1), default=0.15, show_default=True, help="Probability that a unit is noised.")
+@click.option("--p-sub", type=FiniteRange(0, 1), default=0.8, show_default=True, help="Share of substitutions.")
+@click.option("--p-ins-left", type=FiniteRange(0, 1), default=0.05, show_default=True, help="Share of insertions on the left.")
+@click.option("--p-ins-right", type=FiniteRange(0, 1), default=0.05, show_default=True, help="Share of insertions on the right.")
+@click.option("--p-del", type=FiniteRange(0, 1), default=0.1, show_default=True, help="Share of deletions.")
 @click.option("--channel", "channel_path", type=click.Path(dir_okay=False), default=None,
               help="`hypothesis<TAB>reference` pairs of the target recogniser: noise like it errs "
                    "(per-unit error rates and realisations; --ratio is then unused).")
-@click.option("--channel-prior", type=float, default=5.0, show_default=True,
+@click.option("--channel-prior", type=FiniteRange(0), default=5.0, show_default=True,
               help="Pseudo-count pulling rarely seen units to the global error rate and the uniform noise.")
 @click.argument("input_path", metavar="IN")
-@click.argument("output_path", metavar="OUT")
+@click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_left: float, p_ins_right: float,
           p_del: float, channel_path: Optional[str], channel_prior: float, input_path: str, output_path: str) -> None:
     """Write noised copies of IN (one sentence per line) as `noised<TAB>original` pairs to OUT.
@@ -95,7 +95,7 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
 @click.option("--lang", type=LANG, required=True, help="en: words; zh: characters.")
 @click.option("--ngram", "ngram_path", default=None, help="Target n-gram counts (`tok1 tok2<TAB>count`) to break ties.")
 @click.argument("pairs_path", metavar="PAIRS")
-@click.argument("output_path", metavar="OUT")
+@click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def align(lang: str, ngram_path: Optional[str], pairs_path: str, output_path: str) -> None:
     """Edit-align `source<TAB>target` PAIRS; write `tokens |||| signed durations` per pair.
 
@@ -147,7 +147,7 @@ def align(lang: str, ngram_path: Optional[str], pairs_path: str, output_path: st
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True, help="Minimum word count.")
 @click.option("--max-words", type=click.IntRange(min=1), default=30000, show_default=True, help="Most frequent words kept.")
 @click.argument("inputs", nargs=-1, required=True, metavar="TEXT_OR_PAIRS...")
-@click.argument("output_path", metavar="TOKENS_TXT")
+@click.argument("output_path", metavar="TOKENS_TXT", type=OUTPUT_FILE)
 def vocab(lang: str, min_count: int, max_words: int, inputs: Tuple[str, ...], output_path: str) -> None:
     """Build tokens.txt from sentence files or `source<TAB>target` pair files (all columns).
 
@@ -169,7 +169,7 @@ def vocab(lang: str, min_count: int, max_words: int, inputs: Tuple[str, ...], ou
               help="An utterance of REF without a hypothesis: stop, or pair it with an empty hypothesis.")
 @click.argument("ref_path", metavar="REF")
 @click.argument("hyp_path", metavar="HYP")
-@click.argument("output_path", metavar="OUT")
+@click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def pairs(lang: str, missing: str, ref_path: str, hyp_path: str, output_path: str) -> None:
     """Join Kaldi texts REF (`uttid reference`) and HYP (`uttid ASR output`) into `hyp<TAB>ref` pairs.
 
@@ -212,7 +212,7 @@ def _is_kaldi(lines: List[str]) -> bool:
               help="kaldi: `uttid words...`; plain: one sentence per line; auto: kaldi when every first field is a unique id containing a digit.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Sentences per batch.")
 @click.option("--beam-size", type=click.IntRange(min=1), default=None, help="AR beam width (default: the model's task_conf.beam_size).")
-@click.option("--edit-threshold", type=click.FloatRange(0, 1), default=None,
+@click.option("--edit-threshold", type=FiniteRange(0, 1), default=None,
               help="FastCorrect: copy tokens whose edit probability is below this (default: the model's setting; 0 = off).")
 @click.option("--copy-oov-words/--edit-oov-words", default=None,
               help="FastCorrect: copy words outside the vocabulary unchanged, or let the model edit their character pieces (default: the model's setting, normally copy).")
@@ -221,7 +221,7 @@ def _is_kaldi(lines: List[str]) -> bool:
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.argument("input_path", metavar="IN")
-@click.argument("output_path", metavar="OUT")
+@click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[int], edit_threshold: Optional[float],
                 copy_oov_words: Optional[bool], n_best: int, device: str, quiet: bool, input_path: str, output_path: str) -> None:
     """Correct ASR hypotheses IN and write OUT (same number of lines, same ids).
@@ -261,13 +261,13 @@ def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[i
 
 @correct.command("choose-gate")
 @click.option("--model-dir", required=True, help="Trained corrector model directory.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Use this edit threshold (no search).")
+@click.option("--threshold", type=FiniteRange(0, 1), default=None, help="Use this edit threshold (no search).")
 @click.option("--grid", default="", help='Thresholds to try on --src/--ref, e.g. "0 0.5 0.7 0.9" (lowest WER wins, ties: the first).')
 @click.option("--src", "src_path", type=click.Path(dir_okay=False), help="Development-set ASR hypotheses (Kaldi text).")
 @click.option("--ref", "ref_path", type=click.Path(dir_okay=False), help="Their reference transcripts.")
 @transcript_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Sentences per batch.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the WER of every threshold tried as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, help="Write the WER of every threshold tried as JSON.")
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def choose_gate(model_dir: str, threshold: Optional[float], grid: str, src_path: Optional[str], ref_path: Optional[str],

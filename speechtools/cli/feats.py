@@ -10,7 +10,7 @@ import click
 from speechtools.audio.extract import compute_store_stats, extract_to_store, parse_features
 from speechtools.audio.features import FeatureConfig
 from speechtools.audio.stats import save_stats
-from speechtools.cli.options import nj_option, set_option
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, nj_option, set_option
 from speechtools.config import Config, apply_overrides, from_dict, load_config
 
 
@@ -24,7 +24,7 @@ def _feature_config(conf: Optional[str], overrides: Tuple[str, ...]) -> FeatureC
 
 @click.command("extract-feats")
 @click.argument("data_dir", metavar="DATA_DIR")
-@click.argument("dump_dir", metavar="DUMP_DIR")
+@click.argument("dump_dir", metavar="DUMP_DIR", type=OUTPUT_DIR)
 @click.option("--conf", metavar="YAML", default=None, help="Feature config (e.g. conf/feats/mel22k.yaml); built-in defaults if omitted.")
 @set_option
 @nj_option
@@ -54,7 +54,7 @@ def extract_feats(data_dir: str, dump_dir: str, conf: Optional[str], overrides: 
 
 @click.command("compute-stats")
 @click.argument("dump_dir", metavar="DUMP_DIR")
-@click.option("--out", metavar="PATH", default=None, help="Output stats.npz (default: DUMP_DIR/stats.npz).")
+@click.option("--out", metavar="PATH", default=None, type=OUTPUT_FILE, help="Output stats.npz (default: DUMP_DIR/stats.npz).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def compute_stats(dump_dir: str, out: Optional[str], progress: bool) -> None:
     """Global mean/std of the training set's features → stats.npz.

@@ -39,9 +39,10 @@ def nj_option(f: F) -> F:
 
 
 class FiniteRange(click.FloatRange):
-    """A float option within ``[low, high]``; NaN and infinities are rejected too (``click.FloatRange`` lets NaN through)."""
+    """A float option within ``[low, high]`` (either bound may be ``None``); NaN and infinities are
+    rejected too (``click.FloatRange`` lets NaN through). Every float option of the CLI uses it."""
 
-    def __init__(self, low: float, high: float) -> None:
+    def __init__(self, low: Optional[float] = None, high: Optional[float] = None) -> None:
         super().__init__(low, high)
 
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
@@ -76,3 +77,41 @@ def transcript_options(f: F) -> F:
     f = click.option("--cer", is_flag=True, help="Score characters (spaces removed first).")(f)
     return click.option("--format", "fmt", type=click.Choice(["auto", "kaldi", "trn"]), default="auto", show_default=True,
                         help="Transcript format of the files.")(f)
+
+
+class OutputFile(click.ParamType):
+    """A file the command will write: checked when parsed (a folder there, or a missing or
+    non-folder parent, is a usage error before any work), written later through the one writer."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        from speechtools.errors import UserError
+        from speechtools.fileio import check_output_file
+
+        try:
+            check_output_file(value)
+        except UserError as exc:
+            self.fail(f"{value}: {exc.message}", param, ctx)
+        return value
+
+
+class OutputDir(click.ParamType):
+    """A folder the command will create or fill: checked when parsed (a file there, or a file
+    among its ancestors, is a usage error before any work)."""
+
+    name = "dir"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        from speechtools.errors import UserError
+        from speechtools.fileio import check_output_dir
+
+        try:
+            check_output_dir(value)
+        except UserError as exc:
+            self.fail(f"{value}: {exc.message}", param, ctx)
+        return value
+
+
+OUTPUT_FILE = OutputFile()
+OUTPUT_DIR = OutputDir()

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 
 import click
 
-from speechtools.cli.options import FiniteRange, device_option
+from speechtools.cli.options import FiniteRange, OUTPUT_DIR, device_option
 from speechtools.cli.text import report_unspeakable
 from speechtools.fileio import id_file
 from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEED_RANGE
@@ -18,7 +18,7 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
 @click.option("--text", "texts", multiple=True, help="Text to speak (repeatable; one wav each).")
 @click.option("--text-file", default=None, help="File of texts, one per line (or 'uttid text' with --ids).")
 @click.option("--ids", is_flag=True, help="--text-file lines start with an utterance id (Kaldi 'text' file).")
-@click.option("--out-dir", required=True, help="Where <id>.wav and wav.scp go.")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Where <id>.wav and wav.scp go.")
 @click.option("--speed", type=FiniteRange(*SPEED_RANGE), default=1.0, show_default=True,
               help="Speaking rate in [0.25, 4]; 2 = twice as fast (α = 1/speed).")
 @click.option("--pitch-shift", type=FiniteRange(*PITCH_SHIFT_RANGE), default=0.0, show_default=True,

@@ -8,8 +8,8 @@ from typing import Dict, List, Optional
 
 import click
 
-from speechtools.cli.options import device_option
-from speechtools.fileio import id_file
+from speechtools.cli.options import FiniteRange, OUTPUT_DIR, OUTPUT_FILE, device_option
+from speechtools.fileio import atomic_paths, id_file
 
 
 @click.group()
@@ -58,10 +58,10 @@ def _report(rates: Dict[str, float], skipped: Dict[str, int], threshold: float) 
 @click.option("--model-dir", required=True, help="Trained teacher (task: tts_ar) model directory.")
 @click.option("--data", "data_dir", required=True, help="Data directory (text) to align.")
 @click.option("--feats", required=True, help="Feature store of that set (dump/<set>).")
-@click.option("--out", default=None, help="Durations file [default: DATA/durations].")
-@click.option("--focus-rates", "rates_out", default=None, help="Focus-rate table [default: DATA/focus_rates].")
+@click.option("--out", default=None, type=OUTPUT_FILE, help="Durations file [default: DATA/durations].")
+@click.option("--focus-rates", "rates_out", default=None, type=OUTPUT_FILE, help="Focus-rate table [default: DATA/focus_rates].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--plot-dir", default=None, help="Also write attention PNGs (chosen head, duration path) here.")
+@click.option("--plot-dir", default=None, type=OUTPUT_DIR, help="Also write attention PNGs (chosen head, duration path) here.")
 @click.option("--plot-n", type=click.IntRange(min=0), default=4, show_default=True)
 @device_option
 def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], rates_out: Optional[str], batch_size: int,
@@ -90,8 +90,10 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], rat
         skipped[a.uttid] = sum(1 for d in a.durations if d == 0)
         plotted = _plot(plot_dir, plotted, plot_n, a)
     target = Path(out) if out else Path(data_dir) / "durations"
-    write_durations(target, result)
-    write_table(Path(rates_out) if rates_out else Path(data_dir) / "focus_rates", format_focus_rates(rates))
+    rates_path = Path(rates_out) if rates_out else Path(data_dir) / "focus_rates"
+    with atomic_paths(target, rates_path) as (durations_tmp, rates_tmp):  # both files or neither
+        write_durations(durations_tmp, result)
+        write_table(rates_tmp, format_focus_rates(rates))
     click.echo(f"wrote {target} ({len(result)} utterances)")
     _report(rates, skipped, DEFAULT_MIN_FOCUS_RATE)
 
@@ -100,15 +102,15 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], rat
 @click.option("--model-dir", required=True, help="Trained teacher (task: tts_ar) model directory.")
 @click.option("--data", "data_dir", required=True, help="Data directory (text) whose sentences the teacher speaks.")
 @click.option("--feats", required=True, help="Feature store of that set (only its index is read, for the utterance list).")
-@click.option("--out-data", required=True, help="New data directory: kept utterances + teacher durations.")
-@click.option("--out-feats", required=True, help="New feature store: the teacher's mels (and a copy of stats.npz).")
+@click.option("--out-data", required=True, type=OUTPUT_DIR, help="New data directory: kept utterances + teacher durations.")
+@click.option("--out-feats", required=True, type=OUTPUT_DIR, help="New feature store: the teacher's mels (and a copy of stats.npz).")
 @click.option("--stats", default=None, help="stats.npz to copy into --out-feats [default: FEATS/stats.npz if present].")
-@click.option("--min-focus-rate", type=click.FloatRange(0, 1), default=0.65, show_default=True,
+@click.option("--min-focus-rate", type=FiniteRange(0, 1), default=0.65, show_default=True,
               help="Drop utterances whose best focus rate is lower (ESPnet's KD filter; 0 keeps all).")
-@click.option("--stop-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
-@click.option("--max-ratio", type=click.FloatRange(min=1), default=10.0, show_default=True, help="At most this many frames per token.")
+@click.option("--stop-threshold", type=FiniteRange(0, 1), default=0.5, show_default=True)
+@click.option("--max-ratio", type=FiniteRange(1), default=10.0, show_default=True, help="At most this many frames per token.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--plot-dir", default=None, help="Also write attention PNGs of the generations here.")
+@click.option("--plot-dir", default=None, type=OUTPUT_DIR, help="Also write attention PNGs of the generations here.")
 @click.option("--plot-n", type=click.IntRange(min=0), default=4, show_default=True)
 @device_option
 def distill(model_dir: str, data_dir: str, feats: str, out_data: str, out_feats: str, stats: Optional[str],

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple
 
 import click
+
+from speechtools.cli.options import OUTPUT_FILE
 from tqdm import tqdm
 
 from speechtools.errors import UserError
@@ -18,7 +20,7 @@ from speechtools.text.tokens import TokenList
 
 _LANG = click.option("--lang", type=click.Choice(sorted(LANGUAGE_FRONTENDS)), default="en", show_default=True, help="Language.")
 _IN = click.option("--in", "in_path", metavar="FILE", default=None, help="Read lines from FILE instead of stdin.")
-_OUT = click.option("--out", "out_path", metavar="FILE", default=None, help="Write to FILE (atomically) instead of stdout.")
+_OUT = click.option("--out", "out_path", metavar="FILE", default=None, type=OUTPUT_FILE, help="Write to FILE (atomically) instead of stdout.")
 _YAO = click.option("--yao/--no-yao", default=False, show_default=True, help="zh: read 1 as 幺 in digit strings (phone numbers).")
 _STRICT = click.option(
     "--strict", is_flag=True, default=False,
@@ -162,7 +164,7 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
 @click.command(name="make-tokens")
 @click.argument("data_dir", metavar="DATA_DIR")
 @click.option("--frontend", "frontend_name", type=click.Choice(sorted(FRONTENDS)), required=True, help="Text front-end.")
-@click.option("--out", "out_path", required=True, metavar="FILE", help="Token list to write (tokens.txt).")
+@click.option("--out", "out_path", required=True, metavar="FILE", type=OUTPUT_FILE, help="Token list to write (tokens.txt).")
 @click.option("--special", "specials", multiple=True, default=("<pad>", "<unk>"), show_default=True, help="Special tokens, first (repeatable).")
 @click.option(
     "--with-inventory/--seen-only", default=False, show_default=True,

@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import check_resume_options, device_option, resume_options, set_option
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, check_resume_options, device_option, resume_options, set_option
 from speechtools.errors import UserError
 
 
@@ -45,7 +45,7 @@ def _child_argv(
 
 @click.command("train")
 @click.option("--config", required=True, help="Experiment YAML (task, task_conf, model, model_conf, optim, scheduler, trainer).")
-@click.option("--out-dir", required=True, help="Model directory to write (config.yaml, checkpoints/, model.pt, train_log.jsonl).")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Model directory to write (config.yaml, checkpoints/, model.pt, train_log.jsonl).")
 @set_option
 @resume_options
 @device_option
@@ -131,7 +131,7 @@ def train(
 @click.command("average-checkpoints")
 @click.option("--model-dir", required=True, help="Training output directory holding checkpoints/.")
 @click.option("--last", type=click.IntRange(min=1), default=None, help="Average the newest N checkpoints [default: 5].")
-@click.option("--out", default=None, help="Output file [default: MODEL_DIR/model.pt].")
+@click.option("--out", default=None, type=OUTPUT_FILE, help="Output file [default: MODEL_DIR/model.pt].")
 @click.argument("checkpoints", nargs=-1)
 def average_checkpoints(model_dir: str, last: Optional[int], out: Optional[str], checkpoints: Tuple[str, ...]) -> None:
     """Average model weights of checkpoints (the newest N, or the CKPT files given) into model.pt.

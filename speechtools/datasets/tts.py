@@ -29,7 +29,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import yaml
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
@@ -37,7 +36,7 @@ from speechtools.audio.features import FeatureConfig
 from speechtools.audio.stats import FeatureStats, load_stats
 from speechtools.audio.store import FeatureStore
 from speechtools.audio.token_average import token_average
-from speechtools.config import from_dict
+from speechtools.config import from_dict, load_config
 from speechtools.data.kaldi import read_durations, read_records, read_table
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import copy_file, read_lines, read_npy
@@ -72,11 +71,9 @@ class TTSDataConfig:
 
 
 def load_feature_config(path: Path) -> FeatureConfig:
-    """Read a feature YAML (``conf/feats/mel22k.yaml``) into :class:`FeatureConfig`."""
-    if not path.is_file():
-        raise UserError("feature config not found", path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return from_dict(FeatureConfig, data, source=str(path))
+    """Read a feature YAML (``conf/feats/mel22k.yaml``) into :class:`FeatureConfig` (through the config
+    loader: bad YAML, bad UTF-8 and unknown keys are errors naming the file)."""
+    return from_dict(FeatureConfig, load_config(path))
 
 
 def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path] = None, line: Optional[int] = None) -> List[int]:
