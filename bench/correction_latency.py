@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from speechtools.correction.edit_alignment import align_durations  # noqa: E402
 from speechtools.correction.tokenizer import Tokenizer, normalize_en  # noqa: E402
-from speechtools.models.fastcorrect import FastCorrect, FastCorrectConfig  # noqa: E402
-from speechtools.models.transformer_corrector import TransformerCorrector, TransformerCorrectorConfig  # noqa: E402
+from speechtools.models import MODELS  # noqa: E402
+from speechtools.models.task_info import FixedSizes  # noqa: E402
 from speechtools.nn.beam_search import beam_search  # noqa: E402
 from speechtools.nn.cpu_fast_path import enable_cpu_fast_path  # noqa: E402
 
@@ -84,7 +84,7 @@ def held_out_pairs(vocab: str = "recipe") -> Tuple[List[Tuple[str, str]], List[s
     return pairs, vocab_text
 
 
-def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer, fast_path: bool = True) -> Tuple[torch.nn.Module, Tokenizer]:
+def load_or_build(model_name: str, model_dir: Optional[str], tokenizer: Tokenizer, fast_path: bool = True) -> Tuple[torch.nn.Module, Tokenizer]:
     """The trained model of ``model_dir`` or a random paper-size one, with the CPU fast path if ``fast_path``."""
     if model_dir:
         from speechtools.train.model_dir import load_model_dir
@@ -93,11 +93,8 @@ def load_or_build(kind: str, model_dir: Optional[str], tokenizer: Tokenizer, fas
         return loaded.model, loaded.task.tokenizer  # type: ignore[attr-defined]
     vocab = tokenizer.vocab
     torch.manual_seed(0)
-    if kind == "fastcorrect":
-        model: torch.nn.Module = FastCorrect(FastCorrectConfig(vocab_size=len(vocab), pad_id=vocab.pad)).eval()
-    else:
-        conf = TransformerCorrectorConfig(vocab_size=len(vocab), pad_id=vocab.pad, bos_id=vocab.bos, eos_id=vocab.eos)
-        model = TransformerCorrector(conf).eval()
+    sizes = FixedSizes(vocab_size=len(vocab), pad_id=vocab.pad, bos_id=vocab.bos, eos_id=vocab.eos)
+    model = MODELS.build(model_name, MODELS.get(model_name).config(), sizes).eval()
     if fast_path:
         enable_cpu_fast_path(model)
     return model, tokenizer
@@ -207,7 +204,7 @@ def main() -> None:
     pairs = pairs[:n_sent]
     tokenizer = Tokenizer.build(vocab_text, "en", min_count=3 if args.vocab == "recipe" else 1)
     fc, fc_tok = load_or_build("fastcorrect", args.fc_model_dir, tokenizer, args.fast_path)
-    ar, ar_tok = load_or_build("ar", args.ar_model_dir, tokenizer, args.fast_path)
+    ar, ar_tok = load_or_build("transformer_corrector", args.ar_model_dir, tokenizer, args.fast_path)
     forced = not (args.fc_model_dir and args.ar_model_dir)
     params = {name: sum(p.numel() for p in m.parameters()) for name, m in (("fastcorrect", fc), ("ar", ar))}
     settings: List[Tuple[str, torch.device, int]] = [("1", torch.device("cpu"), 1), ("all", torch.device("cpu"), os.cpu_count() or 1)]

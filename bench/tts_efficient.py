@@ -79,13 +79,13 @@ def frames_per_token() -> float:
 def build(name: str, fast_path: bool = True) -> torch.nn.Module:
     """The model at its paper configuration (``conf/tts/<name>.yaml``), eval mode, with the CPU fast path if ``fast_path``."""
     from speechtools.models import MODELS as REGISTRY
+    from speechtools.models.task_info import FixedSizes
     from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
     from speechtools.train.experiment import load_experiment
 
     experiment = load_experiment(ROOT / "conf/tts" / f"{name}.yaml")
-    entry = REGISTRY.get(experiment.model)
     torch.manual_seed(0)
-    model = entry.cls(experiment.model_conf, vocab_size=PAPER_VOCAB, n_mels=N_MELS).eval()
+    model = REGISTRY.build(experiment.model, experiment.model_conf, FixedSizes(vocab_size=PAPER_VOCAB, n_mels=N_MELS)).eval()
     if fast_path:
         enable_cpu_fast_path(model)
     return model

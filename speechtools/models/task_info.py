@@ -9,6 +9,7 @@ through :meth:`speechtools.models.ModelRegistry.build` from a stub that implemen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 
@@ -62,3 +63,23 @@ class VocabularyInfo(Protocol):
     @property
     def eos_id(self) -> int:
         """End-of-sentence id."""
+
+
+@dataclass(frozen=True)
+class FixedSizes:
+    """Sizes given by hand instead of by a task's data: every protocol above at once.
+
+    For building a model without data through the one construction rule (benchmarks, size
+    reports, tests): ``MODELS.build(name, conf, FixedSizes(vocab_size=76, n_mels=80))``.
+    """
+
+    vocab_size: int
+    n_mels: int = 80
+    n_speakers: int = 1
+    pad_id: int = 0
+    bos_id: int = 2
+    eos_id: int = 3
+    stats: VarianceStats = VarianceStats(0.0, 1.0, 0.0, 1.0)
+
+    def variance_stats(self) -> VarianceStats:
+        return self.stats
