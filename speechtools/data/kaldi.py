@@ -267,15 +267,17 @@ class DataDir:
     """Where each key was read: ``{file name: {key: line}}`` (empty for a directory built in memory)."""
 
     @classmethod
-    def load(cls, path: PathLike) -> "DataDir":
+    def load(cls, path: PathLike, files: Optional[Sequence[str]] = None) -> "DataDir":
         """Read every present file of the directory ``path`` but ``spk2utt`` (derived from ``utt2spk``), each once.
 
-        The line of every key is kept in :attr:`lines`.
+        ``files`` limits the reading to those files (``wav.scp`` is always read). The line of
+        every key is kept in :attr:`lines`.
         """
         root = Path(path)
         if not root.is_dir():
             raise UserError("data directory not found", root)
-        records = read_data_records(root, [name for name in DATA_FILES if name != "spk2utt"])
+        names = [name for name in DATA_FILES if name != "spk2utt" and (files is None or name in files or name == "wav.scp")]
+        records = read_data_records(root, names)
         if "wav.scp" not in records:
             raise UserError("missing wav.scp", root)
 
