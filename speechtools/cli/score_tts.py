@@ -30,13 +30,13 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: st
     from speechtools.audio.extract import check_long_enough, plan_jobs
     from speechtools.audio.features import FeatureConfig, f0, log_mel
     from speechtools.audio.io import load_audio
+    from speechtools.config import from_dict, load_config
     from speechtools.data.kaldi import DataDir
     from speechtools.fileio import write_lines
     from speechtools.scoring.tts_metrics import score_pair, summarise
     from speechtools.scoring.wer import match_hypotheses
-    from speechtools.datasets.tts import load_feature_config
 
-    cfg = load_feature_config(Path(feats_conf)) if feats_conf else FeatureConfig()
+    cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
     ref = DataDir.load(ref_dir, files=("segments",))
     ref_jobs = {job.uttid: job for job in plan_jobs(ref)}
     hyp_jobs = {job.uttid: job for job in plan_jobs(DataDir.load(hyp_dir, files=()))}
