@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 
@@ -25,6 +25,18 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
     "classification": ("speechtools.cli.score_music:classification", "Music classification metrics (accuracy, F1)."),
     "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references."),
 }
+
+
+T = TypeVar("T")
+
+
+def option_value(param: str, parse: Callable[[], T]) -> T:
+    """``parse()``; a :class:`UserError` it raises is a usage mistake in ``param`` (one line, exit 2)."""
+    try:
+        return parse()
+    except UserError as exc:
+        message = exc.message.removeprefix(f"{param}: ").removeprefix(f"{param} ")
+        raise click.BadParameter(message, param_hint=f"'{param}'") from None
 
 
 class LazyScoreGroup(click.Group):
@@ -123,7 +135,7 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
         try:
             re.compile(filter_regex)
         except re.error as exc:
-            raise UserError(f"--filter-regex is not a valid regular expression: {exc}") from None
+            raise click.BadParameter(f"not a valid regular expression: {exc}", param_hint="'--filter-regex'") from None
     norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer,
                       filter_tokens=tuple(filters), filter_regex=filter_regex)
     unit = "CER" if cer else "WER"
@@ -211,8 +223,11 @@ def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, m
     from speechtools.scoring.report import write_json
     from speechtools.scoring.sheets import parse_columns
 
-    parsed_rules = [parse_rule(r) for r in rules]
-    ratings = load_ratings(sheets, parse_columns(columns, ROLES), scale)
+    parsed_rules = option_value("--drop-listeners", lambda: [parse_rule(r) for r in rules])
+    if reference_system is None and any(rule.kind == "hidden-reference" for rule in parsed_rules):
+        raise click.UsageError("--drop-listeners hidden-reference<X needs --reference-system NAME")
+    roles = option_value("--columns", lambda: parse_columns(columns, ROLES))
+    ratings = load_ratings(sheets, roles, scale)
     if parsed_rules:
         ratings, dropped = screen_listeners(ratings, parsed_rules, reference_system)
         click.echo(f"screening dropped {len(dropped)} listener(s)", err=True)
@@ -311,9 +326,10 @@ def intelligibility_command(sheets: Tuple[str, ...], ref_path: str, columns: Tup
     from speechtools.scoring.sheets import parse_columns
     from speechtools.scoring.text_formats import read_transcripts
 
+    roles = option_value("--columns", lambda: parse_columns(columns, ROLES))
     norm = Normalizer(ignore_case=not case_sensitive, remove_punct=not keep_punct, cer=cer)
     refs = {u: norm(t) for u, t in read_transcripts(ref_path).text.items()}
-    items = load_transcriptions(sheets, parse_columns(columns, ROLES), refs, norm)
+    items = load_transcriptions(sheets, roles, refs, norm)
     results = intelligibility(items, refs)
     click.echo(markdown(results))
     if json_out is not None:

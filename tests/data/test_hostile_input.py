@@ -9,6 +9,7 @@ from typing import List, Tuple
 import pytest
 
 from speechtools.cli.main import main
+from speechtools.data.corpora import corpus_names
 from speechtools.data.kaldi import DataDir, read_segments, read_table
 from speechtools.errors import UserError
 
@@ -124,3 +125,26 @@ def test_an_audio_path_that_is_a_folder_is_named_as_a_folder(data_dir: Path, cap
     (data_dir / "wav.scp").write_text("\n".join(lines) + "\n")
     code, _, err = run(["data", "validate", str(data_dir)], capsys)
     assert (code, err.splitlines()) == (1, [f"error: {data_dir / 'wav.scp'}:3: audio path is a folder, not an audio file: {folder}"])
+
+
+def test_usage_mistakes_exit_2_with_one_line(data_dir: Path, tmp_path: Path, capsys) -> None:
+    cases = [
+        (["data", "subset", str(data_dir), str(tmp_path / "s"), "--first", "2", "--last", "2"],
+         "error: give exactly one of --first, --last, --utt-list, --spk-list (see 'speechtools data subset --help')"),
+        (["data", "subset", str(data_dir), str(tmp_path / "s")],
+         "error: give exactly one of --first, --last, --utt-list, --spk-list (see 'speechtools data subset --help')"),
+        (["data", "subset", str(data_dir), str(tmp_path / "s"), "--first", "0"],
+         "error: Invalid value for '--first': 0 is not in the range x>=1. (see 'speechtools data subset --help')"),
+        (["data", "subset", str(data_dir), str(data_dir), "--first", "2"],
+         f"error: the destination {data_dir} is also a source; give another DST (see 'speechtools data subset --help')"),
+        (["data", "combine", str(data_dir), str(data_dir)],
+         f"error: the destination {data_dir} is also a source; give another DST (see 'speechtools data combine --help')"),
+        (["data", "split", str(data_dir), "0"],
+         "error: Invalid value for 'N': 0 is not in the range x>=1. (see 'speechtools data split --help')"),
+        (["data", "prepare", "nope"],
+         f"error: unknown corpus 'nope'; known: {', '.join(corpus_names())} (see 'speechtools data prepare --help')"),
+    ]
+    for argv, line in cases:
+        code, out, err = run(argv, capsys)
+        assert (code, out, err.splitlines()) == (2, "", [line]), argv
+    assert not (tmp_path / "s").exists()

@@ -130,3 +130,27 @@ def test_a_ranking_group_without_a_true_candidate_names_its_line(tmp_path, run_c
     code, out, err = run_cli(["score", "ranking", str(scores)])
     assert (code, out) == (1, "")
     assert err.splitlines() == [f"error: {scores}:3: group 'g2' has no true candidate: none of its lines has label 1"]
+
+
+def test_usage_mistakes_exit_2_with_one_line(tmp_path, run_cli):
+    ref = tmp_path / "ref.txt"
+    ref.write_text("u1 a b\n")
+    rated = sheet(tmp_path / "s.csv", [("A", "u1", "l1", 4), ("A", "u2", "l2", 3)])
+    cases = [
+        (["score", "wer", str(ref), str(ref), "--filter-regex", "(["],
+         "error: Invalid value for '--filter-regex': not a valid regular expression: unterminated character set "
+         "at position 1 (see 'speechtools score wer --help')"),
+        (["score", "mos", rated, "--drop-listeners", "loud<3"],
+         "error: Invalid value for '--drop-listeners': rule 'loud<3' not understood (expected hidden-reference<X, "
+         "ratings<N or corr<X) (see 'speechtools score mos --help')"),
+        (["score", "mos", rated, "--drop-listeners", "hidden-reference<4"],
+         "error: --drop-listeners hidden-reference<X needs --reference-system NAME (see 'speechtools score mos --help')"),
+        (["score", "mos", rated, "--columns", "speaker=spk"],
+         "error: Invalid value for '--columns': unknown column role 'speaker' (expected one of system, utterance, "
+         "listener, score) (see 'speechtools score mos --help')"),
+        (["score", "intelligibility", rated, "--ref", str(ref), "--columns", "system"],
+         "error: Invalid value for '--columns': entry 'system' is not ROLE=HEADER (see 'speechtools score intelligibility --help')"),
+    ]
+    for argv, line in cases:
+        code, out, err = run_cli(argv)
+        assert (code, out, err.splitlines()) == (2, "", [line]), argv
