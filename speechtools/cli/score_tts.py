@@ -32,11 +32,16 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: st
     from speechtools.audio.io import load_audio
     from speechtools.config import from_dict, load_config
     from speechtools.data.kaldi import DataDir
+    from speechtools.errors import UserError
     from speechtools.fileio import write_lines
     from speechtools.scoring.tts_metrics import score_pair, summarise
     from speechtools.scoring.wer import match_hypotheses
 
     cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
+    if out_dir:
+        if Path(out_dir).exists() and not Path(out_dir).is_dir():
+            raise UserError("--out-dir exists and is not a folder", out_dir)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)  # the command owns it: made before the scoring, not after
     ref = DataDir.load(ref_dir, files=("segments",))
     ref_jobs = {job.uttid: job for job in plan_jobs(ref)}
     hyp_jobs = {job.uttid: job for job in plan_jobs(DataDir.load(hyp_dir, files=()))}

@@ -29,12 +29,15 @@ def test_score_tts_missing_hypothesis_follows_the_wer_mode_rule(tmp_path, run_cl
     code, out, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp)])
     assert (code, out) == (1, "")
     assert err.splitlines()[-1] == f"error: {hyp / 'wav.scp'}: no hypothesis for utterance 'u2' (--mode strict; use present)"
-    code, out, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--mode", "present"])
+    scoring = tmp_path / "out" / "scoring"  # made by the command
+    code, out, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--mode", "present", "--out-dir", str(scoring)])
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("MCD ") and lines[0].endswith(" over 2 utterances")
     assert lines[2:] == ["1 reference utterance(s) without a hypothesis were skipped (--mode present)",
                          "1 hypothesis utterance(s) without a reference were skipped"]
+    assert (scoring / "summary.txt").read_text().splitlines() == lines
+    assert [row.split("\t")[0] for row in (scoring / "per_utt.tsv").read_text().splitlines()] == ["uttid", "u1", "u3"]
     code, _, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--mode", "all"])
     assert code == 2 and err.startswith("error: Invalid value for '--mode'")
 
