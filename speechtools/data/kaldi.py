@@ -72,7 +72,9 @@ def data_file(root: PathLike, name: str) -> Optional[Path]:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UserError("is a symbolic link that loops (it leads back to itself)", path) from None
-        raise UserError(f"is a symbolic link to {os.readlink(path)!r}, which does not exist", path) from None
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            raise UserError(f"is a symbolic link to {os.readlink(path)!r}, which does not exist", path) from None
+        raise UserError(f"cannot read: {os.strerror(exc.errno) if exc.errno else exc}", path) from None
     if path.is_dir():
         raise UserError(f"is a folder, expected the {name} file", path)
     return path
