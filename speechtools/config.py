@@ -49,6 +49,38 @@ class Config(dict):
         return self.origins.get("", "<config>")
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping that names one key twice (PyYAML would silently keep the last value)."""
+
+    def __init__(self, key: Any, first_line: int, line: int) -> None:
+        super().__init__(f"duplicate key {key!r} (first on line {first_line})")
+        self.key, self.first_line, self.line = key, first_line, line
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (merge keys ``<<`` may be overridden)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
+        seen: Dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise DuplicateKeyError(key, seen[key], line)
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML like ``yaml.safe_load`` but a duplicate key is a :class:`DuplicateKeyError`."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
 def _record_origins(data: Any, source: str, prefix: str, origins: Origins) -> None:
     origins[prefix] = source
     if isinstance(data, dict):
@@ -77,7 +109,9 @@ def _load_tree(path: Path, stack: Tuple[Path, ...]) -> Tuple[Dict[str, Any], Ori
     if not path.is_file():
         raise ConfigError("config file not found", path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as exc:
+        raise ConfigError(str(exc), path, exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -128,7 +162,9 @@ def parse_override(text: str) -> Tuple[str, Any]:
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r} is not of the form key.sub=value", OVERRIDE_ORIGIN)
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = load_yaml(value) if value.strip() else ""
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"override {text!r}: {exc}", OVERRIDE_ORIGIN) from None
     except yaml.YAMLError:
         parsed = value
     return key, parsed

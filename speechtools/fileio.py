@@ -242,15 +242,26 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
 def read_lines(path: PathLike) -> List[Tuple[int, str]]:
     """Read a UTF-8 text file as ``(line_number, line)`` pairs without the newline.
 
+    A UTF-8 byte-order mark (BOM, as some Windows editors and spreadsheet exports write) at the
+    start of the file is dropped with a one-line warning on stderr naming the file, so it never
+    becomes part of the first id or header; a BOM at the start of any other line (files joined
+    with ``cat``) is an error naming the line.
+
     Raises:
-        UserError: if the file is missing, a directory, or not valid UTF-8 (naming the line).
+        UserError: if the file is missing, a directory, not valid UTF-8, or has a BOM inside
+            (naming the line).
     """
+    import sys
+
     p = Path(path)
     if not p.exists():
         raise UserError("no such file", p)
     if p.is_dir():
         raise UserError("is a directory, expected a file", p)
     data = p.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        print(f"warning: {p}:1: ignoring the UTF-8 byte-order mark (BOM) at the start of the file", file=sys.stderr)
     lines: List[Tuple[int, str]] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.endswith(b"\r"):
@@ -259,6 +270,8 @@ def read_lines(path: PathLike) -> List[Tuple[int, str]]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise UserError(f"not valid UTF-8 (byte {exc.start})", p, number) from None
+        if text.startswith("\ufeff"):
+            raise UserError("a UTF-8 byte-order mark (BOM) starts this line (files joined with cat?); remove it", p, number)
         lines.append((number, text))
     if lines and lines[-1][1] == "" and data.endswith(b"\n"):
         lines.pop()

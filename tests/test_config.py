@@ -200,3 +200,35 @@ def test_every_model_config_rejects_a_bad_size_or_probability(model: str, overri
     key, value = override.split("=")
     with pytest.raises(ConfigError):
         from_dict(MODELS.get(model).config, {key.split(".", 1)[1]: yaml.safe_load(value)}, "model_conf", Config({}))
+
+
+def test_a_duplicate_key_is_an_error_naming_the_key_and_both_lines(tmp_path: Path) -> None:
+    conf = write(tmp_path / "dup.yaml", "task: tts\nmodel:\n  hidden: 192\n  dropout: 0.1\n  hidden: 256\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(conf)
+    assert str(err.value) == f"{conf.resolve()}:5: duplicate key 'hidden' (first on line 3)"
+    child = write(tmp_path / "child.yaml", "base: dup.yaml\nmax_steps: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(child)  # found in a base file too
+    assert str(err.value) == f"{conf.resolve()}:5: duplicate key 'hidden' (first on line 3)"
+    with pytest.raises(ConfigError, match=r"override 'model=\{a: 1, a: 2\}': duplicate key 'a'"):
+        load_config(write(tmp_path / "ok.yaml", "task: tts\n"), ["model={a: 1, a: 2}"])
+
+
+def test_yaml_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
+    conf = write(tmp_path / "merge.yaml", "defaults: &d\n  hidden: 1\n  dropout: 0.5\nmodel:\n  <<: *d\n  hidden: 2\n")
+    assert load_config(conf)["model"] == {"hidden": 2, "dropout": 0.5}
+
+
+def test_a_duplicate_key_through_the_cli_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from speechtools.cli.main import main
+
+    conf = write(tmp_path / "feats.yaml", "sample_rate: 22050\nn_fft: 1024\nhop_length: 256\nn_fft: 2048\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text("a a.wav\n")
+    with pytest.raises(SystemExit) as info:
+        main(["extract-feats", str(data), str(tmp_path / "dump"), "--conf", str(conf)])
+    out, err = capsys.readouterr()
+    assert (info.value.code, out) == (1, "")
+    assert err.splitlines() == [f"error: {conf.resolve()}:4: duplicate key 'n_fft' (first on line 2)"]

@@ -44,11 +44,13 @@ CONFIG_FILE = "feats_config.yaml"
 
 @dataclass(frozen=True)
 class Job:
-    """One utterance to extract: its id, ``wav.scp`` entry and optional span in seconds."""
+    """One utterance to extract: its id, ``wav.scp`` entry, optional span in seconds, and the
+    ``segments`` (or ``wav.scp``) file and line that define it, for messages."""
 
     uttid: str
     entry: str
     segment: Optional[Span] = None
+    where: Optional[Tuple[str, Optional[int]]] = None
 
 
 @dataclass(frozen=True)
@@ -80,22 +82,42 @@ def stored_names(features: Sequence[str]) -> Tuple[str, ...]:
 
 def plan_jobs(data: DataDir) -> List[Job]:
     """One :class:`Job` per utterance (sorted), resolving ``segments`` to their recordings."""
+
+    def where(name: str, key: str) -> Optional[Tuple[str, Optional[int]]]:
+        return None if data.path is None else (str(data.path / name), data.lines.get(name, {}).get(key))
+
     if data.segments is None:
-        return [Job(u, data.wav_scp[u]) for u in sorted(data.wav_scp)]
+        return [Job(u, data.wav_scp[u], where=where("wav.scp", u)) for u in sorted(data.wav_scp)]
     jobs = []
     for uttid, seg in sorted(data.segments.items()):
+        place = where("segments", uttid)
         if seg.wav_id not in data.wav_scp:
-            where = data.path / "segments" if data.path is not None else None
-            raise UserError(f"utterance {uttid}: recording {seg.wav_id!r} is not in wav.scp", where)
-        jobs.append(Job(uttid, data.wav_scp[seg.wav_id], (seg.start, seg.end)))
+            raise UserError(f"utterance {uttid}: recording {seg.wav_id!r} is not in wav.scp", *(place or (None, None)))
+        jobs.append(Job(uttid, data.wav_scp[seg.wav_id], (seg.start, seg.end), place))
     return jobs
+
+
+def check_long_enough(n_samples: int, cfg: FeatureConfig, uttid: Optional[str] = None,
+                      where: Optional[Tuple[str, Optional[int]]] = None) -> None:
+    """Raise unless ``n_samples`` make at least one analysis frame (more than ``n_fft / 2`` samples).
+
+    Raises:
+        UserError: naming the utterance, its length in samples and seconds, and ``where`` (file, line).
+    """
+    need = cfg.n_fft // 2
+    if n_samples <= need:
+        label = f"utterance {uttid}: " if uttid else ""
+        raise UserError(
+            f"{label}audio too short for one analysis frame: {n_samples} samples ({n_samples / cfg.sample_rate:.3f} s), "
+            f"need more than n_fft/2 = {need} ({need / cfg.sample_rate:.3f} s)",
+            *(where or (None, None)),
+        )
 
 
 def extract_utterance(job: Job, cfg: FeatureConfig, features: Sequence[str]) -> Dict[str, np.ndarray]:
     """Load one utterance and compute the requested features, all with ``num_frames(len(wav))`` rows."""
     wav = load_audio(job.entry, cfg.sample_rate, job.segment, cfg.resample, job.uttid)
-    if wav.size <= cfg.n_fft // 2:
-        raise UserError(f"utterance {job.uttid}: only {wav.size} samples, need more than n_fft/2 = {cfg.n_fft // 2}")
+    check_long_enough(wav.size, cfg, job.uttid, job.where)
     out: Dict[str, np.ndarray] = {}
     if "mel" in features or "energy" in features:
         with torch.inference_mode():

@@ -9,11 +9,13 @@ Every failure is a :class:`~speechtools.errors.UserError` naming the utterance a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import struct
 import subprocess
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import BinaryIO, Optional, Tuple, Union
 
 import numpy as np
 import soundfile as sf
@@ -47,11 +49,61 @@ def _open_source(entry: Union[PathLike, str], utt_id: Optional[str]) -> Tuple[Un
             raise UserError(f"{_label(utt_id)}command produced no audio", source)
         return io.BytesIO(proc.stdout), source
     path = Path(source)
+    if path.is_dir():
+        raise UserError(f"{_label(utt_id)}is a folder, expected an audio file", path)
     if not path.is_file():
         raise UserError(f"{_label(utt_id)}no such audio file", path)
     if path.stat().st_size == 0:
         raise UserError(f"{_label(utt_id)}empty audio file", path)
     return path, source
+
+
+STREAMED_SIZES = (0, 0xFFFFFFFF)  # a WAV 'data' size written before the length was known (a pipe): read to the end
+
+
+def wav_frame_counts(handle: BinaryIO) -> Optional[Tuple[int, int, int]]:
+    """``(frames the header declares, frames the file holds, sample rate)`` of a RIFF/RIFX WAV, else ``None``.
+
+    libsndfile quietly reads a WAV shorter than its ``data`` chunk declares (a copy cut off, a
+    full disk) as a shorter recording; this reads the chunk headers to notice. ``None`` for
+    other formats, RF64, and a streamed header (``data`` size 0 or 0xFFFFFFFF).
+    """
+    handle.seek(0, io.SEEK_END)
+    length = handle.tell()
+    handle.seek(0)
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None
+    order = "<" if head[:4] == b"RIFF" else ">"
+    block_align = rate = 0
+    while True:
+        chunk = handle.read(8)
+        if len(chunk) < 8:
+            return None
+        size = struct.unpack(order + "I", chunk[4:])[0]
+        if chunk[:4] == b"fmt ":
+            body = handle.read(size)
+            if len(body) < 14:
+                return None
+            rate = struct.unpack(order + "I", body[4:8])[0]
+            block_align = struct.unpack(order + "H", body[12:14])[0]
+            handle.seek(size & 1, io.SEEK_CUR)
+        elif chunk[:4] == b"data":
+            if block_align == 0 or rate == 0 or size in STREAMED_SIZES:
+                return None
+            return size // block_align, (length - handle.tell()) // block_align, rate
+        else:
+            handle.seek(size + (size & 1), io.SEEK_CUR)
+
+
+def _check_not_truncated(handle: Union[Path, io.BytesIO], name: str, label: str) -> None:
+    with (open(handle, "rb") if isinstance(handle, Path) else contextlib.nullcontext(handle)) as stream:
+        counts = wav_frame_counts(stream)
+        stream.seek(0)
+    if counts is not None and counts[1] < counts[0]:
+        declared, held, rate = counts
+        raise UserError(f"{label}truncated WAV: the header declares {declared} samples ({declared / rate:.3f} s) "
+                        f"but the file holds {held} ({held / rate:.3f} s)", name)
 
 
 def load_audio(
@@ -73,11 +125,13 @@ def load_audio(
         utt_id: the utterance, to name in error messages.
 
     Raises:
-        UserError: missing, empty, undecodable or non-finite audio; a failed pipe command;
+        UserError: missing, empty, truncated (a WAV shorter than its header declares), undecodable
+            or non-finite audio; a path that is a folder; a failed pipe command;
             a segment outside the recording; a rate other than ``sample_rate`` without ``resample``.
     """
     handle, name = _open_source(entry, utt_id)
     label = _label(utt_id)
+    _check_not_truncated(handle, name, label)
     try:
         with sf.SoundFile(handle) as audio:
             rate = audio.samplerate

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
 import click
 
@@ -66,8 +67,8 @@ def fix(directory: str, backup: bool) -> None:
 @data.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option("--first", type=int, default=None, help="The first N utterances (sorted order).")
-@click.option("--last", type=int, default=None, help="The last N utterances (sorted order).")
+@click.option("--first", type=click.IntRange(min=1), default=None, help="The first N utterances (sorted order).")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="The last N utterances (sorted order).")
 @click.option("--utt-list", metavar="FILE", default=None, help="Utterance ids, one per line (first field).")
 @click.option("--spk-list", metavar="FILE", default=None, help="Speaker ids, one per line (first field).")
 def subset(src: str, dst: str, first: Optional[int], last: Optional[int], utt_list: Optional[str], spk_list: Optional[str]) -> None:
@@ -78,13 +79,16 @@ def subset(src: str, dst: str, first: Optional[int], last: Optional[int], utt_li
       speechtools data subset data/train data/train_dev --last 10
       speechtools data subset data/train data/spk1 --spk-list spk1.txt
     """
+    if sum(x is not None for x in (first, last, utt_list, spk_list)) != 1:
+        raise click.UsageError("give exactly one of --first, --last, --utt-list, --spk-list")
+    _check_destination(dst, [src])
     n = subset_data_dir(src, dst, first=first, last=last, utt_list=utt_list, spk_list=spk_list)
     click.echo(f"{dst}: {n} utterances from {src}")
 
 
 @data.command()
 @click.argument("directory")
-@click.argument("n", type=int)
+@click.argument("n", type=click.IntRange(min=1))
 @click.option("--per-spk", is_flag=True, help="Keep each speaker's utterances in one part.")
 def split(directory: str, n: int, per_spk: bool) -> None:
     """Split DIRECTORY into N parts DIRECTORY/split{N}/{1..N}/ for --nj jobs.
@@ -108,8 +112,15 @@ def combine(dst: str, srcs: Tuple[str, ...]) -> None:
     Example:
       speechtools data combine data/train_all data/train_a data/train_b
     """
+    _check_destination(dst, srcs)
     for line in combine_data_dirs(dst, list(srcs)).lines():
         click.echo(line)
+
+
+def _check_destination(dst: str, srcs: Sequence[str]) -> None:
+    """A destination that is one of the sources is a usage mistake (exit 2)."""
+    if any(Path(src).resolve() == Path(dst).resolve() for src in srcs):
+        raise click.UsageError(f"the destination {dst} is also a source; give another DST")
 
 
 class CorpusGroup(click.Group):
@@ -144,7 +155,7 @@ class CorpusGroup(click.Group):
         self, ctx: click.Context, args: List[str]
     ) -> Tuple[Optional[str], Optional[click.Command], List[str]]:
         if args and not args[0].startswith("-") and args[0] not in corpus_names():
-            raise UserError(f"unknown corpus {args[0]!r}; known: {', '.join(corpus_names()) or '(none)'}")
+            raise click.UsageError(f"unknown corpus {args[0]!r}; known: {', '.join(corpus_names()) or '(none)'}", ctx)
         return super().resolve_command(ctx, args)
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from speechtools.cli.options import device_option
 from speechtools.errors import UserError
-from speechtools.fileio import atomic_write, read_lines, write_lines
+from speechtools.fileio import read_lines, write_lines
 
 
 @click.group()
@@ -46,7 +44,8 @@ def encode(midi_in: str, text_out: str) -> None:
 @midi.command()
 @click.argument("text_in", type=click.Path(dir_okay=False))
 @click.argument("midi_out", type=click.Path(dir_okay=False))
-@click.option("--ticks-per-beat", type=click.IntRange(min=16), default=480, show_default=True, help="Resolution of the written MIDI.")
+@click.option("--ticks-per-beat", type=click.IntRange(min=16, max=32767), default=480, show_default=True,
+              help="Resolution of the written MIDI (at most 32767: the MIDI header's 15 bits).")
 def decode(text_in: str, midi_out: str, ticks_per_beat: int) -> None:
     """Decode OctupleMIDI text (as written by `encode`) to a MIDI file.
 
@@ -76,10 +75,14 @@ def stats(directory: str, json_out: str, skip_errors: bool) -> None:
     """
     from speechtools.music.token_stats import corpus_stats, find_midi_files
 
+    from speechtools.scoring.report import write_json
+
     files = find_midi_files(directory)
     if not files:
         raise UserError("no .mid/.midi files found", directory)
     result = corpus_stats(files, skip_errors=skip_errors)
+    if not result.lengths:
+        raise UserError(f"no song to count: all {len(files)} MIDI file(s) were skipped (first: {result.skipped[0]})", directory)
     s = result.summary()
     click.echo(f"| encoding | tokens/song | ratio to OctupleMIDI |")
     click.echo(f"|---|---:|---:|")
@@ -90,8 +93,7 @@ def stats(directory: str, json_out: str, skip_errors: bool) -> None:
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)
     if json_out:
-        with atomic_write(json_out) as handle:
-            json.dump({"summary": s, "songs": dict(zip(result.files, result.lengths)), "skipped": result.skipped}, handle, indent=1)
+        write_json(json_out, {"summary": s, "songs": dict(zip(result.files, result.lengths)), "skipped": result.skipped}, indent=1)
 
 
 @midi.command()

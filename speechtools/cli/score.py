@@ -8,9 +8,8 @@ module breaks only that subcommand (with a one-line error), never ``score --help
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 
@@ -26,6 +25,18 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
     "classification": ("speechtools.cli.score_music:classification", "Music classification metrics (accuracy, F1)."),
     "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references."),
 }
+
+
+T = TypeVar("T")
+
+
+def option_value(param: str, parse: Callable[[], T]) -> T:
+    """``parse()``; a :class:`UserError` it raises is a usage mistake in ``param`` (one line, exit 2)."""
+    try:
+        return parse()
+    except UserError as exc:
+        message = exc.message.removeprefix(f"{param}: ").removeprefix(f"{param} ")
+        raise click.BadParameter(message, param_hint=f"'{param}'") from None
 
 
 class LazyScoreGroup(click.Group):
@@ -124,13 +135,13 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
         try:
             re.compile(filter_regex)
         except re.error as exc:
-            raise UserError(f"--filter-regex is not a valid regular expression: {exc}") from None
+            raise click.BadParameter(f"not a valid regular expression: {exc}", param_hint="'--filter-regex'") from None
     norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer,
                       filter_tokens=tuple(filters), filter_regex=filter_regex)
     unit = "CER" if cer else "WER"
     refs = {u: norm(t) for u, t in read_transcripts(ref, fmt).text.items()}
     hyps = {u: norm(t) for u, t in read_transcripts(hyp, fmt).text.items()}
-    result = score_corpus(refs, hyps, mode=mode, hyp_path=hyp, unit=unit, progress=True)
+    result = score_corpus(refs, hyps, mode=mode, hyp_path=hyp, unit=unit, progress=True, ref_path=ref)
     for line in result.kaldi_lines():
         click.echo(line)
     if details_dir is not None:
@@ -146,10 +157,10 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
         interval = bootstrap_wer(result.utt_counts[:, 1:].sum(axis=1), result.utt_counts[:, 0], replications, seed, True)
         click.echo(interval.kaldi_line("Set1"))
     if hyp2 is not None:
-        _compare(refs, hyp2, fmt, norm, mode, unit, result, replications, seed)
+        _compare(refs, ref, hyp2, fmt, norm, mode, unit, result, replications, seed)
 
 
-def _compare(refs: Dict[str, List[str]], hyp2: str, fmt: str, norm: "Normalizer", mode: str, unit: str,
+def _compare(refs: Dict[str, List[str]], ref: str, hyp2: str, fmt: str, norm: "Normalizer", mode: str, unit: str,
              result: "WerResult", replications: int, seed: int) -> None:
     """Score HYP2 on the same references; print its lines, WERR and the paired bootstrap."""
     from speechtools.scoring.bootstrap import bootstrap_compare, bootstrap_wer, paired_errors, werr
@@ -157,7 +168,7 @@ def _compare(refs: Dict[str, List[str]], hyp2: str, fmt: str, norm: "Normalizer"
     from speechtools.scoring.wer import score_corpus
 
     hyps2 = {u: norm(t) for u, t in read_transcripts(hyp2, fmt).text.items()}
-    result2 = score_corpus(refs, hyps2, mode=mode, hyp_path=hyp2, unit=unit, progress=True)
+    result2 = score_corpus(refs, hyps2, mode=mode, hyp_path=hyp2, unit=unit, progress=True, ref_path=ref)
     click.echo(f"Set2 ({hyp2}):")
     for line in result2.kaldi_lines():
         click.echo(line)
@@ -208,14 +219,15 @@ def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, m
       speechtools score mos round1.csv round2.csv --drop-listeners 'hidden-reference<4' \\
           --reference-system natural --json mos.json --plot mos.png
     """
-    import math
-
-    from speechtools.fileio import atomic_write
     from speechtools.scoring.mos import ROLES, load_ratings, markdown, parse_rule, screen_listeners, summarize
+    from speechtools.scoring.report import write_json
     from speechtools.scoring.sheets import parse_columns
 
-    parsed_rules = [parse_rule(r) for r in rules]
-    ratings = load_ratings(sheets, parse_columns(columns, ROLES), scale)
+    parsed_rules = option_value("--drop-listeners", lambda: [parse_rule(r) for r in rules])
+    if reference_system is None and any(rule.kind == "hidden-reference" for rule in parsed_rules):
+        raise click.UsageError("--drop-listeners hidden-reference<X needs --reference-system NAME")
+    roles = option_value("--columns", lambda: parse_columns(columns, ROLES))
+    ratings = load_ratings(sheets, roles, scale)
     if parsed_rules:
         ratings, dropped = screen_listeners(ratings, parsed_rules, reference_system)
         click.echo(f"screening dropped {len(dropped)} listener(s)", err=True)
@@ -223,14 +235,11 @@ def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, m
             click.echo(f"dropped listener {item.listener}: {item.reason}", err=True)
     summary = summarize(ratings, scale, method, bootstrap_reps, seed)
     for name, s in summary.items():
-        if math.isnan(s.ci_low):
-            click.echo(f"warning: system {name}: no {method} interval (needs at least 2 listeners and 2 utterances)",
-                       err=True)
+        if s.ci_undefined:
+            click.echo(f"warning: system {name}: the 95% interval is undefined: {s.ci_undefined}", err=True)
     click.echo(markdown(summary, scale))
     if json_out is not None:
-        with atomic_write(json_out) as handle:
-            json.dump({name: s.to_dict() for name, s in summary.items()}, handle, indent=2)
-            handle.write("\n")
+        write_json(json_out, {name: s.to_dict() for name, s in summary.items()})
     if plot_out is not None:
         from speechtools.scoring.mos_plot import plot_scores
 
@@ -263,16 +272,16 @@ Example:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all metrics and counts as JSON.")
 def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, cer: bool, ignore_case: bool,
                        remove_punct: bool, json_out: Optional[str]) -> None:
-    from speechtools.fileio import atomic_write
     from speechtools.scoring.correction_metrics import correction_metrics
     from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.report import write_json
     from speechtools.scoring.text_formats import normalized_transcripts
 
     norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer)
     ref = normalized_transcripts(ref_path, fmt, norm)
     src = normalized_transcripts(src_path, fmt, norm, expect=ref)
     hyp = normalized_transcripts(hyp_path, fmt, norm, expect=ref)
-    m = correction_metrics(src, hyp, ref)
+    m = correction_metrics(src, hyp, ref, ref_path)
     unit = "CER" if cer else "WER"
 
     def pct(x: float) -> str:
@@ -285,9 +294,7 @@ def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, ce
     click.echo(f"R_edit:  {pct(m['r_edit'])}% [ {m['edited_errors']} edited errors / {m['errors']} error positions ]")
     click.echo(f"P_right: {pct(m['p_right'])}% [ {m['corrected']} corrected / {m['edited_errors']} edited errors ]")
     if json_out is not None:
-        with atomic_write(json_out) as handle:
-            json.dump(m, handle, indent=2)
-            handle.write("\n")
+        write_json(json_out, m)
 
 
 @score.command("intelligibility")
@@ -313,18 +320,17 @@ def intelligibility_command(sheets: Tuple[str, ...], ref_path: str, columns: Tup
     Example:
       speechtools score intelligibility transcripts.csv --ref data/test/text --json ir.json
     """
-    from speechtools.fileio import atomic_write
     from speechtools.scoring.intelligibility import ROLES, intelligibility, load_transcriptions, markdown
     from speechtools.scoring.normalize import Normalizer
+    from speechtools.scoring.report import write_json
     from speechtools.scoring.sheets import parse_columns
     from speechtools.scoring.text_formats import read_transcripts
 
+    roles = option_value("--columns", lambda: parse_columns(columns, ROLES))
     norm = Normalizer(ignore_case=not case_sensitive, remove_punct=not keep_punct, cer=cer)
     refs = {u: norm(t) for u, t in read_transcripts(ref_path).text.items()}
-    items = load_transcriptions(sheets, parse_columns(columns, ROLES), refs, norm)
+    items = load_transcriptions(sheets, roles, refs, norm)
     results = intelligibility(items, refs)
     click.echo(markdown(results))
     if json_out is not None:
-        with atomic_write(json_out) as handle:
-            json.dump({name: r.to_dict() for name, r in results.items()}, handle, indent=2)
-            handle.write("\n")
+        write_json(json_out, {name: r.to_dict() for name, r in results.items()})

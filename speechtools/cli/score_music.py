@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import click
-
-from speechtools.fileio import atomic_write
 
 
 @click.command()
@@ -21,6 +18,7 @@ def ranking(scores: str, json_out: Optional[str]) -> None:
     Example: speechtools score ranking exp/acc/test_scores.txt --json exp/acc/test_metrics.json
     """
     from speechtools.scoring.ranking import HITS_K, read_ranking_file, score_ranking
+    from speechtools.scoring.report import write_json
 
     groups, labels, values = read_ranking_file(scores)
     result = score_ranking(groups, labels, values)
@@ -30,8 +28,7 @@ def ranking(scores: str, json_out: Optional[str]) -> None:
     click.echo("|---:|---:|" + "|".join("---:" for _ in HITS_K) + "|")
     click.echo(f"|{result.n_groups}|{result.map:.4f}|" + "|".join(f"{result.hits[k]:.4f}" for k in HITS_K) + "|")
     if json_out:
-        with atomic_write(json_out) as handle:
-            json.dump({"groups": result.n_groups, "map": result.map, "hits": {str(k): v for k, v in result.hits.items()}, "per_group_ap": result.per_group}, handle, indent=1)
+        write_json(json_out, {"groups": result.n_groups, "map": result.map, "hits": result.hits, "per_group_ap": result.per_group}, indent=1)
 
 
 @click.command()
@@ -44,6 +41,7 @@ def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
     Example: speechtools score classification exp/cls/test_ref.txt exp/cls/test_hyp.txt
     """
     from speechtools.scoring.classification import read_label_file, score_classification
+    from speechtools.scoring.report import write_json
 
     result = score_classification(read_label_file(ref), read_label_file(hyp), ref, hyp)
     click.echo(f"%CLS items {result.n_items} accuracy {100 * result.accuracy:.2f} micro-F1 {100 * result.micro_f1:.2f} macro-F1 {100 * result.macro_f1:.2f} [ {hyp} ]")
@@ -52,6 +50,6 @@ def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
     for name, (p, r, f, n) in result.per_class.items():
         click.echo(f"|{name}|{p:.4f}|{r:.4f}|{f:.4f}|{n}|")
     if json_out:
-        with atomic_write(json_out) as handle:
-            json.dump({"items": result.n_items, "accuracy": result.accuracy, "micro_f1": result.micro_f1, "macro_f1": result.macro_f1,
-                       "per_class": {k: dict(zip(("precision", "recall", "f1", "support"), v)) for k, v in result.per_class.items()}}, handle, indent=1)
+        write_json(json_out, {"items": result.n_items, "accuracy": result.accuracy, "micro_f1": result.micro_f1, "macro_f1": result.macro_f1,
+                              "per_class": {k: dict(zip(("precision", "recall", "f1", "support"), v)) for k, v in result.per_class.items()}},
+                   indent=1)

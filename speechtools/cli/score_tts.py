@@ -12,9 +12,14 @@ import click
 @click.option("--hyp", "hyp_dir", required=True, help="Directory with wav.scp of the synthesised utterances.")
 @click.option("--feats-conf", default=None, help="Feature YAML (mel analysis and F0 range) [default: built-in 22.05 kHz].")
 @click.option("--order", type=click.IntRange(min=1), default=24, show_default=True, help="Mel-cepstrum order (c1..cN).")
+@click.option("--mode", type=click.Choice(["strict", "present"]), default="strict", show_default=True,
+              help="A reference utterance without a hypothesis: strict = an error; present = skip it (as score wer).")
 @click.option("--out-dir", default=None, help="Write summary.txt, per_utt.tsv and results.md here.")
-def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir: str | None) -> None:
+def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: str, out_dir: str | None) -> None:
     """Mel cepstral distortion (DTW-aligned) and log-F0 RMSE of HYP against REF, per utterance and overall.
+
+    Every reference utterance needs a synthesised one (--mode present skips those without);
+    synthesised utterances without a reference are skipped and counted.
 
     \b
     Example:
@@ -22,30 +27,35 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir:
     """
     from tqdm import tqdm
 
+    from speechtools.audio.extract import check_long_enough, plan_jobs
     from speechtools.audio.features import FeatureConfig, f0, log_mel
     from speechtools.audio.io import load_audio
-    from speechtools.data.kaldi import read_segments, read_table
+    from speechtools.config import from_dict, load_config
+    from speechtools.data.kaldi import DataDir
     from speechtools.errors import UserError
     from speechtools.fileio import atomic_dir, write_lines
     from speechtools.scoring.tts_metrics import score_pair, summarise
-    from speechtools.datasets.tts import load_feature_config
+    from speechtools.scoring.wer import match_hypotheses
 
-    cfg = load_feature_config(Path(feats_conf)) if feats_conf else FeatureConfig()
-    ref_scp = read_table(Path(ref_dir) / "wav.scp")
-    segments = read_segments(Path(ref_dir) / "segments") if (Path(ref_dir) / "segments").exists() else {}
-    hyp_scp = read_table(Path(hyp_dir) / "wav.scp")
-    common = sorted(set(hyp_scp) & (set(segments) if segments else set(ref_scp)))
-    if not common:
-        raise UserError("no utterance of the hypotheses has a reference", Path(hyp_dir) / "wav.scp")
+    cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
+    if out_dir:
+        if Path(out_dir).exists() and not Path(out_dir).is_dir():
+            raise UserError("--out-dir exists and is not a folder", out_dir)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)  # the command owns it: made before the scoring, not after
+    ref = DataDir.load(ref_dir, files=("segments",))
+    ref_jobs = {job.uttid: job for job in plan_jobs(ref)}
+    hyp_jobs = {job.uttid: job for job in plan_jobs(DataDir.load(hyp_dir, files=()))}
+    ref_file = Path(ref_dir) / ("wav.scp" if ref.segments is None else "segments")
+    common, missing = match_hypotheses(list(ref_jobs), hyp_jobs, mode, ref_file, Path(hyp_dir) / "wav.scp", ("strict", "present"))
     rows = ["uttid\tmcd_db\tlog_f0_rmse\tpath_frames\tvoiced_frames"]
     scores = []
     for uttid in tqdm(common, desc="score tts", unit="utt"):
-        if segments:
-            seg = segments[uttid]
-            ref_wav = load_audio(ref_scp[seg.wav_id], cfg.sample_rate, (seg.start, seg.end), resample=True, utt_id=uttid)
-        else:
-            ref_wav = load_audio(ref_scp[uttid], cfg.sample_rate, resample=True, utt_id=uttid)
-        hyp_wav = load_audio(hyp_scp[uttid], cfg.sample_rate, resample=True, utt_id=uttid)
+        wavs = []
+        for job in (ref_jobs[uttid], hyp_jobs[uttid]):
+            wav = load_audio(job.entry, cfg.sample_rate, job.segment, resample=True, utt_id=uttid)
+            check_long_enough(wav.size, cfg, uttid, job.where)
+            wavs.append(wav)
+        ref_wav, hyp_wav = wavs
         s = score_pair(log_mel(ref_wav, cfg).numpy(), log_mel(hyp_wav, cfg).numpy(), f0(ref_wav, cfg)[0], f0(hyp_wav, cfg)[0], order)
         scores.append(s)
         rows.append(f"{uttid}\t{s.mcd:.3f}\t{s.log_f0_rmse:.4f}\t{s.path_frames}\t{s.voiced_frames}")
@@ -54,9 +64,11 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, out_dir:
         f"MCD {mcd:.3f} dB (mel-cepstrum c1..c{order}, DTW) over {len(scores)} utterances",
         f"LOGF0_RMSE {rmse:.4f} (natural log; frames voiced in both) over {sum(s.voiced_frames for s in scores)} frames",
     ]
-    missing = len(hyp_scp) - len(common)
     if missing:
-        summary.append(f"{missing} hypothesis utterance(s) without a reference were skipped")
+        summary.append(f"{len(missing)} reference utterance(s) without a hypothesis were skipped (--mode present)")
+    extra = len(set(hyp_jobs) - set(ref_jobs))
+    if extra:
+        summary.append(f"{extra} hypothesis utterance(s) without a reference were skipped")
     for line in summary:
         click.echo(line)
     if out_dir:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Set
 
-from speechtools.data.kaldi import DATA_FILES, UTT_TABLES, DataDir, read_spk2utt
+from speechtools.data.kaldi import DATA_FILES, UTT_TABLES, DataDir, data_file, read_spk2utt
 from speechtools.errors import PathLike, UserError
 
 SHOWN_IDS = 3
@@ -52,8 +52,9 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
     """
     root = Path(path)
     data = DataDir.load(root)
-    if data.utt2spk is None and (root / "spk2utt").exists():
-        data.utt2spk = {u: spk for spk, utts in read_spk2utt(root / "spk2utt").items() for u in utts}
+    spk2utt = data_file(root, "spk2utt")
+    if data.utt2spk is None and spk2utt is not None:
+        data.utt2spk = {u: spk for spk, utts in read_spk2utt(spk2utt).items() for u in utts}
     candidates: Set[str] = set(data.segments if data.segments is not None else data.wav_scp)
     n_before = len(candidates)
     keep = set(candidates)

@@ -18,6 +18,9 @@ spk_vectors.scp ``uttid path.npy`` (a speaker vector; relative paths are relativ
 
 from __future__ import annotations
 
+import errno
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
@@ -28,6 +31,10 @@ from speechtools.fileio import checked_id, read_lines, write_lines
 V = TypeVar("V")
 
 DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations", "spk_vectors.scp")
+# The fewest whitespace-separated fields (key included) on a line of each file.
+MIN_FIELDS = {"wav.scp": 2, "text": 1, "utt2spk": 2, "spk2utt": 2, "segments": 4, "durations": 2, "spk_vectors.scp": 2}
+# Files whose lines have an exact layout: every reader of a file of this name enforces it.
+EXACT_LINES = {"utt2spk": "uttid spkid", "segments": "uttid recid start end"}
 # Optional per-utterance tables: (DataDir attribute, file name).
 UTT_TABLES = (("text", "text"), ("utt2spk", "utt2spk"), ("durations", "durations"), ("spk_vectors", "spk_vectors.scp"))
 
@@ -49,20 +56,57 @@ class Record(NamedTuple):
     value: str
 
 
-def read_records(path: PathLike, min_fields: int = 2, allow_empty_value: bool = False) -> List[Record]:
+def data_file(root: PathLike, name: str) -> Optional[Path]:
+    """``root/name`` if the directory has that file, ``None`` if there is nothing of that name.
+
+    Something of that name that is not a readable file is never taken for an absent file.
+
+    Raises:
+        UserError: a symbolic link that points nowhere or loops, or a folder, naming the path.
+    """
+    path = Path(root) / name
+    if not os.path.lexists(path):
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError("is a symbolic link that loops (it leads back to itself)", path) from None
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            raise UserError(f"is a symbolic link to {os.readlink(path)!r}, which does not exist", path) from None
+        raise UserError(f"cannot read: {os.strerror(exc.errno) if exc.errno else exc}", path) from None
+    if path.is_dir():
+        raise UserError(f"is a folder, expected the {name} file", path)
+    return path
+
+
+def _layout_error(layout: str, n_fields: int, path: PathLike, line: int) -> UserError:
+    return UserError(f"expected '{layout}' (exactly {len(layout.split())} fields), got {n_fields}", path, line)
+
+
+def read_records(
+    path: PathLike, min_fields: int = 2, allow_empty_value: bool = False, layout: Optional[str] = None
+) -> List[Record]:
     """Read ``key rest-of-line`` records in file order, keeping each line number.
+
+    A file named in :data:`EXACT_LINES` (``utt2spk``, ``segments``) must have exactly that
+    many fields on every line, whoever reads it.
 
     Args:
         path: the file.
         min_fields: the minimum number of whitespace-separated fields (key included).
         allow_empty_value: accept a bare key (e.g. an empty transcript in ``text``).
+        layout: the exact fields of every line, e.g. ``"uttid spkid"`` (default: from
+            :data:`EXACT_LINES` by the file's name).
 
     Raises:
-        UserError: missing file, bad UTF-8, too few fields, a duplicate key, or a key that is not
-            safe as a file name (:func:`speechtools.fileio.checked_id`; keys become file names), naming the line.
+        UserError: missing file, bad UTF-8, too few (or, for :data:`EXACT_LINES`, too many) fields,
+            a duplicate key, or a key that is not safe as a file name
+            (:func:`speechtools.fileio.checked_id`; keys become file names), naming the line.
     """
     records: List[Record] = []
     seen: Dict[str, int] = {}
+    layout = layout if layout is not None else EXACT_LINES.get(Path(path).name)
     for number, line in read_lines(path):
         stripped = line.strip()
         if not stripped:
@@ -73,6 +117,8 @@ def read_records(path: PathLike, min_fields: int = 2, allow_empty_value: bool = 
             rest = (tail + " " + rest).strip()
         rest = rest.strip()
         n_fields = 1 + len(rest.split())
+        if layout is not None and n_fields != len(layout.split()):
+            raise _layout_error(layout, n_fields, path, number)
         if (not rest and not allow_empty_value) or (rest and n_fields < min_fields):
             raise UserError(f"expected at least {min_fields} fields, got {n_fields}", path, number)
         if key in seen:
@@ -130,40 +176,68 @@ def write_table(path: PathLike, table: Mapping[str, str]) -> None:
 
 
 def read_segments(path: PathLike) -> Dict[str, Segment]:
-    """Read ``segments`` (``uttid wavid start end``), checking 0 <= start < end."""
+    """Read ``segments`` (``uttid recid start end``), checking finite times with 0 <= start < end."""
+    return parse_segments(read_records(path, MIN_FIELDS["segments"], layout=EXACT_LINES["segments"]), path)
+
+
+def parse_segments(records: Sequence[Record], path: PathLike) -> Dict[str, Segment]:
+    """The :class:`Segment` of each ``segments`` record (``end`` may be -1: to the end of the recording).
+
+    Raises:
+        UserError: a time that is not a finite number of seconds, or not 0 <= start < end, naming the line.
+    """
     out: Dict[str, Segment] = {}
-    for number, line in read_lines(path):
-        parts = line.split()
-        if len(parts) != 4:
-            raise UserError(f"expected 'uttid wavid start end', got {len(parts)} fields", path, number)
+    for r in records:
+        fields = r.value.split()
+        if len(fields) != 3:
+            raise _layout_error(EXACT_LINES["segments"], len(fields) + 1, path, r.line)
+        wav_id, start_text, end_text = fields
         try:
-            start, end = float(parts[2]), float(parts[3])
+            start, end = float(start_text), float(end_text)
         except ValueError:
-            raise UserError("start and end must be numbers (seconds)", path, number) from None
+            raise UserError("start and end must be numbers (seconds)", path, r.line) from None
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise UserError(f"start and end must be finite numbers of seconds, got {start_text} {end_text}", path, r.line)
         if not 0 <= start < end and not (end == -1 and start >= 0):
-            raise UserError(f"need 0 <= start < end, got {start} {end}", path, number)
-        if parts[0] in out:
-            raise UserError(f"duplicate key {parts[0]!r}", path, number)
-        out[parts[0]] = Segment(parts[1], start, end)
+            raise UserError(f"need 0 <= start < end, got {start} {end}", path, r.line)
+        out[r.key] = Segment(wav_id, start, end)
     return out
 
 
 def read_durations(path: PathLike) -> Dict[str, List[int]]:
     """Read ``durations`` (``uttid d1 ... dN``), checking every entry is an integer >= 0."""
+    return parse_durations(read_records(path, MIN_FIELDS["durations"]), path)
+
+
+def parse_durations(records: Sequence[Record], path: PathLike) -> Dict[str, List[int]]:
+    """The frame counts of each ``durations`` record.
+
+    Raises:
+        UserError: an entry that is not an integer >= 0, naming the line.
+    """
     out: Dict[str, List[int]] = {}
-    for number, line in read_lines(path):
-        parts = line.split()
-        if len(parts) < 2:
-            raise UserError("expected 'uttid d1 d2 ...'", path, number)
+    for r in records:
         try:
-            values = [int(v) for v in parts[1:]]
+            values = [int(v) for v in r.value.split()]
         except ValueError:
-            raise UserError("durations must be integers (frames)", path, number) from None
+            raise UserError("durations must be integers (frames)", path, r.line) from None
         if any(v < 0 for v in values):
-            raise UserError("durations must be >= 0", path, number)
-        if parts[0] in out:
-            raise UserError(f"duplicate key {parts[0]!r}", path, number)
-        out[parts[0]] = values
+            raise UserError("durations must be >= 0", path, r.line)
+        out[r.key] = values
+    return out
+
+
+def read_data_records(root: PathLike, names: Sequence[str] = DATA_FILES) -> Dict[str, List[Record]]:
+    """The records of each present file of ``names`` in the data directory ``root``, each file read once.
+
+    Raises:
+        UserError: as :func:`data_file` and :func:`read_records` (``text`` may have bare keys).
+    """
+    out: Dict[str, List[Record]] = {}
+    for name in names:
+        path = data_file(root, name)
+        if path is not None:
+            out[name] = read_records(path, MIN_FIELDS[name], allow_empty_value=(name == "text"))
     return out
 
 
@@ -191,24 +265,39 @@ class DataDir:
     durations: Optional[Dict[str, List[int]]] = None
     spk_vectors: Optional[Dict[str, str]] = None
     path: Optional[Path] = None
+    lines: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    """Where each key was read: ``{file name: {key: line}}`` (empty for a directory built in memory)."""
 
     @classmethod
-    def load(cls, path: PathLike) -> "DataDir":
-        """Read every present file of the directory ``path``."""
+    def load(cls, path: PathLike, files: Optional[Sequence[str]] = None) -> "DataDir":
+        """Read every present file of the directory ``path`` but ``spk2utt`` (derived from ``utt2spk``), each once.
+
+        ``files`` limits the reading to those files (``wav.scp`` is always read). The line of
+        every key is kept in :attr:`lines`.
+        """
         root = Path(path)
         if not root.is_dir():
             raise UserError("data directory not found", root)
-        wav = root / "wav.scp"
-        if not wav.exists():
+        names = [name for name in DATA_FILES if name != "spk2utt" and (files is None or name in files or name == "wav.scp")]
+        records = read_data_records(root, names)
+        if "wav.scp" not in records:
             raise UserError("missing wav.scp", root)
+
+        def table(name: str) -> Optional[Dict[str, str]]:
+            return {r.key: r.value for r in records[name]} if name in records else None
+
+        spk_vectors = table("spk_vectors.scp")
+        if spk_vectors is not None:
+            spk_vectors = {u: p if Path(p).is_absolute() else str((root / p).resolve()) for u, p in spk_vectors.items()}
         return cls(
-            wav_scp=read_table(wav),
-            text=read_table(root / "text", allow_empty_value=True) if (root / "text").exists() else None,
-            utt2spk=read_table(root / "utt2spk") if (root / "utt2spk").exists() else None,
-            segments=read_segments(root / "segments") if (root / "segments").exists() else None,
-            durations=read_durations(root / "durations") if (root / "durations").exists() else None,
-            spk_vectors=_read_vector_paths(root) if (root / "spk_vectors.scp").exists() else None,
+            wav_scp=table("wav.scp") or {},
+            text=table("text"),
+            utt2spk=table("utt2spk"),
+            segments=parse_segments(records["segments"], root / "segments") if "segments" in records else None,
+            durations=parse_durations(records["durations"], root / "durations") if "durations" in records else None,
+            spk_vectors=spk_vectors,
             path=root,
+            lines={name: {r.key: r.line for r in recs} for name, recs in records.items()},
         )
 
     def utt_ids(self) -> List[str]:
@@ -265,11 +354,6 @@ class DataDir:
             write_durations(root / "durations", self.durations)
         if self.spk_vectors is not None:
             write_table(root / "spk_vectors.scp", self.spk_vectors)
-
-
-def _read_vector_paths(root: Path) -> Dict[str, str]:
-    """``spk_vectors.scp`` with relative paths made absolute, so the table can be saved elsewhere."""
-    return {u: str((root / p).resolve()) if not Path(p).is_absolute() else p for u, p in read_table(root / "spk_vectors.scp").items()}
 
 
 def format_seconds(value: float) -> str:

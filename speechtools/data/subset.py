@@ -5,7 +5,7 @@ the first or last N utterances (in sorted order), or those named by an utterance
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 from speechtools.data.kaldi import DataDir
 from speechtools.data.outdir import atomic_dir, check_replaceable
@@ -14,18 +14,20 @@ from speechtools.fileio import read_lines
 
 
 def _read_id_list(path: PathLike, known: Set[str], what: str, source: Path) -> List[str]:
-    """Read one id per line (first field), each of which must be in ``known``."""
-    ids: List[str] = []
+    """Read one id per line (first field), each of which must be in ``known`` and listed once."""
+    lines: Dict[str, int] = {}
     for number, line in read_lines(path):
         fields = line.split()
         if not fields:
             continue
         if fields[0] not in known:
             raise UserError(f"{what} {fields[0]!r} is not in {source}", path, number)
-        ids.append(fields[0])
-    if not ids:
+        if fields[0] in lines:
+            raise UserError(f"{what} {fields[0]!r} is listed twice (first on line {lines[fields[0]]})", path, number)
+        lines[fields[0]] = number
+    if not lines:
         raise UserError(f"no {what} ids in list", path)
-    return ids
+    return list(lines)
 
 
 def select_utterances(

@@ -26,9 +26,10 @@ from tqdm import tqdm
 from speechtools.data.kaldi import (
     Record,
     check_sorted,
-    read_durations,
-    read_records,
-    read_segments,
+    data_file,
+    parse_durations,
+    parse_segments,
+    read_data_records,
     sort_key,
     split_wav_entry,
     utt2spk_to_spk2utt,
@@ -36,7 +37,7 @@ from speechtools.data.kaldi import (
 from speechtools.data.shapes import find_shape_file, read_shapes
 from speechtools.errors import PathLike, UserError
 
-_MIN_FIELDS = {"wav.scp": 2, "text": 1, "utt2spk": 2, "spk2utt": 2, "segments": 4, "durations": 2}
+CHECKED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments", "durations")
 
 
 @dataclass
@@ -93,7 +94,8 @@ def _check_wav_scp(records: Sequence[Record], path: Path, check_files: bool) -> 
         if len(target.split()) != 1:
             raise UserError("expected one audio path, or a command ending in '|'", path, record.line)
         if check_files and not os.path.isfile(target):
-            raise UserError(f"audio file not found: {target}", path, record.line)
+            what = "audio path is a folder, not an audio file" if os.path.isdir(target) else "audio file not found"
+            raise UserError(f"{what}: {target}", path, record.line)
 
 
 def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[PathLike] = None) -> Summary:
@@ -112,22 +114,13 @@ def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[
     root = Path(path)
     if not root.is_dir():
         raise UserError("data directory not found", root)
-    if not (root / "wav.scp").is_file():
+    if data_file(root, "wav.scp") is None:
         raise UserError("missing wav.scp", root / "wav.scp")
-    records: Dict[str, List[Record]] = {}
-    for name, min_fields in _MIN_FIELDS.items():
-        file = root / name
-        if not file.exists():
-            continue
-        recs = read_records(file, min_fields=min_fields, allow_empty_value=(name == "text"))
-        check_sorted(recs, file)
-        if name == "utt2spk":
-            for r in recs:
-                if len(r.value.split()) != 1:
-                    raise UserError("expected 'uttid spkid' (exactly 2 fields)", file, r.line)
-        records[name] = recs
-    segments = read_segments(root / "segments") if "segments" in records else None
-    durations = read_durations(root / "durations") if "durations" in records else None
+    records: Dict[str, List[Record]] = read_data_records(root, CHECKED_FILES)
+    for name, recs in records.items():
+        check_sorted(recs, root / name)
+    segments = parse_segments(records["segments"], root / "segments") if "segments" in records else None
+    durations = parse_durations(records["durations"], root / "durations") if "durations" in records else None
     if not records["wav.scp"]:
         raise UserError("no utterances (wav.scp is empty)", root / "wav.scp")
 
@@ -216,6 +209,6 @@ def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[
         n_utts=len(utts),
         n_speakers=n_speakers,
         n_recordings=len(records["wav.scp"]),
-        files=[name for name in _MIN_FIELDS if name in records],
+        files=[name for name in CHECKED_FILES if name in records],
         shape_file=shape_file,
     )

@@ -16,7 +16,9 @@ misbehaves or does not say:
   encode exactly as the original.
 * **Absurd values** (negative ticks or ticks >= 2**31, ticks per beat <= 0, a time
   signature that does not reduce into the 254-entry table) raise :class:`UserError`
-  naming the file. A corrupt or unreadable MIDI file raises :class:`UserError` too.
+  naming the file. A corrupt or unreadable MIDI file raises :class:`UserError` too, saying
+  what is wrong in MIDI terms where it can (only a header, a truncated track, a zero tempo:
+  :func:`midi_problem`). Decoding writes ticks per beat 1..32767 only (the header's 15 bits).
 * **Files with no notes** encode to an empty (0, 8) array.
 * Notes whose onset is at or beyond 2**16 positions are dropped (as the reference); a note
   ending before it starts gets duration 0.
@@ -43,7 +45,11 @@ EMPTY = np.zeros((0, 8), dtype=np.int64)
 
 
 def load_midi(path: PathLike) -> miditoolkit.MidiFile:
-    """Read a MIDI file with miditoolkit; any parse failure is a :class:`UserError` naming it."""
+    """Read a MIDI file with miditoolkit; any parse failure is a :class:`UserError` naming it.
+
+    The message says what is wrong in MIDI terms where :func:`midi_problem` can tell (a file
+    with only a header, a truncated track, a zero tempo), else quotes the parser.
+    """
     p = Path(path)
     if not p.exists():
         raise UserError("no such file", p)
@@ -54,7 +60,51 @@ def load_midi(path: PathLike) -> miditoolkit.MidiFile:
         return miditoolkit.MidiFile(file=io.BytesIO(data))
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, ...
         reason = str(exc).strip() or type(exc).__name__
-        raise UserError(f"corrupt or unreadable MIDI file ({reason})", p) from None
+        raise UserError(midi_problem(data) or f"corrupt or unreadable MIDI file ({reason})", p) from None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def midi_problem(data: bytes) -> Optional[str]:
+    """What is wrong with the bytes of a MIDI file that does not load, in MIDI terms, or ``None`` if unknown.
+
+    Walks the chunks (``MThd``, then ``MTrk`` tracks) and, when they are whole, looks for a
+    ``set_tempo`` of 0 microseconds per beat (an infinite tempo).
+    """
+    if data[:4] != b"MThd":
+        return "not a MIDI file: it does not start with an 'MThd' header"
+    if len(data) < 14:
+        return f"truncated: the file ends inside its 'MThd' header ({len(data)} bytes; a MIDI header has 14)"
+    header_size = int.from_bytes(data[4:8], "big")
+    declared = int.from_bytes(data[10:12], "big")
+    offset, found = 8 + header_size, 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4:offset + 8], "big")
+        if offset + 8 + size > len(data):
+            return f"truncated: track {found + 1} declares {size} bytes but the file ends after {len(data) - offset - 8}"
+        found += data[offset:offset + 4] == b"MTrk"
+        offset += 8 + size
+    if found == 0:
+        if declared == 0:
+            return "has only a header (MThd) and no track: no notes, tempo or time signature"
+        return f"has only a header (MThd): it declares {_plural(declared, 'track')} but the file ends after the header"
+    if found < declared:
+        return f"truncated: the header declares {_plural(declared, 'track')}, the file holds {found}"
+    import mido  # miditoolkit's parser
+
+    try:
+        tracks = mido.MidiFile(file=io.BytesIO(data)).tracks
+    except Exception:  # noqa: BLE001 - any parser failure: nothing more to say than the caller's message
+        return None
+    for number, track in enumerate(tracks, start=1):
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo" and message.tempo == 0:
+                return f"zero tempo: a set_tempo of 0 microseconds per beat in track {number} at tick {tick}"
+    return None
 
 
 def _ticks_to_pos(ticks: np.ndarray, tpb: int) -> np.ndarray:
@@ -229,6 +279,16 @@ def _same_pitch_layers(pitch: np.ndarray, start: np.ndarray, end: np.ndarray) ->
     return layers
 
 
+MAX_TICKS_PER_BEAT = 2**15 - 1  # the MIDI header's division is 15 bits (the top bit selects SMPTE time)
+
+
+def check_ticks_per_beat(ticks_per_beat: int) -> int:
+    """``ticks_per_beat`` if a MIDI file can store it (1..32767), else a :class:`UserError`."""
+    if not 1 <= ticks_per_beat <= MAX_TICKS_PER_BEAT:
+        raise UserError(f"ticks per beat must be 1..{MAX_TICKS_PER_BEAT} (the MIDI header's 15 bits), got {ticks_per_beat}")
+    return ticks_per_beat
+
+
 def decode(encoding: np.ndarray, ticks_per_beat: int = 480) -> miditoolkit.MidiFile:
     """OctupleMIDI → ``miditoolkit.MidiFile`` (``encoding_to_MIDI`` of MusicBERT's preprocess.py).
 
@@ -238,9 +298,12 @@ def decode(encoding: np.ndarray, ticks_per_beat: int = 480) -> miditoolkit.MidiF
     program (128 → drum track with program 0; same-pitch overlaps go to extra tracks of that
     program); ticks = (bar_start + pos) * tpb // 16;
     a zero duration is written as one tick so the note survives a MIDI file.
+
+    Raises:
+        UserError: ``ticks_per_beat`` outside 1..32767, or an out-of-range octuple.
     """
     encoding = np.asarray(encoding, dtype=np.int64).reshape(-1, 8)
-    midi = miditoolkit.MidiFile(ticks_per_beat=ticks_per_beat)
+    midi = miditoolkit.MidiFile(ticks_per_beat=check_ticks_per_beat(ticks_per_beat))
     if len(encoding) == 0:
         return midi
     validate_encoding(encoding)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Hashable, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from speechtools.errors import UserError
+from speechtools.errors import PathLike, UserError
 from speechtools.scoring.edit_distance import Op, batch_align
 from speechtools.scoring.wer import score_corpus
 
@@ -94,16 +94,18 @@ def _tokens(value: Tokens) -> List[Hashable]:
     return value.split() if isinstance(value, str) else list(value)
 
 
-def correction_metrics(src: Mapping[str, Tokens], hyp: Mapping[str, Tokens], ref: Mapping[str, Tokens]) -> Dict[str, float]:
+def correction_metrics(src: Mapping[str, Tokens], hyp: Mapping[str, Tokens], ref: Mapping[str, Tokens],
+                       ref_path: Optional[PathLike] = None) -> Dict[str, float]:
     """WER before/after (percent), WERR (percent), P_edit, R_edit, P_right (fractions) and counts.
 
     Args:
         src: utterance id → ASR hypothesis (corrector input); str values are split on spaces.
         hyp: utterance id → corrected output.
         ref: utterance id → reference; every reference id must be in ``src`` and ``hyp``.
+        ref_path: the reference file, named when it has no utterance or no word.
 
     Raises:
-        UserError: a reference utterance missing from ``src`` or ``hyp``.
+        UserError: a reference utterance missing from ``src`` or ``hyp``; references without a word.
     """
     for name, table in (("source", src), ("corrected output", hyp)):
         missing = [u for u in ref if u not in table]
@@ -113,8 +115,8 @@ def correction_metrics(src: Mapping[str, Tokens], hyp: Mapping[str, Tokens], ref
     src_t = [_tokens(src[u]) for u in ids]
     hyp_t = [_tokens(hyp[u]) for u in ids]
     ref_t = [_tokens(ref[u]) for u in ids]
-    before = score_corpus(dict(zip(ids, ref_t)), dict(zip(ids, src_t)))
-    after = score_corpus(dict(zip(ids, ref_t)), dict(zip(ids, hyp_t)))
+    before = score_corpus(dict(zip(ids, ref_t)), dict(zip(ids, src_t)), ref_path=ref_path)
+    after = score_corpus(dict(zip(ids, ref_t)), dict(zip(ids, hyp_t)), ref_path=ref_path)
     to_ref = batch_align(src_t, ref_t)
     to_hyp = batch_align(src_t, hyp_t)
     total = EditCounts()

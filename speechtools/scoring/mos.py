@@ -196,7 +196,10 @@ def cluster_bootstrap_interval(
 
 @dataclass
 class SystemScore:
-    """One system's summary; ``p_value`` is the CMOS Wilcoxon signed-rank test against 0."""
+    """One system's summary; ``p_value`` is the CMOS Wilcoxon signed-rank test against 0.
+
+    An interval that cannot be estimated has NaN bounds and ``ci_undefined`` says why.
+    """
 
     mean: float
     ci_low: float
@@ -205,9 +208,10 @@ class SystemScore:
     n_listeners: int
     n_utterances: int
     p_value: Optional[float] = None
+    ci_undefined: Optional[str] = None
 
     def to_dict(self) -> Dict[str, object]:
-        """JSON-ready mapping (``p_wilcoxon`` only for CMOS)."""
+        """Mapping for JSON (``p_wilcoxon`` only for CMOS); an undefined interval has NaN bounds (written as null)."""
         out: Dict[str, object] = {
             "mean": self.mean,
             "ci_low": self.ci_low,
@@ -228,6 +232,21 @@ def wilcoxon_p(scores: np.ndarray) -> float:
     return float(stats.wilcoxon(scores, zero_method="pratt").pvalue)
 
 
+def undefined_interval(method: str, scores: np.ndarray, listeners: Sequence[str], utterances: Sequence[str]) -> Optional[str]:
+    """Why ``method`` cannot give a 95% interval of the mean of ``scores``, or ``None`` when it can.
+
+    One rating has no spread to estimate; ratings that are all equal give a zero-width interval
+    that claims certainty the test does not have; crowdMOS needs two listeners and two utterances.
+    """
+    if len(scores) < 2:
+        return "only one rating"
+    if np.all(scores == scores[0]):
+        return f"all {len(scores)} ratings are {scores[0]:g} (zero variance)"
+    if method == "crowdmos" and min(len(set(listeners)), len(set(utterances))) < 2:
+        return "crowdmos needs at least 2 listeners and 2 utterances (use --ci t)"
+    return None
+
+
 def interval(method: str, scores: np.ndarray, listeners: Sequence[str], utterances: Sequence[str],
              replications: int = 2000, seed: int = 1) -> Tuple[float, float]:
     """95% interval of the mean by ``method`` (see module docstring)."""
@@ -244,13 +263,17 @@ def interval(method: str, scores: np.ndarray, listeners: Sequence[str], utteranc
 
 def summarize(ratings: Ratings, scale: str, method: str = "crowdmos", replications: int = 2000,
               seed: int = 1) -> Dict[str, SystemScore]:
-    """Per-system mean, 95% interval and counts (plus the Wilcoxon p-value for CMOS)."""
+    """Per-system mean, 95% interval and counts (plus the Wilcoxon p-value for CMOS).
+
+    A system whose interval is undefined (:func:`undefined_interval`) gets NaN bounds and the reason.
+    """
     out: Dict[str, SystemScore] = {}
     systems = np.asarray(ratings.system, dtype=object)
     for name in sorted(set(ratings.system)):
         mask = systems == name
         sub = ratings.subset(mask)
-        low, high = interval(method, sub.score, sub.listener, sub.utterance, replications, seed)
+        why = undefined_interval(method, sub.score, sub.listener, sub.utterance)
+        low, high = (math.nan, math.nan) if why else interval(method, sub.score, sub.listener, sub.utterance, replications, seed)
         out[name] = SystemScore(
             mean=float(sub.score.mean()),
             ci_low=low,
@@ -259,6 +282,7 @@ def summarize(ratings: Ratings, scale: str, method: str = "crowdmos", replicatio
             n_listeners=len(set(sub.listener)),
             n_utterances=len(set(sub.utterance)),
             p_value=wilcoxon_p(sub.score) if scale == "cmos" else None,
+            ci_undefined=why,
         )
     return out
 
@@ -338,15 +362,17 @@ def screen_listeners(ratings: Ratings, rules: Sequence[ScreeningRule],
 
 
 def markdown(summary: Dict[str, SystemScore], scale: str) -> str:
-    """Markdown table sorted by mean (best first): ``3.45 ± 0.11`` (± half the interval width)."""
+    """Markdown table sorted by mean (best first): ``3.45 ± 0.11`` (± half the interval width; ``undefined`` when it is)."""
     label = scale.upper()
     cmos = scale == "cmos"
     headers = ["system", label, "95% CI", "ratings", "listeners", "utterances"] + (["p (Wilcoxon)"] if cmos else [])
     lines = ["|" + "|".join(headers) + "|", "|---|" + "|".join("---:" for _ in headers[1:]) + "|"]
     for name, s in sorted(summary.items(), key=lambda kv: (-kv[1].mean, kv[0])):
-        half = (s.ci_high - s.ci_low) / 2
-        row = [name, f"{s.mean:.2f} ± {half:.2f}", f"[{s.ci_low:.2f}, {s.ci_high:.2f}]", str(s.n_ratings),
-               str(s.n_listeners), str(s.n_utterances)]
+        if s.ci_undefined:
+            mean, bounds = f"{s.mean:.2f}", "undefined"
+        else:
+            mean, bounds = f"{s.mean:.2f} ± {(s.ci_high - s.ci_low) / 2:.2f}", f"[{s.ci_low:.2f}, {s.ci_high:.2f}]"
+        row = [name, mean, bounds, str(s.n_ratings), str(s.n_listeners), str(s.n_utterances)]
         if cmos:
             row.append(f"{s.p_value:.3g}")
         lines.append("|" + "|".join(row) + "|")

@@ -16,7 +16,7 @@ Input file: one candidate per line, ``group candidate label score`` (label 1 = t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def score_ranking(groups: Sequence[str], labels: Sequence[int], scores: Sequence
         idx = order[bounds[g] : bounds[g + 1]]
         lab = labels_arr[idx]
         if not lab.any():
-            raise UserError(f"group {name!r} has no true candidate (label 1)")
+            raise UserError(f"group {str(name)!r} has no true candidate (label 1)")
         ranks = true_ranks(scores_arr[idx], lab)
         aps[str(name)] = average_precision(ranks)
         for k in ks:
@@ -79,11 +79,17 @@ def score_ranking(groups: Sequence[str], labels: Sequence[int], scores: Sequence
 
 
 def read_ranking_file(path: PathLike) -> Tuple[List[str], List[int], List[float]]:
-    """Parse ``group candidate label score`` lines; a malformed line is a UserError naming it."""
+    """Parse ``group candidate label score`` lines.
+
+    Raises:
+        UserError: a malformed line, or a group none of whose lines has label 1 (naming its first line).
+    """
     groups: List[str] = []
     labels: List[int] = []
     scores: List[float] = []
     seen = set()
+    first_line: Dict[str, int] = {}
+    has_true: Set[str] = set()
     for number, text in read_lines(path):
         cols = text.split()
         if not cols:
@@ -101,9 +107,15 @@ def read_ranking_file(path: PathLike) -> Tuple[List[str], List[int], List[float]
         if (cols[0], cols[1]) in seen:
             raise UserError(f"candidate {cols[1]!r} appears twice in group {cols[0]!r}", path, number)
         seen.add((cols[0], cols[1]))
+        first_line.setdefault(cols[0], number)
+        if cols[2] == "1":
+            has_true.add(cols[0])
         groups.append(cols[0])
         labels.append(int(cols[2]))
         scores.append(score)
     if not groups:
         raise UserError("no candidates in file", path)
+    for group, line in first_line.items():
+        if group not in has_true:
+            raise UserError(f"group {group!r} has no true candidate: none of its lines has label 1", path, line)
     return groups, labels, scores

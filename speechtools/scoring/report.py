@@ -1,10 +1,14 @@
-"""Markdown tables and the ``--details`` directory of ``score wer``."""
+"""Markdown tables, JSON reports, and the ``--details`` directory of ``score wer``."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
+
+import numpy as np
 
 from tqdm import tqdm
 
@@ -14,6 +18,26 @@ from speechtools.scoring.edit_distance import Op
 from speechtools.scoring.wer import WerResult
 
 EPS = "***"
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with NaN and infinities (undefined metrics) as ``None`` and numpy scalars and arrays as Python values."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: PathLike, data: Any, indent: int = 2) -> None:
+    """The one JSON writer of the score and midi commands: always valid JSON (an undefined value is ``null``), atomic."""
+    with atomic_write(path) as handle:
+        json.dump(json_ready(data), handle, indent=indent, allow_nan=False)
+        handle.write("\n")
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -8,11 +8,11 @@ printed with two decimals exactly as ``src/bin/compute-wer.cc`` does, including 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Union
+from typing import Container, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from speechtools.errors import UserError
+from speechtools.errors import PathLike, UserError
 from speechtools.scoring.edit_distance import Op, batch_align, batch_edit_counts, pack_tokens
 
 MODES = ("strict", "present", "all")
@@ -100,52 +100,74 @@ def _as_tokens(value: Tokens) -> List[Hashable]:
     return value.split() if isinstance(value, str) else list(value)
 
 
+def match_hypotheses(
+    ref_ids: Sequence[str],
+    hyp_ids: Container[str],
+    mode: str = "strict",
+    ref_path: Optional[PathLike] = None,
+    hyp_path: Optional[PathLike] = None,
+    modes: Sequence[str] = MODES,
+) -> Tuple[List[str], List[str]]:
+    """The one rule for reference utterances without a hypothesis (``score wer``, ``score tts``), as Kaldi ``compute-wer``.
+
+    Args:
+        ref_ids: reference utterance ids, in order.
+        hyp_ids: the ids that have a hypothesis (hypotheses without a reference are ignored).
+        mode: ``strict`` (a missing hypothesis is an error), ``present`` (skip it), ``all``
+            (score it as an empty hypothesis).
+        ref_path, hyp_path: named in the errors.
+        modes: the modes the command offers (named in the strict-mode error).
+
+    Returns:
+        ``(ids to score in reference order, ids without a hypothesis)``.
+
+    Raises:
+        UserError: unknown mode; no reference utterance (naming the reference file); a missing
+            hypothesis in strict mode, or no reference utterance with one (naming the hypothesis file).
+    """
+    if mode not in modes:
+        raise UserError(f"unknown --mode {mode!r} (expected {', '.join(modes)})")
+    if not ref_ids:
+        raise UserError("no reference utterances in this file", ref_path)
+    missing = [u for u in ref_ids if u not in hyp_ids]
+    if missing and mode == "strict":
+        others = " or ".join(m for m in modes if m != "strict")
+        raise UserError(f"no hypothesis for utterance {missing[0]!r} (--mode strict; use {others})", hyp_path)
+    scored = list(ref_ids) if mode == "all" else [u for u in ref_ids if u in hyp_ids]
+    if not scored:
+        raise UserError("no utterance to score: no reference id has a hypothesis", hyp_path)
+    return scored, missing
+
+
 def score_corpus(
     refs: Mapping[str, Tokens],
     hyps: Mapping[str, Tokens],
     mode: str = "strict",
-    hyp_path: Optional[str] = None,
+    hyp_path: Optional[PathLike] = None,
     unit: str = "WER",
     progress: bool = False,
+    ref_path: Optional[PathLike] = None,
 ) -> WerResult:
     """Score every reference utterance against its hypothesis, as Kaldi ``compute-wer``.
 
     Args:
         refs, hyps: utterance id → token list (or a string, split on whitespace).
         mode: ``strict`` (a missing hypothesis is an error), ``present`` (skip it),
-            ``all`` (score it as an empty hypothesis). Hypotheses without a reference are ignored.
-        hyp_path: named in the strict-mode error.
+            ``all`` (score it as an empty hypothesis); see :func:`match_hypotheses`.
+        hyp_path, ref_path: named in the errors.
         unit: what a token is (``WER`` or ``CER``), used by reports.
 
     Raises:
-        UserError: unknown mode, a missing hypothesis in strict mode, or nothing to score.
+        UserError: as :func:`match_hypotheses`, or references without a word (naming ``ref_path``).
     """
-    if mode not in MODES:
-        raise UserError(f"unknown --mode {mode!r} (expected strict, present or all)")
-    ids: List[str] = []
-    missing: List[str] = []
-    ref_tok: List[List[Hashable]] = []
-    hyp_tok: List[List[Hashable]] = []
-    for utt, ref in refs.items():
-        if utt not in hyps:
-            if mode == "strict":
-                raise UserError(f"no hypothesis for utterance {utt!r} (--mode strict; use present or all)", hyp_path)
-            missing.append(utt)
-            if mode == "present":
-                continue
-            hyp: List[Hashable] = []
-        else:
-            hyp = _as_tokens(hyps[utt])
-        ids.append(utt)
-        ref_tok.append(_as_tokens(ref))
-        hyp_tok.append(hyp)
-    if not ids:
-        raise UserError("no utterance to score: no reference id has a hypothesis", hyp_path)
+    ids, missing = match_hypotheses(list(refs), hyps, mode, ref_path, hyp_path)
+    ref_tok = [_as_tokens(refs[u]) for u in ids]
+    hyp_tok = [_as_tokens(hyps[u]) if u in hyps else [] for u in ids]
     vocab: Dict[Hashable, int] = {}
     counts = batch_edit_counts(pack_tokens(ref_tok, vocab), pack_tokens(hyp_tok, vocab), progress=progress)
     n_ref = np.fromiter(map(len, ref_tok), dtype=np.int64, count=len(ref_tok))
     if n_ref.sum() == 0:
-        raise UserError("the scored references contain no words; the error rate is undefined", hyp_path)
+        raise UserError("the scored references contain no words; the error rate is undefined", ref_path)
     sent_err = counts.sum(axis=1) > 0
     utt_counts = np.column_stack([n_ref, counts])
     return WerResult(

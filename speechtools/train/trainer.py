@@ -321,8 +321,8 @@ class Trainer:
                     "--resume given but there is no checkpoint to resume from (checkpoints/step_N.pt)",
                     self.out_dir / ckpt.CHECKPOINT_DIR,
                 )
-            if changed:
-                warnings.warn(f"resuming with a changed config: {', '.join(changed)}", stacklevel=2)
+            if changed and self.dist.is_main:
+                print(f"trainer: resuming with a changed config: {', '.join(changed)}", file=sys.stderr)
             return True
         if changed and (checkpoints or (self.out_dir / MODEL_NAME).is_file()):
             action = "pass --overwrite to start it afresh, or --resume to continue it with this config" if self.auto_resume \

@@ -108,7 +108,7 @@ def test_prepare_unknown_or_malformed_corpus(toy_corpus) -> None:  # type: ignor
 
     group = data.commands["prepare"]
     ctx = click.Context(group)
-    with pytest.raises(UserError, match="unknown corpus 'nope'"):
+    with pytest.raises(click.UsageError, match="unknown corpus 'nope'"):
         group.resolve_command(ctx, ["nope"])
     with pytest.raises(UserError, match="no Click command named 'command'"):
         group.get_command(ctx, "broken")
