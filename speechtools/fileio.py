@@ -214,13 +214,12 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; on success it replaces ``path`` whole.
 
     A killed or failed run leaves the previous complete folder (or nothing), never a mix of old
-    and new files. The parent folder must exist.
+    and new files. Missing parent folders are created (as ``mkdir -p``); a file in their place
+    is a :class:`UserError` (:func:`check_output_dir`).
     """
     target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise UserError("exists and is not a folder", target)
-    if not target.parent.is_dir():
-        raise UserError(f"cannot write: folder {str(target.parent)!r} does not exist", target)
+    check_output_dir(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:

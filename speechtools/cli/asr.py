@@ -33,11 +33,12 @@ def decode(data_dir: str, out: str) -> None:
 
     from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
     from speechtools.audio.io import load_audio
-    from speechtools.data.kaldi import read_segments, read_table, write_table
+    from speechtools.data.kaldi import data_file, read_segments, read_table, write_table
 
     root = Path(data_dir)
     scp = read_table(root / "wav.scp")
-    segments = read_segments(root / "segments") if (root / "segments").exists() else None
+    segments_path = data_file(root, "segments")
+    segments = read_segments(segments_path) if segments_path is not None else None
     recognizer = PocketsphinxRecognizer()
     hyps = {}
     keys = sorted(segments) if segments else sorted(scp)

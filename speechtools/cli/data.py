@@ -7,6 +7,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import click
 
+from speechtools.cli.options import OUTPUT_DIR
+
 from speechtools.data.combine import combine_data_dirs
 from speechtools.data.corpora import corpus_names, import_corpus
 from speechtools.data.fix import fix_data_dir
@@ -34,7 +36,8 @@ def data() -> None:
 @click.argument("directory")
 @click.option("--check-files/--no-check-files", default=True, show_default=True, help="Check that audio files in wav.scp exist.")
 @click.option("--feats", metavar="PATH", default=None, help="Feature store dump/<set> (or its <name>_shape file): durations must sum to its frame counts.")
-def validate(directory: str, check_files: bool, feats: Optional[str]) -> None:
+@click.option("--frontend", default=None, help="Count text tokens with this front-end (en_phone, zh_phone...) against durations; default: whitespace tokens.")
+def validate(directory: str, check_files: bool, feats: Optional[str], frontend: Optional[str]) -> None:
     """Check a data directory; name the first bad file:line.
 
     Checks sorted keys (C byte order), matching utterance sets, spk2utt against utt2spk,
@@ -43,15 +46,16 @@ def validate(directory: str, check_files: bool, feats: Optional[str]) -> None:
 
     \b
     Example:
-      speechtools data validate data/train --feats dump/train
+      speechtools data validate data/train --feats dump/train --frontend en_phone
     """
-    click.echo(validate_data_dir(directory, check_files=check_files, feats=feats).line())
+    click.echo(validate_data_dir(directory, check_files=check_files, feats=feats, frontend=frontend).line())
 
 
 @data.command()
 @click.argument("directory")
 @click.option("--backup/--no-backup", default=True, show_default=True, help="Copy the original files to DIRECTORY/.backup/ first.")
-def fix(directory: str, backup: bool) -> None:
+@click.option("--frontend", default=None, help="Count text tokens with this front-end against durations; default: whitespace tokens.")
+def fix(directory: str, backup: bool, frontend: Optional[str]) -> None:
     """Keep utterances present in every file, sort, regenerate spk2utt.
 
     Reports how many keys each file lost and the first few of them.
@@ -60,13 +64,13 @@ def fix(directory: str, backup: bool) -> None:
     Example:
       speechtools data fix data/train
     """
-    for line in fix_data_dir(directory, backup=backup).lines():
+    for line in fix_data_dir(directory, backup=backup, frontend=frontend).lines():
         click.echo(line)
 
 
 @data.command()
 @click.argument("src")
-@click.argument("dst")
+@click.argument("dst", type=OUTPUT_DIR)
 @click.option("--first", type=click.IntRange(min=1), default=None, help="The first N utterances (sorted order).")
 @click.option("--last", type=click.IntRange(min=1), default=None, help="The last N utterances (sorted order).")
 @click.option("--utt-list", metavar="FILE", default=None, help="Utterance ids, one per line (first field).")
@@ -103,7 +107,7 @@ def split(directory: str, n: int, per_spk: bool) -> None:
 
 
 @data.command()
-@click.argument("dst")
+@click.argument("dst", type=OUTPUT_DIR)
 @click.argument("srcs", nargs=-1, required=True)
 def combine(dst: str, srcs: Tuple[str, ...]) -> None:
     """Merge data directories SRCS into DST (duplicate ids are an error).

@@ -12,6 +12,7 @@ from speechtools.audio.features import FeatureConfig
 from speechtools.audio.stats import save_stats
 from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, nj_option, set_option
 from speechtools.config import Config, apply_overrides, from_dict, load_config
+from speechtools.errors import UserError
 
 
 def _feature_config(conf: Optional[str], overrides: Tuple[str, ...]) -> FeatureConfig:
@@ -47,8 +48,12 @@ def extract_feats(data_dir: str, dump_dir: str, conf: Optional[str], overrides: 
       speechtools extract-feats data/train dump/train --conf conf/feats/mel22k.yaml --nj 4
       speechtools extract-feats data/dev dump/dev --set resample=true --features mel
     """
+    try:
+        names = parse_features(features)
+    except UserError as exc:
+        raise click.BadParameter(exc.message, param_hint="--features") from None
     cfg = _feature_config(conf, overrides)
-    summary = extract_to_store(data_dir, dump_dir, cfg, parse_features(features), nj=nj, progress=progress)
+    summary = extract_to_store(data_dir, dump_dir, cfg, names, nj=nj, progress=progress)
     click.echo(summary.line())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from speechtools.cli.options import device_option
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, device_option
 from speechtools.errors import UserError
 from speechtools.fileio import read_lines, write_lines
 
@@ -23,7 +23,7 @@ def midi() -> None:
 
 @midi.command()
 @click.argument("midi_in", type=click.Path(dir_okay=False))
-@click.argument("text_out", type=click.Path(dir_okay=False))
+@click.argument("text_out", type=OUTPUT_FILE)
 def encode(midi_in: str, text_out: str) -> None:
     """Encode MIDI_IN to OctupleMIDI text, one octuple per line.
 
@@ -43,7 +43,7 @@ def encode(midi_in: str, text_out: str) -> None:
 
 @midi.command()
 @click.argument("text_in", type=click.Path(dir_okay=False))
-@click.argument("midi_out", type=click.Path(dir_okay=False))
+@click.argument("midi_out", type=OUTPUT_FILE)
 @click.option("--ticks-per-beat", type=click.IntRange(min=16, max=32767), default=480, show_default=True,
               help="Resolution of the written MIDI (at most 32767: the MIDI header's 15 bits).")
 def decode(text_in: str, midi_out: str, ticks_per_beat: int) -> None:
@@ -63,7 +63,7 @@ def decode(text_in: str, midi_out: str, ticks_per_beat: int) -> None:
 
 @midi.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the summary and per-song counts as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the summary and per-song counts as JSON.")
 @click.option("--skip-errors", is_flag=True, help="Skip unreadable files (listed at the end) instead of stopping.")
 def stats(directory: str, json_out: str, skip_errors: bool) -> None:
     """Tokens per song for OctupleMIDI, CP-like and REMI-like encodings of all MIDI files in DIRECTORY.
@@ -98,7 +98,7 @@ def stats(directory: str, json_out: str, skip_errors: bool) -> None:
 
 @midi.command()
 @click.option("--midi-dir", required=True, type=click.Path(file_okay=False), help="Folder of .mid files (searched recursively).")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where the .npz sequence stores go.")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Where the .npz sequence stores go.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False), default=None, help="labels.tsv: song<TAB>column... (song = path below --midi-dir without suffix).")
 @click.option("--label-column", default=None, help="Column of labels.tsv for the classification task (e.g. composer, mode).")
 @click.option("--phrase-bars", type=click.IntRange(min=1), default=2, show_default=True, help="Bars per phrase in the ranking tasks.")
@@ -123,9 +123,9 @@ def prepare(midi_dir: str, out_dir: str, labels_path: str, label_column: str, ph
 @midi.command()
 @click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A fine-tuned music_classification model directory.")
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Sequence store (.npz) to score.")
-@click.option("--ranking-out", type=click.Path(dir_okay=False), default=None, help="Write 'group candidate label score' lines (P(true)) for `score ranking`.")
-@click.option("--hyp-out", type=click.Path(dir_okay=False), default=None, help="Write 'name predicted-class' lines for `score classification`.")
-@click.option("--ref-out", type=click.Path(dir_okay=False), default=None, help="Write the store's 'name true-class' lines.")
+@click.option("--ranking-out", type=OUTPUT_FILE, default=None, help="Write 'group candidate label score' lines (P(true)) for `score ranking`.")
+@click.option("--hyp-out", type=OUTPUT_FILE, default=None, help="Write 'name predicted-class' lines for `score classification`.")
+@click.option("--ref-out", type=OUTPUT_FILE, default=None, help="Write the store's 'name true-class' lines.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @device_option
 def predict(model_dir: str, data_path: str, ranking_out: str, hyp_out: str, ref_out: str, batch_size: int, device: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 
-from speechtools.cli.options import transcript_options
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, transcript_options
 from speechtools.errors import UserError
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def score() -> None:
 @click.option("--filter", "filters", multiple=True, metavar="TOKEN",
               help="Drop this token before scoring, e.g. --filter '<unk>' --filter '[noise]' (repeatable).")
 @click.option("--filter-regex", metavar="REGEX", help="Drop tokens fully matching REGEX, e.g. '<.*>|\\[.*\\]'.")
-@click.option("--details", "details_dir", type=click.Path(file_okay=False),
+@click.option("--details", "details_dir", type=OUTPUT_DIR,
               help="Write per-utterance alignments, counts, frequent errors and summary.md here.")
 @click.option("--name", default=None, help="Row name in summary.md (default: HYP's parent directory / file name).")
 @click.option("--bootstrap", "replications", type=click.IntRange(min=0), default=0,
@@ -202,9 +202,9 @@ def _compare(refs: Dict[str, List[str]], ref: str, hyp2: str, fmt: str, norm: "N
               help="Screening, repeatable: 'hidden-reference<4' (mean rating of --reference-system below 4), "
                    "'ratings<N' (fewer than N ratings), 'corr<0.25' (correlation with system means).")
 @click.option("--reference-system", default=None, help="Name of the hidden reference system (for hidden-reference<X).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False),
+@click.option("--json", "json_out", type=OUTPUT_FILE,
               help="Write {system: {mean, ci_low, ci_high, n_ratings, n_listeners, n_utterances}}.")
-@click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Write a PNG of rating distributions and intervals.")
+@click.option("--plot", "plot_out", type=OUTPUT_FILE, help="Write a PNG of rating distributions and intervals.")
 def mos_command(sheets: Tuple[str, ...], columns: Tuple[str, ...], scale: str, method: str, bootstrap_reps: int,
                 seed: int, rules: Tuple[str, ...], reference_system: Optional[str], json_out: Optional[str],
                 plot_out: Optional[str]) -> None:
@@ -269,7 +269,7 @@ Example:
 @click.option("--hyp", "hyp_path", required=True, type=click.Path(dir_okay=False), help="Corrected output.")
 @click.option("--ref", "ref_path", required=True, type=click.Path(dir_okay=False), help="Reference transcripts.")
 @transcript_options
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all metrics and counts as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, help="Write all metrics and counts as JSON.")
 def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, cer: bool, ignore_case: bool,
                        remove_punct: bool, json_out: Optional[str]) -> None:
     from speechtools.scoring.correction_metrics import correction_metrics
@@ -306,7 +306,7 @@ def correction_command(src_path: str, hyp_path: str, ref_path: str, fmt: str, ce
 @click.option("--case-sensitive", is_flag=True, help="Keep case (default: case-folded).")
 @click.option("--keep-punct", is_flag=True, help="Keep punctuation (default: stripped).")
 @click.option("--cer", is_flag=True, help="Count characters instead of words (spaces removed).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write per-system results as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, help="Write per-system results as JSON.")
 def intelligibility_command(sheets: Tuple[str, ...], ref_path: str, columns: Tuple[str, ...], case_sensitive: bool,
                             keep_punct: bool, cer: bool, json_out: Optional[str]) -> None:
     """Intelligibility rate (LRSpeech) from sheets of listener transcriptions.

@@ -6,10 +6,12 @@ from typing import Optional
 
 import click
 
+from speechtools.cli.options import OUTPUT_FILE
+
 
 @click.command()
 @click.argument("scores", type=click.Path(dir_okay=False))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics (and per-group AP) as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the metrics (and per-group AP) as JSON.")
 def ranking(scores: str, json_out: Optional[str]) -> None:
     """MAP and HITS@1/5/10/15/20/25 from a file of 'group candidate label score' lines.
 
@@ -34,7 +36,7 @@ def ranking(scores: str, json_out: Optional[str]) -> None:
 @click.command()
 @click.argument("ref", type=click.Path(dir_okay=False))
 @click.argument("hyp", type=click.Path(dir_okay=False))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the metrics as JSON.")
 def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
     """Accuracy, micro F1 and macro F1 from 'name label [label ...]' reference and hypothesis files.
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from speechtools.cli.options import OUTPUT_DIR
+
 
 @click.command()
 @click.option("--ref", "ref_dir", required=True, help="Data directory of the real recordings (wav.scp).")
@@ -14,7 +16,7 @@ import click
 @click.option("--order", type=click.IntRange(min=1), default=24, show_default=True, help="Mel-cepstrum order (c1..cN).")
 @click.option("--mode", type=click.Choice(["strict", "present"]), default="strict", show_default=True,
               help="A reference utterance without a hypothesis: strict = an error; present = skip it (as score wer).")
-@click.option("--out-dir", default=None, help="Write summary.txt, per_utt.tsv and results.md here.")
+@click.option("--out-dir", default=None, type=OUTPUT_DIR, help="Write summary.txt, per_utt.tsv and results.md here.")
 def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: str, out_dir: str | None) -> None:
     """Mel cepstral distortion (DTW-aligned) and log-F0 RMSE of HYP against REF, per utterance and overall.
 

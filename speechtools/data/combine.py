@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 from speechtools.data.kaldi import UTT_TABLES, DataDir, Segment, read_records
-from speechtools.data.outdir import atomic_dir, check_replaceable
+from speechtools.data.outdir import check_replaceable
+from speechtools.fileio import atomic_dir
 from speechtools.errors import PathLike, UserError
 
 

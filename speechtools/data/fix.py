@@ -9,9 +9,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
 from speechtools.data.kaldi import DATA_FILES, UTT_TABLES, DataDir, data_file, read_spk2utt
+from speechtools.data.validate import count_tokens
 from speechtools.errors import PathLike, UserError
 
 SHOWN_IDS = 3
@@ -39,11 +40,12 @@ class FixReport:
         return out
 
 
-def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
+def fix_data_dir(path: PathLike, backup: bool = True, frontend: Optional[str] = None) -> FixReport:
     """Keep the intersection of utterance keys across files, sort, regenerate ``spk2utt``.
 
     Utterances are dropped when a file lacks them, when their ``segments`` recording is not in
-    ``wav.scp``, or when their ``durations`` count differs from their ``text`` token count.
+    ``wav.scp``, or when their ``durations`` count differs from their ``text`` token count
+    (whitespace tokens, or those of the front-end ``frontend``: :func:`speechtools.data.validate.count_tokens`).
     The original files are copied to ``DIR/.backup/`` first; the new files are all written
     before any replaces its original (each by an atomic rename).
 
@@ -65,7 +67,8 @@ def fix_data_dir(path: PathLike, backup: bool = True) -> FixReport:
         if table is not None:
             keep &= set(table)
     if data.durations is not None and data.text is not None:
-        keep = {u for u in keep if len(data.durations[u]) == len(data.text[u].split())}
+        tokens_of = count_tokens(frontend)
+        keep = {u for u in keep if len(data.durations[u]) == tokens_of(data.text[u])}
     if not keep:
         raise UserError("no utterance is present in every file; nothing to keep", root)
     fixed = data.select(keep)

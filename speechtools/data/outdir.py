@@ -1,16 +1,12 @@
-"""Write a whole output directory atomically: build it in a temporary sibling, then swap it in.
+"""Which existing folders a data command may replace (the writing itself is :func:`speechtools.fileio.atomic_dir`).
 
 A reader never sees a half-written data directory or split: either the old one or the new one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from speechtools.data.kaldi import DATA_FILES
 from speechtools.errors import PathLike, UserError
@@ -34,27 +30,3 @@ def check_replaceable(path: PathLike, allowed: Iterable[str] = DATA_FILES) -> No
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise UserError(f"output directory holds other files ({shown}); remove it or choose another", root)
-
-
-@contextlib.contextmanager
-def atomic_dir(path: PathLike) -> Iterator[Path]:
-    """Yield an empty temporary directory next to ``path``; it replaces ``path`` on success.
-
-    On an exception the temporary directory is removed and ``path`` is untouched.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = None
-    try:
-        yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.rmdir(old)
-            os.replace(target, old)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        if old is not None and old.exists():
-            shutil.rmtree(old)

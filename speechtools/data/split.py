@@ -14,7 +14,7 @@ from typing import Dict, List
 import numpy as np
 
 from speechtools.data.kaldi import DataDir
-from speechtools.data.outdir import atomic_dir
+from speechtools.fileio import atomic_dir
 from speechtools.errors import PathLike, UserError
 
 

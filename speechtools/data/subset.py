@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set
 
 from speechtools.data.kaldi import DataDir
-from speechtools.data.outdir import atomic_dir, check_replaceable
+from speechtools.data.outdir import check_replaceable
+from speechtools.fileio import atomic_dir
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines
 

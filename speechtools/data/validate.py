@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from tqdm import tqdm
 
@@ -98,7 +98,20 @@ def _check_wav_scp(records: Sequence[Record], path: Path, check_files: bool) -> 
             raise UserError(f"{what}: {target}", path, record.line)
 
 
-def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[PathLike] = None) -> Summary:
+def count_tokens(frontend: Optional[str]) -> Callable[[str], int]:
+    """How a transcript's tokens are counted against its durations: whitespace tokens (a text that
+    is already tokenised), or the tokens of the front-end ``frontend`` (``en_phone``: what the TTS
+    recipes' durations count)."""
+    if frontend is None:
+        return lambda text: len(text.split())
+    from speechtools.text.frontend import get_frontend
+
+    front = get_frontend(frontend)
+    return lambda text: len(front.tokenize(text))
+
+
+def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[PathLike] = None,
+                      frontend: Optional[str] = None) -> Summary:
     """Validate the data directory ``path``; return a :class:`Summary` or raise at the first bad line.
 
     Args:
@@ -107,6 +120,7 @@ def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[
             relative to the current directory, as in Kaldi).
         feats: a feature store directory (``dump/<set>``) or its ``<name>_shape`` file; when
             given, every utterance's durations must sum to its frame count.
+        frontend: count each transcript's tokens with this text front-end (:func:`count_tokens`).
 
     Raises:
         UserError: naming the first bad ``file:line``.
@@ -176,13 +190,15 @@ def validate_data_dir(path: PathLike, check_files: bool = True, feats: Optional[
     if durations is not None:
         if "text" not in records:
             raise UserError("durations need a text file (one duration per token)", root / "durations")
-        text_lines = {r.key: (r.line, len(r.value.split())) for r in records["text"]}
+        tokens_of = count_tokens(frontend)
+        text_lines = {r.key: (r.line, tokens_of(r.value)) for r in records["text"]}
         for r in records["durations"]:
             n_tokens = len(durations[r.key])
             text_line, n_text = text_lines[r.key]
             if n_tokens != n_text:
                 raise UserError(
-                    f"{n_tokens} durations for {n_text} tokens in text:{text_line} (utterance {r.key!r})",
+                    f"{n_tokens} durations for {n_text} tokens in text:{text_line} (utterance {r.key!r}; "
+                    f"{'--frontend ' + frontend if frontend else 'whitespace tokens: pass --frontend NAME for phones'})",
                     root / "durations",
                     r.line,
                 )

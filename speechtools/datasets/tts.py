@@ -133,11 +133,6 @@ def read_speaker_vectors(data_dir: PathLike, uttids: Sequence[str], dim: int) ->
     return vectors
 
 
-def line_numbers(path: Path) -> Dict[str, int]:
-    """The 1-based line number of each key of a Kaldi table (for error messages)."""
-    return {line.split(maxsplit=1)[0]: number for number, line in read_lines(path) if line.strip()}
-
-
 class TTSDataset(Dataset):
     """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker[, speaker_vector]}`` of one set (normalised).
 
@@ -152,8 +147,9 @@ class TTSDataset(Dataset):
     ) -> None:
         root = Path(data_dir)
         text_path = root / "text"
-        texts = read_table(text_path, allow_empty_value=True)
-        lines = line_numbers(text_path)
+        records = read_records(text_path, allow_empty_value=True)  # read once: values and line numbers
+        texts = {r.key: r.value for r in records}
+        lines = {r.key: r.line for r in records}
         self.store = FeatureStore(feats_dir)
         self.stats = stats
         self.level = level

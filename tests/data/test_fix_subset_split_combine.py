@@ -9,7 +9,7 @@ import pytest
 from speechtools.data.combine import combine_data_dirs
 from speechtools.data.fix import fix_data_dir
 from speechtools.data.kaldi import DataDir, read_segments, read_table
-from speechtools.data.outdir import atomic_dir
+from speechtools.fileio import atomic_dir
 from speechtools.data.split import split_by_speaker, split_data_dir, split_evenly
 from speechtools.data.subset import subset_data_dir
 from speechtools.data.validate import validate_data_dir

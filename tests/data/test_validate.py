@@ -90,7 +90,7 @@ def test_duration_count_mismatch(data_dir: Path) -> None:
     with pytest.raises(UserError) as err:
         validate_data_dir(data_dir)
     assert where(err) == f"{data_dir / 'durations'}:2"
-    assert err.value.message == "4 durations for 3 tokens in text:2 (utterance 'utt01')"
+    assert err.value.message == "4 durations for 3 tokens in text:2 (utterance 'utt01'; whitespace tokens: pass --frontend NAME for phones)"
 
 
 def write_shapes(path: Path, frames: dict) -> None:
@@ -188,3 +188,24 @@ def test_missing_directory_and_wav_scp(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         validate_data_dir(tmp_path / "d")
     assert where(err) == str(tmp_path / "d" / "wav.scp")
+
+
+def test_durations_of_front_end_tokens_validate_with_that_front_end(tmp_path: Path) -> None:
+    """A TTS recipe's data dir: raw text, durations per phone of the en_phone front-end."""
+    from speechtools.data.fix import fix_data_dir
+    from speechtools.data.validate import validate_data_dir
+    from speechtools.text.frontend import get_frontend
+
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "Hello world."
+    phones = get_frontend("en_phone").tokenize(text)
+    (data / "wav.scp").write_text("u1 /dev/null\n")
+    (data / "text").write_text(f"u1 {text}\n")
+    (data / "utt2spk").write_text("u1 s\n")
+    (data / "spk2utt").write_text("s u1\n")
+    (data / "durations").write_text("u1 " + " ".join(["2"] * len(phones)) + "\n")
+    with pytest.raises(UserError, match=r"durations for 2 tokens .*pass --frontend NAME"):
+        validate_data_dir(data, check_files=False)
+    assert "OK: 1 utterance" in validate_data_dir(data, check_files=False, frontend="en_phone").line()
+    assert fix_data_dir(data, backup=False, frontend="en_phone").n_kept == 1

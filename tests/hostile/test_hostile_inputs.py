@@ -125,7 +125,7 @@ def rows() -> Dict[str, Row]:
                                                 "--eval-size", Num("3")]),
         "data split": Row(lambda w: [InPlace(w.files / "plain_data"), Num("2")]),
         "data subset": Row(lambda w: [In(w.data, "data"), Out("dir"), "--first", Num("2")]),
-        "data validate": Row(lambda w: [In(w.files / "plain_data", "data")]),
+        "data validate": Row(lambda w: [In(w.data, "data"), "--feats", In(w.dump, "dump"), "--frontend", "en_phone"]),
         "extract-feats": Row(lambda w: [In(w.data, "data"), Out("dir"), "--conf", In(FEATS_CONF), "--no-progress"]),
         "make-tokens": Row(lambda w: [In(w.data, "data"), "--frontend", "en_phone", "--out", Out()]),
         "midi decode": Row(lambda w: [f(w, "octuple.txt"), Out(suffix=".mid"), "--ticks-per-beat", Num("480")]),

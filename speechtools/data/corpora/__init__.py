@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import List
 
 from speechtools.data.kaldi import DataDir
-from speechtools.data.outdir import atomic_dir
+from speechtools.fileio import atomic_dir
 from speechtools.data.validate import Summary, validate_data_dir
 from speechtools.errors import PathLike, UserError
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from speechtools.data.corpora import write_data_dir
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import read_lines
+from speechtools.fileio import check_output_dir, read_lines
 
 SETS = ("train", "dev", "test")
 TRANSCRIPT = Path("transcript") / "aishell_transcript_v0.8.txt"
@@ -44,6 +44,7 @@ def read_transcripts(path: PathLike) -> Dict[str, str]:
 
 def prepare_aishell1(corpus: PathLike, out: PathLike) -> Dict[str, int]:
     """Write ``<out>/{train,dev,test}`` from the AISHELL-1 release at ``corpus``; returns counts."""
+    check_output_dir(out)  # before reading the corpus: a file in the way fails now
     root = Path(corpus)
     if not (root / TRANSCRIPT).is_file():
         raise UserError(f"not an AISHELL-1 directory: {TRANSCRIPT} is missing", root)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from speechtools.data.corpora import write_data_dir
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import read_lines
+from speechtools.fileio import check_output_dir, read_lines
 
 SPEAKER = "kathleen"
 EVAL_IDS = tuple(f"arctic_a{n:04d}" for n in range(544, 594))
@@ -74,6 +74,7 @@ def split_kathleen(prompts: List[Tuple[str, Path, str]]) -> Dict[str, List[Tuple
 
 def prepare_kathleen(out: PathLike, corpus: PathLike) -> Dict[str, int]:
     """Write ``<out>/{train,dev,eval}``; returns utterances per set."""
+    check_output_dir(out)  # before reading the corpus: a file in the way fails now
     from speechtools.text.english_normalizer import normalize_english
 
     sets = split_kathleen(read_prompts(corpus))

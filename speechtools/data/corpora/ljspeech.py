@@ -20,7 +20,7 @@ from tqdm import tqdm
 from speechtools.data.corpora import write_data_dir
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import read_lines
+from speechtools.fileio import check_output_dir, read_lines
 
 SPEAKER = "LJ"
 FULL_HELD_OUT = (250, 250)
@@ -115,6 +115,7 @@ def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None, held_out:
     Returns:
         utterances per set.
     """
+    check_output_dir(out)  # before reading the corpus: a file in the way fails now
     root = Path(corpus) if corpus is not None else bundled_mini_corpus()
     if corpus is None and not root.is_dir():
         raise UserError("bundled mini corpus not found (run from a source checkout or pass --corpus)", root)
