@@ -102,7 +102,7 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], bat
     from speechtools.data.kaldi import write_durations
 
     result: Dict[str, List[int]] = {}
-    plotted = 0
+    to_plot = []  # plotted after the durations are written: a failed run leaves no plots either
     for uttids, tokens, soft, durs, tl, ml in _aligned_batches(model_dir, data_dir, feats, device, batch_size, "durations"):
         for b, uttid in enumerate(uttids):
             n, t = int(tl[b]), int(ml[b])
@@ -110,12 +110,14 @@ def durations(model_dir: str, data_dir: str, feats: str, out: Optional[str], bat
             if sum(d) != t or min(d) < 0:
                 raise RuntimeError(f"{uttid}: MAS durations sum to {sum(d)} for {t} frames")
             result[uttid] = d
-            if plot_dir and plotted < plot_n:
-                Path(plot_dir).mkdir(parents=True, exist_ok=True)
-                plot_alignment(id_file(plot_dir, uttid, ".png", "utterance id"), soft[b, :t, :n].numpy(), d, tokens[b], uttid)
-                plotted += 1
+            if plot_dir and len(to_plot) < plot_n:
+                to_plot.append((uttid, soft[b, :t, :n].numpy(), d, tokens[b]))
     target = Path(out) if out else Path(data_dir) / "durations"
     write_durations(target, result)
+    if to_plot:
+        Path(plot_dir).mkdir(parents=True, exist_ok=True)
+    for uttid, attention, d, utt_tokens in to_plot:
+        plot_alignment(id_file(plot_dir, uttid, ".png", "utterance id"), attention, d, utt_tokens, uttid)
     click.echo(f"wrote {target} ({len(result)} utterances)")
 
 

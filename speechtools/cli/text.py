@@ -13,7 +13,7 @@ from speechtools.cli.options import OUTPUT_FILE
 from tqdm import tqdm
 
 from speechtools.errors import UserError
-from speechtools.fileio import atomic_write, read_lines
+from speechtools.fileio import atomic_write, checked_id, read_lines
 from speechtools.text.cleaning import describe_unspeakable
 from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
 from speechtools.text.tokens import TokenList
@@ -195,6 +195,7 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
         if not stripped:
             raise UserError("empty line", text_path, number)
         utt, _, transcript = stripped.partition(" ")
+        checked_id(utt, "utterance id", text_path, number)
         utt_tokens = frontend.tokenize(transcript)
         if not utt_tokens:
             empty.append(utt)

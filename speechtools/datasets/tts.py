@@ -39,7 +39,7 @@ from speechtools.audio.token_average import token_average
 from speechtools.config import from_dict, load_config
 from speechtools.data.kaldi import read_durations, read_records, read_table
 from speechtools.errors import PathLike, UserError
-from speechtools.fileio import copy_file, read_lines, read_npy
+from speechtools.fileio import copy_file, read_npy
 from speechtools.text.frontend import get_frontend
 from speechtools.text.tokens import TokenList
 

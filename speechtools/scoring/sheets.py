@@ -60,8 +60,7 @@ def read_sheet(path: PathLike, columns: Mapping[str, str], optional: Sequence[st
         raise UserError("empty sheet (expected a header row)", path)
     header_line = lines[0][1]
     delimiter = "\t" if Path(path).suffix.lower() == ".tsv" or "\t" in header_line else ","
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in _cells(header_line, delimiter, path, lines[0][0])]
     index: Dict[str, int] = {}
     for role, name in columns.items():
         if name in header:
@@ -72,11 +71,19 @@ def read_sheet(path: PathLike, columns: Mapping[str, str], optional: Sequence[st
     for number, text in lines[1:]:
         if not text.strip():
             continue
-        cells = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+        cells = _cells(text, delimiter, path, number)
         if len(cells) != len(header):
             raise UserError(f"expected {len(header)} cells like the header, found {len(cells)}", path, number)
         rows.append(SheetRow(str(path), number, {role: cells[i].strip() for role, i in index.items()}))
     return rows
+
+
+def _cells(text: str, delimiter: str, path: PathLike, number: int) -> List[str]:
+    """The cells of one sheet row; a row the csv module cannot read (a cell over its field limit) is a user error."""
+    try:
+        return next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UserError(f"not a {'TSV' if delimiter == chr(9) else 'CSV'} row ({exc})", path, number) from None
 
 
 def read_sheets(paths: Sequence[PathLike], columns: Mapping[str, str], optional: Sequence[str] = ()) -> List[SheetRow]:
