@@ -2,7 +2,8 @@
 """One Markdown row of a correction recipe's results table from ``speechtools score correction --json``.
 
 ``results_table.py --header`` prints the header; ``results_table.py SYSTEM SET METRICS_JSON``
-prints the row (WER in %, WERR in %, P_edit/R_edit/P_right as fractions).
+prints the row (WER in %, WERR in %, P_edit/R_edit/P_right as fractions). An undefined ratio
+(``null`` in the JSON, e.g. P_edit when nothing was edited) prints as "–".
 """
 
 import json
@@ -16,5 +17,9 @@ if __name__ == "__main__":
         system, name, path = sys.argv[1:4]
         with open(path, encoding="utf-8") as handle:
             m = json.load(handle)
-        print(f"| {system} | {name} | {m['wer_before']:.2f} | {m['wer_after']:.2f} | {m['werr']:.2f} | "
-              f"{m['p_edit']:.3f} | {m['r_edit']:.3f} | {m['p_right']:.3f} |")
+
+        def cell(key: str, digits: int) -> str:
+            return "–" if m[key] is None else f"{m[key]:.{digits}f}"
+
+        print(f"| {system} | {name} | {cell('wer_before', 2)} | {cell('wer_after', 2)} | {cell('werr', 2)} | "
+              f"{cell('p_edit', 3)} | {cell('r_edit', 3)} | {cell('p_right', 3)} |")

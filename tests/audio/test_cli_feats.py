@@ -103,7 +103,7 @@ def test_bad_config_key_and_feature_name_are_errors(tmp_path, data_dir, capsys):
     code, _, err = run(["extract-feats", data_dir, tmp_path / "dump", "--conf", bad], capsys)
     assert code == 1 and "n_mel" in err and str(bad) in err and "n_mels" in err
     code, _, err = run(["extract-feats", data_dir, tmp_path / "dump", "--features", "mel,mfcc"], capsys)
-    assert code == 1 and "unknown feature(s) mfcc" in err
+    assert code == 2 and "unknown feature(s) mfcc" in err  # a bad option value is a usage error
 
 
 def test_changed_config_in_same_store_is_refused(tmp_path, data_dir, capsys):
