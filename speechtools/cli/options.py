@@ -79,38 +79,35 @@ def transcript_options(f: F) -> F:
                         help="Transcript format of the files.")(f)
 
 
-class OutputFile(click.ParamType):
-    """A file the command will write: checked when parsed (a folder there, or a missing or
-    non-folder parent, is a usage error before any work), written later through the one writer."""
+class _CheckedOutput(click.ParamType):
+    """An output path checked when parsed by ``speechtools.fileio.<check>`` (a usage error before any work)."""
+
+    check = ""
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        from speechtools import fileio
+        from speechtools.errors import UserError
+
+        try:
+            getattr(fileio, self.check)(value)
+        except UserError as exc:
+            self.fail(f"{value}: {exc.message}", param, ctx)
+        return value
+
+
+class OutputFile(_CheckedOutput):
+    """A file the command will write (a folder there, or a missing or non-folder parent, is refused);
+    written later through the one writer."""
 
     name = "file"
-
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
-        from speechtools.errors import UserError
-        from speechtools.fileio import check_output_file
-
-        try:
-            check_output_file(value)
-        except UserError as exc:
-            self.fail(f"{value}: {exc.message}", param, ctx)
-        return value
+    check = "check_output_file"
 
 
-class OutputDir(click.ParamType):
-    """A folder the command will create or fill: checked when parsed (a file there, or a file
-    among its ancestors, is a usage error before any work)."""
+class OutputDir(_CheckedOutput):
+    """A folder the command will create or fill (a file there, or a file among its ancestors, is refused)."""
 
     name = "dir"
-
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
-        from speechtools.errors import UserError
-        from speechtools.fileio import check_output_dir
-
-        try:
-            check_output_dir(value)
-        except UserError as exc:
-            self.fail(f"{value}: {exc.message}", param, ctx)
-        return value
+    check = "check_output_dir"
 
 
 OUTPUT_FILE = OutputFile()
