@@ -132,17 +132,24 @@ def train(
 @click.option("--model-dir", required=True, help="Training output directory holding checkpoints/.")
 @click.option("--last", type=click.IntRange(min=1), default=None, help="Average the newest N checkpoints [default: 5].")
 @click.option("--out", default=None, type=OUTPUT_FILE, help="Output file [default: MODEL_DIR/model.pt].")
+@click.option("--out-dir", default=None, type=OUTPUT_DIR,
+              help="Write a self-contained model directory here instead (config.yaml, the assets, model.pt): a snapshot to evaluate.")
+@click.option("--ema", is_flag=True, help="Average the checkpoints' moving averages (trainer.ema_decay) instead of their raw weights.")
 @click.argument("checkpoints", nargs=-1)
-def average_checkpoints(model_dir: str, last: Optional[int], out: Optional[str], checkpoints: Tuple[str, ...]) -> None:
+def average_checkpoints(model_dir: str, last: Optional[int], out: Optional[str], out_dir: Optional[str], ema: bool,
+                        checkpoints: Tuple[str, ...]) -> None:
     """Average model weights of checkpoints (the newest N, or the CKPT files given) into model.pt.
 
     \b
     Examples:
       speechtools average-checkpoints --model-dir exp/fs2 --last 5
       speechtools average-checkpoints --model-dir exp/fs2 exp/fs2/checkpoints/step_9000.pt exp/fs2/checkpoints/step_10000.pt
+      speechtools average-checkpoints --model-dir exp/voc --ema --out-dir exp/voc_step2000 exp/voc/checkpoints/step_2000.pt
     """
     from speechtools.train.checkpoint import CHECKPOINT_DIR, average_checkpoints as average, list_checkpoints
 
+    if out and out_dir:
+        raise click.UsageError("give either --out or --out-dir, not both")
     if checkpoints and last is not None:
         raise click.UsageError("give either --last N or checkpoint files, not both")
     root = Path(model_dir)
@@ -155,6 +162,12 @@ def average_checkpoints(model_dir: str, last: Optional[int], out: Optional[str],
         if not available:
             raise UserError("no checkpoints (step_N.pt) to average", root / CHECKPOINT_DIR)
         paths = available[-(last or 5) :]
-    target = Path(out) if out else root / "model.pt"
-    average(paths, target)
+    key = "ema" if ema else "model"
+    if out_dir:
+        from speechtools.train.model_dir import snapshot_model_dir
+
+        target = snapshot_model_dir(root, paths, out_dir, key)
+    else:
+        target = Path(out) if out else root / "model.pt"
+        average(paths, target, key=key)
     click.echo(f"averaged {len(paths)} checkpoint(s) ({', '.join(p.name for p in paths)}) -> {target}")

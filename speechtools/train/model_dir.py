@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 import torch
 
 from speechtools.device import resolve_device
 from speechtools.errors import PathLike, UserError
+from speechtools.fileio import atomic_dir, copy_file
 from speechtools.tasks.base import Task
-from speechtools.train.assets import verify_assets
-from speechtools.train.checkpoint import load_checkpoint, model_state
+from speechtools.train.assets import MANIFEST_NAME, verify_assets
+from speechtools.train.checkpoint import average_checkpoints, load_checkpoint, model_state
 from speechtools.train.experiment import Experiment, load_experiment
 from speechtools.train.trainer import CONFIG_NAME, MODEL_NAME
 
@@ -26,6 +27,27 @@ class LoadedModel:
     task: Task
     model: torch.nn.Module
     device: torch.device
+
+
+def snapshot_model_dir(model_dir: PathLike, checkpoints: Sequence[PathLike], out_dir: PathLike, key: str = "model") -> Path:
+    """A self-contained model directory at ``out_dir`` whose ``model.pt`` averages ``checkpoints``.
+
+    ``config.yaml``, the assets listed in ``assets.sha256`` and the manifest itself are copied
+    from ``model_dir``; ``key="ema"`` takes the checkpoints' moving averages. Written whole
+    (:func:`speechtools.fileio.atomic_dir`), so it loads with :func:`load_model_dir`.
+
+    Raises:
+        UserError: a missing config or asset, or unreadable checkpoints.
+    """
+    root = Path(model_dir)
+    if not (root / CONFIG_NAME).is_file():
+        raise UserError(f"not a model directory: {CONFIG_NAME} is missing", root / CONFIG_NAME)
+    names = [CONFIG_NAME] + ([MANIFEST_NAME] + verify_assets(root) if (root / MANIFEST_NAME).is_file() else [])
+    with atomic_dir(out_dir) as tmp:
+        for name in names:
+            copy_file(root / name, tmp / name)
+        average_checkpoints(checkpoints, tmp / MODEL_NAME, key=key)
+    return Path(out_dir)
 
 
 def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto", cpu_fast_path: bool = False) -> LoadedModel:

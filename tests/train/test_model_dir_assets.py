@@ -68,3 +68,22 @@ def test_a_correction_model_refuses_another_token_list(tmp_path: Path, capsys: p
     assert err == [f"error: {out / 'tokens.txt'}: tokens.txt differs from the file the model was trained with "
                    "(checksum in assets.sha256); restore the model directory's own copy"]
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_a_checkpoint_snapshot_is_a_self_contained_model_directory(tmp_path: Path, write_config: Callable[..., Path], capsys) -> None:
+    import torch
+
+    from speechtools.cli.main import main
+    from speechtools.train.checkpoint import load_checkpoint
+
+    out = Trainer(load_experiment(write_config(trainer={"max_steps": 6, "save_interval": 3, "ema_decay": 0.5})), tmp_path / "exp",
+                  device="cpu", show_progress=False).run()
+    snap = tmp_path / "snap"
+    with pytest.raises(SystemExit) as info:
+        main(["average-checkpoints", "--model-dir", str(out), "--ema", "--out-dir", str(snap), str(out / "checkpoints" / "step_3.pt")])
+    assert info.value.code == 0
+    assert sorted(p.name for p in snap.iterdir()) == ["assets.sha256", "config.yaml", "model.pt", "stats.npz"]
+    ema = load_checkpoint(out / "checkpoints" / "step_3.pt")["ema"]
+    assert all(torch.equal(v, ema[k]) for k, v in torch.load(snap / "model.pt").items())
+    shutil.rmtree(out / "checkpoints")
+    assert load_model_dir(snap, "cpu").model is not None  # loads on its own
