@@ -5,7 +5,9 @@ transcripts are case-folded and stripped of punctuation (``score wer --ignore-ca
 --remove-punct``, as the TTS recipes score) and aligned by :func:`speechtools.scoring.wer.align`.
 Per utterance the WER is its errors over its reference words; the corpus figure pools them
 (all errors / all reference words, as ``score wer``) with the Bisani–Ney bootstrap interval of
-:func:`speechtools.scoring.bootstrap.bootstrap_wer` (Kaldi ``compute-wer-bootci``).
+:func:`speechtools.scoring.bootstrap.bootstrap_wer` (Kaldi ``compute-wer-bootci``). An
+utterance whose reference has no word has no WER and is left out of both (``score wer`` would
+count its inserted words).
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ class AsrWer(Judge):
         return {"asr_wer": 100.0 * errors / len(ref)}
 
     def summarize(self, key: str, ids: Sequence[str], values: Sequence[float]) -> Summary:
-        errors = np.array([self.counts[u][0] for u in ids], dtype=np.int64)
-        words = np.array([self.counts[u][1] for u in ids], dtype=np.int64)
-        n, undefined = int((words > 0).sum()), int((words == 0).sum())
-        if words.sum() == 0:
-            return Summary(math.nan, math.nan, math.nan, n, undefined, "pooled", "bootstrap", "the references have no words")
+        """Pooled WER and bootstrap interval over the utterances whose reference has words (the others are undefined)."""
+        scored = [self.counts[u] for u in ids if self.counts[u][1] > 0]
+        n, undefined = len(scored), len(ids) - len(scored)
+        if not scored:
+            return Summary(math.nan, math.nan, math.nan, 0, undefined, "pooled", "bootstrap", "the references have no words")
+        errors, words = (np.array(column, dtype=np.int64) for column in zip(*scored))
         value = 100.0 * float(errors.sum()) / float(words.sum())
-        if len(ids) < 2:
-            return Summary(value, math.nan, math.nan, n, undefined, "pooled", "bootstrap", "only one utterance")
+        if n < 2:
+            return Summary(value, math.nan, math.nan, n, undefined, "pooled", "bootstrap", "only one utterance has a value")
         ci = bootstrap_wer(errors, words, BOOTSTRAP_REPLICATIONS, seed=1)
         return Summary(value, ci.low, ci.high, n, undefined, "pooled", "bootstrap")

@@ -94,5 +94,5 @@ class SpeechQuality(Judge):
         try:
             ref, hyp = time_aligned(utt.ref.at(RATE), utt.hyp.at(RATE))
         except UndefinedMetric as exc:
-            return {"pesq_wb": utt.undefined("PESQ and STOI", str(exc)), "stoi": float("nan")}
+            return {"pesq_wb": utt.undefined("PESQ/STOI", str(exc)), "stoi": float("nan")}
         return {"pesq_wb": utt.value("PESQ", lambda: pesq_wb(ref, hyp)), "stoi": utt.value("STOI", lambda: stoi(ref, hyp))}
