@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 import click
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from speechtools.scoring.judges.base import Judge, Utterance
 
 
-def _judge(judges: Sequence["Judge"], utterances: Iterator["Utterance"], notes: List[str], out_dir: Optional[str],
+def _judge(judges: Sequence["Judge"], utterances: Sequence["Utterance"], progress: str, notes: List[str], out_dir: Optional[str],
            json_out: Optional[str], files: Callable[[], Dict[str, List[str]]] = dict) -> None:
     """Score, print the per-utterance and summary tables, write ``--out-dir`` and ``--json`` (together or not at all)."""
     from speechtools.fileio import atomic_dir, write_lines
@@ -22,7 +22,7 @@ def _judge(judges: Sequence["Judge"], utterances: Iterator["Utterance"], notes: 
     from speechtools.scoring.judges.summary import report_dict, summaries, summary_markdown, tsv_lines, utterance_markdown
     from speechtools.scoring.report import write_json
 
-    table = judge_all(judges, utterances, warn=lambda line: click.echo(f"warning: {line}", err=True))
+    table = judge_all(judges, utterances, lambda line: click.echo(f"warning: {line}", err=True), progress)
     sums = summaries(table)
     summary = [summary_markdown(table, sums), *notes]
     click.echo(utterance_markdown(table))
@@ -66,8 +66,6 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
     Example:
       speechtools score vocoder --ref data/eval --hyp exp/hifigan/copy_eval --asr --out-dir exp/hifigan/copy_eval/scoring
     """
-    from tqdm import tqdm
-
     from speechtools.audio.features import FeatureConfig
     from speechtools.config import from_dict, load_config
     from speechtools.errors import UserError
@@ -97,8 +95,7 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
         lacking = [u for u in pairing.ids if u not in texts]
         if lacking:
             raise UserError(f"no transcript for utterance {lacking[0]!r} (--asr)", Path(ref_path) / "text")
-    utterances = (Utterance(u, Audio(hyp.jobs[u]), Audio(ref.jobs[u]), texts.get(u))
-                  for u in tqdm(pairing.ids, desc="score vocoder", unit="utt"))
+    utterances = [Utterance(u, Audio(hyp.jobs[u]), Audio(ref.jobs[u]), texts.get(u)) for u in pairing.ids]
 
     def files() -> Dict[str, List[str]]:
         if not asr:
@@ -106,7 +103,7 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
         transcripts = judges[-1].transcripts  # type: ignore[attr-defined]
         return {"asr_hyp.txt": [f"{u} {transcripts[u]}".rstrip() for u in sorted(transcripts)]}
 
-    _judge(judges, utterances, pairing.skipped_lines(), out_dir, json_out, files)
+    _judge(judges, utterances, "score vocoder", pairing.skipped_lines(), out_dir, json_out, files)
 
 
 @click.command()
@@ -124,8 +121,6 @@ def naturalness(hyp_path: str, json_out: Optional[str]) -> None:
     Example:
       speechtools score naturalness --hyp exp/fs2/decode_eval --json exp/fs2/decode_eval/dnsmos.json
     """
-    from tqdm import tqdm
-
     from speechtools.errors import UserError
     from speechtools.scoring.audio_sets import read_audio_set
     from speechtools.scoring.judges.base import Audio, Utterance
@@ -136,5 +131,5 @@ def naturalness(hyp_path: str, json_out: Optional[str]) -> None:
     hyp = read_audio_set(hyp_path)
     if not hyp.jobs:
         raise UserError("no utterances in this file", hyp.listing)
-    utterances = (Utterance(u, Audio(job)) for u, job in tqdm(hyp.jobs.items(), desc="score naturalness", unit="utt"))
-    _judge([judge], utterances, [], None, json_out)
+    utterances = [Utterance(u, Audio(job)) for u, job in hyp.jobs.items()]
+    _judge([judge], utterances, "score naturalness", [], None, json_out)

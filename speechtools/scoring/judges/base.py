@@ -6,9 +6,10 @@ import importlib
 import math
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from tqdm import tqdm
 
 from speechtools.audio.extract import Job
 from speechtools.audio.io import load_audio
@@ -51,6 +52,10 @@ class Audio:
         if rate not in self._at:
             self._at[rate] = load_audio(self.job.entry, rate, self.job.segment, resample=True, utt_id=self.job.uttid)
         return self._at[rate]
+
+    def release(self) -> None:
+        """Forget the loaded waveforms (the next :meth:`at` reads the file again)."""
+        self._at.clear()
 
 
 @dataclass
@@ -129,15 +134,24 @@ class JudgedUtterances:
             self.values.setdefault(metric.key, []).append(float(scores.get(metric.key, math.nan)))
 
 
-def judge_all(judges: Sequence[Judge], utterances: Iterable[Utterance],
-              warn: Callable[[str], None] = lambda line: None) -> JudgedUtterances:
-    """Score every utterance with every judge; each warning line goes to ``warn`` as the utterance is done."""
+def judge_all(judges: Sequence[Judge], utterances: Sequence[Utterance], warn: Callable[[str], None] = lambda line: None,
+              progress: Optional[str] = None) -> JudgedUtterances:
+    """Score every utterance with every judge, in order.
+
+    Each warning line goes to ``warn`` when its utterance is done, and the utterance's audio is
+    let go. ``progress``: the label of a progress bar on stderr (none when ``None``); the bar ends
+    its line even when a judge fails, so an error is a line of its own.
+    """
     table = JudgedUtterances(judges)
-    for utt in utterances:
-        scores: Dict[str, float] = {}
-        for judge in judges:
-            scores.update(judge.score(utt))
-        table.add(utt.uttid, scores)
-        for line in utt.warnings:
-            warn(line)
+    with tqdm(utterances, desc=progress, unit="utt", disable=True if progress is None else None) as bar:
+        for utt in bar:
+            scores: Dict[str, float] = {}
+            for judge in judges:
+                scores.update(judge.score(utt))
+            table.add(utt.uttid, scores)
+            for audio in (utt.hyp, utt.ref):
+                if audio is not None:
+                    audio.release()
+            for line in utt.warnings:
+                warn(line)
     return table
