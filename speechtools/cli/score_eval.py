@@ -77,12 +77,14 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
 
     cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
     judges: List[Judge] = [MelCepstralDistortion(cfg, order), SpeechQuality(), Naturalness()]
+    asr_judge = None
     if asr:
         require("pocketsphinx")
         from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
         from speechtools.scoring.judges.asr_wer import AsrWer
 
-        judges.append(AsrWer(PocketsphinxRecognizer().recognize, SAMPLE_RATE))
+        asr_judge = AsrWer(PocketsphinxRecognizer().recognize, SAMPLE_RATE)
+        judges.append(asr_judge)
     for judge in judges:
         judge.load()
     ref = read_audio_set(ref_path, text=asr)
@@ -98,10 +100,10 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
     utterances = [Utterance(u, Audio(hyp.jobs[u]), Audio(ref.jobs[u]), texts.get(u)) for u in pairing.ids]
 
     def files() -> Dict[str, List[str]]:
-        if not asr:
+        if asr_judge is None:
             return {}
-        transcripts = judges[-1].transcripts  # type: ignore[attr-defined]
-        return {"asr_hyp.txt": [f"{u} {transcripts[u]}".rstrip() for u in sorted(transcripts)]}
+        heard = asr_judge.transcripts
+        return {"asr_hyp.txt": [f"{u} {heard[u]}".rstrip() for u in sorted(heard)]}
 
     _judge(judges, utterances, "score vocoder", pairing.skipped_lines(), out_dir, json_out, files)
 
