@@ -29,31 +29,28 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: st
     """
     from tqdm import tqdm
 
-    from speechtools.audio.extract import check_long_enough, plan_jobs
+    from speechtools.audio.extract import check_long_enough
     from speechtools.audio.features import FeatureConfig, f0, log_mel
     from speechtools.audio.io import load_audio
     from speechtools.config import from_dict, load_config
-    from speechtools.data.kaldi import DataDir
     from speechtools.errors import UserError
     from speechtools.fileio import atomic_dir, write_lines
+    from speechtools.scoring.audio_sets import pair_ids, read_audio_set
     from speechtools.scoring.tts_metrics import score_pair, summarise
-    from speechtools.scoring.wer import match_hypotheses
 
     cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
     if out_dir:
         if Path(out_dir).exists() and not Path(out_dir).is_dir():
             raise UserError("--out-dir exists and is not a folder", out_dir)
         Path(out_dir).mkdir(parents=True, exist_ok=True)  # the command owns it: made before the scoring, not after
-    ref = DataDir.load(ref_dir, files=("segments",))
-    ref_jobs = {job.uttid: job for job in plan_jobs(ref)}
-    hyp_jobs = {job.uttid: job for job in plan_jobs(DataDir.load(hyp_dir, files=()))}
-    ref_file = Path(ref_dir) / ("wav.scp" if ref.segments is None else "segments")
-    common, missing = match_hypotheses(list(ref_jobs), hyp_jobs, mode, ref_file, Path(hyp_dir) / "wav.scp", ("strict", "present"))
+    ref = read_audio_set(ref_dir)
+    hyp = read_audio_set(hyp_dir, segments=False)
+    pairing = pair_ids(ref, hyp, mode)
     rows = ["uttid\tmcd_db\tlog_f0_rmse\tpath_frames\tvoiced_frames"]
     scores = []
-    for uttid in tqdm(common, desc="score tts", unit="utt"):
+    for uttid in tqdm(pairing.ids, desc="score tts", unit="utt"):
         wavs = []
-        for job in (ref_jobs[uttid], hyp_jobs[uttid]):
+        for job in (ref.jobs[uttid], hyp.jobs[uttid]):
             wav = load_audio(job.entry, cfg.sample_rate, job.segment, resample=True, utt_id=uttid)
             check_long_enough(wav.size, cfg, uttid, job.where)
             wavs.append(wav)
@@ -66,11 +63,7 @@ def tts(ref_dir: str, hyp_dir: str, feats_conf: str | None, order: int, mode: st
         f"MCD {mcd:.3f} dB (mel-cepstrum c1..c{order}, DTW) over {len(scores)} utterances",
         f"LOGF0_RMSE {rmse:.4f} (natural log; frames voiced in both) over {sum(s.voiced_frames for s in scores)} frames",
     ]
-    if missing:
-        summary.append(f"{len(missing)} reference utterance(s) without a hypothesis were skipped (--mode present)")
-    extra = len(set(hyp_jobs) - set(ref_jobs))
-    if extra:
-        summary.append(f"{extra} hypothesis utterance(s) without a reference were skipped")
+    summary += pairing.skipped_lines()
     for line in summary:
         click.echo(line)
     if out_dir:

@@ -80,15 +80,20 @@ class UtteranceScores:
     voiced_frames: int
 
 
-def score_pair(
-    ref_log_mel: np.ndarray, hyp_log_mel: np.ndarray, ref_f0: np.ndarray, hyp_f0: np.ndarray, order: int = 24
-) -> UtteranceScores:
-    """MCD on the DTW path of the mel-cepstra, and log-F0 RMSE on its frames voiced in both (F0 > 0)."""
+def mcd_dtw(ref_log_mel: np.ndarray, hyp_log_mel: np.ndarray, order: int = 24) -> Tuple[float, np.ndarray, np.ndarray]:
+    """MCD (dB) averaged over the DTW path of the mel-cepstra, and the path ``(i, j)``."""
     ref_c, hyp_c = mel_cepstrum(ref_log_mel, order), mel_cepstrum(hyp_log_mel, order)
     diff_sq = (ref_c ** 2).sum(1)[:, None] + (hyp_c ** 2).sum(1)[None, :] - 2 * ref_c @ hyp_c.T
     cost = np.sqrt(np.maximum(diff_sq, 0.0))
     pi, pj = dtw_path(cost)
-    mcd = float(DB_FACTOR * cost[pi, pj].mean())
+    return float(DB_FACTOR * cost[pi, pj].mean()), pi, pj
+
+
+def score_pair(
+    ref_log_mel: np.ndarray, hyp_log_mel: np.ndarray, ref_f0: np.ndarray, hyp_f0: np.ndarray, order: int = 24
+) -> UtteranceScores:
+    """MCD on the DTW path of the mel-cepstra, and log-F0 RMSE on its frames voiced in both (F0 > 0)."""
+    mcd, pi, pj = mcd_dtw(ref_log_mel, hyp_log_mel, order)
     fi = np.minimum(pi, len(ref_f0) - 1)
     fj = np.minimum(pj, len(hyp_f0) - 1)
     a, b = ref_f0[fi], hyp_f0[fj]

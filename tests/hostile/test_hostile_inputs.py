@@ -140,9 +140,14 @@ def rows() -> Dict[str, Row]:
                                            "--json", Out(suffix=".json")]),
         "score intelligibility": Row(lambda w: [f(w, "intelligibility.csv"), "--ref", f(w, "intelligibility_ref.txt"), "--json", Out(suffix=".json")]),
         "score mos": Row(lambda w: [f(w, "mos.csv"), "--json", Out(suffix=".json")]),
+        "score naturalness": Row(lambda w: ["--hyp", In(w.data, "data"), "--json", Out(suffix=".json")],  # real clips: fewer DNSMOS windows
+                                 skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only
         "score ranking": Row(lambda w: [f(w, "ranking.txt"), "--json", Out(suffix=".json")]),
         "score tts": Row(lambda w: ["--ref", In(w.data, "data"), "--hyp", In(w.wavs, "data"), "--feats-conf", In(FEATS_CONF),
                                     "--out-dir", Out("dir")], skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only
+        "score vocoder": Row(lambda w: ["--ref", In(w.data, "data"), "--hyp", In(w.wavs, "data"), "--order", Num("24"),
+                                        "--out-dir", Out("dir"), "--json", Out(suffix=".json")],
+                             skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only (--asr and text: tests/scoring)
         "score wer": Row(lambda w: [f(w, "ref.txt"), f(w, "hyp.txt"), "--details", Out("dir")]),
         "synth": Row(lambda w: ["--model-dir", In(w.tts, "model"), "--text-file", In(w.data / "text"), "--ids", "--out-dir", Out("dir"),
                                 "--speed", Num("1.0"), "--pitch-shift", Num("0"), "--device", "cpu"], skip=slow_text),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Tuple
 
+import numpy as np
 import pytest
 
 from speechtools.cli.main import main
@@ -20,3 +22,20 @@ def run_cli(capsys):
         return exc.value.code, out.out, out.err
 
     return run
+
+
+LJ_CLIP = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "LJ001-0008.flac"  # public domain, 22.05 kHz, 1.78 s
+
+
+@pytest.fixture(scope="session")
+def real_clip_16k() -> np.ndarray:
+    """LJ001-0008 ("has never been surpassed") at 16 kHz, float32."""
+    from speechtools.audio.io import load_audio
+
+    return load_audio(LJ_CLIP, 16000, resample=True)
+
+
+def add_noise(wav: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """``wav`` plus white Gaussian noise at ``snr_db`` (signal power over noise power, in dB)."""
+    noise = np.random.default_rng(seed).standard_normal(len(wav))
+    return (wav + noise * np.sqrt(np.mean(wav.astype(np.float64) ** 2) / 10 ** (snr_db / 10))).astype(np.float32)

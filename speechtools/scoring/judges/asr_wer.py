@@ -1,0 +1,62 @@
+"""Intelligibility by machine: the word error rate of a recogniser's transcript of the output against the reference text.
+
+The recogniser is given (``score vocoder --asr`` passes pocketsphinx's, :mod:`speechtools.asr`);
+transcripts are case-folded and stripped of punctuation (``score wer --ignore-case
+--remove-punct``, as the TTS recipes score) and aligned by :func:`speechtools.scoring.wer.align`.
+Per utterance the WER is its errors over its reference words; the corpus figure pools them
+(all errors / all reference words, as ``score wer``) with the Bisani–Ney bootstrap interval of
+:func:`speechtools.scoring.bootstrap.bootstrap_wer` (Kaldi ``compute-wer-bootci``). An
+utterance whose reference has no word has no WER and is left out of both (``score wer`` would
+count its inserted words).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, Sequence, Tuple
+
+import numpy as np
+
+from speechtools.scoring.bootstrap import bootstrap_wer
+from speechtools.scoring.judges.base import Judge, Metric, Utterance
+from speechtools.scoring.judges.summary import Summary
+from speechtools.scoring.normalize import Normalizer
+from speechtools.scoring.wer import align
+
+BOOTSTRAP_REPLICATIONS = 10000
+
+
+class AsrWer(Judge):
+    """WER (%) of ``recognize(output at rate)`` against the utterance's reference text (lower is better)."""
+
+    needs_text = True
+    metrics = (Metric("asr_wer", "ASR WER %", 2),)
+
+    def __init__(self, recognize: Callable[[np.ndarray], str], rate: int,
+                 normalizer: Normalizer = Normalizer(ignore_case=True, remove_punct=True)) -> None:
+        self.recognize, self.rate, self.normalizer = recognize, rate, normalizer
+        self.counts: Dict[str, Tuple[int, int]] = {}
+        self.transcripts: Dict[str, str] = {}
+
+    def score(self, utt: Utterance) -> Dict[str, float]:
+        assert utt.text is not None
+        self.transcripts[utt.uttid] = self.recognize(utt.hyp.at(self.rate))
+        ref = self.normalizer(utt.text)
+        errors = sum(op != "C" for op, _, _ in align(ref, self.normalizer(self.transcripts[utt.uttid])))
+        self.counts[utt.uttid] = (errors, len(ref))
+        if not ref:
+            return {"asr_wer": utt.undefined("ASR WER", "the reference transcript has no words")}
+        return {"asr_wer": 100.0 * errors / len(ref)}
+
+    def summarize(self, key: str, ids: Sequence[str], values: Sequence[float]) -> Summary:
+        """Pooled WER and bootstrap interval over the utterances whose reference has words (the others are undefined)."""
+        scored = [self.counts[u] for u in ids if self.counts[u][1] > 0]
+        n, undefined = len(scored), len(ids) - len(scored)
+        if not scored:
+            return Summary(math.nan, math.nan, math.nan, 0, undefined, "pooled", "bootstrap", "the references have no words")
+        errors, words = (np.array(column, dtype=np.int64) for column in zip(*scored))
+        value = 100.0 * float(errors.sum()) / float(words.sum())
+        if n < 2:
+            return Summary(value, math.nan, math.nan, n, undefined, "pooled", "bootstrap", "only one utterance has a value")
+        ci = bootstrap_wer(errors, words, BOOTSTRAP_REPLICATIONS, seed=1)
+        return Summary(value, ci.low, ci.high, n, undefined, "pooled", "bootstrap")
