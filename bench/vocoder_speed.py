@@ -15,7 +15,10 @@ Measured in one run, on CPU with 1 thread and with all threads (and on GPU when 
   ``--quick`` measures T = 6 end to end; the full run T = 6, 12 and 50.
 
 Untrained (randomly initialised) weights: the arithmetic, and so the speed, does not depend on
-them. JSON: ``{"rtf": {NAME: {"1": x, "all": y[, "cuda": z]}}, "params": {...}, "setup": {...}}``::
+them. The script sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is set: on a shared machine, OpenMP
+threads that spin at barriers while another process holds a core made the 2-thread runs 2.3x
+slower than 1 thread (measured on the 2-core development machine under load); passive waiting
+keeps "all threads" from collapsing below one thread. JSON: ``{"rtf": {NAME: {"1": x, "all": y[, "cuda": z]}}, "params": {...}, "setup": {...}}``::
 
     python bench/vocoder_speed.py --quick --json out.json      # 0.5 s of audio; under 3 minutes on 2 cores
     python bench/vocoder_speed.py --json out.json               # 3 clips of 2 s
@@ -30,8 +33,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (see the module docstring)
+
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -173,7 +177,7 @@ def run_benchmark(quick: bool, seconds: Optional[float] = None, clips: Optional[
     finally:
         torch.set_num_threads(threads)
     result["setup"] = {"audio_seconds": audio, "clips": len(mels), "seconds_per_clip": seconds, "quick": quick,
-                       "cpu_threads_all": os.cpu_count(), "torch": torch.__version__,
+                       "cpu_threads_all": os.cpu_count(), "torch": torch.__version__, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                        "acoustic_model": "fastspeech2 (conf/tts/fastspeech2.yaml), CPU fast path on CPU"}
     return result
 
