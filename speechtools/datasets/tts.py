@@ -51,23 +51,34 @@ SPEAKER_VECTORS_NAME = "spk_vectors.scp"
 
 
 @dataclass
-class TTSDataConfig:
-    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data.
+class FeatureDataConfig:
+    """Where a task that reads feature stores finds its data (the vocoder task; the base of :class:`TTSDataConfig`).
 
     Attributes:
-        train_data, valid_data: Kaldi data directories (with ``durations``).
+        train_data, valid_data: Kaldi data directories.
         train_feats, valid_feats: feature stores of those sets (``dump/<set>``).
-        token_list: ``tokens.txt``; stats: ``stats.npz``; feats_conf: the feature YAML used.
-        frontend: text front-end name (``en_phone``...).
+        stats: ``stats.npz`` of the training set; feats_conf: the feature YAML the stores were extracted with.
     """
 
     train_data: str = ""
     train_feats: str = ""
     valid_data: Optional[str] = None
     valid_feats: Optional[str] = None
-    token_list: str = ""
     stats: str = ""
     feats_conf: str = ""
+
+
+@dataclass
+class TTSDataConfig(FeatureDataConfig):
+    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data: the fields of
+    :class:`FeatureDataConfig` (data directories with ``durations``), plus
+
+    Attributes:
+        token_list: ``tokens.txt``.
+        frontend: text front-end name (``en_phone``...).
+    """
+
+    token_list: str = ""
     frontend: str = "en_phone"
 
 

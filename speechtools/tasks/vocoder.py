@@ -33,7 +33,7 @@ from tqdm import tqdm
 from speechtools.audio.extract import CONFIG_FILE, stored_feature_config
 from speechtools.audio.features import mel_settings_mismatch
 from speechtools.config import check_ranges, from_dict, load_config, save_config
-from speechtools.datasets.tts import STATS_NAME, FeatureAssets
+from speechtools.datasets.tts import STATS_NAME, FeatureAssets, FeatureDataConfig
 from speechtools.datasets.waveform import WaveformSegmentDataset, collate_waveform_segments
 from speechtools.errors import UserError
 from speechtools.fileio import copy_file
@@ -47,22 +47,14 @@ ENERGY_NAME = "energy_range.yaml"
 
 
 @dataclass
-class VocoderTaskConfig:
-    """``task_conf`` of ``task: vocoder``.
+class VocoderTaskConfig(FeatureDataConfig):
+    """``task_conf`` of ``task: vocoder``: the data of :class:`~speechtools.datasets.tts.FeatureDataConfig`
+    (data directories with ``wav.scp``, their feature stores with ``mel``, ``stats``, ``feats_conf``), plus
 
     Attributes:
-        train_data, valid_data: Kaldi data directories (``wav.scp``).
-        train_feats, valid_feats: their feature stores (``dump/<set>`` with ``mel``).
-        stats: ``stats.npz`` of the training set; feats_conf: the feature YAML the stores were extracted with.
         segment_frames: mel frames per training crop (62 in the reference; the audio is 62 × hop samples).
     """
 
-    train_data: str = ""
-    train_feats: str = ""
-    valid_data: Optional[str] = None
-    valid_feats: Optional[str] = None
-    stats: str = ""
-    feats_conf: str = ""
     segment_frames: int = 62
 
     def __post_init__(self) -> None:
