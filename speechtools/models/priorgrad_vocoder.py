@@ -187,14 +187,20 @@ class PriorGradVocoder(nn.Module):
         """Noise a batch of waveform segments at random steps and predict the noise.
 
         ``audio`` ``(B, T·hop)``; ``log_mel`` ``(B, T, n_mels)`` (natural log, not normalised).
-        Returns ``eps_hat``, ``eps`` (the prior noise added) and ``sigma`` (per sample).
+        Returns ``eps_hat``, ``eps`` (the prior noise added) and ``sigma`` (per sample). Training
+        draws the steps and noise from the global generator (which the trainer checkpoints); in
+        eval mode (validation) they come from a generator seeded with 0, so the validation loss
+        is comparable across steps.
         """
         self._check_mel(log_mel)
         if audio.shape != (log_mel.size(0), log_mel.size(1) * self.hop_length):
             raise ValueError(f"audio {tuple(audio.shape)} does not span the {log_mel.size(1)} frames of the mel")
         sigma = self.sample_sigma(log_mel)
-        t = torch.randint(0, self.schedule.num_steps, (audio.size(0),), device=audio.device)
-        x_t, eps = q_sample(audio, t, self.schedule, sigma)
+        # validation (eval mode): the same steps and noise every time, and the global generator untouched
+        generator = None if self.training else torch.Generator(device=audio.device).manual_seed(0)
+        t = torch.randint(0, self.schedule.num_steps, (audio.size(0),), device=audio.device, generator=generator)
+        z = torch.randn(audio.shape, device=audio.device, dtype=audio.dtype, generator=generator)
+        x_t, eps = q_sample(audio, t, self.schedule, sigma, z=z)
         eps_hat = self.net(x_t, t.float(), self.condition(log_mel))
         return {"eps_hat": eps_hat, "eps": eps, "sigma": sigma}
 

@@ -2,6 +2,7 @@
 training with the real trainer (overfitting one clip, resuming bit for bit with EMA) and the
 model directory's assets."""
 
+import json
 import math
 import time
 from pathlib import Path
@@ -114,6 +115,18 @@ def test_the_loss_is_prior_weighted_and_ignores_padding():
     torch.testing.assert_close(model.loss(changed, samples=samples)["loss"], loss)
 
 
+def test_validation_draws_fixed_noise_and_leaves_the_global_generator_alone():
+    model = build(PriorGradVocoderConfig(residual_layers=2, residual_channels=4, step_embedding_dim=8, step_hidden=8), n_mels=4).eval()
+    mel, audio = frames_of_energy([0.5, 1.0, 2.5]).float().expand(3, -1, -1), 0.1 * torch.ones(3, 768)
+    torch.manual_seed(9)
+    state = torch.get_rng_state()
+    first = model.loss(model(audio, mel))["loss"]
+    assert torch.equal(torch.get_rng_state(), state) and torch.equal(model.loss(model(audio, mel))["loss"], first)
+    model.train()
+    model(audio, mel)
+    assert not torch.equal(torch.get_rng_state(), state)  # training draws from the trainer's generator
+
+
 def test_sampling_schedules_and_reproducibility():
     model = build(PriorGradVocoderConfig(residual_layers=2, residual_channels=4, step_embedding_dim=8, step_hidden=8), n_mels=4)
     assert model.supported_steps() == [6, 12, 50]
@@ -168,9 +181,13 @@ def test_overfitting_one_clip_lowers_the_loss_threefold(one_clip, tmp_path):
 
 
 def test_resume_with_ema_is_bit_for_bit(one_clip, tmp_path, capsys):
-    straight = train_vocoder(one_clip, tmp_path / "straight")
-    split = train_vocoder(one_clip, tmp_path / "split", "trainer.max_steps=10")
-    train_vocoder(one_clip, split, resume=True)
+    valid = [f"task_conf.valid_data={one_clip / 'data'}", f"task_conf.valid_feats={one_clip / 'dump'}", "trainer.valid_interval=5"]
+    straight = train_vocoder(one_clip, tmp_path / "straight", *valid)
+    split = train_vocoder(one_clip, tmp_path / "split", "trainer.max_steps=10", *valid)
+    train_vocoder(one_clip, split, *valid, resume=True)
+    logs = [[json.loads(line) for line in (d / "train_log.jsonl").read_text().splitlines()] for d in (straight, split)]
+    valid_losses = [[r["loss"] for r in log if r["split"] == "valid"] for log in logs]
+    assert valid_losses[0] == valid_losses[1] and len(valid_losses[0]) == 4
     a, b = (load_checkpoint(d / "checkpoints" / "step_20.pt") for d in (straight, split))
     for key in ("model", "ema"):
         assert a[key].keys() == b[key].keys() and all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
