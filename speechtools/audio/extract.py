@@ -34,7 +34,7 @@ from speechtools.audio.features import FeatureConfig, continuous_log_f0, f0, log
 from speechtools.audio.io import Span, load_audio
 from speechtools.audio.stats import FeatureStats, RunningMoments
 from speechtools.audio.store import FeatureStore
-from speechtools.config import save_config, to_dict
+from speechtools.config import from_dict, load_config, save_config, to_dict
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
 
@@ -149,6 +149,18 @@ def _extract_and_write(job: Job, cfg: FeatureConfig, features: Tuple[str, ...], 
     for name, array in arrays.items():
         store.write(name, job.uttid, array)
     return job.uttid, None
+
+
+def stored_feature_config(root: PathLike) -> Optional[FeatureConfig]:
+    """The configuration the store ``root`` was extracted with (its ``feats_config.yaml``), ``None`` if it has none.
+
+    Raises:
+        UserError: the file does not parse or validate (naming it).
+    """
+    path = Path(root) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    return from_dict(FeatureConfig, load_config(path))
 
 
 def _check_store_config(root: Path, cfg: FeatureConfig) -> None:

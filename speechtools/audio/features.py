@@ -12,7 +12,7 @@ frames, frame ``i`` centred on sample ``i * hop`` (see :mod:`speechtools.audio.s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -22,7 +22,8 @@ from speechtools.audio.mel import mel_filterbank
 from speechtools.audio.pitch import continuous_log_f0, praat_f0
 from speechtools.audio.stft import stft, stft_num_frames
 
-__all__ = ["FeatureConfig", "num_frames", "log_mel", "energy", "log_mel_and_energy", "f0", "continuous_log_f0"]
+__all__ = ["FeatureConfig", "MEL_SETTINGS", "mel_setting_differences", "mel_settings_mismatch", "num_frames", "log_mel", "energy", "log_mel_and_energy", "f0",
+           "continuous_log_f0"]
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 
@@ -72,6 +73,23 @@ class FeatureConfig:
             raise ValueError(f"need 0 < f0_min < f0_max, got {self.f0_min}, {self.f0_max}")
         if not 0 <= self.voicing_threshold <= 1:
             raise ValueError(f"voicing_threshold must be in [0, 1], got {self.voicing_threshold}")
+
+
+MEL_SETTINGS = ("sample_rate", "n_fft", "hop_length", "win_length", "fmin", "fmax", "n_mels", "log_floor")
+"""The settings that decide the log-mel (the F0 tracker's and ``resample`` do not)."""
+
+
+def mel_setting_differences(a: FeatureConfig, b: FeatureConfig) -> List[Tuple[str, Any, Any]]:
+    """``(name, value in a, value in b)`` for each of :data:`MEL_SETTINGS` on which ``a`` and ``b`` differ."""
+    return [(name, getattr(a, name), getattr(b, name)) for name in MEL_SETTINGS if getattr(a, name) != getattr(b, name)]
+
+
+def mel_settings_mismatch(a: FeatureConfig, b: FeatureConfig, a_name: str, b_name: str) -> Optional[str]:
+    """``"hop_length 200 (a_name) vs 256 (b_name), ..."`` naming every differing mel setting, or ``None`` if they agree."""
+    diffs = mel_setting_differences(a, b)
+    if not diffs:
+        return None
+    return ", ".join(f"{name} {x} ({a_name}) vs {y} ({b_name})" for name, x, y in diffs)
 
 
 def num_frames(n_samples: int, cfg: FeatureConfig) -> int:

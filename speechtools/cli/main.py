@@ -30,6 +30,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "compute-stats": ("speechtools.cli.feats:compute_stats", "Compute global mean/std of features on a training set (stats.npz)."),
     "align": ("speechtools.cli.align:align", "Learn alignments and write token durations; import MFA TextGrids."),
     "synth": ("speechtools.cli.synth:synth", "Synthesise speech from text with a trained TTS model directory."),
+    "vocode": ("speechtools.cli.vocode:vocode", "Turn log-mel spectrograms into wavs with a trained vocoder (PriorGrad, DiffWave)."),
     "teacher": ("speechtools.cli.teacher:teacher", "FastSpeech teacher: attention durations and knowledge distillation."),
     "correct": ("speechtools.cli.correct:correct", "ASR error-correction data tools: noising, edit alignment."),
     "correct-asr": ("speechtools.cli.correct:correct_asr", "Correct ASR hypotheses with a trained corrector (FastCorrect, AR)."),

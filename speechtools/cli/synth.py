@@ -30,10 +30,11 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
               help="External speaker vector (x-/d-vector, 1-D float .npy) for every line; models with speaker_vector_dim > 0.")
 @click.option("--reference-audio", default=None, metavar="FILE",
               help="Reference recording for every line (models with an utterance-level acoustic encoder, e.g. AdaSpeech).")
-@click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder name (griffin-lim; neural vocoders when installed).")
-@click.option("--vocoder-model", default=None, help="Trained vocoder model (neural vocoders).")
+@click.option("--vocoder", default="griffin-lim", show_default=True,
+              help="Vocoder name: griffin-lim, or priorgrad with --vocoder-model (a trained vocoder model directory).")
+@click.option("--vocoder-model", default=None, help="Trained vocoder model directory (neural vocoders: priorgrad).")
 @click.option("--vocoder-set", "vocoder_overrides", multiple=True, metavar="KEY=VALUE",
-              help="Vocoder setting, validated against its config (griffin-lim: n_iter, momentum); repeatable.")
+              help="Vocoder setting, validated against its config (griffin-lim: n_iter, momentum; priorgrad: steps=6|12|50, seed); repeatable.")
 @click.option("--strict", is_flag=True, help="Refuse text with characters the model's front-end cannot speak (default: report them and leave them out).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--plot", is_flag=True, help="Also write <id>.png: mel with token durations.")
@@ -51,6 +52,7 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
       speechtools synth --model-dir exp/fastspeech2 --text-file lines.txt --out-dir out/ --speed 1.2 --pitch-shift 2
       speechtools synth --model-dir exp/fastspeech2 --text-file data/eval/text --ids --out-dir exp/fastspeech2/decode_eval --plot
       speechtools synth --model-dir exp/lightspeech_xvec --text "Hello world." --speaker-vector xvec/spk1.npy --out-dir out/
+      speechtools synth --model-dir exp/fastspeech2 --text "Hello world." --vocoder priorgrad --vocoder-model exp/priorgrad --out-dir out/
     """
     from speechtools.audio.io import save_audio
     from speechtools.data.kaldi import write_durations as write_durations_file, write_table

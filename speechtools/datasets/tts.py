@@ -4,7 +4,8 @@
   list, stats, feature YAML, text front-end);
 * :class:`SpeechAssets`: the token list, stats, feature configuration and front-end of a task,
   loaded lazily from those paths (training) or from a model directory's copies (inference),
-  and exported into the model directory;
+  and exported into the model directory (:class:`FeatureAssets`: stats and feature
+  configuration alone, for the vocoder task);
 * :class:`TTSDataset` and :func:`collate_tts`: normalised ``{tokens, mel, durations, pitch,
   energy, speaker[, speaker_vector]}`` items and their padded batches;
 * external speaker vectors (``spk_vectors.scp``): :func:`read_speaker_vectors`, :func:`load_speaker_vector`.
@@ -50,23 +51,34 @@ SPEAKER_VECTORS_NAME = "spk_vectors.scp"
 
 
 @dataclass
-class TTSDataConfig:
-    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data.
+class FeatureDataConfig:
+    """Where a task that reads feature stores finds its data (the vocoder task; the base of :class:`TTSDataConfig`).
 
     Attributes:
-        train_data, valid_data: Kaldi data directories (with ``durations``).
+        train_data, valid_data: Kaldi data directories.
         train_feats, valid_feats: feature stores of those sets (``dump/<set>``).
-        token_list: ``tokens.txt``; stats: ``stats.npz``; feats_conf: the feature YAML used.
-        frontend: text front-end name (``en_phone``...).
+        stats: ``stats.npz`` of the training set; feats_conf: the feature YAML the stores were extracted with.
     """
 
     train_data: str = ""
     train_feats: str = ""
     valid_data: Optional[str] = None
     valid_feats: Optional[str] = None
-    token_list: str = ""
     stats: str = ""
     feats_conf: str = ""
+
+
+@dataclass
+class TTSDataConfig(FeatureDataConfig):
+    """Where the TTS-family tasks (``tts``, ``alignment``, ``tts_ar``) find their data: the fields of
+    :class:`FeatureDataConfig` (data directories with ``durations``), plus
+
+    Attributes:
+        token_list: ``tokens.txt``.
+        frontend: text front-end name (``en_phone``...).
+    """
+
+    token_list: str = ""
     frontend: str = "en_phone"
 
 
@@ -257,36 +269,33 @@ def collate_tts(items: List[Dict[str, Any]]) -> Dict[str, Any]:
     return batch
 
 
-class SpeechAssets:
-    """Assets of a speech task (mixin of the TTS, alignment and autoregressive TTS tasks).
+class FeatureAssets:
+    """The training set's ``stats.npz`` and the feature configuration of a task that reads a feature store.
 
-    ``tokens``, ``stats``, ``feature_config`` and ``frontend`` load on first use from the paths in
-    ``task_conf`` (training), unless :meth:`load_assets` already loaded a model directory's copies
-    (inference: the config's relative training paths need not exist there).
+    Loaded on first use from ``task_conf.stats`` and ``task_conf.feats_conf`` (training), unless
+    the task's ``load_assets`` already loaded a model directory's copies (:meth:`_load_features`).
+    The base of :class:`SpeechAssets`; the vocoder task uses it alone (no tokens).
     """
 
     conf: Any
     _assets_loaded: bool = False
 
-    def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
-        self._tokens = TokenList.load(token_list)
+    def _load_features(self, stats: str, feats_conf: str) -> None:
         self._stats = load_stats(stats)
         self._feature_config = load_feature_config(Path(feats_conf))
-        self._frontend = get_frontend(self.conf.frontend)
         self._assets_loaded = True
+
+    def _load_from_conf(self) -> None:
+        """Load the assets from the training paths of ``task_conf``."""
+        self._load_features(self.conf.stats, self.conf.feats_conf)
 
     def _ensure_assets(self) -> None:
         if not self._assets_loaded:
-            self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+            self._load_from_conf()
             self._after_assets()
 
     def _after_assets(self) -> None:
         """Hook run after the training-time assets are loaded."""
-
-    @property
-    def tokens(self) -> TokenList:
-        self._ensure_assets()
-        return self._tokens
 
     @property
     def stats(self) -> FeatureStats:
@@ -297,6 +306,28 @@ class SpeechAssets:
     def feature_config(self) -> FeatureConfig:
         self._ensure_assets()
         return self._feature_config
+
+
+class SpeechAssets(FeatureAssets):
+    """Assets of a speech task (mixin of the TTS, alignment and autoregressive TTS tasks).
+
+    ``tokens``, ``stats``, ``feature_config`` and ``frontend`` load on first use from the paths in
+    ``task_conf`` (training), unless :meth:`load_assets` already loaded a model directory's copies
+    (inference: the config's relative training paths need not exist there).
+    """
+
+    def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
+        self._tokens = TokenList.load(token_list)
+        self._load_features(stats, feats_conf)
+        self._frontend = get_frontend(self.conf.frontend)
+
+    def _load_from_conf(self) -> None:
+        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+
+    @property
+    def tokens(self) -> TokenList:
+        self._ensure_assets()
+        return self._tokens
 
     @property
     def frontend(self) -> Any:

@@ -13,6 +13,9 @@ Training draws the start frame from the global torch generator, which the traine
 checkpoints (a resumed run draws the same segments); validation (``random_start=False``)
 takes the first frames. An utterance shorter than a segment is padded: mel with the
 normalised log floor, audio with zeros; ``frames``/``samples`` give the valid lengths.
+Each item carries the stored natural-log mel too (``log_mel``, padded with the log floor):
+what a vocoder that normalises its own input, or derives a prior from the frame energy
+(PriorGrad), reads.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from speechtools.errors import UserError
 
 
 class WaveformSegmentDataset(Dataset):
-    """Items ``{uttid, mel (segment_frames, n_mels), audio (segment_frames·hop,), frames, samples, start}``.
+    """Items ``{uttid, mel, log_mel (segment_frames, n_mels), audio (segment_frames·hop,), frames, samples, start}``.
+
+    ``mel`` is normalised with ``stats``, ``log_mel`` the stored natural-log mel.
 
     Args:
         data_dir: Kaldi data directory (``wav.scp``, optional ``segments``).
@@ -59,7 +64,8 @@ class WaveformSegmentDataset(Dataset):
         if missing:
             raise UserError(f"utterance {missing[0]!r} ({len(missing)} in all) has no mel features in this store", feats_dir)
         self.frames = [int(shapes[job.uttid][0]) for job in self.jobs]
-        self.pad_value = float(stats.normalize("mel", np.full((1, feature_config.n_mels), np.log(feature_config.log_floor)))[0, 0])
+        self.log_floor = float(np.log(feature_config.log_floor))
+        self.pad_value = float(stats.normalize("mel", np.full((1, feature_config.n_mels), self.log_floor))[0, 0])
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -70,14 +76,17 @@ class WaveformSegmentDataset(Dataset):
         last = max(total - seg, 0)
         start = int(torch.randint(0, last + 1, ()).item()) if self.random_start and last > 0 else 0
         frames = min(seg, total - start)
-        mel = self.stats.normalize("mel", self.store.read("mel", job.uttid)[start:start + frames]).astype(np.float32)
+        log_mel = self.store.read("mel", job.uttid)[start:start + frames].astype(np.float32)
+        mel = self.stats.normalize("mel", log_mel).astype(np.float32)
         wav = load_audio(job.entry, self.cfg.sample_rate, job.segment, self.cfg.resample, job.uttid)
         audio = wav[start * hop:(start + frames) * hop].astype(np.float32)
         mel_out = np.full((seg, self.cfg.n_mels), self.pad_value, dtype=np.float32)
         mel_out[:frames] = mel
+        log_mel_out = np.full((seg, self.cfg.n_mels), self.log_floor, dtype=np.float32)
+        log_mel_out[:frames] = log_mel
         audio_out = np.zeros(seg * hop, dtype=np.float32)
         audio_out[: len(audio)] = audio
-        return {"uttid": job.uttid, "mel": torch.from_numpy(mel_out), "audio": torch.from_numpy(audio_out),
+        return {"uttid": job.uttid, "mel": torch.from_numpy(mel_out), "log_mel": torch.from_numpy(log_mel_out), "audio": torch.from_numpy(audio_out),
                 "frames": frames, "samples": len(audio), "start": start}
 
 
@@ -86,6 +95,7 @@ def collate_waveform_segments(items: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {
         "uttids": [it["uttid"] for it in items],
         "mel": torch.stack([it["mel"] for it in items]),
+        "log_mel": torch.stack([it["log_mel"] for it in items]),
         "audio": torch.stack([it["audio"] for it in items]),
         "frames": torch.tensor([it["frames"] for it in items]),
         "samples": torch.tensor([it["samples"] for it in items]),

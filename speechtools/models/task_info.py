@@ -9,8 +9,9 @@ through :meth:`speechtools.models.ModelRegistry.build` from a stub that implemen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, Sequence, Tuple
 
 
 class VarianceStats(NamedTuple):
@@ -66,6 +67,40 @@ class VocabularyInfo(Protocol):
 
 
 @dataclass(frozen=True)
+class EnergyRange:
+    """Training-set minimum and maximum of the mel frame energy ``sqrt(Σ_k exp(log-mel_k))`` (PriorGrad's σ normalisation).
+
+    ``frames``: how many frames they were taken over (0 when given by hand).
+    """
+
+    energy_min: float
+    energy_max: float
+    frames: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.energy_min) and math.isfinite(self.energy_max) and 0.0 <= self.energy_min < self.energy_max):
+            raise ValueError(f"need 0 <= energy_min < energy_max, got {self.energy_min}, {self.energy_max}")
+
+
+class VocoderInfo(Protocol):
+    """Mel-to-waveform tasks (``vocoder``): the feature grid and the training set's mel statistics."""
+
+    @property
+    def n_mels(self) -> int:
+        """Mel bins of the feature configuration."""
+
+    @property
+    def hop_length(self) -> int:
+        """Waveform samples per mel frame."""
+
+    def mel_mean_std(self) -> Tuple[Sequence[float], Sequence[float]]:
+        """Per-bin mean and standard deviation of the training set's log-mel (``stats.npz``)."""
+
+    def energy_range(self) -> EnergyRange:
+        """Minimum and maximum mel frame energy over the training set."""
+
+
+@dataclass(frozen=True)
 class FixedSizes:
     """Sizes given by hand instead of by a task's data: every protocol above at once.
 
@@ -80,6 +115,14 @@ class FixedSizes:
     bos_id: int = 2
     eos_id: int = 3
     stats: VarianceStats = VarianceStats(0.0, 1.0, 0.0, 1.0)
+    hop_length: int = 256
+    energy: EnergyRange = EnergyRange(0.1, 4.0)
 
     def variance_stats(self) -> VarianceStats:
         return self.stats
+
+    def mel_mean_std(self) -> Tuple[Sequence[float], Sequence[float]]:
+        return [0.0] * self.n_mels, [1.0] * self.n_mels
+
+    def energy_range(self) -> EnergyRange:
+        return self.energy

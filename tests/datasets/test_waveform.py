@@ -57,6 +57,8 @@ def test_a_segments_stored_frames_are_the_log_mel_of_its_own_samples(corpus: Pat
         torch.testing.assert_close(torch.from_numpy(stored[2:22].astype(np.float32)), item["mel"][2:22], atol=2e-3, rtol=1e-3)
         full = data.stats.normalize("mel", data.store.read("mel", "u1"))
         np.testing.assert_allclose(item["mel"].numpy(), full[item["start"]:item["start"] + 24], atol=1e-6)
+        raw = data.store.read("mel", "u1")[item["start"]:item["start"] + 24]
+        np.testing.assert_array_equal(item["log_mel"].numpy(), raw)  # the stored natural-log mel, unnormalised
     assert len(starts) > 1  # the start is drawn
 
 
@@ -75,8 +77,9 @@ def test_short_utterances_are_padded_and_batches_stack(corpus: Path) -> None:
     n = short["frames"]
     assert n == 2205 // CFG.hop_length + 1 and short["samples"] == 2205 - 0 and short["start"] == 0
     assert torch.all(short["audio"][short["samples"]:] == 0) and torch.all(short["mel"][n:] == data.pad_value)
+    assert torch.allclose(short["log_mel"][n:], torch.tensor(np.log(CFG.log_floor), dtype=torch.float32))
     batch = collate_waveform_segments([data[i] for i in range(3)])
-    assert batch["mel"].shape == (3, 24, CFG.n_mels) and batch["audio"].shape == (3, 24 * CFG.hop_length)
+    assert batch["mel"].shape == batch["log_mel"].shape == (3, 24, CFG.n_mels) and batch["audio"].shape == (3, 24 * CFG.hop_length)
     assert batch["frames"].tolist()[2] == n and batch["uttids"] == ["u1", "u2", "u3"]
 
 

@@ -2,7 +2,7 @@
 
 A small real data directory (4 LJSpeech mini clips) with features, stats, tokens and durations;
 tiny trained model directories (FastSpeech 2, aligner, Transformer TTS teacher, FastCorrect,
-MusicBERT classifier); synthesised wavs; text, pair, transcript, sheet, score, MIDI and TextGrid
+MusicBERT classifier, PriorGrad vocoder); synthesised wavs; text, pair, transcript, sheet, score, MIDI and TextGrid
 files. Everything lives under one folder that the suite copies into each case's sandbox by
 reference (inputs are read-only; outputs go to the case's own folder).
 """
@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,6 +35,7 @@ class World:
     aligner: Path
     teacher: Path
     corrector: Path
+    vocoder: Path
     music: Path
     music_data: Path
     midi_dir: Path
@@ -87,6 +89,9 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     tts = _train(REPO / "conf" / "tts" / "fastspeech2_tiny.yaml", root / "tts", *sets)
     aligner = _train(REPO / "conf" / "tts" / "aligner_tiny.yaml", root / "aligner", *sets)
     teacher = _train(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", root / "teacher", *sets)
+    vocoder = _train(REPO / "conf" / "vocoder" / "priorgrad_tiny.yaml", root / "vocoder", f"task_conf.train_data={data}",
+                     f"task_conf.train_feats={dump}", f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
+                     "trainer.max_steps=2", "trainer.save_interval=2")
     pairs = FIXTURES / "correction" / "kathleen_pairs.tsv"
     _cli("correct", "vocab", "--lang", "en", str(pairs), str(root / "corr_tokens.txt"))
     corrector = _train(REPO / "conf" / "correction" / "fastcorrect_tiny.yaml", root / "fastcorrect",
@@ -105,12 +110,27 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     wavs = root / "synth"
     _cli("synth", "--model-dir", str(tts), "--text-file", str(data / "text"), "--ids", "--out-dir", str(wavs), "--device", "cpu")
     files = _text_files(root / "files", data, pairs, music_data)
+    _vocode_inputs(files, dump)
     shutil.copytree(data, files / "plain_data")  # without durations: what `data fix`/`split` rewrite in place
     (files / "plain_data" / "durations").unlink()
     configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt")
     corpora = _corpora(root / "corpora", data)
-    return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, music, music_data, midi_dir,
+    return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
                  wavs, files, configs, corpora)
+
+
+def _vocode_inputs(folder: Path, dump: Path) -> None:
+    """``vocode_mel.scp``: the first 12 frames of two utterances' mels, named by absolute paths (so a copy of the scp still finds them)."""
+    from speechtools.audio.store import FeatureStore
+
+    store = FeatureStore(dump)
+    (folder / "vocode_mels").mkdir()
+    lines = []
+    for uttid in store.utt_ids("mel")[:2]:
+        path = folder / "vocode_mels" / f"{uttid}.npy"
+        np.save(path, store.read("mel", uttid)[:12])
+        lines.append(f"{uttid} {path}\n")
+    (folder / "vocode_mel.scp").write_text("".join(lines))
 
 
 def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path:
@@ -138,7 +158,6 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     (tg_data / "wav.scp").write_text("LJ-test /dev/null\n")
     (tg_grids / "LJ-test.TextGrid").write_bytes((FIXTURES / "align" / "LJ-test.TextGrid").read_bytes())
     from speechtools.audio.store import FeatureStore
-    import numpy as np
 
     store = FeatureStore(folder / "tg_dump")
     store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))

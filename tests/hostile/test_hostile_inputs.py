@@ -160,6 +160,8 @@ def rows() -> Dict[str, Row]:
         "text normalize": Row(lambda w: ["--lang", "en", "--in", f(w, "sentences.txt"), "--out", Out()]),
         "train": Row(lambda w: ["--config", In(w.configs / "fastcorrect.yaml"), "--out-dir", Out("dir"), "--device", "cpu", "--quiet"],
                      skip=slow_text),
+        "vocode": Row(lambda w: ["--vocoder-dir", In(w.vocoder, "model"), "--feats-scp", In(w.files / "vocode_mel.scp"), "--out-dir", Out("dir"),
+                                 "--steps", Num("6"), "--device", "cpu", "--no-progress"]),
     }
 
 
