@@ -65,9 +65,9 @@ def step_embedding(step: torch.Tensor, dim: int) -> torch.Tensor:
     frequencies, 1 to 10⁴ per step); a fractional ``t`` interpolates smoothly between steps.
     """
     half = dim // 2
-    exponents = torch.arange(half, device=step.device, dtype=torch.float32) * (4.0 / max(half - 1, 1))
-    angles = step.float().unsqueeze(1) * (10.0 ** exponents).unsqueeze(0)
-    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    exponents = torch.arange(half, device=step.device, dtype=torch.float64) * (4.0 / max(half - 1, 1))
+    angles = step.double().unsqueeze(1) * (10.0 ** exponents).unsqueeze(0)  # float64: t·10⁴ reaches 4·10⁶
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1).float()
 
 
 class _ResidualLayer(nn.Module):
