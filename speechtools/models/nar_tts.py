@@ -107,41 +107,15 @@ class NARTTS(nn.Module):
     """Whether :meth:`forward` uses ``reference_mel``/``reference_mel_lengths`` (AdaSpeech's
     utterance-level acoustic condition); the synthesiser refuses reference audio otherwise."""
 
-    def forward(
-        self,
-        tokens: torch.Tensor,
-        token_lengths: torch.Tensor,
-        *,
-        durations: Optional[torch.Tensor] = None,
-        pitch: Optional[torch.Tensor] = None,
-        energy: Optional[torch.Tensor] = None,
-        speakers: Optional[torch.Tensor] = None,
-        speaker_vectors: Optional[torch.Tensor] = None,
-        mel: Optional[torch.Tensor] = None,
-        max_frames: Optional[int] = None,
-        alpha: float = 1.0,
-        pitch_shift: float = 0.0,
-        energy_scale: float = 1.0,
-        **unused: Any,
-    ) -> Dict[str, torch.Tensor]:
+    def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, **inputs: Any) -> Dict[str, torch.Tensor]:
         """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
 
-        Everything after the tokens is a keyword, so a task passes its batch as ``model(**batch)``
-        (keys this model does not use, such as ``uttids``, land in ``unused``). ``mel`` (the
-        target, training only) fixes the output length to ``mel.size(1)`` frames unless
-        ``max_frames`` is given.
-
-        ``speaker_vectors`` ``(batch, D)``: external speaker vectors, projected and added to the
-        encoder output (ValueError if the model has no projection or ``D`` differs from it).
-
-        Returns a dict with ``mel`` (before post-net), ``mel_post`` (after; equal to ``mel``
-        without post-net), ``frame_lengths``, ``durations`` and the adaptor's predictions.
+        The inputs after the tokens are the keywords of :meth:`decode` (batch keys this model does
+        not use, such as ``uttids``, are ignored), so a task passes its batch as ``model(**batch)``.
+        Returns :meth:`decode`'s dict with ``mel`` (before post-net) and ``mel_post`` (after;
+        equal to ``mel`` without post-net) in place of ``decoded``.
         """
-        out = self.decode(
-            tokens, token_lengths, durations=durations, pitch=pitch, energy=energy, speakers=speakers,
-            speaker_vectors=speaker_vectors, mel=mel, max_frames=max_frames, alpha=alpha,
-            pitch_shift=pitch_shift, energy_scale=energy_scale,
-        )
+        out = self.decode(tokens, token_lengths, **inputs)
         frame_mask = out["frame_mask"]
         mel = self.mel_head(out.pop("decoded"), frame_mask)
         out["mel"] = mel
@@ -163,14 +137,22 @@ class NARTTS(nn.Module):
         alpha: float = 1.0,
         pitch_shift: float = 0.0,
         energy_scale: float = 1.0,
+        **unused: Any,
     ) -> Dict[str, torch.Tensor]:
         """Everything before the mel head: embedding, encoder, speakers, adaptor, decoder stack.
 
-        Same inputs as :meth:`forward`; returns the adaptor's outputs (``frame_mask``,
-        ``frame_lengths``, ``durations``, ``scaled_durations``, predictions), ``token_mask`` and
-        ``decoded`` ``(batch, frames, dim)``, the decoder stack's output that a mel head turns into
-        mel frames (a model whose head needs more than ``(hidden, mask)``, such as a diffusion
-        decoder with a per-token prior, overrides :meth:`forward` and calls this).
+        Everything after the tokens is a keyword; keys this model does not use land in ``unused``.
+        ``mel`` (the target, training only) fixes the output length to ``mel.size(1)`` frames
+        unless ``max_frames`` is given. ``speaker_vectors`` ``(batch, D)``: external speaker
+        vectors, projected and added to the encoder output (ValueError if the model has no
+        projection or ``D`` differs from it). ``alpha``, ``pitch_shift``, ``energy_scale``: the
+        inference controls of the adaptor.
+
+        Returns the adaptor's outputs (``frame_mask``, ``frame_lengths``, ``durations``,
+        ``scaled_durations``, predictions), ``token_mask`` and ``decoded`` ``(batch, frames, dim)``,
+        the decoder stack's output that the mel head turns into mel frames (a model whose head
+        needs more than ``(hidden, mask)``, such as a diffusion decoder with a per-token prior,
+        overrides :meth:`forward` and calls this).
         """
         if max_frames is None and mel is not None:
             max_frames = mel.size(1)

@@ -251,36 +251,16 @@ class PriorGradAcoustic(FastSpeech2):
         valid = frame_mask.unsqueeze(-1)
         return mu * valid.to(mu.dtype), torch.where(valid, sigma, torch.ones_like(sigma))
 
-    def forward(  # type: ignore[override]
-        self,
-        tokens: torch.Tensor,
-        token_lengths: torch.Tensor,
-        *,
-        durations: Optional[torch.Tensor] = None,
-        pitch: Optional[torch.Tensor] = None,
-        energy: Optional[torch.Tensor] = None,
-        speakers: Optional[torch.Tensor] = None,
-        speaker_vectors: Optional[torch.Tensor] = None,
-        mel: Optional[torch.Tensor] = None,
-        max_frames: Optional[int] = None,
-        alpha: float = 1.0,
-        pitch_shift: float = 0.0,
-        energy_scale: float = 1.0,
-        generator: Optional[torch.Generator] = None,
-        **unused: Any,
-    ) -> Dict[str, torch.Tensor]:
-        """Training terms when the target ``mel`` is given, else sampled mels (inputs as :meth:`NARTTS.forward`).
+    def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, *, mel: Optional[torch.Tensor] = None,  # type: ignore[override]
+                generator: Optional[torch.Generator] = None, **inputs: Any) -> Dict[str, torch.Tensor]:
+        """Training terms when the target ``mel`` is given, else sampled mels (other inputs: :meth:`NARTTS.decode`).
 
         Always returns the adaptor's outputs, ``token_mask`` and the per-frame prior
         ``prior_mean`` / ``prior_std``. With ``mel``: ``eps`` and ``eps_hat`` (for :meth:`loss`).
         Without: ``mel`` = ``mel_post``, sampled in :attr:`infer_steps` steps (noise from
         ``generator`` or the global generator).
         """
-        out = self.decode(
-            tokens, token_lengths, durations=durations, pitch=pitch, energy=energy, speakers=speakers,
-            speaker_vectors=speaker_vectors, mel=mel, max_frames=max_frames, alpha=alpha,
-            pitch_shift=pitch_shift, energy_scale=energy_scale,
-        )
+        out = self.decode(tokens, token_lengths, mel=mel, **inputs)
         frame_mask = out["frame_mask"]
         hidden = out.pop("decoded")
         mu, sigma = self.frame_prior(tokens, out["scaled_durations"], frame_mask)
