@@ -17,7 +17,8 @@ Training (``mel`` given to :meth:`PriorGradAcoustic.forward`): a step ``t`` unif
 sqrt(1 − ᾱ_t)ε``, loss ``mean(((ε̂ − ε)/σ)²)`` over valid frames (``diffusion_loss``, PriorGrad
 Eq. 6; :mod:`speechtools.nn.diffusion`) plus FastSpeech 2's duration, pitch and energy terms. The
 noise is drawn in ``forward`` (so the denoiser runs inside the DDP wrapper); in eval mode
-(validation) it comes from a fixed-seed generator, so validation losses are comparable across steps.
+(validation, synthesis) it comes from a generator seeded with ``noise_seed``, so validation
+losses are comparable across steps and synthesis is reproducible.
 
 Inference (no ``mel``): ancestral sampling from ``x_T = μ + σ·z`` through the fast schedule of
 ``infer_steps`` steps (``fast_schedules``; the network is conditioned on the training step of
@@ -79,7 +80,8 @@ class PriorGradAcousticConfig(FastSpeech2Config):
         train_steps, beta_start, beta_end: the linear training schedule (T = 400, 1e-4 → 0.05).
         infer_steps: sampling steps: a key of ``fast_schedules`` or ``train_steps`` (the full chain).
         fast_schedules: β lists of the fast samplers by number of steps (keys are the step counts).
-        valid_seed: seed of the noise drawn in eval mode (validation losses comparable across steps).
+        noise_seed: seed of the noise drawn in eval mode without a ``generator`` (validation losses
+            comparable across steps, synthesis reproducible); training draws from the global generator.
     """
 
     prior: Literal["data", "standard"] = "data"
@@ -91,7 +93,7 @@ class PriorGradAcousticConfig(FastSpeech2Config):
     beta_end: float = 0.05
     infer_steps: int = 6
     fast_schedules: Dict[str, List[float]] = field(default_factory=_fast_schedules)
-    valid_seed: int = 1234
+    noise_seed: int = 1234
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,7 +141,7 @@ class DiffusionMelDecoder(nn.Module):
         self.denoiser = MelDenoiser(n_mels, conf.dim, conf.diffusion)
         self.train_schedule = NoiseSchedule.linear(conf.train_steps, conf.beta_start, conf.beta_end)
         self.fast_schedules = dict(conf.fast_schedules)
-        self.valid_seed = conf.valid_seed
+        self.noise_seed = conf.noise_seed
         self._infer_steps = conf.infer_steps
 
     @property
@@ -159,17 +161,22 @@ class DiffusionMelDecoder(nn.Module):
         fast = NoiseSchedule.from_list(self.fast_schedules[str(self._infer_steps)])
         return fast, aligned_steps(self.train_schedule, fast)
 
+    def noise_generator(self, generator: Optional[torch.Generator], device: torch.device) -> Optional[torch.Generator]:
+        """``generator`` if given; else ``None`` (the global generator, which the trainer checkpoints) in
+        training mode, and a fresh generator seeded with ``noise_seed`` in eval mode."""
+        if generator is None and not self.training:
+            return torch.Generator(device=device).manual_seed(self.noise_seed)
+        return generator
+
     def noise_prediction(
         self, hidden: torch.Tensor, mask: torch.Tensor, mel: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor,
         generator: Optional[torch.Generator] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(ε, ε̂)`` for ``mel`` noised at a random training step per utterance (PriorGrad Alg. 1).
 
-        Draws from ``generator``, else from the global generator in training mode and from a
-        generator seeded with ``valid_seed`` in eval mode.
+        Draws from :meth:`noise_generator`.
         """
-        if generator is None and not self.training:
-            generator = torch.Generator(device=mel.device).manual_seed(self.valid_seed)
+        generator = self.noise_generator(generator, mel.device)
         t = torch.randint(0, self.train_schedule.num_steps, (mel.size(0),), generator=generator, device=mel.device)
         z = torch.randn(mel.shape, generator=generator, device=mel.device, dtype=mel.dtype)
         x_t, eps = q_sample(mel, t, self.train_schedule, sigma, mu, z)
@@ -178,13 +185,17 @@ class DiffusionMelDecoder(nn.Module):
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor, mu: torch.Tensor | float = 0.0,
                 sigma: torch.Tensor | float = 1.0, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Sample ``(batch, frames, n_mels)`` mel frames from ``N(μ, diag σ²)`` through :meth:`inference_schedule`; 0 at padding."""
+        """Sample ``(batch, frames, n_mels)`` mel frames from ``N(μ, diag σ²)`` through :meth:`inference_schedule`; 0 at padding.
+
+        Noise from :meth:`noise_generator` (in eval mode, without ``generator``: the same draws every call).
+        """
         schedule, steps = self.inference_schedule()
 
         def denoise(x: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
             return self.denoiser(x, step, hidden, mask)
 
         shape = (hidden.size(0), hidden.size(1), self.n_mels)
+        generator = self.noise_generator(generator, hidden.device)
         mel = sample(denoise, shape, schedule, sigma, mu, steps, generator, device=hidden.device)
         return masked_fill_padding(mel, mask)
 
@@ -257,8 +268,9 @@ class PriorGradAcoustic(FastSpeech2):
 
         Always returns the adaptor's outputs, ``token_mask`` and the per-frame prior
         ``prior_mean`` / ``prior_std``. With ``mel``: ``eps`` and ``eps_hat`` (for :meth:`loss`).
-        Without: ``mel`` = ``mel_post``, sampled in :attr:`infer_steps` steps (noise from
-        ``generator`` or the global generator).
+        Without: ``mel`` = ``mel_post``, sampled in :attr:`infer_steps` steps. Noise:
+        ``generator`` if given, else the global generator in training mode and one seeded with
+        ``noise_seed`` in eval mode (validation losses comparable across steps, synthesis reproducible).
         """
         out = self.decode(tokens, token_lengths, mel=mel, **inputs)
         frame_mask = out["frame_mask"]

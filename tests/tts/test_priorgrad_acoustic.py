@@ -228,6 +228,22 @@ def test_the_sampler_returns_finite_mels_of_the_regulated_length(steps: int) -> 
         assert bool((conditioned[1:] > conditioned[:-1]).all()) and 0 <= float(conditioned[0]) and float(conditioned[-1]) <= 399
 
 
+def test_eval_mode_noise_is_seeded_and_training_noise_is_the_global_generators() -> None:
+    model = tiny_model().eval()
+    data = batch(torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        first, second = (model(data["tokens"], data["token_lengths"])["mel"] for _ in range(2))
+        other = model(data["tokens"], data["token_lengths"], generator=torch.Generator().manual_seed(9))["mel"]
+        valid = [model.loss(model(**data), **data)["diffusion_loss"] for _ in range(2)]
+    assert torch.equal(first, second) and not torch.equal(first, other)  # synthesis is reproducible (noise_seed)
+    assert torch.equal(valid[0], valid[1])  # so is the validation loss
+    model.train()
+    torch.manual_seed(3)
+    a = model(**data)["eps"]
+    torch.manual_seed(3)
+    assert torch.equal(a, model(**data)["eps"]) and not torch.equal(a, model(**data)["eps"])
+
+
 def test_the_fast_schedules_start_at_one_noise_level_and_nest() -> None:
     """6 steps: the reference's; 2 and 12: its steps merged in threes / split in halves (docs/tts.md)."""
     conf = PriorGradAcousticConfig()
