@@ -202,14 +202,18 @@ class TTSDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def normalized_mel(self, uttid: str) -> np.ndarray:
+        """The mel of ``uttid`` z-normalised with ``stats.npz``, ``(frames, n_mels)`` float32 (what the model sees)."""
+        return self.stats.normalize("mel", self.store.read("mel", uttid).astype(np.float32)).astype(np.float32)
+
     def __getitem__(self, index: int) -> Dict[str, Any]:
         meta = self.items[index]
         uttid = meta["uttid"]
-        mel = self.store.read("mel", uttid).astype(np.float32)
+        mel = self.normalized_mel(uttid)
         item = {
             "uttid": uttid,
             "tokens": torch.tensor(meta["tokens"], dtype=torch.long),
-            "mel": torch.from_numpy(self.stats.normalize("mel", mel).astype(np.float32)),
+            "mel": torch.from_numpy(mel),
             "speaker": meta.get("speaker", 0),
         }
         if self.speaker_vectors:

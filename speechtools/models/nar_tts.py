@@ -107,7 +107,22 @@ class NARTTS(nn.Module):
     """Whether :meth:`forward` uses ``reference_mel``/``reference_mel_lengths`` (AdaSpeech's
     utterance-level acoustic condition); the synthesiser refuses reference audio otherwise."""
 
-    def forward(
+    def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, **inputs: Any) -> Dict[str, torch.Tensor]:
+        """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
+
+        The inputs after the tokens are the keywords of :meth:`decode` (batch keys this model does
+        not use, such as ``uttids``, are ignored), so a task passes its batch as ``model(**batch)``.
+        Returns :meth:`decode`'s dict with ``mel`` (before post-net) and ``mel_post`` (after;
+        equal to ``mel`` without post-net) in place of ``decoded``.
+        """
+        out = self.decode(tokens, token_lengths, **inputs)
+        frame_mask = out["frame_mask"]
+        mel = self.mel_head(out.pop("decoded"), frame_mask)
+        out["mel"] = mel
+        out["mel_post"] = self.postnet(mel, frame_mask) if self.postnet is not None else mel
+        return out
+
+    def decode(
         self,
         tokens: torch.Tensor,
         token_lengths: torch.Tensor,
@@ -124,18 +139,20 @@ class NARTTS(nn.Module):
         energy_scale: float = 1.0,
         **unused: Any,
     ) -> Dict[str, torch.Tensor]:
-        """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).
+        """Everything before the mel head: embedding, encoder, speakers, adaptor, decoder stack.
 
-        Everything after the tokens is a keyword, so a task passes its batch as ``model(**batch)``
-        (keys this model does not use, such as ``uttids``, land in ``unused``). ``mel`` (the
-        target, training only) fixes the output length to ``mel.size(1)`` frames unless
-        ``max_frames`` is given.
+        Everything after the tokens is a keyword; keys this model does not use land in ``unused``.
+        ``mel`` (the target, training only) fixes the output length to ``mel.size(1)`` frames
+        unless ``max_frames`` is given. ``speaker_vectors`` ``(batch, D)``: external speaker
+        vectors, projected and added to the encoder output (ValueError if the model has no
+        projection or ``D`` differs from it). ``alpha``, ``pitch_shift``, ``energy_scale``: the
+        inference controls of the adaptor.
 
-        ``speaker_vectors`` ``(batch, D)``: external speaker vectors, projected and added to the
-        encoder output (ValueError if the model has no projection or ``D`` differs from it).
-
-        Returns a dict with ``mel`` (before post-net), ``mel_post`` (after; equal to ``mel``
-        without post-net), ``frame_lengths``, ``durations`` and the adaptor's predictions.
+        Returns the adaptor's outputs (``frame_mask``, ``frame_lengths``, ``durations``,
+        ``scaled_durations``, predictions), ``token_mask`` and ``decoded`` ``(batch, frames, dim)``,
+        the decoder stack's output that the mel head turns into mel frames (a model whose head
+        needs more than ``(hidden, mask)``, such as a diffusion decoder with a per-token prior,
+        overrides :meth:`forward` and calls this).
         """
         if max_frames is None and mel is not None:
             max_frames = mel.size(1)
@@ -156,11 +173,7 @@ class NARTTS(nn.Module):
             hidden, token_mask, durations, pitch, energy,
             alpha=alpha, pitch_shift=pitch_shift, energy_scale=energy_scale, max_frames=max_frames,
         )
-        frame_mask = out["frame_mask"]
-        decoded = self.decoder(out["hidden"], frame_mask, cond)
-        mel = self.mel_head(decoded, frame_mask)
-        out["mel"] = mel
-        out["mel_post"] = self.postnet(mel, frame_mask) if self.postnet is not None else mel
+        out["decoded"] = self.decoder(out["hidden"], out["frame_mask"], cond)
         out["token_mask"] = token_mask
         return out
 
@@ -196,13 +209,28 @@ def variance_tts_loss(
     and energy at the adaptor's level. Returns each term and ``loss`` (their sum).
     """
     frame_mask = out["frame_mask"]
-    token_mask = out["token_mask"]
     t = min(mel.size(1), out["mel"].size(1))
     fm = frame_mask[:, :t]
     terms: Dict[str, torch.Tensor] = {}
     terms["mel_loss"] = _masked_mean((out["mel"][:, :t] - mel[:, :t]).abs(), fm)
     if out["mel_post"] is not out["mel"]:
         terms["postnet_loss"] = _masked_mean((out["mel_post"][:, :t] - mel[:, :t]).abs(), fm)
+    terms.update(variance_predictor_losses(out, durations, pitch, energy))
+    terms["loss"] = sum(terms.values())  # type: ignore[assignment]
+    return terms
+
+
+def variance_predictor_losses(
+    out: Dict[str, torch.Tensor],
+    durations: torch.Tensor,
+    pitch: Optional[torch.Tensor] = None,
+    energy: Optional[torch.Tensor] = None,
+) -> Dict[str, torch.Tensor]:
+    """The variance adaptor's terms of :func:`variance_tts_loss` (no ``loss`` entry): MSE on
+    ``log(d + 1)`` per token, MSE on pitch and energy at the adaptor's level, with padding masks."""
+    frame_mask = out["frame_mask"]
+    token_mask = out["token_mask"]
+    terms: Dict[str, torch.Tensor] = {}
     log_target = torch.log(durations.to(out["log_duration_pred"].dtype) + 1.0)
     terms["duration_loss"] = _masked_mean((out["log_duration_pred"] - log_target) ** 2, token_mask)
     for name, target in (("pitch", pitch), ("energy", energy)):
@@ -212,7 +240,6 @@ def variance_tts_loss(
             mask = token_mask if pred.shape == token_mask.shape else frame_mask
             n = min(pred.size(1), target.size(1))
             terms[f"{name}_loss"] = _masked_mean((pred[:, :n] - target[:, :n]) ** 2, mask[:, :n])
-    terms["loss"] = sum(terms.values())  # type: ignore[assignment]
     return terms
 
 
@@ -240,7 +267,8 @@ class FastSpeechFamily(NARTTS):
     """The one constructor of FastSpeech, FastSpeech 2, LightSpeech (and the models built on them).
 
     A subclass names its parts by overriding :meth:`encoder_stack`, :meth:`decoder_stack` and,
-    if it has one, :meth:`postnet_module`; everything else is shared: token embedding, variance
+    if it has one, :meth:`postnet_module` (and :meth:`mel_head_module` for another head than the
+    linear one); everything else is shared: token embedding, variance
     adaptor, linear mel head, speaker-ID embedding (``n_speakers > 1``), speaker-vector
     projection, :meth:`build_model` and the FastSpeech 2 loss (:func:`variance_tts_loss`; a
     model without pitch/energy predictors simply has no such terms).
@@ -253,7 +281,7 @@ class FastSpeechFamily(NARTTS):
             encoder=parts.encoder_stack(conf),
             adaptor=VarianceAdaptor(conf.adaptor, conf.dim),
             decoder=parts.decoder_stack(conf),
-            mel_head=LinearMelHead(conf.dim, n_mels),
+            mel_head=parts.mel_head_module(conf, n_mels),
             postnet=parts.postnet_module(conf, n_mels),
             speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
             speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
@@ -275,6 +303,11 @@ class FastSpeechFamily(NARTTS):
     def postnet_module(cls, conf: Any, n_mels: int) -> Optional[nn.Module]:
         """The optional post-net ``forward(mel, mask) -> mel`` (none by default)."""
         return None
+
+    @classmethod
+    def mel_head_module(cls, conf: Any, n_mels: int) -> nn.Module:
+        """The mel head ``forward(hidden, mask) -> mel`` (default: :class:`LinearMelHead`)."""
+        return LinearMelHead(conf.dim, n_mels)
 
     @classmethod
     def build_model(cls, conf: Any, task: VarianceTTSInfo) -> "FastSpeechFamily":

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, Sequence, Tuple
 
+import torch
+
 
 class VarianceStats(NamedTuple):
     """Training-set mean and standard deviation of the (log-)pitch and energy targets."""
@@ -44,6 +46,26 @@ class VarianceTTSInfo(TextToMelInfo, Protocol):
 
     def variance_stats(self) -> VarianceStats:
         """Pitch and energy mean/std of the training set (``stats.npz``)."""
+
+
+class MelPrior(NamedTuple):
+    """Per-token-class mel statistics of the training set, in normalised mel units (``stats.npz`` z-scores).
+
+    ``mean`` and ``std`` are ``(vocab_size, n_mels)`` float32: row ``i`` holds the mean and
+    standard deviation of the mel frames that the durations assign to token id ``i``; tokens
+    never seen in training hold the global statistics of all training frames. Unfloored: the
+    model applies its own floor (PriorGrad's acoustic prior ``N(μ, diag σ²)``).
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+
+class MelPriorTTSInfo(VarianceTTSInfo, Protocol):
+    """Diffusion acoustic models with a data-dependent prior (PriorGrad): also the per-token mel prior."""
+
+    def mel_prior(self) -> MelPrior:
+        """Per-token-class mel mean/std of the training set (the task's ``mel_prior.npz``)."""
 
 
 class VocabularyInfo(Protocol):
@@ -126,3 +148,7 @@ class FixedSizes:
 
     def energy_range(self) -> EnergyRange:
         return self.energy
+
+    def mel_prior(self) -> MelPrior:
+        """The standard prior N(0, I) for every token (no data to compute one from)."""
+        return MelPrior(torch.zeros(self.vocab_size, self.n_mels), torch.ones(self.vocab_size, self.n_mels))
