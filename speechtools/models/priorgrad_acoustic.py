@@ -138,7 +138,7 @@ class DiffusionMelDecoder(nn.Module):
     def __init__(self, conf: PriorGradAcousticConfig, n_mels: int) -> None:
         super().__init__()
         self.n_mels = n_mels
-        self.denoiser = MelDenoiser(n_mels, conf.dim, conf.diffusion)
+        self.denoiser = MelDenoiser(n_mels, conf.dim, conf.train_steps, conf.diffusion)
         self.train_schedule = NoiseSchedule.linear(conf.train_steps, conf.beta_start, conf.beta_end)
         self.fast_schedules = dict(conf.fast_schedules)
         self.noise_seed = conf.noise_seed

@@ -178,6 +178,10 @@ class PriorGradVocoder(nn.Module):
         mel = (log_mel - self.mel_mean) / self.mel_std
         return self.upsampler(mel.transpose(1, 2))
 
+    def predict_noise(self, x_t: torch.Tensor, step: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """ε̂ for noisy waveforms ``x_t`` ``(B, L)`` at (fractional) training steps ``(B,)`` given :meth:`condition`'s output."""
+        return self.net(x_t.unsqueeze(1), step, cond).squeeze(1)
+
     def _check_mel(self, log_mel: torch.Tensor) -> None:
         if log_mel.dim() != 3 or log_mel.size(-1) != self.n_mels:
             raise ValueError(f"expected a log-mel of shape (batch, frames, {self.n_mels}), got {tuple(log_mel.shape)}")
@@ -201,7 +205,7 @@ class PriorGradVocoder(nn.Module):
         t = torch.randint(0, self.schedule.num_steps, (audio.size(0),), device=audio.device, generator=generator)
         z = torch.randn(audio.shape, device=audio.device, dtype=audio.dtype, generator=generator)
         x_t, eps = q_sample(audio, t, self.schedule, sigma, z=z)
-        eps_hat = self.net(x_t, t.float(), self.condition(log_mel))
+        eps_hat = self.predict_noise(x_t, t.float(), self.condition(log_mel))
         return {"eps_hat": eps_hat, "eps": eps, "sigma": sigma}
 
     def loss(self, out: Dict[str, torch.Tensor], samples: Optional[torch.Tensor] = None, **unused: Any) -> Dict[str, torch.Tensor]:
@@ -236,6 +240,6 @@ class PriorGradVocoder(nn.Module):
         with torch.inference_mode():
             cond = self.condition(log_mel)
             sigma = self.sample_sigma(log_mel)
-            audio = sample(lambda x, s: self.net(x, s, cond), tuple(sigma.shape), schedule, sigma, 0.0, step_index,
+            audio = sample(lambda x, s: self.predict_noise(x, s, cond), tuple(sigma.shape), schedule, sigma, 0.0, step_index,
                            generator, device=log_mel.device)
         return audio.clamp(-1.0, 1.0)

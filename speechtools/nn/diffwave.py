@@ -8,17 +8,23 @@ mel spectrogram):
   (128 values), ``Linear(128, 512)`` → SiLU → ``Linear(512, 512)`` → SiLU; a fractional step
   (fast sampling, :func:`speechtools.nn.diffusion.aligned_steps`) interpolates the sinusoids of
   its two neighbouring integer steps linearly;
-* ``Conv1d(1, C, 1)`` → ReLU, then ``layers`` residual blocks (:class:`DiffWaveResidualBlock`)
+* ``Conv1d(in_channels, C, 1)`` → ReLU, then ``layers`` residual blocks (:class:`DiffWaveResidualBlock`)
   with dilation ``2^(i mod dilation_cycle)``: ``y = DilatedConv_k3(x + Linear(step)) +
   Conv1x1(c)``, gated ``sigmoid(y₁)·tanh(y₂)``, ``Conv1x1`` into a residual half (added to
   ``x``, scaled by ``1/√2``) and a skip half;
 * the skips summed and scaled by ``1/√layers`` → ``Conv1x1`` → ReLU → ``Conv1x1(C, 1)``
-  initialised to zero (the network starts by predicting ε̂ = 0).
+  initialised to zero (the reference zeroes the weight; we zero the bias too, so the network starts
+  at exactly ε̂ = 0 and the first loss is E[z²] = 1).
 
 :class:`FrameUpsampler` brings frame-rate conditioning (mel frames) to the waveform rate: one
 ``ConvTranspose2d(1, 1, (3, 2s), stride (1, s), padding (1, s/2))`` + LeakyReLU(0.4) per stride
 ``s`` over the (bins × frames) image, so ``T`` frames become ``T·Πs`` samples (DiffWave: two of
 stride 16 for a hop of 256).
+
+The same network denoises mel frames in PriorGrad's acoustic decoder
+(:class:`speechtools.nn.mel_denoiser.MelDenoiser`: ``in_channels = n_mels``, dilation 1, no ReLU
+after the input projection, and a padding mask: padded frames are zeroed before every temporal
+convolution and in the output, so a padded batch computes what each item computes alone).
 
 Convolutions are initialised with Kaiming-normal weights, as in the reference. Plain PyTorch;
 the only Python loop is over the layers.
@@ -27,6 +33,8 @@ the only Python loop is over the layers.
 from __future__ import annotations
 
 import math
+from typing import Optional, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -82,15 +90,18 @@ class DiffWaveResidualBlock(nn.Module):
         self.cond_proj = nn.Conv1d(cond_channels, 2 * channels, 1)
         self.out_proj = nn.Conv1d(channels, 2 * channels, 1)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = self.dilated(x + self.step_proj(step).unsqueeze(-1)) + self.cond_proj(cond)
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, step: torch.Tensor,
+                keep: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``keep`` ``(B, 1, L)``: 1 at valid positions, 0 at padding (zeroed before the dilated convolution)."""
+        h = x + self.step_proj(step).unsqueeze(-1)
+        y = self.dilated(h if keep is None else h * keep) + self.cond_proj(cond)
         gate, signal = y.chunk(2, dim=1)
         residual, skip = self.out_proj(torch.sigmoid(gate) * torch.tanh(signal)).chunk(2, dim=1)
         return (x + residual) * (1.0 / math.sqrt(2.0)), skip
 
 
 class DiffWave(nn.Module):
-    """The denoiser ``ε̂ = net(x_t (B, L), step (B,), cond (B, cond_channels, L)) → (B, L)``.
+    """The denoiser ``ε̂ = net(x_t (B, in_channels, L), step (B,), cond (B, cond_channels, L)) → (B, in_channels, L)``.
 
     Args:
         cond_channels: channels of the conditioning signal (mel bins for a vocoder).
@@ -99,36 +110,47 @@ class DiffWave(nn.Module):
         num_steps: diffusion steps of the training schedule (the step embedding's table).
         step_dim, step_hidden: sinusoid size and MLP width of the step embedding (128, 512).
         kernel_size: of the dilated convolutions (odd; 3).
+        in_channels: channels of ``x_t`` and of the output (1 for a waveform, mel bins for a mel decoder).
+        input_relu: ReLU after the input projection (DiffWave; off for signed multi-channel input,
+            where it would discard the sign of about half the inputs).
     """
 
     def __init__(self, cond_channels: int, layers: int = 30, channels: int = 64, dilation_cycle: int = 10, num_steps: int = 50,
-                 step_dim: int = 128, step_hidden: int = 512, kernel_size: int = 3) -> None:
+                 step_dim: int = 128, step_hidden: int = 512, kernel_size: int = 3, in_channels: int = 1,
+                 input_relu: bool = True) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
-        self.input_proj = nn.Conv1d(1, channels, 1)
+        self.input_relu = input_relu
+        self.input_proj = nn.Conv1d(in_channels, channels, 1)
         self.step_embedding = DiffusionStepEmbedding(num_steps, step_dim, step_hidden)
         self.blocks = nn.ModuleList(
             DiffWaveResidualBlock(cond_channels, channels, 2 ** (i % dilation_cycle), step_hidden, kernel_size) for i in range(layers)
         )
         self.skip_proj = nn.Conv1d(channels, channels, 1)
-        self.output_proj = nn.Conv1d(channels, 1, 1)
+        self.output_proj = nn.Conv1d(channels, in_channels, 1)
         for module in self.modules():
             if isinstance(module, nn.Conv1d):
                 nn.init.kaiming_normal_(module.weight)
         nn.init.zeros_(self.output_proj.weight)
+        nn.init.zeros_(self.output_proj.bias)
 
     @property
     def receptive_field(self) -> int:
         """Samples of input that one output sample depends on."""
         return 1 + sum(block.dilated.dilation[0] * (block.dilated.kernel_size[0] - 1) for block in self.blocks)
 
-    def forward(self, x: torch.Tensor, step: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.input_proj(x.unsqueeze(1)))
+    def forward(self, x: torch.Tensor, step: torch.Tensor, cond: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Predicted noise ``(B, in_channels, L)``; with ``mask`` ``(B, L)`` (True = valid) it is 0 at padding."""
+        h = self.input_proj(x)
+        if self.input_relu:
+            h = F.relu(h)
+        keep = None if mask is None else mask.unsqueeze(1).to(h.dtype)
         emb = self.step_embedding(step)
         skips = torch.zeros_like(h)
         for block in self.blocks:
-            h, skip = block(h, cond, emb)
+            h, skip = block(h, cond, emb, keep)
             skips = skips + skip
-        out = F.relu(self.skip_proj(skips * (1.0 / math.sqrt(len(self.blocks)))))
-        return self.output_proj(out).squeeze(1)
+        out = self.output_proj(F.relu(self.skip_proj(skips * (1.0 / math.sqrt(len(self.blocks))))))
+        return out if keep is None else out * keep

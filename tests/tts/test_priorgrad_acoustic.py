@@ -132,7 +132,9 @@ def test_the_paper_configuration_builds() -> None:
     assert sum(p.numel() for p in model.parameters()) == 16_275_539
     assert sum(p.numel() for p in model.mel_head.parameters()) == 3_522_384
     denoiser = model.mel_head.denoiser
-    assert len(denoiser.layers) == 12 and denoiser.conf.channels == 128 and denoiser.conf.kernel_size == 3
+    net = denoiser.net
+    assert len(net.blocks) == 12 and net.input_proj.out_channels == 128 and net.blocks[0].dilated.kernel_size == (3,)
+    assert net.receptive_field == 1 + 12 * 2  # dilation 1 throughout (the reference)
     assert len(model.encoder.blocks) == 4 and model.encoder.blocks[0].ffn.conv1.kernel_size == (9,)
     assert model.mel_head.train_schedule.num_steps == 400
     torch.testing.assert_close(model.mel_head.train_schedule.betas[[0, -1]], torch.tensor([1e-4, 0.05], dtype=torch.float64))
@@ -144,7 +146,7 @@ def tiny_model(prior: str = "data", vocab: int = 20, n_mels: int = 10) -> PriorG
     model = MODELS.build("priorgrad_acoustic", tiny_conf(f"model_conf.prior={prior}"), FixedSizes(vocab_size=vocab, n_mels=n_mels))
     gen = torch.Generator().manual_seed(5)
     model.set_prior(torch.randn(vocab, n_mels, generator=gen), torch.rand(vocab, n_mels, generator=gen) + 0.05)
-    for p in model.mel_head.denoiser.output_proj.parameters():  # untrained weights that still move the output
+    for p in model.mel_head.denoiser.net.output_proj.parameters():  # untrained weights that still move the output
         torch.nn.init.normal_(p, std=0.1)
     return model
 
@@ -347,7 +349,7 @@ def test_training_resumes_bit_for_bit_with_ema(tmp_path: Path, tiny_model_dir: P
         for name in a[key]:
             assert torch.equal(a[key][name], b[key][name]), (key, name)
     assert torch.equal(a["optimizer"]["state"][0]["exp_avg"], b["optimizer"]["state"][0]["exp_avg"])
-    assert not torch.equal(a["ema"]["mel_head.denoiser.output_proj.weight"], a["model"]["mel_head.denoiser.output_proj.weight"])
+    assert not torch.equal(a["ema"]["mel_head.denoiser.net.output_proj.weight"], a["model"]["mel_head.denoiser.net.output_proj.weight"])
 
 
 @pytest.fixture(scope="module")

@@ -155,7 +155,7 @@ def fixed_noise_loss(model, log_mel: torch.Tensor, audio: torch.Tensor) -> float
         log_mel, audio = log_mel.expand(steps, -1, -1), audio.expand(steps, -1)
         sigma, t = model.sample_sigma(log_mel), torch.arange(steps)
         x_t, eps = q_sample(audio, t, model.schedule, sigma, z=torch.randn(audio.shape, generator=torch.Generator().manual_seed(0)))
-        return float(prior_weighted_loss(model.net(x_t, t.float(), model.condition(log_mel)), eps, sigma))
+        return float(prior_weighted_loss(model.predict_noise(x_t, t.float(), model.condition(log_mel)), eps, sigma))
 
 
 def test_overfitting_one_clip_lowers_the_loss_threefold(one_clip, tmp_path):
