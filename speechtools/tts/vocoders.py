@@ -26,7 +26,13 @@ VOCODERS: Registry = Registry("vocoder", package="speechtools.tts.vocoder_plugin
 
 
 class Vocoder(abc.ABC):
-    """Interface: ``__call__(log_mel (B, T, n_mels), frame_lengths (B,)) -> list of float32 wavs``."""
+    """Interface: ``__call__(log_mel (B, T, n_mels), frame_lengths (B,)) -> list of float32 wavs``.
+
+    ``needs_model``: a trained model directory is required (``--vocoder-model``/``--vocoder-dir``);
+    a vocoder without one (Griffin-Lim) takes its settings from the feature config it is given.
+    """
+
+    needs_model: bool = False
 
     def __init__(self, feature_config: FeatureConfig, model_path: Optional[str] = None, device: str = "cpu") -> None:
         self.cfg = feature_config

@@ -160,3 +160,40 @@ def test_synth_refuses_a_vocoder_of_other_features(tiny_model_dir, fmax_vocoder_
         Synthesizer(tiny_model_dir, device="cpu", vocoder="priorgrad")
     with pytest.raises(ConfigError, match="steps must be one of 6, 12, 50"):
         Synthesizer(tiny_model_dir, device="cpu", vocoder="priorgrad", vocoder_model=str(fmax_vocoder_dir), vocoder_overrides=["steps=7"])
+
+
+def test_griffin_lim_copy_synthesis_of_a_feature_store(corpus, tmp_path, capsys):
+    """The reference point of a vocoder comparison: Griffin-Lim on the same mels, settings from the store's feats_config.yaml."""
+    from speechtools.audio.extract import stored_feature_config
+    from speechtools.tts.vocoders import build_vocoder
+
+    out = tmp_path / "gl"
+    assert vocode("--vocoder", "griffin-lim", "--vocoder-set", "n_iter=4", "--feats-scp", str(corpus / "dump" / "mel.scp"),
+                  "--out-dir", str(out), "--batch-size", "1") == 0
+    shapes = FeatureStore(corpus / "dump").shapes("mel")
+    written = wavs(out)
+    assert sorted(written) == sorted(shapes) and sorted(p.split()[0] for p in (out / "wav.scp").read_text().splitlines()) == sorted(shapes)
+    # the same audio as synth's Griffin-Lim on each mel alone (batch 1: the random initial phases depend on the batch shape)
+    gl = build_vocoder("griffin-lim", stored_feature_config(corpus / "dump"), overrides=["n_iter=4"])
+    import torch
+    for uttid, (audio, rate) in written.items():
+        mel = np.load(corpus / "dump" / "mel" / f"{uttid}.npy")
+        alone = gl(torch.from_numpy(mel)[None], torch.tensor([len(mel)]))[0]
+        assert rate == 22050 and np.allclose(audio, alone, atol=1e-4)
+
+
+def test_griffin_lim_usage_errors(corpus, vocoder_dir, tmp_path, capsys):
+    mel = tmp_path / "m.npy"
+    np.save(mel, np.zeros((3, 80), np.float32))
+    out = tmp_path / "o"
+    assert vocode("--vocoder", "griffin-lim", "--mel-npy", str(mel), "--out-dir", str(out)) == 2  # no feature settings
+    assert "give --feats-conf" in capsys.readouterr().err
+    assert vocode("--vocoder", "griffin-lim", "--vocoder-dir", str(vocoder_dir), "--mel-npy", str(mel), "--out-dir", str(out)) == 2
+    assert "takes no model directory" in capsys.readouterr().err
+    assert vocode("--vocoder", "griffin-lim", "--steps", "6", "--feats-scp", str(corpus / "dump" / "mel.scp"), "--out-dir", str(out)) != 0
+    assert "steps" in capsys.readouterr().err
+    assert vocode("--vocoder", "nonesuch", "--mel-npy", str(mel), "--out-dir", str(out)) != 0
+    assert "nonesuch" in capsys.readouterr().err
+    assert vocode("--mel-npy", str(mel), "--out-dir", str(out)) == 2  # priorgrad (the default) needs its model
+    assert "--vocoder-dir" in capsys.readouterr().err
+    assert not out.exists()

@@ -60,6 +60,8 @@ class PriorGrad(Vocoder):
             model's, or a number of steps the model has no schedule for.
     """
 
+    needs_model = True
+
     def __init__(self, feature_config: Optional[FeatureConfig], model_path: Optional[str] = None, device: str = "cpu",
                  conf: Optional[PriorGradConfig] = None) -> None:
         if not model_path:
