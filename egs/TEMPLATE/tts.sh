@@ -30,13 +30,13 @@ device=auto              # auto | cpu | cuda[:N]
 ngpu=""                # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs (torchrun)
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
+logdir=exp/logs          # per-stage logs (stageN.log)
 overwrite=false          # training stages: false = continue a killed run from its checkpoint (refuse a changed config); true = start afresh
 help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 durations, 4 train, 5 synthesis, 6 scoring)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
 set -euo pipefail
-logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
 [ -n "$tag" ] || tag=$(basename "$conf" .yaml)
 expdir=exp/$tag
@@ -139,5 +139,7 @@ run_stage 3 "aligner training and durations" durations_stage
 run_stage 4 "acoustic model training -> $expdir" train_stage
 run_stage 5 "synthesis of $eval_set" synth_stage
 run_stage 6 "scoring" score_stage
-log "model directory: $(pwd)/$expdir"
-echo "model directory: $(pwd)/$expdir"
+if [ "$stop_stage" -ge 4 ]; then
+  log "model directory: $(pwd)/$expdir"
+  echo "model directory: $(pwd)/$expdir"
+fi

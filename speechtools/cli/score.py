@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 EXTERNAL: Dict[str, Tuple[str, str]] = {
     "ranking": ("speechtools.cli.score_music:ranking", "Ranking metrics (MAP, HITS@k) of candidate groups from score files."),
     "classification": ("speechtools.cli.score_music:classification", "Music classification metrics (accuracy, F1)."),
-    "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references."),
+    "tts": ("speechtools.cli.score_tts:tts", "TTS objective metrics: MCD and log-F0 RMSE against references (+ DNSMOS, ASR WER)."),
     "vocoder": ("speechtools.cli.score_eval:vocoder",
                 "Vocoder copy-synthesis vs the recordings: MCD, PESQ, STOI, DNSMOS, ASR WER (extra eval)."),
     "naturalness": ("speechtools.cli.score_eval:naturalness", "DNSMOS P.808 / P.835 naturalness, no reference (extra eval)."),
+    "compare": ("speechtools.cli.score_compare:compare",
+                "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
 }
 
 

@@ -11,7 +11,32 @@ import click
 from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE
 
 if TYPE_CHECKING:
+    from speechtools.scoring.audio_sets import AudioSet
+    from speechtools.scoring.judges.asr_wer import AsrWer
     from speechtools.scoring.judges.base import Judge, Utterance
+
+
+def pocketsphinx_judge() -> "AsrWer":
+    """The pocketsphinx WER judge (``--asr``), or one line naming the extra that installs pocketsphinx."""
+    from speechtools.scoring.judges.asr_wer import AsrWer
+    from speechtools.scoring.judges.base import require
+
+    require("pocketsphinx")
+    from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
+
+    return AsrWer(PocketsphinxRecognizer().recognize, SAMPLE_RATE)
+
+
+def transcripts(ref: "AudioSet", ref_path: str, ids: Sequence[str]) -> Dict[str, str]:
+    """The reference transcripts of ``ids`` (``--asr``); one line if the data directory has none or lacks one."""
+    from speechtools.errors import UserError
+
+    if ref.text is None:
+        raise UserError("--asr needs the reference transcripts: give --ref as a data directory with a text file", ref_path)
+    lacking = [u for u in ids if u not in ref.text]
+    if lacking:
+        raise UserError(f"no transcript for utterance {lacking[0]!r} (--asr)", Path(ref_path) / "text")
+    return ref.text
 
 
 def _judge(judges: Sequence["Judge"], utterances: Sequence["Utterance"], progress: str, notes: List[str], out_dir: Optional[str],
@@ -68,35 +93,23 @@ def vocoder(ref_path: str, hyp_path: str, asr: bool, mode: str, feats_conf: Opti
     """
     from speechtools.audio.features import FeatureConfig
     from speechtools.config import from_dict, load_config
-    from speechtools.errors import UserError
     from speechtools.scoring.audio_sets import pair_ids, read_audio_set
-    from speechtools.scoring.judges.base import Audio, Judge, Utterance, require
+    from speechtools.scoring.judges.base import Audio, Judge, Utterance
     from speechtools.scoring.judges.mcd import MelCepstralDistortion
     from speechtools.scoring.judges.naturalness import Naturalness
     from speechtools.scoring.judges.speech_quality import SpeechQuality
 
     cfg = from_dict(FeatureConfig, load_config(feats_conf)) if feats_conf else FeatureConfig()
     judges: List[Judge] = [MelCepstralDistortion(cfg, order), SpeechQuality(), Naturalness()]
-    asr_judge = None
-    if asr:
-        require("pocketsphinx")
-        from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
-        from speechtools.scoring.judges.asr_wer import AsrWer
-
-        asr_judge = AsrWer(PocketsphinxRecognizer().recognize, SAMPLE_RATE)
+    asr_judge = pocketsphinx_judge() if asr else None
+    if asr_judge is not None:
         judges.append(asr_judge)
     for judge in judges:
         judge.load()
     ref = read_audio_set(ref_path, text=asr)
     hyp = read_audio_set(hyp_path)
     pairing = pair_ids(ref, hyp, mode)
-    texts = ref.text or {}
-    if asr:
-        if ref.text is None:
-            raise UserError("--asr needs the reference transcripts: give --ref as a data directory with a text file", ref_path)
-        lacking = [u for u in pairing.ids if u not in texts]
-        if lacking:
-            raise UserError(f"no transcript for utterance {lacking[0]!r} (--asr)", Path(ref_path) / "text")
+    texts = transcripts(ref, ref_path, pairing.ids) if asr else {}
     utterances = [Utterance(u, Audio(hyp.jobs[u]), Audio(ref.jobs[u]), texts.get(u)) for u in pairing.ids]
 
     def files() -> Dict[str, List[str]]:

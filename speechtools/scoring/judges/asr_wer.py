@@ -18,7 +18,8 @@ from typing import Callable, Dict, Sequence, Tuple
 import numpy as np
 
 from speechtools.scoring.bootstrap import bootstrap_wer
-from speechtools.scoring.judges.base import Judge, Metric, Utterance
+from speechtools.scoring.judges.base import Judge, Utterance
+from speechtools.scoring.judges.metrics import ASR_WER
 from speechtools.scoring.judges.summary import Summary
 from speechtools.scoring.normalize import Normalizer
 from speechtools.scoring.wer import align
@@ -30,7 +31,7 @@ class AsrWer(Judge):
     """WER (%) of ``recognize(output at rate)`` against the utterance's reference text (lower is better)."""
 
     needs_text = True
-    metrics = (Metric("asr_wer", "ASR WER %", 2),)
+    metrics = (ASR_WER,)
 
     def __init__(self, recognize: Callable[[np.ndarray], str], rate: int,
                  normalizer: Normalizer = Normalizer(ignore_case=True, remove_punct=True)) -> None:

@@ -84,11 +84,13 @@ class Utterance:
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric's column: ``key`` in ``per_utt.tsv`` and JSON, ``label`` in printed tables, decimals printed."""
+    """A metric's column: ``key`` in ``per_utt.tsv`` and JSON, ``label`` in printed tables, decimals printed,
+    and which way is better (``score compare`` counts the metrics on which one system is ahead)."""
 
     key: str
     label: str
     digits: int = 2
+    lower_is_better: bool = False
 
 
 class Judge:

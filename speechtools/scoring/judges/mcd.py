@@ -11,7 +11,8 @@ from typing import Dict
 
 from speechtools.audio.extract import check_long_enough
 from speechtools.audio.features import FeatureConfig, log_mel
-from speechtools.scoring.judges.base import Judge, Metric, Utterance
+from speechtools.scoring.judges.base import Judge, Utterance
+from speechtools.scoring.judges.metrics import MCD
 from speechtools.scoring.tts_metrics import mcd_dtw
 
 
@@ -22,7 +23,7 @@ class MelCepstralDistortion(Judge):
 
     def __init__(self, cfg: FeatureConfig, order: int = 24) -> None:
         self.cfg, self.order = cfg, order
-        self.metrics = (Metric("mcd_db", "MCD (dB)", 2),)
+        self.metrics = (MCD,)
 
     def score(self, utt: Utterance) -> Dict[str, float]:
         assert utt.ref is not None

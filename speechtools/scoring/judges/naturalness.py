@@ -20,7 +20,8 @@ from typing import Dict
 
 import numpy as np
 
-from speechtools.scoring.judges.base import Judge, Metric, Utterance, require
+from speechtools.scoring.judges.base import Judge, Utterance, require
+from speechtools.scoring.judges.metrics import BAK_MOS, OVRL_MOS, P808_MOS, SIG_MOS
 
 RATE = 16000
 KEYS = ("p808_mos", "ovrl_mos", "sig_mos", "bak_mos")
@@ -39,8 +40,7 @@ def dnsmos(wav_16k: np.ndarray) -> Dict[str, float]:
 class Naturalness(Judge):
     """DNSMOS P.808 and P.835 OVRL/SIG/BAK of the output (higher is better)."""
 
-    metrics = (Metric("p808_mos", "DNSMOS P.808", 2), Metric("ovrl_mos", "P.835 OVRL", 2),
-               Metric("sig_mos", "P.835 SIG", 2), Metric("bak_mos", "P.835 BAK", 2))
+    metrics = (P808_MOS, OVRL_MOS, SIG_MOS, BAK_MOS)
 
     def load(self) -> None:
         for module in ("onnxruntime", "librosa", "speechmos.dnsmos"):

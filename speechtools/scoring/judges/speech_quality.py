@@ -20,7 +20,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from speechtools.scoring.judges.base import Judge, Metric, UndefinedMetric, Utterance, require
+from speechtools.scoring.judges.base import Judge, UndefinedMetric, Utterance, require
+from speechtools.scoring.judges.metrics import PESQ_WB, STOI
 
 RATE = 16000
 MAX_LENGTH_DIFF_S = 0.05
@@ -83,7 +84,7 @@ class SpeechQuality(Judge):
     """Wide-band PESQ and STOI against the real recording (higher is better)."""
 
     needs_reference = True
-    metrics = (Metric("pesq_wb", "PESQ-WB", 2), Metric("stoi", "STOI", 3))
+    metrics = (PESQ_WB, STOI)
 
     def load(self) -> None:
         require("pesq")
