@@ -164,3 +164,23 @@ def test_a_missing_optional_package_is_one_line_before_any_work(pair, tmp_path, 
     code, stdout, err = run_cli(["score", "naturalness", "--hyp", str(tmp_path / "nowhere"), "--json", str(js)])
     assert (code, stdout, err.splitlines()) == (1, "", ["error: speechmos is not installed: pip install 'speechtools[eval]'"])
     assert not js.exists()
+
+
+def test_score_tts_adds_the_judges_that_need_no_alignment(pair, tmp_path, run_cli):
+    ref, hyp = pair
+    js = tmp_path / "tts.json"
+    code, stdout, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--dnsmos", "--asr", "--json", str(js)])
+    assert code == 0, err
+    report = json.loads(js.read_text())
+    assert list(report["summary"]) == ["mcd_db", "log_f0_rmse", "p808_mos", "ovrl_mos", "sig_mos", "bak_mos", "asr_wer"]
+    assert report["utterances"]["u1"]["mcd_db"] == pytest.approx(0.0, abs=1e-4)  # identical to its recording
+    assert report["summary"]["log_f0_rmse"]["statistic"] == "pooled"
+    # the same DNSMOS as score naturalness gives, and the same WER judge as score vocoder --asr
+    natural = tmp_path / "natural.json"
+    assert run_cli(["score", "naturalness", "--hyp", str(hyp), "--json", str(natural)])[0] == 0
+    assert report["summary"]["p808_mos"] == json.loads(natural.read_text())["summary"]["p808_mos"]
+    assert report["summary"]["asr_wer"]["statistic"] == "pooled" and "ASR WER %" in stdout
+    # without the flags, only the two acoustic metrics
+    plain = tmp_path / "plain.json"
+    assert run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--json", str(plain)])[0] == 0
+    assert list(json.loads(plain.read_text())["summary"]) == ["mcd_db", "log_f0_rmse"]
