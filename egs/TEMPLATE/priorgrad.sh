@@ -5,17 +5,17 @@
 # defaults and forwards "$@" here. Run from the recipe folder.
 #
 #   1-3 data, features, durations    as ../TEMPLATE/tts.sh (data/, dump/, exp/aligner_*)
-#   4 vocoder training      exp/vocoder_<prior> for each prior; checkpoints at 25/50/100 % of the steps
-#   5 acoustic training     exp/acoustic_<prior> (PriorGrad acoustic model) and exp/baseline
+#   4 vocoder training      exp/vocoder_<prior> for each prior; checkpoints every 25 % of the steps
+#   5 vocoder scoring       exp/vocoder_<prior>/snap_step_<N>: the EMA weights at each scored checkpoint;
+#                           copy-synthesis of the real eval mels (T = vocode_steps) by each and by
+#                           Griffin-Lim: MCD, PESQ, STOI, DNSMOS, pocketsphinx WER
+#   6 acoustic training     exp/acoustic_<prior> (PriorGrad acoustic model) and exp/baseline
 #                           (FastSpeech 2, same steps, batch, EMA and seed)
-#   6 snapshots             exp/<model>/snap_step_<N>: the EMA weights at each scored checkpoint
-#   7 vocoder scoring       copy-synthesis of the real eval mels (T = vocode_steps) per vocoder
-#                           snapshot and Griffin-Lim: MCD, PESQ, STOI, DNSMOS, pocketsphinx WER
-#   8 acoustic scoring      synthesis of the eval text per acoustic snapshot through one vocoder
-#                           (Griffin-Lim): MCD, log-F0 RMSE, DNSMOS, pocketsphinx WER
-#   9 results               exp/results.md (exp/results_{vocoder,acoustic}.{md,json}: speechtools score compare)
+#   7 acoustic scoring      snapshots as in stage 5; synthesis of the eval text through one vocoder
+#                           (Griffin-Lim) for every row: MCD, log-F0 RMSE, DNSMOS, pocketsphinx WER
+#   8 results               exp/results.md (exp/results_{vocoder,acoustic}.{md,json}: speechtools score compare)
 stage=1                  # first stage to run
-stop_stage=9             # last stage to run
+stop_stage=8             # last stage to run
 corpus=""                # corpus folder; empty = the recipe's bundled mini corpus
 data_prep=ljspeech       # speechtools data prepare <data_prep>
 train_set=train
@@ -42,7 +42,7 @@ ngpu=""                  # GPUs per training: empty = use --device; 0 = CPU; N >
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
 overwrite=false          # training stages: false = continue a killed run; true = start afresh
-help_message="Usage: ./run.sh [options]   (stages: 1-3 data/features/durations, 4 vocoders, 5 acoustic models, 6 snapshots, 7 vocoder scoring, 8 acoustic scoring, 9 results)"
+help_message="Usage: ./run.sh [options]   (stages: 1-3 data/features/durations, 4 vocoder training, 5 vocoder scoring, 6 acoustic training, 7 acoustic scoring, 8 results)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
@@ -135,16 +135,17 @@ acoustic_train_cmd() {
 
 acoustic_stage() {
   local p cmds=()
-  for p in $priors; do cmds+=("acoustic_$p" "$(acoustic_train_cmd "$acoustic_conf" "acoustic_$p" "--set model_conf.prior=$p")"); done
+  # the baseline first: with --jobs 2 the slowest training runs beside the others
   [ -n "$baseline_conf" ] && cmds+=(baseline "$(acoustic_train_cmd "$baseline_conf" baseline "")")
+  for p in $priors; do cmds+=("acoustic_$p" "$(acoustic_train_cmd "$acoustic_conf" "acoustic_$p" "--set model_conf.prior=$p")"); done
   run_jobs "${cmds[@]}"
 }
 
-snapshot_stage() {
-  local m n
-  for m in $(printf 'vocoder_%s\n' $priors) $(acoustic_models); do
-    local steps=$acoustic_steps
-    [[ $m == vocoder_* ]] && steps=$vocoder_steps
+# snapshots STEPS MODEL...: exp/MODEL/snap_step_<N>, the EMA weights of each scored checkpoint.
+snapshots() {
+  local steps=$1 m n
+  shift
+  for m in "$@"; do
     for n in $(checkpoint_steps "$steps"); do
       speechtools average-checkpoints --model-dir "exp/$m" --ema --out-dir "exp/$m/snap_step_$n" \
         "exp/$m/checkpoints/step_$n.pt"
@@ -168,6 +169,8 @@ score_copy() {
 
 vocoder_score_stage() {
   local p n dir
+  # shellcheck disable=SC2046
+  snapshots "$vocoder_steps" $(printf 'vocoder_%s\n' $priors)
   dir=exp/griffin_lim/copy_$eval_set
   speechtools vocode --vocoder griffin-lim --feats-scp "dump/$eval_set/mel.scp" --out-dir "$dir" \
     --vocoder-set "n_iter=$gl_iters" --batch-size 1
@@ -184,6 +187,8 @@ vocoder_score_stage() {
 
 acoustic_score_stage() {
   local m n dir
+  # shellcheck disable=SC2046
+  snapshots "$acoustic_steps" $(acoustic_models)
   for m in $(acoustic_models); do
     for n in $(checkpoint_steps "$acoustic_steps"); do
       dir=exp/$m/snap_step_$n/decode_$eval_set
@@ -236,11 +241,10 @@ if [ "$stage" -le 3 ]; then  # tts.sh's stages 1-3, with their own logs
   "$tts" "${tts_args[@]}" --stage "$stage" --stop-stage "$(( stop_stage < 3 ? stop_stage : 3 ))"
 fi
 run_stage 4 "vocoder training ($priors) -> exp/vocoder_*" vocoder_stage
-run_stage 5 "acoustic model training ($priors${baseline_conf:+, baseline}) -> exp/acoustic_*, exp/baseline" acoustic_stage
-run_stage 6 "EMA snapshots at 25/50/100 % of the steps" snapshot_stage
-run_stage 7 "vocoder copy-synthesis and scoring" vocoder_score_stage
-run_stage 8 "acoustic synthesis and scoring" acoustic_score_stage
-run_stage 9 "results" results_stage
+run_stage 5 "vocoder snapshots, copy-synthesis and scoring" vocoder_score_stage
+run_stage 6 "acoustic model training ($priors${baseline_conf:+, baseline}) -> exp/acoustic_*${baseline_conf:+, exp/baseline}" acoustic_stage
+run_stage 7 "acoustic snapshots, synthesis and scoring" acoustic_score_stage
+run_stage 8 "results" results_stage
 for m in $(printf 'vocoder_%s\n' $priors) $(acoustic_models); do
   echo "model directory: $(pwd)/exp/$m"
 done

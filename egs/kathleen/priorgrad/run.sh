@@ -6,7 +6,7 @@
 # Budget and results: README.md.
 #
 #   ./run.sh --corpus /path/to/kathleen --jobs 2          # e.g. ../shared/corpora/kathleen
-#   ./run.sh --corpus /path/to/kathleen --stage 7         # re-score
+#   ./run.sh --corpus /path/to/kathleen --stage 5 --stop-stage 5  # re-score the vocoders
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/priorgrad.sh --data-prep kathleen --aligner-conf conf/aligner_small.yaml \
   --baseline-conf ../fastspeech2/conf/fastspeech2_small.yaml "$@"
