@@ -5,8 +5,8 @@ verification", ICASSP 2018) that ``resemblyzer`` ships inside its wheel (``pretr
 download): a 3-layer LSTM over 40-band mel frames of 16 kHz audio, whose last hidden state is
 projected to a 256-dimensional, ReLU'd and L2-normalised vector. ``embed_utterance`` averages
 the vectors of 1.6 s windows (hopped so that 1.3 windows start per second) and L2-normalises the
-mean. Before that, ``preprocess_wav`` raises quiet audio to −30 dBFS and cuts silences longer
-than about 0.2 s with WebRTC's VAD (mode 3).
+mean. Before that, ``preprocess_wav`` raises quiet audio to −30 dBFS and cuts long silences
+with WebRTC's VAD (30 ms frames, mode 3).
 
 Two references:
 
