@@ -27,6 +27,8 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
     "vocoder": ("speechtools.cli.score_eval:vocoder",
                 "Vocoder copy-synthesis vs the recordings: MCD, PESQ, STOI, DNSMOS, ASR WER (extra eval)."),
     "naturalness": ("speechtools.cli.score_eval:naturalness", "DNSMOS P.808 / P.835 naturalness, no reference (extra eval)."),
+    "similarity": ("speechtools.cli.score_eval:similarity",
+                   "Speaker similarity: cosine of d-vectors, per utterance or to the speaker's centroid (extra eval)."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
 }

@@ -1,4 +1,4 @@
-"""``speechtools score vocoder`` and ``score naturalness``: judges of synthesised speech (the optional ``eval`` extra)."""
+"""``speechtools score vocoder``, ``naturalness`` and ``similarity``: judges of synthesised speech (the ``eval`` extra)."""
 
 from __future__ import annotations
 
@@ -148,3 +148,56 @@ def naturalness(hyp_path: str, json_out: Optional[str]) -> None:
         raise UserError("no utterances in this file", hyp.listing)
     utterances = [Utterance(u, Audio(job)) for u, job in hyp.jobs.items()]
     _judge([judge], utterances, "score naturalness", [], None, json_out)
+
+
+@click.command()
+@click.option("--ref", "ref_path", required=True, metavar="DIR|wav.scp",
+              help="Real speech of the speaker: a data directory (wav.scp, optional segments) or a wav.scp file.")
+@click.option("--hyp", "hyp_path", required=True, metavar="DIR|wav.scp",
+              help="The speech to judge: a directory with wav.scp (as synth writes) or a wav.scp file.")
+@click.option("--against", type=click.Choice(["utterance", "centroid"]), default="utterance", show_default=True,
+              help="utterance = the REF recording with the same id; centroid = the mean d-vector of all REF "
+                   "utterances but the one with the same id (ids need not match).")
+@click.option("--mode", type=click.Choice(["strict", "present"]), default="strict", show_default=True,
+              help="--against utterance: a reference utterance without an output: strict = an error; present = skip it.")
+@click.option("--out-dir", default=None, type=OUTPUT_DIR, help="Write per_utt.tsv and summary.md here.")
+@click.option("--json", "json_out", default=None, type=OUTPUT_FILE, help="Write the summary and per-utterance values as JSON.")
+def similarity(ref_path: str, hyp_path: str, against: str, mode: str, out_dir: Optional[str], json_out: Optional[str]) -> None:
+    """Speaker similarity: cosine of resemblyzer d-vectors of HYP and of real speech of the speaker.
+
+    Per utterance and as a mean with its 95% interval. --against utterance compares each output
+    with the recording of the same id (as score vocoder pairs them); --against centroid with the
+    re-normalised mean d-vector of the REF utterances, leaving out a REF utterance with the
+    output's own id. Needs the extra: pip install 'speechtools[eval]'.
+
+    \b
+    Examples:
+      speechtools score similarity --ref data/eval --hyp exp/fs2/decode_eval --json exp/fs2/decode_eval/sim.json
+      speechtools score similarity --ref data/train --hyp exp/fs2/decode_eval --against centroid
+    """
+    from speechtools.errors import UserError
+    from speechtools.scoring.audio_sets import pair_ids, read_audio_set
+    from speechtools.scoring.judges.base import Audio, Utterance
+    from speechtools.scoring.judges.speaker_similarity import CentroidSimilarity, SpeakerSimilarity
+
+    judge = CentroidSimilarity() if against == "centroid" else SpeakerSimilarity()
+    judge.load()
+    ref = read_audio_set(ref_path)
+    hyp = read_audio_set(hyp_path)
+    if not isinstance(judge, CentroidSimilarity):
+        pairing = pair_ids(ref, hyp, mode)
+        utterances = [Utterance(u, Audio(hyp.jobs[u]), Audio(ref.jobs[u])) for u in pairing.ids]
+        _judge([judge], utterances, "score similarity", pairing.skipped_lines(), out_dir, json_out)
+        return
+    for audio_set, role in ((ref, "reference"), (hyp, "output")):
+        if not audio_set.jobs:
+            raise UserError(f"no {role} utterances in this file", audio_set.listing)
+    judge.enroll({u: Audio(job) for u, job in ref.jobs.items()}, lambda line: click.echo(f"warning: {line}", err=True))
+    if not judge.members:
+        raise UserError("no reference utterance has enough speech for a speaker embedding", ref.listing)
+    shared = len(set(hyp.jobs) & set(judge.members))
+    notes = [f"centroid of {len(judge.members)} reference utterance(s)"]
+    if shared:
+        notes.append(f"{shared} output(s) share an id with a reference utterance, left out of their centroid")
+    utterances = [Utterance(u, Audio(job)) for u, job in hyp.jobs.items()]
+    _judge([judge], utterances, "score similarity", notes, out_dir, json_out)

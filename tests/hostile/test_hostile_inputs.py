@@ -143,6 +143,8 @@ def rows() -> Dict[str, Row]:
         "score naturalness": Row(lambda w: ["--hyp", In(w.data, "data"), "--json", Out(suffix=".json")],  # real clips: fewer DNSMOS windows
                                  skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only
         "score ranking": Row(lambda w: [f(w, "ranking.txt"), "--json", Out(suffix=".json")]),
+        "score similarity": Row(lambda w: ["--ref", In(w.data, "data"), "--hyp", In(w.wavs, "data"), "--out-dir", Out("dir"),
+                                           "--json", Out(suffix=".json")], skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),
         "score tts": Row(lambda w: ["--ref", In(w.data, "data"), "--hyp", In(w.wavs, "data"), "--feats-conf", In(FEATS_CONF),
                                     "--out-dir", Out("dir")], skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only
         "score vocoder": Row(lambda w: ["--ref", In(w.data, "data"), "--hyp", In(w.wavs, "data"), "--order", Num("24"),

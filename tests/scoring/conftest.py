@@ -7,6 +7,7 @@ from typing import List, Tuple
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from speechtools.cli.main import main
 
@@ -39,3 +40,22 @@ def add_noise(wav: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
     """``wav`` plus white Gaussian noise at ``snr_db`` (signal power over noise power, in dB)."""
     noise = np.random.default_rng(seed).standard_normal(len(wav))
     return (wav + noise * np.sqrt(np.mean(wav.astype(np.float64) ** 2) / 10 ** (snr_db / 10))).astype(np.float32)
+
+
+RATE = 22050  # of the data directories the judge tests write
+
+
+def wav_dir(root: Path, wavs: dict, text: dict | None = None) -> Path:
+    """A data directory: one 22.05 kHz wav per utterance, wav.scp (and text)."""
+    root.mkdir()
+    for uttid, wav in wavs.items():
+        sf.write(root / f"{uttid}.wav", wav, RATE, subtype="FLOAT")
+    (root / "wav.scp").write_text("".join(f"{u} {root / (u + '.wav')}\n" for u in sorted(wavs)))
+    if text is not None:
+        (root / "text").write_text("".join(f"{u} {t}\n" for u, t in sorted(text.items())))
+    return root
+
+
+def rows(markdown: str) -> dict:
+    """``|name|a|b|`` lines of a Markdown table as ``{name: [a, b]}``."""
+    return {cells[0]: cells[1:] for cells in (line.strip("|").split("|") for line in markdown.splitlines() if line.startswith("|"))}

@@ -7,9 +7,7 @@ it to 9.2 s and scores one window, so a DNSMOS call takes ~0.3 s.
 from __future__ import annotations
 
 import json
-import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,20 +16,7 @@ import soundfile as sf
 from speechtools.audio.io import load_audio
 from speechtools.scoring.judges.naturalness import dnsmos
 
-from .conftest import LJ_CLIP, add_noise
-
-RATE = 22050
-
-
-def wav_dir(root: Path, wavs: dict, text: dict | None = None) -> Path:
-    """A data directory: one 22.05 kHz wav per utterance, wav.scp (and text)."""
-    root.mkdir()
-    for uttid, wav in wavs.items():
-        sf.write(root / f"{uttid}.wav", wav, RATE, subtype="FLOAT")
-    (root / "wav.scp").write_text("".join(f"{u} {root / (u + '.wav')}\n" for u in sorted(wavs)))
-    if text is not None:
-        (root / "text").write_text("".join(f"{u} {t}\n" for u, t in sorted(text.items())))
-    return root
+from .conftest import LJ_CLIP, RATE, add_noise, rows, wav_dir
 
 
 @pytest.fixture
@@ -41,11 +26,6 @@ def pair(tmp_path):
     ref = wav_dir(tmp_path / "ref", {"u1": clip, "u2": clip}, {"u1": "has never been", "u2": "has never been"})
     hyp = wav_dir(tmp_path / "hyp", {"u1": clip, "u2": add_noise(clip, 10)})
     return ref, hyp
-
-
-def rows(markdown: str) -> dict:
-    """``|name|a|b|`` lines of a Markdown table as ``{name: [a, b]}``."""
-    return {cells[0]: cells[1:] for cells in (line.strip("|").split("|") for line in markdown.splitlines() if line.startswith("|"))}
 
 
 def test_score_vocoder_tables_out_dir_and_json(pair, tmp_path, run_cli):
