@@ -42,7 +42,7 @@ def compare(systems: Tuple[str, ...], metrics: Tuple[str, ...], versus: Tuple[st
           --system diffwave=exp/voc_std/copy/scoring/vocoder.json --versus priorgrad,diffwave \\
           --metric mcd_db --metric pesq_wb --metric stoi --metric p808_mos --metric asr_wer --out results.md
     """
-    from speechtools.fileio import write_lines
+    from speechtools.fileio import atomic_paths, write_lines
     from speechtools.scoring.compare import head_to_head, head_to_head_table, load_systems, metric_keys, systems_table
     from speechtools.scoring.report import write_json
 
@@ -63,9 +63,10 @@ def compare(systems: Tuple[str, ...], metrics: Tuple[str, ...], versus: Tuple[st
         lines += ["", head_to_head_table(duels)]
     for line in lines:
         click.echo(line)
-    if out_md:
-        write_lines(out_md, lines)
-    if json_out:
-        write_json(json_out, {"title": title, "metrics": keys,
-                              "systems": {s.name: {k: s.figures.get(k) for k in keys} for s in table},
-                              "versus": [d.to_dict() for d in duels]})
+    report = {"title": title, "metrics": keys, "systems": {s.name: {k: s.figures.get(k) for k in keys} for s in table},
+              "versus": [d.to_dict() for d in duels]}
+    targets = [(path, write) for path, write in ((out_md, lambda p: write_lines(p, lines)), (json_out, lambda p: write_json(p, report)))
+               if path]
+    with atomic_paths(*(path for path, _ in targets)) as temporary:  # --out and --json together or not at all
+        for tmp, (_, write) in zip(temporary, targets):
+            write(tmp)

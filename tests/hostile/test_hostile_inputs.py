@@ -34,10 +34,12 @@ from hostile_world import FEATS_CONF, FIXTURES, REPO, World
 # ------------------------------------------------------------------ argument kinds
 @dataclass(frozen=True)
 class In:
-    """An input. ``kind``: text | binary | data | dump | model | folder."""
+    """An input. ``kind``: text | binary | data | dump | model | folder; ``prefix`` goes before the path in the
+    argument (``NAME=`` of ``score compare --system NAME=FILE``)."""
 
     path: Union[str, Path]
     kind: str = "text"
+    prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ def rows() -> Dict[str, Row]:
                                        "--window-notes", Num("64"), "--window-step", Num("32")]),
         "midi stats": Row(lambda w: [In(w.midi_dir, "folder"), "--json", Out(suffix=".json")]),
         "score classification": Row(lambda w: [f(w, "labels_ref.txt"), f(w, "labels_hyp.txt"), "--json", Out(suffix=".json")]),
+        "score compare": Row(lambda w: ["--system", In(w.files / "report_a.json", prefix="a="), "--system", In(w.files / "report_b.json", prefix="b="),
+                                        "--versus", "a,b", "--out", Out(suffix=".md"), "--json", Out(suffix=".json")]),
         "score correction": Row(lambda w: ["--src", f(w, "hyp.txt"), "--hyp", f(w, "hyp.txt"), "--ref", f(w, "ref.txt"),
                                            "--json", Out(suffix=".json")]),
         "score intelligibility": Row(lambda w: [f(w, "intelligibility.csv"), "--ref", f(w, "intelligibility_ref.txt"), "--json", Out(suffix=".json")]),
@@ -399,15 +403,16 @@ def build(world: World, command: str, index: int, variant: str, case: Path, writ
         elif isinstance(arg, In):
             src, dst = Path(arg.path), spoiled / f"input{position}{Path(arg.path).suffix}"
             if not bad:
-                argv.append(str(src))
+                value = str(src)
             elif arg.kind == "text":
-                argv.append(spoil_text(variant, src, dst, writers))
+                value = spoil_text(variant, src, dst, writers)
             elif arg.kind == "binary":
-                argv.append(spoil_binary(variant, src, dst))
+                value = spoil_binary(variant, src, dst)
             elif arg.kind == "model":
-                argv.append(spoil_model(variant, src, dst))
+                value = spoil_model(variant, src, dst)
             else:
-                argv.append(spoil_data(variant, src, dst))
+                value = spoil_data(variant, src, dst)
+            argv.append(arg.prefix + value)
     return argv, out
 
 
