@@ -292,3 +292,30 @@ def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match="encoder.norm"):
         load_experiment(TINY, ["model_conf.encoder.norm=conditional"]).model_conf
     assert isinstance(load_experiment(TINY2).model_conf, AdaSpeechConfig)
+
+
+# ---------------------------------------------------------------- through the trainer and synth
+def test_the_trainer_trains_adaspeech2_and_synth_takes_a_reference_clip(tiny_model_dir: Path, lj_reference: Path,
+                                                                        tmp_path: Path) -> None:
+    from speechtools.cli.main import main
+    from speechtools.train.trainer import Trainer
+    from tiny_tts import FEATS_CONF
+
+    root = tiny_model_dir.parent
+    config = tmp_path / "ada.yaml"
+    config.write_text(
+        f"base: {TINY2}\n"
+        "task_conf:\n"
+        f"  train_data: {root / 'data' / 'train'}\n  train_feats: {root / 'dump'}\n"
+        f"  token_list: {root / 'tokens.txt'}\n  stats: {root / 'dump' / 'stats.npz'}\n  feats_conf: {FEATS_CONF}\n"
+        "model_conf: {phoneme_predictor_warmup: 3}\n"
+        "trainer: {max_steps: 6, save_interval: 6, valid_interval: 0, log_interval: 3}\n"
+    )
+    Trainer(load_experiment(config), tmp_path / "model", device="cpu", show_progress=False).run()
+    log = (tmp_path / "model" / "train_log.jsonl").read_text()
+    assert "mel_encoder_loss" in log and "phoneme_predictor_loss" in log
+    out = tmp_path / "wav"
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--model-dir", str(tmp_path / "model"), "--text", "Printing, in the only sense.", "--out-dir", str(out),
+              "--reference-audio", str(lj_reference), "--device", "cpu"])
+    assert exc.value.code == 0 and any(p.suffix == ".wav" for p in out.iterdir())
