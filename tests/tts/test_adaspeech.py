@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 import torch
@@ -59,6 +59,21 @@ def item(data: Dict[str, torch.Tensor], b: int) -> Dict[str, torch.Tensor]:
 
 def cln_modules(model: AdaSpeech) -> List[ConditionalLayerNorm]:
     return [m for m in model.decoder.modules() if isinstance(m, ConditionalLayerNorm)]
+
+
+def train_steps(model: AdaSpeech, inputs: Dict[str, Any], target: torch.Tensor, steps: int, key: str = "loss",
+                params: Optional[List[torch.nn.Parameter]] = None, lr: float = 3e-3) -> List[float]:
+    """Adam steps on ``model.loss(model(**inputs), target, **inputs)["loss"]``; the values of ``key`` before each step."""
+    optim = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
+    losses = []
+    for step in range(steps):
+        model.set_num_updates(step)
+        terms = model.loss(model(**inputs), target, **{k: v for k, v in inputs.items() if k != "mel"})
+        losses.append(terms[key].item())
+        optim.zero_grad()
+        terms["loss"].backward()
+        optim.step()
+    return losses
 
 
 # ---------------------------------------------------------------- conditional layer norm
@@ -189,14 +204,7 @@ def test_the_predictor_learns_only_after_its_warm_up_and_its_target_is_detached(
 def test_the_mel_encoder_loss_is_present_and_decreases() -> None:
     model = tiny_model(TINY2)
     data = batch()
-    optim = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(15):
-        terms = model.loss(model(**data), **data)
-        losses.append(terms["mel_encoder_loss"].item())
-        optim.zero_grad()
-        terms["loss"].backward()
-        optim.step()
+    losses = train_steps(model, data, data["mel"], 15, key="mel_encoder_loss")
     assert losses[-1] < 0.7 * losses[0], losses
 
 
@@ -215,14 +223,8 @@ def test_untranscribed_mode_needs_only_mel_and_adapting_the_decoder_norms_recons
     assert out["mel_post"].shape == data["mel"].shape and "token_mask" not in out
     assert set(model.loss(out, data["mel"])) == {"loss", "mel_loss"}
     chosen = [p for n, p in model.named_parameters() if any(fnmatch.fnmatchcase(n, q) for q in UNTRANSCRIBED_ADAPTATION_PATTERNS)]
-    optim = torch.optim.Adam(chosen, lr=1e-2)
-    losses = []
-    for _ in range(15):
-        terms = model.loss(model(untranscribed=True, mel=data["mel"], mel_lengths=data["mel_lengths"]), data["mel"])
-        losses.append(terms["loss"].item())
-        optim.zero_grad()
-        terms["loss"].backward()
-        optim.step()
+    inputs = {"untranscribed": True, "mel": data["mel"], "mel_lengths": data["mel_lengths"]}
+    losses = train_steps(model, inputs, data["mel"], 15, params=chosen, lr=1e-2)
     assert losses[-1] < losses[0], losses
     model.eval()
     with torch.inference_mode():
@@ -242,17 +244,8 @@ def test_mel_reconstruction_through_the_decoder_is_an_optional_source_training_t
 
 @pytest.mark.parametrize("config", [TINY, TINY2])
 def test_a_few_training_steps_lower_the_loss(config: Path) -> None:
-    model = tiny_model(config)
     data = batch(2)
-    optim = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for step in range(30):
-        model.set_num_updates(step)
-        terms = model.loss(model(**data), **data)
-        losses.append(terms["loss"].item())
-        optim.zero_grad()
-        terms["loss"].backward()
-        optim.step()
+    losses = train_steps(tiny_model(config), data, data["mel"], 30)
     assert losses[-1] < 0.7 * losses[0], losses
 
 
