@@ -115,7 +115,10 @@ class NARTTS(nn.Module):
         Returns :meth:`decode`'s dict with ``mel`` (before post-net) and ``mel_post`` (after;
         equal to ``mel`` without post-net) in place of ``decoded``.
         """
-        out = self.decode(tokens, token_lengths, **inputs)
+        return self.mel_outputs(self.decode(tokens, token_lengths, **inputs))
+
+    def mel_outputs(self, out: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Replace ``out["decoded"]`` by ``mel`` (the mel head's frames) and ``mel_post`` (after the post-net)."""
         frame_mask = out["frame_mask"]
         mel = self.mel_head(out.pop("decoded"), frame_mask)
         out["mel"] = mel
@@ -158,24 +161,49 @@ class NARTTS(nn.Module):
             max_frames = mel.size(1)
         token_mask = lengths_to_mask(token_lengths.to(tokens.device), tokens.size(1))
         hidden = masked_fill_padding(self.embedding(tokens), token_mask)
-        cond = None
-        if self.speaker_embedding is not None:
-            if speakers is None:
-                speakers = torch.zeros(tokens.size(0), dtype=torch.long, device=tokens.device)
-            cond = self.speaker_embedding(speakers)
-        if speaker_vectors is not None:
-            projected = self._project_speaker_vectors(speaker_vectors, tokens.size(0))
-            cond = projected if cond is None else cond + projected
+        cond = self.speaker_condition(tokens.size(0), tokens.device, speakers, speaker_vectors)
         hidden = self.encoder(hidden, token_mask)
         if cond is not None:
             hidden = masked_fill_padding(hidden + cond.unsqueeze(1), token_mask)
+        extra: Dict[str, torch.Tensor] = {}
+        hidden = self.condition_encoder_output(hidden, token_mask, extra, mel=mel, durations=durations, **unused)
         out = self.adaptor(
             hidden, token_mask, durations, pitch, energy,
             alpha=alpha, pitch_shift=pitch_shift, energy_scale=energy_scale, max_frames=max_frames,
         )
+        out.update(extra)
         out["decoded"] = self.decoder(out["hidden"], out["frame_mask"], cond)
         out["token_mask"] = token_mask
         return out
+
+    def speaker_condition(
+        self, batch: int, device: torch.device, speakers: Optional[torch.Tensor] = None,
+        speaker_vectors: Optional[torch.Tensor] = None,
+    ) -> Optional[torch.Tensor]:
+        """The speaker representation ``(batch, dim)`` added to the encoder output and given to the decoder
+        stack as its condition: the speaker-ID embedding (speaker 0 when ``speakers`` is ``None``) plus the
+        projected external speaker vectors; ``None`` when the model has neither."""
+        cond = None
+        if self.speaker_embedding is not None:
+            if speakers is None:
+                speakers = torch.zeros(batch, dtype=torch.long, device=device)
+            cond = self.speaker_embedding(speakers.to(device))
+        if speaker_vectors is not None:
+            projected = self._project_speaker_vectors(speaker_vectors, batch)
+            cond = projected if cond is None else cond + projected
+        return cond
+
+    def condition_encoder_output(
+        self, hidden: torch.Tensor, token_mask: torch.Tensor, out: Dict[str, torch.Tensor], **inputs: Any,
+    ) -> torch.Tensor:
+        """Hook between the encoder (plus speakers) and the variance adaptor: the identity here.
+
+        A model with acoustic conditions (AdaSpeech's utterance- and phoneme-level encoders) adds
+        them to ``hidden`` ``(batch, T_text, dim)``; ``inputs`` are ``mel``, ``durations`` and the
+        batch keys :meth:`decode` does not use (``reference_mel``, ``mel_lengths``, ...); tensors
+        it puts in ``out`` are returned by :meth:`decode` (for the loss).
+        """
+        return hidden
 
     def _project_speaker_vectors(self, speaker_vectors: torch.Tensor, batch: int) -> torch.Tensor:
         if self.speaker_vector_proj is None:
@@ -188,7 +216,8 @@ class NARTTS(nn.Module):
         return self.speaker_vector_proj(speaker_vectors.to(self.speaker_vector_proj.weight.dtype))
 
 
-def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` over the positions where ``mask`` (its leading axes) is True."""
     weights = mask.to(values.dtype)
     while weights.dim() < values.dim():
         weights = weights.unsqueeze(-1)
@@ -208,15 +237,21 @@ def variance_tts_loss(
     L1 on mel (before and after the post-net), MSE on ``log(d + 1)`` per token, MSE on pitch
     and energy at the adaptor's level. Returns each term and ``loss`` (their sum).
     """
-    frame_mask = out["frame_mask"]
-    t = min(mel.size(1), out["mel"].size(1))
-    fm = frame_mask[:, :t]
-    terms: Dict[str, torch.Tensor] = {}
-    terms["mel_loss"] = _masked_mean((out["mel"][:, :t] - mel[:, :t]).abs(), fm)
-    if out["mel_post"] is not out["mel"]:
-        terms["postnet_loss"] = _masked_mean((out["mel_post"][:, :t] - mel[:, :t]).abs(), fm)
+    terms = mel_losses(out, mel)
     terms.update(variance_predictor_losses(out, durations, pitch, energy))
     terms["loss"] = sum(terms.values())  # type: ignore[assignment]
+    return terms
+
+
+def mel_losses(out: Dict[str, torch.Tensor], mel: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The mel terms of :func:`variance_tts_loss` (no ``loss`` entry): L1 over ``out["frame_mask"]`` of
+    ``mel`` (``mel_loss``) and, with a post-net, of ``mel_post`` (``postnet_loss``)."""
+    t = min(mel.size(1), out["mel"].size(1))
+    fm = out["frame_mask"][:, :t]
+    terms: Dict[str, torch.Tensor] = {}
+    terms["mel_loss"] = masked_mean((out["mel"][:, :t] - mel[:, :t]).abs(), fm)
+    if out["mel_post"] is not out["mel"]:
+        terms["postnet_loss"] = masked_mean((out["mel_post"][:, :t] - mel[:, :t]).abs(), fm)
     return terms
 
 
@@ -232,14 +267,14 @@ def variance_predictor_losses(
     token_mask = out["token_mask"]
     terms: Dict[str, torch.Tensor] = {}
     log_target = torch.log(durations.to(out["log_duration_pred"].dtype) + 1.0)
-    terms["duration_loss"] = _masked_mean((out["log_duration_pred"] - log_target) ** 2, token_mask)
+    terms["duration_loss"] = masked_mean((out["log_duration_pred"] - log_target) ** 2, token_mask)
     for name, target in (("pitch", pitch), ("energy", energy)):
         key = f"{name}_pred"
         if key in out and target is not None:
             pred = out[key]
             mask = token_mask if pred.shape == token_mask.shape else frame_mask
             n = min(pred.size(1), target.size(1))
-            terms[f"{name}_loss"] = _masked_mean((pred[:, :n] - target[:, :n]) ** 2, mask[:, :n])
+            terms[f"{name}_loss"] = masked_mean((pred[:, :n] - target[:, :n]) ** 2, mask[:, :n])
     return terms
 
 
@@ -268,10 +303,11 @@ class FastSpeechFamily(NARTTS):
 
     A subclass names its parts by overriding :meth:`encoder_stack`, :meth:`decoder_stack` and,
     if it has one, :meth:`postnet_module` (and :meth:`mel_head_module` for another head than the
-    linear one); everything else is shared: token embedding, variance
-    adaptor, linear mel head, speaker-ID embedding (``n_speakers > 1``), speaker-vector
-    projection, :meth:`build_model` and the FastSpeech 2 loss (:func:`variance_tts_loss`; a
-    model without pitch/energy predictors simply has no such terms).
+    linear one, :meth:`speaker_embedding_module` for another speaker table); everything else is
+    shared: token embedding, variance adaptor, linear mel head, speaker-ID embedding
+    (``n_speakers > 1``), speaker-vector projection, :meth:`build_model` and the FastSpeech 2
+    loss (:func:`variance_tts_loss`; a model without pitch/energy predictors simply has no such
+    terms).
     """
 
     def __init__(self, conf: NARTTSConfig, vocab_size: int, n_mels: int = 80, n_speakers: int = 1) -> None:
@@ -283,7 +319,7 @@ class FastSpeechFamily(NARTTS):
             decoder=parts.decoder_stack(conf),
             mel_head=parts.mel_head_module(conf, n_mels),
             postnet=parts.postnet_module(conf, n_mels),
-            speaker_embedding=nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None,
+            speaker_embedding=parts.speaker_embedding_module(conf, n_speakers),
             speaker_vector_proj=speaker_vector_projection(conf.speaker_vector_dim, conf.dim),
         )
         self.conf = conf
@@ -298,6 +334,11 @@ class FastSpeechFamily(NARTTS):
     def decoder_stack(cls, conf: Any) -> nn.Module:
         """The decoder: a stack with ``forward(x, mask, cond=None)``."""
         raise NotImplementedError(f"{cls.__name__} must name its decoder stack")
+
+    @classmethod
+    def speaker_embedding_module(cls, conf: Any, n_speakers: int) -> Optional[nn.Embedding]:
+        """The speaker-ID embedding: one row per training speaker, none for a single-speaker corpus."""
+        return nn.Embedding(n_speakers, conf.dim) if n_speakers > 1 else None
 
     @classmethod
     def postnet_module(cls, conf: Any, n_mels: int) -> Optional[nn.Module]:

@@ -47,6 +47,25 @@ def regulate_length(
     return expanded * mask.to(expanded.dtype), frame_lengths
 
 
+def token_mean(frames: torch.Tensor, durations: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`regulate_length`: the mean of ``frames`` ``(batch, T_frames, C)`` over each
+    token's ``durations`` ``(batch, T_text)`` frames, ``(batch, T_text, C)``; 0 for tokens without frames.
+
+    Token ``j`` covers frames ``[c_{j-1}, c_j)`` with ``c = cumsum(durations)``; its mean comes from
+    prefix sums over the frames (AdaSpeech's token-averaged mel, arXiv 2103.00993 Sec. 2.2).
+    Frames beyond ``sum(durations)`` are ignored.
+    """
+    durations = durations.long().clamp(min=0)
+    ends = durations.cumsum(dim=1).clamp(max=frames.size(1))
+    starts = (ends - durations).clamp(min=0)
+    prefix = torch.cat([frames.new_zeros(frames.size(0), 1, frames.size(2)), frames.cumsum(dim=1)], dim=1)
+    channels = frames.size(2)
+    total = (torch.gather(prefix, 1, ends.unsqueeze(-1).expand(-1, -1, channels))
+             - torch.gather(prefix, 1, starts.unsqueeze(-1).expand(-1, -1, channels)))
+    count = (ends - starts).unsqueeze(-1).to(frames.dtype)
+    return total / count.clamp(min=1.0)
+
+
 class LengthRegulator(nn.Module):
     """Module wrapper of :func:`regulate_length` with the FastSpeech speed factor ``alpha``."""
 

@@ -1,7 +1,9 @@
 """Variance predictor of FastSpeech 2 (arXiv 2006.04558, Sec. 2.3, Fig. 1c).
 
 ``layers`` × [Conv1D (kernel k) → ReLU → LayerNorm → dropout] then a linear layer to one
-scalar per position. Used for duration (log domain), pitch and energy.
+scalar per position. Used for duration (log domain), pitch and energy; with ``out_dim > 1`` the
+same stack gives a small vector per position (AdaSpeech's phoneme-level acoustic encoder and
+predictor, arXiv 2103.00993 Sec. 2.2).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ class VariancePredictor(nn.Module):
 
     Args:
         separable: use depthwise-separable convolutions (LightSpeech predictors).
+        out_dim: values per position: 1 gives ``(batch, time)``, more ``(batch, time, out_dim)``.
     """
 
     def __init__(
         self, in_dim: int, channels: int = 256, kernel_size: int = 3, layers: int = 2,
-        dropout: float = 0.5, separable: bool = False,
+        dropout: float = 0.5, separable: bool = False, out_dim: int = 1,
     ) -> None:
         super().__init__()
         self.convs = nn.ModuleList()
@@ -38,12 +41,14 @@ class VariancePredictor(nn.Module):
                 self.convs.append(Conv1dT(ch_in, channels, kernel_size))
             self.norms.append(nn.LayerNorm(channels))
         self.dropout = nn.Dropout(dropout)
-        self.proj = nn.Linear(channels, 1)
+        self.proj = nn.Linear(channels, out_dim)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         for conv, norm in zip(self.convs, self.norms):
             x = self.dropout(norm(torch.relu(conv(x, mask))))
-        out = self.proj(x).squeeze(-1)
+        out = self.proj(x)
+        if out.size(-1) == 1:
+            out = out.squeeze(-1)
         if mask is not None:
-            out = out * mask.to(out.dtype)
+            out = out * (mask if out.dim() == mask.dim() else mask.unsqueeze(-1)).to(out.dtype)
         return out
