@@ -16,10 +16,10 @@ import importlib
 import pkgutil
 from pathlib import Path
 from types import ModuleType
-from typing import List
+from typing import Dict, List, Optional
 
 from speechtools.data.kaldi import DataDir
-from speechtools.fileio import atomic_dir
+from speechtools.fileio import atomic_dir, checked_id, read_lines
 from speechtools.data.validate import Summary, validate_data_dir
 from speechtools.errors import PathLike, UserError
 
@@ -54,3 +54,43 @@ def write_data_dir(data: DataDir, path: PathLike, check_files: bool = True) -> S
         summary = validate_data_dir(tmp, check_files=check_files)
     summary.path = target
     return summary
+
+
+def speaker_prefixed(speaker: str, utt_id: str, path: Optional[PathLike] = None, line: Optional[int] = None) -> str:
+    """``<speaker>_<utt_id>``, checked with :func:`~speechtools.fileio.checked_id`.
+
+    The Kaldi convention: an id that starts with its speaker sorts by speaker, and two corpora
+    that reuse the same utterance names (Philipp reads LJSpeech's sentences under LJSpeech's
+    ids) never collide once combined.
+    """
+    return checked_id(f"{speaker}_{utt_id}", "utterance id", path, line)
+
+
+def audio_entry(path: Path) -> str:
+    """The ``wav.scp`` value of an audio file: its absolute path (one without whitespace)."""
+    resolved = path.resolve()
+    if any(c.isspace() for c in str(resolved)):
+        raise UserError("audio path contains whitespace, which wav.scp cannot hold", resolved)
+    return str(resolved)
+
+
+def read_sentence_file(path: PathLike) -> str:
+    """The transcript of a one-sentence text file (LibriTTS ``.normalized.txt``, VCTK ``txt/``),
+    whitespace collapsed to single spaces.
+
+    Raises:
+        UserError: a missing, unreadable or empty file, naming it.
+    """
+    text = " ".join(" ".join(line for _, line in read_lines(path)).split())
+    if not text:
+        raise UserError("empty transcript file", path)
+    return text
+
+
+def write_sets(sets: Dict[str, DataDir], out: PathLike) -> Dict[str, int]:
+    """Write every ``<out>/<set>`` with :func:`write_data_dir`; returns utterances per set."""
+    counts: Dict[str, int] = {}
+    for name, data in sets.items():
+        write_data_dir(data, Path(out) / name)
+        counts[name] = len(data.wav_scp)
+    return counts

@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 import click
 from tqdm import tqdm
 
-from speechtools.data.corpora import write_data_dir
+from speechtools.data.corpora import speaker_prefixed, write_data_dir
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import check_output_dir, read_lines
@@ -72,8 +72,9 @@ def split_kathleen(prompts: List[Tuple[str, Path, str]]) -> Dict[str, List[Tuple
     }
 
 
-def prepare_kathleen(out: PathLike, corpus: PathLike) -> Dict[str, int]:
-    """Write ``<out>/{train,dev,eval}``; returns utterances per set."""
+def prepare_kathleen(out: PathLike, corpus: PathLike, speaker_prefix: bool = False) -> Dict[str, int]:
+    """Write ``<out>/{train,dev,eval}``; returns utterances per set. ``speaker_prefix`` writes ids
+    ``kathleen_arctic_a0001`` (other CMU ARCTIC voices use the same prompt ids)."""
     check_output_dir(out)  # before reading the corpus: a file in the way fails now
     from speechtools.text.english_normalizer import normalize_english
 
@@ -83,10 +84,11 @@ def prepare_kathleen(out: PathLike, corpus: PathLike) -> Dict[str, int]:
         items = sets[name]
         if not items:
             raise UserError(f"the {name} set is empty (is this the Kathleen corpus?)", corpus)
+        ids = [speaker_prefixed(SPEAKER, u) if speaker_prefix else u for u, _, _ in items]
         data = DataDir(
-            wav_scp={u: str(a) for u, a, _ in items},
-            text={u: normalize_english(t) for u, _, t in items},
-            utt2spk={u: SPEAKER for u, _, _ in items},
+            wav_scp={k: str(a) for k, (_, a, _) in zip(ids, items)},
+            text={k: normalize_english(t) for k, (_, _, t) in zip(ids, items)},
+            utt2spk={k: SPEAKER for k in ids},
         )
         write_data_dir(data, Path(out) / name)
         counts[name] = len(items)
@@ -96,13 +98,14 @@ def prepare_kathleen(out: PathLike, corpus: PathLike) -> Dict[str, int]:
 @click.command(name="kathleen")
 @click.option("--out", default="data", show_default=True, metavar="DIR", help="Write DIR/train, DIR/dev, DIR/eval.")
 @click.option("--corpus", required=True, metavar="DIR", help="Folder with wavs/*.flac and text.psv.")
-def command(out: str, corpus: str) -> None:
+@click.option("--speaker-prefix", is_flag=True, help="Utterance ids kathleen_<id> (other CMU ARCTIC voices share the prompt ids).")
+def command(out: str, corpus: str, speaker_prefix: bool) -> None:
     """Kathleen (CC0, CMU ARCTIC "a" prompts): fixed held-out 50 eval + 5 dev prompts.
 
     \b
     Example:
       speechtools data prepare kathleen --out data --corpus /data/kathleen
     """
-    counts = prepare_kathleen(out, corpus)
+    counts = prepare_kathleen(out, corpus, speaker_prefix)
     for name in SETS:
         click.echo(f"{Path(out) / name}: {counts[name]} utterances")

@@ -10,14 +10,14 @@ way scaled down: the last 6 give 3 ``dev`` then 3 ``eval``, the first 26 ``train
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import click
 from tqdm import tqdm
 
-from speechtools.data.corpora import write_data_dir
+from speechtools.data.corpora import audio_entry, speaker_prefixed, write_data_dir
 from speechtools.data.kaldi import DataDir
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import check_output_dir, read_lines
@@ -95,22 +95,27 @@ def split_espnet(utterances: List[Utterance], held_out: Tuple[int, int]) -> Dict
     }
 
 
-def to_data_dir(utterances: List[Utterance]) -> DataDir:
-    """A Kaldi data directory: ``wav.scp`` (absolute paths), ``text`` (normalised), speaker LJ."""
-    for utt in utterances:
-        if any(c.isspace() for c in str(utt.audio)):
-            raise UserError("audio path contains whitespace, which wav.scp cannot hold", utt.audio)
+def to_data_dir(utterances: List[Utterance], speaker: str = SPEAKER) -> DataDir:
+    """A Kaldi data directory: ``wav.scp`` (absolute paths), ``text`` (normalised), one speaker."""
     return DataDir(
-        wav_scp={u.utt_id: str(u.audio) for u in utterances},
+        wav_scp={u.utt_id: audio_entry(u.audio) for u in utterances},
         text={u.utt_id: u.text for u in utterances},
-        utt2spk={u.utt_id: SPEAKER for u in utterances},
+        utt2spk={u.utt_id: speaker for u in utterances},
     )
 
 
-def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None, held_out: Optional[Tuple[int, int]] = None) -> Dict[str, int]:
+def with_speaker_prefix(utterances: List[Utterance], speaker: str) -> List[Utterance]:
+    """The same utterances with ids ``<speaker>_<id>`` (:func:`speaker_prefixed`)."""
+    return [replace(u, utt_id=speaker_prefixed(speaker, u.utt_id)) for u in utterances]
+
+
+def prepare_ljspeech(
+    out: PathLike, corpus: Optional[PathLike] = None, held_out: Optional[Tuple[int, int]] = None, speaker_prefix: bool = False
+) -> Dict[str, int]:
     """Write ``<out>/train``, ``<out>/dev``, ``<out>/eval`` from LJSpeech-1.1 at ``corpus``
     (ESPnet split, 250/250 held out) or, when ``corpus`` is None, the bundled mini corpus (3/3).
-    ``held_out`` = (dev, eval) sizes overrides those defaults.
+    ``held_out`` = (dev, eval) sizes overrides those defaults; ``speaker_prefix`` writes ids
+    ``LJ_LJ001-0001`` (for combining with other corpora that reuse LJSpeech's ids).
 
     Returns:
         utterances per set.
@@ -120,6 +125,8 @@ def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None, held_out:
     if corpus is None and not root.is_dir():
         raise UserError("bundled mini corpus not found (run from a source checkout or pass --corpus)", root)
     utterances = read_metadata(root)
+    if speaker_prefix:
+        utterances = with_speaker_prefix(utterances, SPEAKER)
     if held_out is None:
         held_out = FULL_HELD_OUT if corpus is not None else MINI_HELD_OUT
     sets = split_espnet(utterances, held_out)
@@ -138,7 +145,8 @@ def prepare_ljspeech(out: PathLike, corpus: Optional[PathLike] = None, held_out:
 )
 @click.option("--dev-size", type=click.IntRange(min=1), default=None, help="Utterances in dev [250; mini: 3].")
 @click.option("--eval-size", type=click.IntRange(min=1), default=None, help="Utterances in eval [250; mini: 3].")
-def command(out: str, corpus: Optional[str], dev_size: Optional[int], eval_size: Optional[int]) -> None:
+@click.option("--speaker-prefix", is_flag=True, help="Utterance ids LJ_<id> (ids of other corpora reading LJSpeech's sentences never collide).")
+def command(out: str, corpus: Optional[str], dev_size: Optional[int], eval_size: Optional[int], speaker_prefix: bool) -> None:
     """LJSpeech-1.1 (ESPnet split: last 500 -> 250 dev + 250 eval) or the bundled mini corpus.
 
     Without --corpus, the 32 bundled clips of egs/ljspeech/mini_corpus are split 26 train /
@@ -151,6 +159,6 @@ def command(out: str, corpus: Optional[str], dev_size: Optional[int], eval_size:
     """
     default = FULL_HELD_OUT if corpus is not None else MINI_HELD_OUT
     held_out = (dev_size or default[0], eval_size or default[1])
-    counts = prepare_ljspeech(out, corpus, held_out)
+    counts = prepare_ljspeech(out, corpus, held_out, speaker_prefix)
     for name in SETS:
         click.echo(f"{Path(out) / name}: {counts[name]} utterances")
