@@ -183,7 +183,7 @@ def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path) -> Path:
 
 
 def _corpora(folder: Path, data: Path) -> Path:
-    """Tiny corpora in the layouts `data prepare kathleen|aishell1` read (real audio, made-up ids)."""
+    """Tiny corpora in the layouts `data prepare kathleen|aishell1|philipp` read (real audio, made-up ids)."""
     import soundfile as sf
 
     from speechtools.data.kaldi import read_table
@@ -195,6 +195,13 @@ def _corpora(folder: Path, data: Path) -> Path:
         (kathleen / "wavs" / f"{uttid}.flac").symlink_to(wav)
     (kathleen / "text.psv").write_text("arctic_a0001|Author of the danger trail.\narctic_a0539|Not at this particular case.\n"
                                        "arctic_a0544|For the twentieth time that evening.\n")
+    from speechtools.data.corpora.philipp import ADAPT_IDS, EVAL_IDS
+
+    philipp = folder / "philipp"
+    (philipp / "wavs").mkdir(parents=True)
+    for uttid in ADAPT_IDS + EVAL_IDS[:1]:
+        (philipp / "wavs" / f"{uttid}.flac").symlink_to(wav)
+    (philipp / "metadata.csv").write_text("".join(f"{u}|Line 1.|Line one.\n" for u in ADAPT_IDS + EVAL_IDS[:1]))
     aishell = folder / "aishell"
     (aishell / "transcript").mkdir(parents=True)
     audio, rate = sf.read(wav)
