@@ -98,7 +98,7 @@ def prepare_libritts(out: PathLike, corpus: PathLike, sets: Dict[str, Sequence[s
 @click.option("--dev-subsets", default=",".join(DEFAULT_SETS["dev"]), show_default=True, help="Subsets for dev ('' for none).")
 @click.option("--eval-subsets", default=",".join(DEFAULT_SETS["eval"]), show_default=True, help="Subsets for eval ('' for none).")
 def command(corpus: str, out: str, train_subsets: str, dev_subsets: str, eval_subsets: str) -> None:
-    """LibriTTS multi-speaker (ESPnet split: train-clean-100+360 / dev-clean / test-clean).
+    """LibriTTS (ESPnet sets: train-clean-100+360 / dev-clean / test-clean).
 
     text is each wav's .normalized.txt; the speaker is its speaker folder; ids are the wav names.
 

@@ -81,7 +81,7 @@ def prepare_philipp(out: PathLike, corpus: PathLike) -> Dict[str, int]:
 @click.option("--corpus", required=True, metavar="DIR", help="Philipp corpus folder (metadata.csv, wavs/*.flac).")
 @click.option("--out", default="data", show_default=True, metavar="DIR", help="Write DIR/adapt, DIR/eval.")
 def command(corpus: str, out: str) -> None:
-    """Philipp (Apache-2.0, non-native male, home mic): fixed 20 adapt + 121 eval sentences.
+    """Philipp (non-native male, home mic): fixed 20 adapt + 121 eval sentences.
 
     Utterance ids are philipp_<LJSpeech id>; text is the normalised column of metadata.csv.
 

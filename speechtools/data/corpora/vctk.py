@@ -114,7 +114,7 @@ def prepare_vctk(
 @click.option("--speakers", default=None, metavar="LIST", help="Keep only these speakers, e.g. p225,p226 [all].")
 @click.option("--adapt-size", type=click.IntRange(min=1), default=None, help="Per speaker: the first N utterances -> adapt, the rest -> eval.")
 def command(corpus: str, out: str, mic: str, speakers: Optional[str], adapt_size: Optional[int]) -> None:
-    """VCTK 0.92 multi-speaker (mic1 by default; optional fixed per-speaker adapt/eval split).
+    """VCTK 0.92 (mic1 or mic2; optional per-speaker adapt/eval split).
 
     \b
     Example:
