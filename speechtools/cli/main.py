@@ -29,6 +29,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "extract-feats": ("speechtools.cli.feats:extract_feats", "Extract log-mel, pitch and energy features into a feature store."),
     "compute-stats": ("speechtools.cli.feats:compute_stats", "Compute global mean/std of features on a training set (stats.npz)."),
     "align": ("speechtools.cli.align:align", "Learn alignments and write token durations; import MFA TextGrids."),
+    "adapt": ("speechtools.cli.adapt:adapt", "Adapt an AdaSpeech model directory to a new speaker (custom voice)."),
     "synth": ("speechtools.cli.synth:synth", "Synthesise speech from text with a trained TTS model directory."),
     "vocode": ("speechtools.cli.vocode:vocode", "Turn log-mel spectrograms into wavs with a trained vocoder (PriorGrad, DiffWave)."),
     "teacher": ("speechtools.cli.teacher:teacher", "FastSpeech teacher: attention durations and knowledge distillation."),

@@ -30,6 +30,8 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
               help="External speaker vector (x-/d-vector, 1-D float .npy) for every line; models with speaker_vector_dim > 0.")
 @click.option("--reference-audio", default=None, metavar="FILE",
               help="Reference recording for every line (models with an utterance-level acoustic encoder, e.g. AdaSpeech).")
+@click.option("--speaker-params", default=None, metavar="FILE",
+              help="A speaker_<name>.pt of `speechtools adapt`, loaded on top of --model-dir (its source model); then --speaker NAME.")
 @click.option("--vocoder", default="griffin-lim", show_default=True,
               help="Vocoder name: griffin-lim, or priorgrad with --vocoder-model (a trained vocoder model directory).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model directory (neural vocoders: priorgrad).")
@@ -41,7 +43,8 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
 @click.option("--write-durations", is_flag=True, help="Also write OUT_DIR/durations (frames per token).")
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
-          pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str], vocoder: str,
+          pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str],
+          speaker_params: Optional[str], vocoder: str,
           vocoder_model: Optional[str], vocoder_overrides: Tuple[str, ...], strict: bool, batch_size: int, plot: bool, write_durations: bool,
           device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
@@ -66,7 +69,8 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
         inputs = read_text_inputs(text_file, ids)
     else:
         inputs = [SynthesisInput(f"utt{i + 1:04d}", t, "--text", None) for i, t in enumerate(texts)]
-    synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides)
+    synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides,
+                              speaker_params=speaker_params)
     source = text_file or "--text"  # --text items are numbered in order
     report_unspeakable(synthesizer.task.frontend, [(item.line or k + 1, item.text) for k, item in enumerate(inputs)], source, strict)
     out = Path(out_dir)

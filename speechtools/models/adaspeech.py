@@ -236,14 +236,18 @@ class AdaSpeech(FastSpeech2):
         self, hidden: torch.Tensor, token_mask: torch.Tensor, out: Dict[str, torch.Tensor], *,
         mel: Optional[torch.Tensor] = None, durations: Optional[torch.Tensor] = None,
         reference_mel: Optional[torch.Tensor] = None, reference_mel_lengths: Optional[torch.Tensor] = None,
-        mel_lengths: Optional[torch.Tensor] = None, **unused: Any,
+        mel_lengths: Optional[torch.Tensor] = None, utterance_vector: Optional[torch.Tensor] = None, **unused: Any,
     ) -> torch.Tensor:
         """Add the utterance-level vector and the phoneme-level vectors (encoder's with ``mel`` and
         ``durations``, else the predictor's); ``out`` gets ``utterance_vector``, ``phoneme_pred`` and,
-        with a target, ``phoneme_target`` (detached)."""
+        with a target, ``phoneme_target`` (detached). A given ``utterance_vector`` ``(batch, dim)`` (an
+        adapted speaker's stored mean, ``speechtools adapt``) replaces the encoder's."""
         if reference_mel is None and mel is not None:  # training: the utterance's own mel
             reference_mel, reference_mel_lengths = mel, mel_lengths
-        utterance = self.utterance_vector(reference_mel, reference_mel_lengths, hidden.size(0), hidden)
+        if utterance_vector is not None:
+            utterance = utterance_vector.to(hidden.dtype).expand(hidden.size(0), -1)
+        else:
+            utterance = self.utterance_vector(reference_mel, reference_mel_lengths, hidden.size(0), hidden)
         out["utterance_vector"] = utterance
         hidden = masked_fill_padding(hidden + utterance.unsqueeze(1), token_mask)
         source = hidden.detach() if self.conf.adaptor.stop_gradient else hidden

@@ -74,8 +74,13 @@ class Synthesizer:
     """
 
     def __init__(self, model_dir: PathLike, device: str = "auto", vocoder: str = "griffin-lim",
-                 vocoder_model: Optional[str] = None, max_tokens: int = 300, vocoder_overrides: Sequence[str] = ()) -> None:
-        self.loaded = load_model_dir(model_dir, device, cpu_fast_path=True)
+                 vocoder_model: Optional[str] = None, max_tokens: int = 300, vocoder_overrides: Sequence[str] = (),
+                 speaker_params: Optional[PathLike] = None) -> None:
+        from speechtools.tts.adapt import load_adapted_speakers
+
+        self.loaded = load_model_dir(model_dir, device, cpu_fast_path=speaker_params is None)
+        # adapted speakers (`speechtools adapt`): their mean utterance-level vectors, and a speaker_<name>.pt put on top
+        self.utterance_vectors = load_adapted_speakers(self.loaded, speaker_params)
         task = self.loaded.task
         for attr in ("tokens", "frontend", "stats", "feature_config"):
             if not hasattr(task, attr):
@@ -194,6 +199,8 @@ class Synthesizer:
                 if reference is not None:
                     extra = {"reference_mel": reference.expand(len(ids), -1, -1),
                              "reference_mel_lengths": torch.full((len(ids),), reference.size(1), device=self.device)}
+                elif speaker in self.utterance_vectors:
+                    extra = {"utterance_vector": self.utterance_vectors[speaker].to(self.device)}
                 out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift,
                                  energy_scale=energy_scale, speaker_vectors=vectors, **extra)
                 mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean

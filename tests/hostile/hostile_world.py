@@ -43,6 +43,7 @@ class World:
     files: Path
     configs: Path
     corpora: Path
+    ada: Path = Path()
 
 
 def _cli(*args: str) -> None:
@@ -88,6 +89,7 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
             "trainer.save_interval=2", "trainer.valid_interval=0"]
     tts = _train(REPO / "conf" / "tts" / "fastspeech2_tiny.yaml", root / "tts", *sets)
     aligner = _train(REPO / "conf" / "tts" / "aligner_tiny.yaml", root / "aligner", *sets)
+    ada = _train(REPO / "conf" / "tts" / "adaspeech2_tiny.yaml", root / "ada", *sets)  # the source of `adapt`
     teacher = _train(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", root / "teacher", *sets)
     vocoder = _train(REPO / "conf" / "vocoder" / "priorgrad_tiny.yaml", root / "vocoder", f"task_conf.train_data={data}",
                      f"task_conf.train_feats={dump}", f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
@@ -113,10 +115,11 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _vocode_inputs(files, dump)
     shutil.copytree(data, files / "plain_data")  # without durations: what `data fix`/`split` rewrite in place
     (files / "plain_data" / "durations").unlink()
+    _new_speaker(data, files / "new_speaker")
     configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt")
     corpora = _corpora(root / "corpora", data)
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora)
+                 wavs, files, configs, corpora, ada)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:
@@ -165,6 +168,15 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))
     store.write_index("mel", ["LJ-test"])
     return folder
+
+
+def _new_speaker(data: Path, out: Path) -> None:
+    """`adapt`'s data: two of the clips with text and durations, as one new speaker."""
+    from speechtools.data.kaldi import DataDir
+
+    chosen = DataDir.load(data).select(sorted(DataDir.load(data).utt_ids())[:2])
+    chosen.utt2spk = {u: "newspk" for u in chosen.utt_ids()}
+    chosen.save(out)
 
 
 def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path) -> Path:

@@ -98,6 +98,8 @@ def rows() -> Dict[str, Row]:
     corpus_text = REPO / "egs" / "ljspeech" / "mini_corpus"
     slow_text = frozenset({"huge"})  # a huge line through a model or the aligner: minutes of audio or frames, not a check
     return {
+        "adapt": Row(lambda w: ["--source-dir", In(w.ada, "model"), "--data-dir", In(w.files / "new_speaker", "data"), "--out-dir", Out("dir"),
+                                "--steps", Num("1"), "--num-utts", Num("2"), "--lr", Num("0.001"), "--device", "cpu", "--quiet"]),
         "align durations": Row(lambda w: ["--model-dir", In(w.aligner, "model"), "--data", In(w.data, "data"),
                                           "--feats", In(w.dump, "dump"), "--out", Out(), "--plot-dir", Out("dir"), "--plot-n", Num("1"),
                                           "--device", "cpu"]),
