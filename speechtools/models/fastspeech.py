@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from speechtools.models import MODELS
 from speechtools.models.nar_tts import FastSpeechFamily, NARTTSConfig
 from speechtools.nn.fft_block import FFTStack, FFTStackConfig
-from speechtools.nn.variance_adaptor import DurationPredictorConfig, VarianceAdaptorConfig
+from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
 
 
 def _fft_stack() -> FFTStackConfig:
@@ -27,7 +27,7 @@ def _fft_stack() -> FFTStackConfig:
 def _duration_only() -> VarianceAdaptorConfig:
     return VarianceAdaptorConfig(
         use_pitch=False, use_energy=False, stop_gradient=True,
-        duration=DurationPredictorConfig(layers=2, channels=256, kernel_size=3, dropout=0.1),
+        duration=PredictorConfig(layers=2, channels=256, kernel_size=3, dropout=0.1),
     )
 
 

@@ -17,13 +17,13 @@ from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.nar_tts import FastSpeechFamily, NARTTSConfig
 from speechtools.nn.search_space import LIGHTSPEECH_ARCH, SearchedStack, split_arch
-from speechtools.nn.variance_adaptor import DurationPredictorConfig, PredictorConfig, VarianceAdaptorConfig
+from speechtools.nn.variance_adaptor import PredictorConfig, VarianceAdaptorConfig
 
 
 def _lightspeech_adaptor() -> VarianceAdaptorConfig:
     return VarianceAdaptorConfig(
         level="frame", use_pitch=True, use_energy=False, bins=300, separable=True, stop_gradient=True,
-        duration=DurationPredictorConfig(layers=2, channels=256, kernel_size=3, dropout=0.5),
+        duration=PredictorConfig(layers=2, channels=256, kernel_size=3, dropout=0.5),
         pitch=PredictorConfig(layers=5, channels=256, kernel_size=5, dropout=0.5),
     )
 

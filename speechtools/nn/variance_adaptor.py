@@ -101,6 +101,8 @@ class VarianceAdaptorConfig:
     energy: PredictorConfig = field(default_factory=PredictorConfig)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.duration, DurationPredictorConfig):  # a plain PredictorConfig given in code
+            self.duration = DurationPredictorConfig(**vars(self.duration))
         if self.level not in ("token", "frame"):
             raise ValueError(f"level must be 'token' or 'frame', got {self.level!r}")
         if self.bins < 2:
