@@ -319,3 +319,15 @@ def test_synth_filled_pauses_off_is_unchanged_and_auto_speaks_the_fillers(tiny_m
     assert len(runs["auto"][1]) == len(runs["default"][1]) + 3
     result = runner.invoke(cli, base + ["--out-dir", str(tmp_path / "bad"), "--filled-pauses", "auto"])
     assert result.exit_code != 0 and "--filled-pauses auto needs --filled-pause-model" in result.output
+
+
+def test_the_duration_error_script_reports_per_speaker(tiny_model_dir: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("duration_error", REPO / "bench" / "duration_error.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    root = tiny_model_dir.parent
+    report = module.measure(str(tiny_model_dir), str(root / "data" / "train"), str(root / "dump"))
+    assert set(report) == {"LJ", "all"} and report["all"]["utterances"] == 6
+    assert report["all"]["log_duration_mse"] >= 0 and report["all"]["frames_mae"] >= 0 and "mean_gate" not in report["all"]
