@@ -32,6 +32,11 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
               help="Reference recording for every line (models with an utterance-level acoustic encoder, e.g. AdaSpeech).")
 @click.option("--speaker-params", default=None, metavar="FILE",
               help="A speaker_<name>.pt of `speechtools adapt`, loaded on top of --model-dir (its source model); then --speaker NAME.")
+@click.option("--filled-pauses", type=click.Choice(["off", "auto"]), default="off", show_default=True,
+              help="auto: insert the filled pauses (um, uh) --filled-pause-model predicts into each text (AdaSpeech 3).")
+@click.option("--filled-pause-model", default=None, metavar="DIR", help="Trained filled-pause model directory (task: filled_pause).")
+@click.option("--filled-pause-threshold", type=FiniteRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Insert a filled pause where its probability reaches this, in [0, 1].")
 @click.option("--vocoder", default="griffin-lim", show_default=True,
               help="Vocoder name: griffin-lim, or priorgrad with --vocoder-model (a trained vocoder model directory).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model directory (neural vocoders: priorgrad).")
@@ -44,7 +49,7 @@ from speechtools.tts.controls import ENERGY_SCALE_RANGE, PITCH_SHIFT_RANGE, SPEE
 @device_option
 def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids: bool, out_dir: str, speed: float,
           pitch_shift: float, energy_scale: float, speaker: Optional[str], speaker_vector: Optional[str], reference_audio: Optional[str],
-          speaker_params: Optional[str], vocoder: str,
+          speaker_params: Optional[str], filled_pauses: str, filled_pause_model: Optional[str], filled_pause_threshold: float, vocoder: str,
           vocoder_model: Optional[str], vocoder_overrides: Tuple[str, ...], strict: bool, batch_size: int, plot: bool, write_durations: bool,
           device: str) -> None:
     """Synthesise speech from text; long input is split at sentence boundaries and joined.
@@ -69,6 +74,15 @@ def synth(model_dir: str, texts: Tuple[str, ...], text_file: Optional[str], ids:
         inputs = read_text_inputs(text_file, ids)
     else:
         inputs = [SynthesisInput(f"utt{i + 1:04d}", t, "--text", None) for i, t in enumerate(texts)]
+    if (filled_pauses == "auto") != bool(filled_pause_model):
+        raise click.UsageError("--filled-pauses auto needs --filled-pause-model (and the model needs --filled-pauses auto)")
+    if filled_pauses == "auto":
+        from dataclasses import replace
+
+        from speechtools.tts.filled_pauses import FilledPauseInserter
+
+        inserter = FilledPauseInserter(filled_pause_model, device=device, threshold=filled_pause_threshold)
+        inputs = [replace(item, text=text) for item, text in zip(inputs, inserter.insert([item.text for item in inputs]))]
     synthesizer = Synthesizer(model_dir, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides,
                               speaker_params=speaker_params)
     source = text_file or "--text"  # --text items are numbered in order

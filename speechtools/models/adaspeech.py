@@ -74,6 +74,11 @@ ADAPTATION_PATTERNS: Tuple[str, ...] = ("speaker_embedding.*",) + CLN_PATTERNS
 UNTRANSCRIBED_ADAPTATION_PATTERNS: Tuple[str, ...] = CLN_PATTERNS
 """What AdaSpeech 2 adapts on untranscribed speech: the decoder's CLN projections."""
 
+DURATION_PITCH_TUNING_PATTERNS: Tuple[str, ...] = ("adaptor.duration_predictor.*", "adaptor.pitch_predictor.*")
+"""What AdaSpeech 3 (arXiv 2107.02530, Sec. 3.2) fine-tunes with the mixture-of-experts duration predictor
+(``adaptor.duration.kind: moe``): the duration experts and gate, and the pitch predictor; any FastSpeech 2
+family model has these names."""
+
 
 def _paper_decoder() -> FFTStackConfig:
     return FFTStackConfig(norm="conditional")
@@ -343,5 +348,5 @@ class AdaSpeech(FastSpeech2):
         return terms
 
 
-__all__ = ["ADAPTATION_PATTERNS", "CLN_PATTERNS", "UNTRANSCRIBED_ADAPTATION_PATTERNS", "AdaSpeech", "AdaSpeechConfig",
+__all__ = ["ADAPTATION_PATTERNS", "CLN_PATTERNS", "DURATION_PITCH_TUNING_PATTERNS", "UNTRANSCRIBED_ADAPTATION_PATTERNS", "AdaSpeech", "AdaSpeechConfig",
            "MelEncoder", "UtteranceEncoder", "UtteranceEncoderConfig"]

@@ -268,6 +268,8 @@ def variance_predictor_losses(
     terms: Dict[str, torch.Tensor] = {}
     log_target = torch.log(durations.to(out["log_duration_pred"].dtype) + 1.0)
     terms["duration_loss"] = masked_mean((out["log_duration_pred"] - log_target) ** 2, token_mask)
+    if "duration_gate_loss" in out:  # AdaSpeech 3's mixture of experts with a speaking-rate gate target
+        terms["duration_gate_loss"] = out["duration_gate_loss"]
     for name, target in (("pitch", pitch), ("energy", energy)):
         key = f"{name}_pred"
         if key in out and target is not None:

@@ -88,6 +88,18 @@ class VocabularyInfo(Protocol):
         """End-of-sentence id."""
 
 
+class FilledPauseInfo(Protocol):
+    """Word-level filled-pause prediction (``filled_pause``): the word vocabulary and the filler classes."""
+
+    @property
+    def vocab_size(self) -> int:
+        """Entries of ``words.txt`` (id 0 is padding)."""
+
+    @property
+    def n_fillers(self) -> int:
+        """Filler classes (``um``, ``uh``: 2); the model predicts ``n_fillers + 1`` classes with "none"."""
+
+
 @dataclass(frozen=True)
 class EnergyRange:
     """Training-set minimum and maximum of the mel frame energy ``sqrt(Σ_k exp(log-mel_k))`` (PriorGrad's σ normalisation).
@@ -139,6 +151,7 @@ class FixedSizes:
     stats: VarianceStats = VarianceStats(0.0, 1.0, 0.0, 1.0)
     hop_length: int = 256
     energy: EnergyRange = EnergyRange(0.1, 4.0)
+    n_fillers: int = 2
 
     def variance_stats(self) -> VarianceStats:
         return self.stats

@@ -11,6 +11,9 @@ the two variants users ask for:
   normalised log-F0, so evenly spaced buckets in that space are log-scale F0 buckets; energy
   is normalised linear energy, so its buckets are linear.
 
+The duration predictor is the plain one or, with ``duration.kind: moe``, AdaSpeech 3's mixture of
+experts (:mod:`speechtools.nn.moe_duration_predictor`), for every model of the family.
+
 All values are normalised (z-scores with the training-set stats). The model keeps the stats
 as buffers so that inference controls can be given in physical units: ``pitch_shift`` in
 semitones (adds ``s·ln2/12`` to log-F0) and ``energy_scale`` (multiplies energy).
@@ -30,6 +33,7 @@ from speechtools.config import check_ranges
 from speechtools.nn.conv import Conv1dT
 from speechtools.nn.length_regulator import LengthRegulator, scale_durations
 from speechtools.nn.masks import lengths_to_mask
+from speechtools.nn.moe_duration_predictor import MoEDurationPredictor, gate_loss, speaking_rate_classes
 from speechtools.nn.variance_predictor import VariancePredictor
 
 
@@ -46,6 +50,41 @@ class PredictorConfig:
         check_ranges(self, positive=("layers", "channels", "kernel_size"), probability=("dropout",))
 
 
+DURATION_KINDS = ("plain", "moe")
+
+
+@dataclass
+class DurationPredictorConfig(PredictorConfig):
+    """The duration predictor: :class:`PredictorConfig` plus which kind (``plain`` | ``moe``).
+
+    Attributes:
+        kind: ``plain`` (FastSpeech 2) or ``moe`` (AdaSpeech 3: ``experts`` predictors of this shape
+            and a softmax gate, :class:`~speechtools.nn.moe_duration_predictor.MoEDurationPredictor`).
+        experts: number of experts of ``moe`` (paper: 3, slow / medium / fast).
+        gate_boundaries: ``experts - 1`` ascending speaking rates (frames per token) that give the
+            gate a rate-class target; empty (default): the gate learns freely.
+        gate_loss_weight: weight of that cross-entropy (``duration_gate_loss``).
+    """
+
+    kind: str = "plain"
+    experts: int = 3
+    gate_boundaries: List[float] = field(default_factory=list)
+    gate_loss_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind not in DURATION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(DURATION_KINDS)}, got {self.kind!r}")
+        if self.experts < 2:
+            raise ValueError(f"experts must be >= 2, got {self.experts}")
+        if self.gate_boundaries and len(self.gate_boundaries) != self.experts - 1:
+            raise ValueError(f"gate_boundaries needs experts - 1 = {self.experts - 1} values, got {len(self.gate_boundaries)}")
+        if any(b <= a for a, b in zip(self.gate_boundaries, self.gate_boundaries[1:])):
+            raise ValueError(f"gate_boundaries must be ascending, got {self.gate_boundaries}")
+        if self.gate_loss_weight < 0:
+            raise ValueError(f"gate_loss_weight must be >= 0, got {self.gate_loss_weight}")
+
+
 @dataclass
 class VarianceAdaptorConfig:
     """Which variances are modelled and how (see module docstring)."""
@@ -57,11 +96,13 @@ class VarianceAdaptorConfig:
     quantised_range: List[float] = field(default_factory=lambda: [-4.0, 4.0])
     stop_gradient: bool = True
     separable: bool = False
-    duration: PredictorConfig = field(default_factory=PredictorConfig)
+    duration: DurationPredictorConfig = field(default_factory=DurationPredictorConfig)
     pitch: PredictorConfig = field(default_factory=lambda: PredictorConfig(layers=5, kernel_size=5))
     energy: PredictorConfig = field(default_factory=PredictorConfig)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.duration, DurationPredictorConfig):  # a plain PredictorConfig given in code
+            self.duration = DurationPredictorConfig(**vars(self.duration))
         if self.level not in ("token", "frame"):
             raise ValueError(f"level must be 'token' or 'frame', got {self.level!r}")
         if self.bins < 2:
@@ -100,7 +141,11 @@ class VarianceAdaptor(nn.Module):
         def predictor(p: PredictorConfig) -> VariancePredictor:
             return VariancePredictor(dim, p.channels, p.kernel_size, p.layers, p.dropout, conf.separable)
 
-        self.duration_predictor = predictor(conf.duration)
+        d = conf.duration
+        self.duration_predictor: nn.Module = (
+            MoEDurationPredictor(dim, d.channels, d.kernel_size, d.layers, d.dropout, conf.separable, d.experts)
+            if d.kind == "moe" else predictor(d)
+        )
         quantised = conf.level == "frame"
         self.pitch_predictor = predictor(conf.pitch) if conf.use_pitch else None
         self.pitch_embedding = _VarianceEmbedding(dim, quantised, conf.bins, conf.quantised_range) if conf.use_pitch else None
@@ -144,6 +189,24 @@ class VarianceAdaptor(nn.Module):
         out[f"{which}_used"] = value
         return hidden + embedding(value, mask)
 
+    def _log_durations(
+        self, source: torch.Tensor, token_mask: torch.Tensor, durations: Optional[torch.Tensor], out: Dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """Predicted ``log(d + 1)``; a mixture of experts also puts ``duration_gate`` ``(batch, K)`` in ``out``
+        and, with target durations and ``gate_boundaries``, ``duration_gate_loss`` (weighted)."""
+        if not isinstance(self.duration_predictor, MoEDurationPredictor):
+            log_dur = self.duration_predictor(source, token_mask)
+        else:
+            moe = self.duration_predictor(source, token_mask)
+            log_dur = moe.log_duration
+            out["duration_gate"] = moe.gate
+            d = self.conf.duration
+            if durations is not None and d.gate_boundaries:
+                classes = speaking_rate_classes(durations, token_mask, d.gate_boundaries)
+                out["duration_gate_loss"] = d.gate_loss_weight * gate_loss(moe.gate, classes)
+        out["log_duration_pred"] = log_dur
+        return log_dur
+
     def forward(
         self,
         hidden: torch.Tensor,
@@ -166,8 +229,7 @@ class VarianceAdaptor(nn.Module):
             alpha: FastSpeech length-regulator factor (2.0 = twice as many frames).
         """
         out: Dict[str, torch.Tensor] = {}
-        log_dur = self.duration_predictor(hidden.detach() if self.conf.stop_gradient else hidden, token_mask)
-        out["log_duration_pred"] = log_dur
+        log_dur = self._log_durations(hidden.detach() if self.conf.stop_gradient else hidden, token_mask, durations, out)
         if durations is None:
             durations = torch.clamp(torch.round(torch.exp(log_dur) - 1.0), min=0).long()
             durations = durations * token_mask.long()

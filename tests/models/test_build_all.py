@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from speechtools.models import MODELS, ModelRegistry
-from speechtools.models.task_info import EnergyRange, FixedSizes, MelPriorTTSInfo, VarianceStats, VarianceTTSInfo, VocabularyInfo, VocoderInfo
+from speechtools.models.task_info import EnergyRange, FilledPauseInfo, FixedSizes, MelPriorTTSInfo, VarianceStats, VarianceTTSInfo, VocabularyInfo, VocoderInfo
 
 
 def StubTask() -> FixedSizes:  # noqa: N802 (reads like the task it stands for)
@@ -16,7 +16,7 @@ def StubTask() -> FixedSizes:  # noqa: N802 (reads like the task it stands for)
 
 
 def test_the_stub_implements_every_task_protocol() -> None:
-    for protocol in (VarianceTTSInfo, MelPriorTTSInfo, VocabularyInfo, VocoderInfo):
+    for protocol in (VarianceTTSInfo, MelPriorTTSInfo, VocabularyInfo, VocoderInfo, FilledPauseInfo):
         members = {n for n in dir(protocol) if not n.startswith("_")}
         assert members <= set(dir(StubTask())), protocol
 
