@@ -46,6 +46,7 @@ help_message="Usage: ./run.sh [options]   (stages: 1-3 data/features/durations, 
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
+. "$SPEECHTOOLS_ROOT/local/recipe_lib.sh"   # run_jobs, asr_flag
 set -euo pipefail
 logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
@@ -85,24 +86,6 @@ acoustic_models() {
   for p in $priors; do echo "acoustic_$p"; done
   [ -n "$baseline_conf" ] && echo baseline
   return 0
-}
-
-# run_jobs NAME CMD [NAME CMD ...]: each CMD (a command line) in the background, at most $jobs at
-# once, each with nproc/jobs threads and its log in $logdir/NAME.log; fails if any fails.
-run_jobs() {
-  local threads pids=() names=() i rc=0
-  threads=$(( $(nproc) / jobs )); [ "$threads" -ge 1 ] || threads=1
-  while [ $# -ge 2 ]; do
-    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || rc=1; done
-    log "start $1 (log: $logdir/$1.log)"
-    OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE bash -c "$2" > "$logdir/$1.log" 2>&1 &
-    pids+=($!); names+=("$1")
-    shift 2
-  done
-  for i in "${!pids[@]}"; do
-    if wait "${pids[$i]}"; then log "done ${names[$i]}"; else log "failed ${names[$i]} (see $logdir/${names[$i]}.log)"; rc=1; fi
-  done
-  return $rc
 }
 
 vocoder_train_cmd() {
@@ -151,13 +134,6 @@ snapshots() {
         "exp/$m/checkpoints/step_$n.pt"
     done
   done
-}
-
-asr_flag() {
-  if [ "$asr" = false ] || { [ "$asr" = auto ] && ! python -c "import pocketsphinx" 2>/dev/null; }; then
-    return 0
-  fi
-  echo --asr
 }
 
 score_copy() {
