@@ -411,6 +411,8 @@ class Trainer:
         task = self._task if self._task is not None else self.experiment.build_task()
         model = task.build_model()
         self._prepare_weights(task, model)
+        if self.dist.is_main:  # now, not only at the end: the checkpoints of a killed run can still be averaged into a model directory
+            write_manifest(self.out_dir, task.export_assets(self.out_dir) or ())
         model = model.to(self.device)
         self.model = model
         amp_dtype = self._amp_dtype()
@@ -680,7 +682,7 @@ class Trainer:
 
     def _finish(self, task: Task, use_ema: bool) -> None:
         """Write ``model.pt`` (average of the last ``average_last`` checkpoints, of their EMA weights
-        with ``ema_decay``) and the task's assets."""
+        with ``ema_decay``) and the task's assets (again: they are first written when training starts)."""
         paths = ckpt.list_checkpoints(self.out_dir)[-self.conf.average_last :]
         ckpt.average_checkpoints(paths, self.out_dir / MODEL_NAME, key="ema" if use_ema else "model")
         write_manifest(self.out_dir, task.export_assets(self.out_dir) or ())
