@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 
@@ -50,12 +50,14 @@ def snapshot_model_dir(model_dir: PathLike, checkpoints: Sequence[PathLike], out
     return Path(out_dir)
 
 
-def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto", cpu_fast_path: bool = False) -> LoadedModel:
+def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto", cpu_fast_path: bool = False,
+                   prepare: Optional[Callable[["LoadedModel"], None]] = None) -> LoadedModel:
     """Rebuild the task and model of a model directory and load ``model.pt`` onto ``device``.
 
     Order: check the assets against ``assets.sha256`` (:mod:`speechtools.train.assets`), validate ``config.yaml``, build the task, ``task.load_assets(dir)`` (token list,
     stats...), ``task.build_model()``, load the weights, move to ``device``, ``eval()``.
-    With ``cpu_fast_path`` and a CPU ``device``, then
+    Then ``prepare(loaded)`` if given (a change of the weights before inference, e.g. an adapted
+    speaker's parameters). With ``cpu_fast_path`` and a CPU ``device``, last,
     :func:`speechtools.nn.cpu_fast_path.enable_cpu_fast_path` (the inference commands ask for it;
     the model stays plain PyTorch otherwise).
 
@@ -82,8 +84,11 @@ def load_model_dir(path: PathLike, device: Union[str, torch.device] = "auto", cp
     except RuntimeError as exc:
         raise UserError(f"weights do not match the model in config.yaml ({str(exc).splitlines()[0]})", root / MODEL_NAME) from None
     model.to(target).eval()
+    loaded = LoadedModel(path=root, config=experiment, task=task, model=model, device=target)
+    if prepare is not None:
+        prepare(loaded)
     if cpu_fast_path and target.type == "cpu":
         from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
 
         enable_cpu_fast_path(model)
-    return LoadedModel(path=root, config=experiment, task=task, model=model, device=target)
+    return loaded

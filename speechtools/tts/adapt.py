@@ -258,15 +258,11 @@ def apply_speaker_parameters(loaded: LoadedModel, path: PathLike) -> Tuple[str, 
 
 def load_adapted_speakers(loaded: LoadedModel, speaker_params: Optional[PathLike] = None) -> Dict[str, torch.Tensor]:
     """Speaker name → stored mean utterance-level vector: the ``speaker_<name>.pt`` files of the model
-    directory and, if given, ``speaker_params`` loaded on top (:func:`apply_speaker_parameters`, then
-    the CPU fast path, which :func:`load_model_dir` was told to leave out)."""
+    directory and, if given, ``speaker_params`` loaded on top (:func:`apply_speaker_parameters`); pass
+    it as ``load_model_dir(..., prepare=...)`` so that the CPU fast path comes after."""
     vectors = stored_utterance_vectors(loaded.path)
     if speaker_params is not None:
         name, vectors[name] = apply_speaker_parameters(loaded, speaker_params)
-        if loaded.device.type == "cpu":
-            from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
-
-            enable_cpu_fast_path(loaded.model)
     return vectors
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -78,9 +78,10 @@ class Synthesizer:
                  speaker_params: Optional[PathLike] = None) -> None:
         from speechtools.tts.adapt import load_adapted_speakers
 
-        self.loaded = load_model_dir(model_dir, device, cpu_fast_path=speaker_params is None)
         # adapted speakers (`speechtools adapt`): their mean utterance-level vectors, and a speaker_<name>.pt put on top
-        self.utterance_vectors = load_adapted_speakers(self.loaded, speaker_params)
+        self.utterance_vectors: Dict[str, torch.Tensor] = {}
+        self.loaded = load_model_dir(model_dir, device, cpu_fast_path=True,
+                                     prepare=lambda loaded: self.utterance_vectors.update(load_adapted_speakers(loaded, speaker_params)))
         task = self.loaded.task
         for attr in ("tokens", "frontend", "stats", "feature_config"):
             if not hasattr(task, attr):
