@@ -15,6 +15,7 @@ from tqdm import tqdm
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, checked_id, read_lines
 from speechtools.text.cleaning import describe_unspeakable
+from speechtools.text.asr_units import ASR_SPECIALS, ASR_UNITS, SOS_EOS, asr_token_list, get_asr_units
 from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
 from speechtools.text.tokens import TokenList
 
@@ -163,14 +164,17 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
 
 @click.command(name="make-tokens")
 @click.argument("data_dir", metavar="DATA_DIR")
-@click.option("--frontend", "frontend_name", type=click.Choice(sorted(FRONTENDS)), required=True, help="Text front-end.")
+@click.option("--frontend", "frontend_name", type=click.Choice(sorted(FRONTENDS)), default=None, help="Text front-end (TTS models).")
+@click.option("--units", "units_name", type=click.Choice(sorted(ASR_UNITS)), default=None,
+              help="Recogniser output units instead of a front-end: <blank>, <unk>, the units, <sos/eos> last (--special is ignored).")
 @click.option("--out", "out_path", required=True, metavar="FILE", type=OUTPUT_FILE, help="Token list to write (tokens.txt).")
 @click.option("--special", "specials", multiple=True, default=("<pad>", "<unk>"), show_default=True, help="Special tokens, first (repeatable).")
 @click.option(
     "--with-inventory/--seen-only", default=False, show_default=True,
     help="Also list every token the front-end can produce (after those seen), so inference on new text never meets an unknown token.",
 )
-def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tuple[str, ...], with_inventory: bool) -> None:
+def make_tokens(data_dir: str, frontend_name: Optional[str], units_name: Optional[str], out_path: str, specials: Tuple[str, ...],
+                with_inventory: bool) -> None:
     """Build tokens.txt from DATA_DIR/text through a front-end.
 
     Specials come first, then every token seen, most frequent first (then, with
@@ -181,16 +185,20 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
     \b
     Example:
       speechtools make-tokens data/train --frontend en_phone --out data/tokens.txt
+      speechtools make-tokens data/train --units en_char --out data/asr_tokens.txt
     """
     text_path = Path(data_dir) / "text"
+    if (frontend_name is None) == (units_name is None):
+        raise UserError("give exactly one of --frontend (TTS) and --units (ASR)")
     if not Path(data_dir).is_dir():
         raise UserError("data directory not found", data_dir)
-    frontend = get_frontend(frontend_name)
+    frontend = get_frontend(frontend_name) if frontend_name else get_asr_units(str(units_name))
+    name = frontend_name or units_name
     lines = read_lines(text_path)
     tokens: List[str] = []
     empty: List[str] = []
     unspeakable: List[str] = []
-    for number, line in tqdm(lines, desc=f"make-tokens {frontend_name}", unit="utt", leave=False):
+    for number, line in tqdm(lines, desc=f"make-tokens {name}", unit="utt", leave=False):
         stripped = line.strip()
         if not stripped:
             raise UserError("empty line", text_path, number)
@@ -205,7 +213,12 @@ def make_tokens(data_dir: str, frontend_name: str, out_path: str, specials: Tupl
             unspeakable.append(f"{text_path}:{number}: {message}")
     if not tokens:
         raise UserError("no tokens: every transcript normalises to nothing", text_path)
-    token_list = TokenList.build(tokens, specials=specials, extra=frontend.inventory() if with_inventory else ())
+    extra = frontend.inventory() if with_inventory else ()
+    if units_name:
+        token_list = asr_token_list(tokens, extra)
+        specials = ASR_SPECIALS + (SOS_EOS,)
+    else:
+        token_list = TokenList.build(tokens, specials=specials, extra=extra)
     token_list.save(out_path)
     if empty:
         click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)

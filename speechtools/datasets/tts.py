@@ -88,12 +88,14 @@ def load_feature_config(path: Path) -> FeatureConfig:
     return from_dict(FeatureConfig, load_config(path))
 
 
-def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path] = None, line: Optional[int] = None) -> List[int]:
-    """Front-end tokens of ``text`` as ids; unknown tokens or empty output are user errors."""
+def encode_text(frontend: Any, tokens: TokenList, text: str, path: Optional[Path] = None, line: Optional[int] = None,
+                unk: str = "error") -> List[int]:
+    """Front-end tokens of ``text`` as ids; empty output is a user error, and so is an unknown token
+    unless ``unk="map"`` (it becomes ``<unk>``: a recogniser's targets, as ESPnet)."""
     symbols = frontend.tokenize(text)
     if not symbols:
         raise UserError(f"text normalises to nothing: {text!r}", path, line)
-    return tokens.encode(symbols, unk="error", path=path, line=line)
+    return tokens.encode(symbols, unk=unk, path=path, line=line)
 
 
 def load_speaker_vector(path: PathLike, dim: int, source: Optional[PathLike] = None, line: Optional[int] = None) -> np.ndarray:
@@ -149,13 +151,14 @@ class TTSDataset(Dataset):
     """Items ``{uttid, tokens, durations, mel, pitch, energy, speaker[, speaker_vector]}`` of one set (normalised).
 
     ``speaker_vector_dim > 0`` reads each utterance's vector from ``spk_vectors.scp``
-    (:func:`read_speaker_vectors`).
+    (:func:`read_speaker_vectors`). ``unknown_tokens="map"`` turns tokens outside the list into
+    ``<unk>`` (a recogniser's targets) instead of refusing them.
     """
 
     def __init__(
         self, data_dir: str, feats_dir: str, tokens: TokenList, stats: FeatureStats, frontend: Any,
         level: str, speaker_ids: Optional[Dict[str, int]] = None, need_durations: bool = True,
-        need_variances: bool = True, speaker_vector_dim: int = 0,
+        need_variances: bool = True, speaker_vector_dim: int = 0, unknown_tokens: str = "error",
     ) -> None:
         root = Path(data_dir)
         text_path = root / "text"
@@ -178,7 +181,7 @@ class TTSDataset(Dataset):
         for uttid in tqdm(sorted(texts), desc=f"tokenise {root.name}", leave=False, disable=len(texts) < 200):
             if uttid not in shapes:
                 raise UserError(f"utterance {uttid!r} has no mel features in {feats_dir}", text_path, lines.get(uttid))
-            ids = encode_text(frontend, tokens, texts[uttid], text_path, lines.get(uttid))
+            ids = encode_text(frontend, tokens, texts[uttid], text_path, lines.get(uttid), unk=unknown_tokens)
             item: Dict[str, Any] = {"uttid": uttid, "tokens": ids, "frames": int(shapes[uttid][0])}
             if need_durations:
                 if uttid not in durations:
@@ -323,7 +326,11 @@ class SpeechAssets(FeatureAssets):
     def _load_common(self, token_list: str, stats: str, feats_conf: str) -> None:
         self._tokens = TokenList.load(token_list)
         self._load_features(stats, feats_conf)
-        self._frontend = get_frontend(self.conf.frontend)
+        self._frontend = self._build_frontend()
+
+    def _build_frontend(self) -> Any:
+        """The text front-end of ``task_conf.frontend`` (a recogniser's task gives its output units instead)."""
+        return get_frontend(self.conf.frontend)
 
     def _load_from_conf(self) -> None:
         self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)

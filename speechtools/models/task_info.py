@@ -88,6 +88,26 @@ class VocabularyInfo(Protocol):
         """End-of-sentence id."""
 
 
+class RecognizerInfo(Protocol):
+    """Speech recognition (``asr``): mel bins of the features, the output vocabulary and its special ids."""
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of output tokens (blank and ``<sos/eos>`` included)."""
+
+    @property
+    def n_mels(self) -> int:
+        """Mel bins of the input features."""
+
+    @property
+    def blank_id(self) -> int:
+        """CTC blank id (0 in ESPnet's layout)."""
+
+    @property
+    def sos_eos_id(self) -> int:
+        """The shared start/end-of-sentence id of the attention decoder (the last token)."""
+
+
 class FilledPauseInfo(Protocol):
     """Word-level filled-pause prediction (``filled_pause``): the word vocabulary and the filler classes."""
 
@@ -152,6 +172,12 @@ class FixedSizes:
     hop_length: int = 256
     energy: EnergyRange = EnergyRange(0.1, 4.0)
     n_fillers: int = 2
+    blank_id: int = 0
+
+    @property
+    def sos_eos_id(self) -> int:
+        """The last token, as in ESPnet's token lists."""
+        return self.vocab_size - 1
 
     def variance_stats(self) -> VarianceStats:
         return self.stats
