@@ -108,6 +108,22 @@ class RecognizerInfo(Protocol):
         """The shared start/end-of-sentence id of the attention decoder (the last token)."""
 
 
+class LanguageModelInfo(Protocol):
+    """Language models over a recogniser's output units (``lm``): its vocabulary and special ids."""
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of tokens of the recogniser's ``tokens.txt`` (blank and ``<sos/eos>`` included)."""
+
+    @property
+    def sos_eos_id(self) -> int:
+        """The shared start/end-of-sentence id (the last token)."""
+
+    @property
+    def blank_id(self) -> int:
+        """CTC blank id (0): never predicted by the language model."""
+
+
 class FilledPauseInfo(Protocol):
     """Word-level filled-pause prediction (``filled_pause``): the word vocabulary and the filler classes."""
 
