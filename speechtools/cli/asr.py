@@ -1,34 +1,104 @@
-"""``speechtools asr``: decode audio with pocketsphinx (intelligibility of synthesised speech)."""
+"""``speechtools asr``: train and run our recogniser; decode with pocketsphinx (intelligibility scoring)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List, Optional
 
 import click
 
-from speechtools.cli.options import OUTPUT_FILE
+from speechtools.cli.options import OUTPUT_FILE, FiniteRange, device_option, nj_option
+from speechtools.cli.train import train
+from speechtools.errors import UserError
 
 
 @click.group()
 def asr() -> None:
-    """Off-the-shelf English ASR (pocketsphinx; optional extra `asr`).
+    """Speech recognition: train a CTC/attention recogniser, decode with it or with pocketsphinx.
 
     \b
-    Example:
-      speechtools asr decode data/eval --out exp/asr_eval.txt
+    Examples:
+      speechtools asr train --config conf/asr/ctc_attention_small.yaml --out-dir exp/asr
+      speechtools asr decode data/test --model-dir exp/asr --beam-size 10 --out exp/asr/decode_test/text
+      speechtools asr decode data/eval --out exp/asr_eval.txt     # pocketsphinx (extra `asr`)
     """
+
+
+asr.add_command(train, name="train")
+
+
+def _jobs(data_dir: Optional[str], wav_scp: Optional[str]) -> List["Job"]:  # noqa: F821 (lazy import below)
+    """The utterances of a data directory (``wav.scp``, optional ``segments``) or of a bare ``wav.scp`` file."""
+    from speechtools.audio.extract import Job, plan_jobs
+    from speechtools.data.kaldi import DataDir, read_records
+    from speechtools.fileio import checked_id
+
+    if (data_dir is None) == (wav_scp is None):
+        raise UserError("give a data directory or --wav-scp (one of them)")
+    if data_dir is not None:
+        return plan_jobs(DataDir.load(data_dir, files=["wav.scp", "segments"]))
+    jobs: List[Job] = []
+    for record in read_records(str(wav_scp)):
+        checked_id(record.key, "utterance id", wav_scp, record.line)
+        jobs.append(Job(record.key, record.value, where=(str(wav_scp), record.line)))
+    if not jobs:
+        raise UserError("no utterances", wav_scp)
+    return jobs
 
 
 @asr.command()
-@click.argument("data_dir")
+@click.argument("data_dir", required=False)
+@click.option("--wav-scp", default=None, help="A wav.scp file to decode instead of DATA_DIR.")
 @click.option("--out", required=True, type=OUTPUT_FILE, help="Kaldi text file of hypotheses to write ('uttid words').")
-def decode(data_dir: str, out: str) -> None:
-    """Recognise every utterance of DATA_DIR (wav.scp, optional segments); audio is resampled to 16 kHz.
+@click.option("--model-dir", default=None, help="Our recogniser's model directory (speechtools asr train); without it, pocketsphinx.")
+@click.option("--beam-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="1 with --ctc-weight 1: greedy CTC; otherwise joint CTC/attention beam search.")
+@click.option("--ctc-weight", type=FiniteRange(0.0, 1.0), default=None, help="CTC weight of the search [default: the training weight].")
+@click.option("--lm-dir", default=None, help="Language-model directory (same tokens.txt) for shallow fusion.")
+@click.option("--lm-weight", type=FiniteRange(0.0, None), default=0.0, show_default=True, help="Weight of the language model.")
+@click.option("--length-bonus", type=FiniteRange(), default=0.0, show_default=True, help="Score added per output token.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Utterances per batch (greedy CTC).")
+@nj_option
+@device_option
+def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir: Optional[str], beam_size: int,
+           ctc_weight: Optional[float], lm_dir: Optional[str], lm_weight: float, length_bonus: float, batch_size: int,
+           nj: int, device: str) -> None:
+    """Recognise every utterance of DATA_DIR (wav.scp, optional segments) or of --wav-scp.
+
+    Audio at any sample rate is resampled to the model's. With --model-dir, an unreadable, empty
+    or too short recording is reported on one line and the others are still decoded (then the
+    command exits with status 1). Without --model-dir, pocketsphinx decodes (16 kHz).
 
     \b
-    Example:
+    Examples:
+      speechtools asr decode data/test --model-dir exp/asr --out exp/asr/decode_test/text
+      speechtools asr decode --wav-scp my/wav.scp --model-dir exp/asr --beam-size 10 --ctc-weight 0.3 --out hyp.txt
       speechtools asr decode exp/fs2/decode_eval --out exp/fs2/decode_eval/asr.txt
     """
+    from speechtools.data.kaldi import write_table
+
+    if model_dir is None:
+        if wav_scp is not None or data_dir is None:
+            raise UserError("pocketsphinx decoding takes a data directory (give --model-dir to decode a wav.scp)")
+        _pocketsphinx(data_dir, out)
+        return
+    from speechtools.asr.recognizer import DecodeOptions, decode_jobs
+
+    options = DecodeOptions(beam_size=beam_size, ctc_weight=1.0 if beam_size == 1 and ctc_weight is None and lm_dir is None else ctc_weight,
+                            lm_dir=lm_dir, lm_weight=lm_weight, length_bonus=length_bonus, batch_size=batch_size)
+    jobs = _jobs(data_dir, wav_scp)
+    hyps, failures = decode_jobs(model_dir, jobs, options, device=device, nj=nj)
+    if hyps:
+        write_table(out, hyps)
+    for _, reason in failures:
+        click.echo(f"error: {reason}", err=True)
+    click.echo(f"wrote {out} ({len(hyps)} utterances)" if hyps else "no utterance could be decoded")
+    if failures:
+        raise UserError(f"{len(failures)} of {len(jobs)} utterance(s) could not be decoded (listed above)")
+
+
+def _pocketsphinx(data_dir: str, out: str) -> None:
+    """Recognise every utterance of ``data_dir`` with pocketsphinx at 16 kHz."""
     from tqdm import tqdm
 
     from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer

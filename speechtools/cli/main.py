@@ -36,7 +36,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "correct": ("speechtools.cli.correct:correct", "ASR error-correction data tools: noising, edit alignment."),
     "correct-asr": ("speechtools.cli.correct:correct_asr", "Correct ASR hypotheses with a trained corrector (FastCorrect, AR)."),
     "midi": ("speechtools.cli.midi:midi", "OctupleMIDI: encode, decode and count tokens of MIDI files."),
-    "asr": ("speechtools.cli.asr:asr", "Decode audio with an off-the-shelf recogniser (pocketsphinx) for intelligibility scoring."),
+    "asr": ("speechtools.cli.asr:asr", "Train and run a CTC/attention recogniser; decode with pocketsphinx for intelligibility."),
     "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
 }
 
