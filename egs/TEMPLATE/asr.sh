@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Shared stage script of the speech-recognition recipes, after ESPnet2's asr1 (../shared/reference/asr.md
+# §1): a recipe's run.sh sets its defaults and forwards "$@" here; its local/data.sh writes the data.
+# Run from the recipe folder.
+#
+#   1 data        local/data.sh --out data [--corpus ...]  -> data/<train sets>, data/<dev_set>, data/<test sets>
+#   2 features    log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
+#                 the largest training set, tokens.txt (make-tokens --units) from the training text
+#   3 lm          (--use-lm true) a character LSTM LM on --lm-text (default: the training transcripts)
+#   4 training    one recogniser per (training set, augmentation) pair: exp/<train_set>_<augment>, the same
+#                 steps, batch, learning rate and seed for every one (--train-sets, --augment)
+#   5 decoding    every model on every test set (greedy CTC, or --beam-size/--ctc-weight joint search,
+#                 with the LM when --use-lm true) -> exp/<model>/decode_<test>_<search>/text
+#   6 scoring     speechtools score wer of each decode against the reference (--score-args); pocketsphinx
+#                 on the same clips as the reference line (--pocketsphinx auto|true|false)
+#   7 results     exp/results.md: a row per model (and pocketsphinx), a WER column per test set
+stage=1                  # first stage to run
+stop_stage=7             # last stage to run
+corpus_args=""           # arguments of local/data.sh (e.g. "--corpus /data/kathleen")
+train_sets=train         # training sets compared (each with every --augment row), e.g. "train_100 train"
+dev_set=dev              # validation set
+test_sets=test           # sets decoded and scored
+augment="none"           # rows: none | specaug | mixspeech | mixspeech+specaug (space separated)
+conf=""                  # recogniser config (default: $SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml)
+max_steps=""             # override trainer.max_steps of every recogniser
+mix_alpha=0.5            # MixSpeech: λ ~ Beta(α, α)
+mix_proportion=1.0       # MixSpeech: share of each batch's utterances mixed
+units=en_char            # output units (en_char, zh_char)
+feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
+use_lm=false             # stage 3 and shallow fusion in stage 5
+lm_conf=""               # LM config (default: $SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml)
+lm_text=""               # LM training text: a plain .txt/.txt.gz file or folder (default: the training transcripts)
+lm_steps=""              # override trainer.max_steps of the LM
+lm_weight=0.3            # shallow-fusion weight
+beam_size=1              # 1 (with ctc_weight 1): greedy CTC; otherwise joint CTC/attention beam search
+ctc_weight=1.0           # CTC weight of the search (1.0 = CTC only)
+score_args="--ignore-case --remove-punct"  # speechtools score wer options (--cer for Mandarin)
+pocketsphinx=auto        # reference line: auto = if the extra `asr` is installed; true; false
+jobs=1                   # trainings run at once (each with nproc/jobs threads)
+nj=2                     # parallel feature-extraction and decoding jobs
+device=auto              # auto | cpu | cuda[:N]
+seed=1
+overwrite=false          # training stages: false = continue a killed run; true = start afresh
+help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 lm, 4 training, 5 decoding, 6 scoring, 7 results)"
+. ../../../local/path.sh
+. "$SPEECHTOOLS_ROOT/local/parse_options.sh"
+. "$SPEECHTOOLS_ROOT/local/stage.sh"
+. "$SPEECHTOOLS_ROOT/local/recipe_lib.sh"   # run_jobs
+set -euo pipefail
+logdir=exp/logs
+[ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
+[ -n "$conf" ] || conf="$SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml"
+[ -n "$lm_conf" ] || lm_conf="$SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml"
+stats_set=$(for s in $train_sets; do echo "$(wc -l < "data/$s/text" 2>/dev/null || echo 0) $s"; done | sort -n | tail -1 | cut -d' ' -f2)
+lm_dir=exp/lm_$(basename "$lm_conf" .yaml)
+search=$([ "$beam_size" = 1 ] && [ "$ctc_weight" = 1.0 ] && [ "$use_lm" = false ] && echo greedy || echo "beam${beam_size}_ctc${ctc_weight}$([ "$use_lm" = true ] && echo "_lm$lm_weight")")
+
+augment_args() {
+  case $1 in
+    none) ;;
+    specaug) echo "--set model_conf.spec_augment={}" ;;
+    mixspeech) echo "--set model_conf.mixspeech.alpha=$mix_alpha --set model_conf.mixspeech.proportion=$mix_proportion" ;;
+    mixspeech+specaug) echo "$(augment_args mixspeech) $(augment_args specaug)" ;;
+    *) echo "error: unknown --augment row '$1' (none, specaug, mixspeech, mixspeech+specaug)" >&2; return 1 ;;
+  esac
+}
+for a in $augment; do augment_args "$a" > /dev/null; done
+
+data_stage() {
+  # shellcheck disable=SC2086
+  local/data.sh --out data $corpus_args
+  local s
+  for s in $train_sets $dev_set $test_sets; do
+    speechtools data validate "data/$s"
+  done
+}
+
+features_stage() {
+  local s
+  for s in $(echo $train_sets $dev_set $test_sets | tr ' ' '\n' | sort -u); do
+    speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --features mel --nj "$nj"
+  done
+  speechtools compute-stats "dump/$stats_set" --out "dump/$stats_set/stats.npz"
+  speechtools make-tokens "data/$stats_set" --units "$units" --with-inventory --out data/tokens.txt
+}
+
+lm_stage() {
+  if [ "$use_lm" != true ]; then log "no language model (--use-lm false)"; return 0; fi
+  local text=$lm_text format=plain extra=()
+  if [ -z "$text" ]; then text=data/$stats_set/text; format=kaldi; fi
+  [ -n "$lm_steps" ] && extra=(--set "trainer.max_steps=$lm_steps")
+  # shellcheck disable=SC2046
+  speechtools train --config "$lm_conf" --out-dir "$lm_dir" $(train_resume_args) --device "$device" --seed "$seed" --quiet \
+    --set "task_conf.train_text=$text" --set "task_conf.text_format=$format" --set "task_conf.valid_text=data/$dev_set/text" \
+    --set "task_conf.token_list=data/tokens.txt" --set "task_conf.units=$units" "${extra[@]}"
+}
+
+train_command() {
+  local set=$1 aug=$2 extra=""
+  [ -n "$max_steps" ] && extra="--set trainer.max_steps=$max_steps"
+  echo "speechtools asr train --config $conf --out-dir exp/${set}_$aug $(train_resume_args) --device $device --seed $seed --quiet" \
+    "--set task_conf.train_data=data/$set --set task_conf.train_feats=dump/$set" \
+    "--set task_conf.valid_data=data/$dev_set --set task_conf.valid_feats=dump/$dev_set" \
+    "--set task_conf.token_list=data/tokens.txt --set task_conf.stats=dump/$stats_set/stats.npz" \
+    "--set task_conf.feats_conf=$feats_conf --set task_conf.units=$units $extra $(augment_args "$aug")"
+}
+
+train_stage() {
+  local set aug args=()
+  for set in $train_sets; do
+    for aug in $augment; do
+      args+=("${set}_$aug" "$(train_command "$set" "$aug")")
+    done
+  done
+  run_jobs "${args[@]}"
+}
+
+decode_stage() {
+  local set aug test lm=()
+  [ "$use_lm" = true ] && lm=(--lm-dir "$lm_dir" --lm-weight "$lm_weight")
+  for set in $train_sets; do
+    for aug in $augment; do
+      for test in $test_sets; do
+        mkdir -p "exp/${set}_$aug/decode_${test}_$search"
+        speechtools asr decode "data/$test" --model-dir "exp/${set}_$aug" --beam-size "$beam_size" --ctc-weight "$ctc_weight" \
+          "${lm[@]}" --nj "$nj" --device "$device" --out "exp/${set}_$aug/decode_${test}_$search/text"
+      done
+    done
+  done
+}
+
+has_pocketsphinx() {
+  [ "$pocketsphinx" = true ] || { [ "$pocketsphinx" = auto ] && python -c "import pocketsphinx" 2>/dev/null; }
+}
+
+score_one() {  # score_one HYP_DIR TEST: WER of HYP_DIR/text against data/TEST/text -> HYP_DIR/wer.txt
+  # shellcheck disable=SC2086
+  speechtools score wer "data/$2/text" "$1/text" $score_args --details "$1/scoring" | tee "$1/wer.txt"
+}
+
+score_stage() {
+  local set aug test
+  for set in $train_sets; do
+    for aug in $augment; do
+      for test in $test_sets; do
+        score_one "exp/${set}_$aug/decode_${test}_$search" "$test"
+      done
+    done
+  done
+  if has_pocketsphinx; then
+    for test in $test_sets; do
+      mkdir -p "exp/pocketsphinx/decode_$test"
+      [ -s "exp/pocketsphinx/decode_$test/text" ] || speechtools asr decode "data/$test" --out "exp/pocketsphinx/decode_$test/text"
+      score_one "exp/pocketsphinx/decode_$test" "$test"
+    done
+  elif [ "$pocketsphinx" = false ]; then
+    log "no pocketsphinx reference line (--pocketsphinx false)"
+  else
+    log "pocketsphinx reference line skipped (install the optional extra: pip install 'speechtools[asr]')"
+  fi
+}
+
+wer_of() {  # wer_of FILE: the %WER (or %CER) figure of a score wer report, or "–"
+  [ -f "$1" ] && sed -n 's/^%[A-Z]*ER \([0-9.]*\).*/\1/p' "$1" | head -1 || echo "–"
+}
+
+results_stage() {
+  local set aug test row
+  {
+    printf '| model | training set | augmentation |'
+    for test in $test_sets; do printf ' %s %s |' "$test" "$([ "${score_args#*--cer}" != "$score_args" ] && echo CER || echo WER) %"; done
+    printf '\n|---|---|---|'
+    for test in $test_sets; do printf -- '---|'; done
+    printf '\n'
+    for set in $train_sets; do
+      for aug in $augment; do
+        row="| ${set}_$aug ($search) | $set ($(wc -l < "data/$set/text") utts) | $aug |"
+        for test in $test_sets; do row="$row $(wer_of "exp/${set}_$aug/decode_${test}_$search/wer.txt") |"; done
+        echo "$row"
+      done
+    done
+    if [ -d exp/pocketsphinx ]; then
+      row="| pocketsphinx (reference line) | – | – |"
+      for test in $test_sets; do row="$row $(wer_of "exp/pocketsphinx/decode_$test/wer.txt") |"; done
+      echo "$row"
+    fi
+  } > exp/results.md
+  cat exp/results.md
+}
+
+run_stage 1 "data preparation (local/data.sh $corpus_args)" data_stage
+run_stage 2 "features, stats and token list" features_stage
+run_stage 3 "language model -> $lm_dir" lm_stage
+run_stage 4 "recogniser training: $train_sets × $augment" train_stage
+run_stage 5 "decoding ($search): $test_sets" decode_stage
+run_stage 6 "scoring" score_stage
+run_stage 7 "results -> exp/results.md" results_stage
+if [ "$stop_stage" -ge 4 ]; then
+  for set in $train_sets; do
+    for aug in $augment; do
+      echo "model directory: $(pwd)/exp/${set}_$aug"
+    done
+  done
+fi
