@@ -5,7 +5,7 @@
 #
 #   1 data        local/data.sh --out data [--corpus ...]  -> data/<train sets>, data/<dev_set>, data/<test sets>
 #   2 features    log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
-#                 the largest training set, tokens.txt (make-tokens --units) from the training text
+#                 the last of --train-sets (list the full set last), tokens.txt (make-tokens --units) from its text
 #   3 lm          (--use-lm true) a character LSTM LM on --lm-text (default: the training transcripts)
 #   4 training    one recogniser per (training set, augmentation) pair: exp/<train_set>_<augment>, the same
 #                 steps, batch, learning rate and seed for every one (--train-sets, --augment)
@@ -51,7 +51,7 @@ logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
 [ -n "$conf" ] || conf="$SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml"
 [ -n "$lm_conf" ] || lm_conf="$SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml"
-stats_set=$(for s in $train_sets; do echo "$(wc -l < "data/$s/text" 2>/dev/null || echo 0) $s"; done | sort -n | tail -1 | cut -d' ' -f2)
+stats_set=${train_sets##* }   # the last training set (list the full set last) gives stats.npz and tokens.txt
 lm_dir=exp/lm_$(basename "$lm_conf" .yaml)
 search=$([ "$beam_size" = 1 ] && [ "$ctc_weight" = 1.0 ] && [ "$use_lm" = false ] && echo greedy || echo "beam${beam_size}_ctc${ctc_weight}$([ "$use_lm" = true ] && echo "_lm$lm_weight")")
 

@@ -71,6 +71,7 @@ class CTCAttentionASRConfig:
     """``model_conf`` of ``ctc_attention_asr``; defaults are ESPnet's LibriSpeech-100 Conformer
     (12 encoder blocks, d 256, 4 heads, FFN 1024, kernel 31; 6 decoder blocks, FFN 2048).
 
+    ``subsampling_channels``: channels of the conv2d subsampling (default ``dim``, as ESPnet).
     ``vocab_size``, ``n_mels``, ``blank_id`` and ``sos_eos_id`` come from the task.
     """
 
@@ -80,6 +81,7 @@ class CTCAttentionASRConfig:
     encoder_ffn: int = 1024
     encoder_layers: int = 12
     kernel: int = 31
+    subsampling_channels: Optional[int] = None
     decoder_layers: int = 6
     decoder_ffn: int = 2048
     dropout: float = 0.1
@@ -155,7 +157,8 @@ class CTCAttentionASR(nn.Module):
             raise ValueError("vocab_size and sos_eos_id must be set (from the task's token list)")
         self.conf = conf
         self.encoder = SpeechEncoder(conf.n_mels, conf.dim, conf.heads, conf.encoder_ffn, conf.encoder_layers,
-                                     conf.kernel, conf.dropout, block=conf.encoder)
+                                     conf.kernel, conf.dropout, block=conf.encoder,
+                                     subsampling_channels=conf.subsampling_channels)
         self.ctc_head = nn.Linear(conf.dim, conf.vocab_size)
         self.decoder = (TokenDecoder(conf.vocab_size, conf.dim, conf.heads, conf.decoder_ffn, conf.decoder_layers, conf.dropout)
                         if conf.ctc_weight < 1.0 else None)

@@ -155,14 +155,15 @@ class SpeechEncoder(nn.Module):
         kernel: depthwise convolution kernel of the Conformer (odd).
         dropout: dropout of every module (attention weights included).
         block: ``"conformer"`` or ``"transformer"``.
+        subsampling_channels: channels of the subsampling convolutions (default ``dim``).
     """
 
     def __init__(self, idim: int, dim: int, heads: int, ffn: int, layers: int, kernel: int = 31,
-                 dropout: float = 0.1, block: str = "conformer") -> None:
+                 dropout: float = 0.1, block: str = "conformer", subsampling_channels: Optional[int] = None) -> None:
         super().__init__()
         if block not in BLOCKS:
             raise ValueError(f"unknown encoder block {block!r}; known blocks: {', '.join(BLOCKS)}")
-        self.subsampling = Conv2dSubsampling(idim, dim, dropout)
+        self.subsampling = Conv2dSubsampling(idim, dim, dropout, channels=subsampling_channels)
         if block == "conformer":
             blocks = [ConformerBlock(dim, heads, ffn, kernel, dropout) for _ in range(layers)]
         else:

@@ -29,12 +29,14 @@ def test_output_lengths_follow_the_conv2d_formula() -> None:
         assert out_lengths.tolist() == [expected, 1]
 
 
-@pytest.mark.parametrize("block", ["conformer", "transformer"])
-def test_a_padded_batch_equals_each_item_alone(block: str) -> None:
+@pytest.mark.parametrize("block,channels", [("conformer", None), ("transformer", None), ("conformer", 5)])
+def test_a_padded_batch_equals_each_item_alone(block: str, channels) -> None:
     lengths = [40, 23, 9, 31]
     x = padded_batch(lengths, 20)
     torch.manual_seed(1)
-    encoder = SpeechEncoder(**SMALL, block=block).eval()
+    encoder = SpeechEncoder(**SMALL, block=block, subsampling_channels=channels).eval()
+    if channels is not None:  # the subsampling convolutions have that many channels; the model dimension is unchanged
+        assert encoder.subsampling.conv[2].out_channels == channels and encoder.subsampling.out.out_features == SMALL["dim"]
     with torch.no_grad():
         h, out_lengths = encoder(x, torch.tensor(lengths))
         assert out_lengths.tolist() == [9, 5, 1, 7]
