@@ -37,7 +37,7 @@ from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.mixspeech import MixedBatch, mix_features, mixed_loss
 from speechtools.nn.positional import SinusoidalPositionalEncoding
 from speechtools.nn.spec_augment import SpecAugment
-from speechtools.nn.transformer_layers import Cache, DecoderLayer
+from speechtools.nn.transformer_layers import Cache, DecoderLayer, reorder_decoder_state
 
 
 @dataclass
@@ -258,11 +258,7 @@ class CTCAttentionASR(nn.Module):
     @staticmethod
     def reorder(state: Dict[str, Any], index: torch.Tensor) -> None:
         """Keep hypotheses ``index`` of the state (after a search step)."""
-        state["memory"] = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state["memory"]]
-        state["mask"] = state["mask"].index_select(0, index)
-        for cache in state["caches"]:
-            for key in list(cache):
-                cache[key] = cache[key].index_select(0, index)
+        reorder_decoder_state(state, index)
 
     def recognize(self, mel: torch.Tensor, mel_lengths: torch.Tensor, beam_size: int = 1, ctc_weight: Optional[float] = None,
                   lm: Optional[Any] = None, lm_weight: float = 0.0, length_bonus: float = 0.0) -> List[List[int]]:

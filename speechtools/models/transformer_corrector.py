@@ -27,7 +27,7 @@ from speechtools.nn.beam_search import beam_search
 from speechtools.nn.embedding import TiedEmbedding
 from speechtools.nn.masks import lengths_to_padding_mask
 from speechtools.nn.positional import SinusoidalPositionalEncoding
-from speechtools.nn.transformer_layers import Cache, DecoderLayer
+from speechtools.nn.transformer_layers import Cache, DecoderLayer, reorder_decoder_state
 
 
 @dataclass
@@ -164,10 +164,6 @@ class TransformerCorrector(nn.Module):
         return F.log_softmax(logits[:, -1].float(), dim=-1)
 
     @staticmethod
-    def reorder(state: Dict[str, object], index: torch.Tensor) -> None:
-        """Select beams ``index`` in the state (after a beam-search step)."""
-        state["memory"] = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state["memory"]]  # type: ignore[union-attr]
-        state["mask"] = state["mask"].index_select(0, index)  # type: ignore[union-attr]
-        for cache in state["caches"]:  # type: ignore[union-attr]
-            for key in list(cache):
-                cache[key] = cache[key].index_select(0, index)
+    def reorder(state: Dict[str, Any], index: torch.Tensor) -> None:
+        """Keep hypotheses ``index`` of the state (after a search step)."""
+        reorder_decoder_state(state, index)

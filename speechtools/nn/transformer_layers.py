@@ -10,7 +10,7 @@ inference variants come from :func:`speechtools.nn.cpu_fast_path.enable_cpu_fast
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from torch import nn
@@ -51,3 +51,16 @@ class DecoderLayer(nn.Module):
         x = self.norms[1](x + self.drop(self.cross_attn.attend(x, memory_kv[0], memory_kv[1], memory_mask, False)))
         return self.norms[2](x + self.drop(self.ffn(x)))
 
+
+
+def reorder_decoder_state(state: Dict[str, Any], index: torch.Tensor) -> None:
+    """Keep hypotheses ``index`` of an incremental decoder's search state in place.
+
+    The state of the Transformer decoders' beam searches: ``memory`` (per-layer cross-attention
+    keys/values), ``mask`` (memory mask) and ``caches`` (per-layer self-attention caches).
+    """
+    state["memory"] = [(k.index_select(0, index), v.index_select(0, index)) for k, v in state["memory"]]
+    state["mask"] = state["mask"].index_select(0, index)
+    for cache in state["caches"]:
+        for key in list(cache):
+            cache[key] = cache[key].index_select(0, index)
