@@ -261,12 +261,16 @@ class CTCAttentionASR(nn.Module):
         reorder_decoder_state(state, index)
 
     def recognize(self, mel: torch.Tensor, mel_lengths: torch.Tensor, beam_size: int = 1, ctc_weight: Optional[float] = None,
-                  lm: Optional[Any] = None, lm_weight: float = 0.0, length_bonus: float = 0.0) -> List[List[int]]:
+                  lm: Optional[Any] = None, lm_weight: float = 0.0, length_bonus: float = 0.0,
+                  max_len: Optional[int] = None, end_detect: bool = True) -> List[List[int]]:
         """Token ids per utterance (no blank/``<sos/eos>``).
 
         ``beam_size`` 1 with ``ctc_weight`` 1 (or no decoder): batched greedy CTC (best path).
         Otherwise a joint CTC/attention beam search per utterance with decoding weight
-        ``ctc_weight`` (default: the training weight) and an optional language model.
+        ``ctc_weight`` (default: the training weight) and an optional language model;
+        ``max_len`` (most output tokens, default the encoder length) and ``end_detect``
+        (ESPnet's end detection) go to the search (``bench/asr_speed.py`` bounds the length and
+        turns end detection off so that untrained weights decode a fixed number of steps).
         """
         enc, enc_lengths = self.encode(mel, mel_lengths)
         log_probs = self.ctc_log_probs(enc)
@@ -281,6 +285,7 @@ class CTCAttentionASR(nn.Module):
             state = self.init_state(enc[b: b + 1, :n], enc_lengths[b: b + 1]) if weight < 1.0 else None
             hyps = joint_beam_search(self if weight < 1.0 else None, state, log_probs[b, :n], sos=self.conf.sos_eos_id,
                                      eos=self.conf.sos_eos_id, blank=self.conf.blank_id, beam_size=max(beam_size, 1),
-                                     ctc_weight=weight, lm=lm, lm_weight=lm_weight, length_bonus=length_bonus)
+                                     ctc_weight=weight, lm=lm, lm_weight=lm_weight, length_bonus=length_bonus,
+                                     max_len=max_len, end_detect=end_detect)
             results.append(hyps[0].tokens if hyps else [])
         return results

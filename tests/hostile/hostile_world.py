@@ -2,7 +2,7 @@
 
 A small real data directory (4 LJSpeech mini clips) with features, stats, tokens and durations;
 tiny trained model directories (FastSpeech 2, aligner, Transformer TTS teacher, FastCorrect,
-MusicBERT classifier, PriorGrad vocoder); synthesised wavs; text, pair, transcript, sheet, score, MIDI and TextGrid
+MusicBERT classifier, PriorGrad vocoder, CTC/attention recogniser); synthesised wavs; text, pair, transcript, sheet, score, MIDI and TextGrid
 files. Everything lives under one folder that the suite copies into each case's sandbox by
 reference (inputs are read-only; outputs go to the case's own folder).
 """
@@ -44,6 +44,7 @@ class World:
     configs: Path
     corpora: Path
     ada: Path = Path()
+    asr: Path = Path()
 
 
 def _cli(*args: str) -> None:
@@ -94,6 +95,10 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     vocoder = _train(REPO / "conf" / "vocoder" / "priorgrad_tiny.yaml", root / "vocoder", f"task_conf.train_data={data}",
                      f"task_conf.train_feats={dump}", f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
                      "trainer.max_steps=2", "trainer.save_interval=2")
+    asr_tokens = root / "asr_tokens.txt"
+    _cli("make-tokens", str(data), "--units", "en_char", "--out", str(asr_tokens))
+    asr_sets = [s for s in sets if not s.startswith("task_conf.token_list=")] + [f"task_conf.token_list={asr_tokens}"]
+    asr = _train(REPO / "conf" / "asr" / "ctc_attention_tiny.yaml", root / "asr", *asr_sets)
     pairs = FIXTURES / "correction" / "kathleen_pairs.tsv"
     _cli("correct", "vocab", "--lang", "en", str(pairs), str(root / "corr_tokens.txt"))
     corrector = _train(REPO / "conf" / "correction" / "fastcorrect_tiny.yaml", root / "fastcorrect",
@@ -113,13 +118,14 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _cli("synth", "--model-dir", str(tts), "--text-file", str(data / "text"), "--ids", "--out-dir", str(wavs), "--device", "cpu")
     files = _text_files(root / "files", data, pairs, music_data)
     _vocode_inputs(files, dump)
+    (files / "asr_wav.scp").write_text((data / "wav.scp").read_text())  # `asr decode --wav-scp`'s input
     shutil.copytree(data, files / "plain_data")  # without durations: what `data fix`/`split` rewrite in place
     (files / "plain_data" / "durations").unlink()
     _new_speaker(data, files / "new_speaker")
-    configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt")
+    configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt", asr_sets)
     corpora = _corpora(root / "corpora", data)
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora, ada)
+                 wavs, files, configs, corpora, ada, asr)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:
@@ -179,8 +185,8 @@ def _new_speaker(data: Path, out: Path) -> None:
     chosen.save(out)
 
 
-def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path) -> Path:
-    """Complete experiment configs (every path filled in) for `train` and `align train`."""
+def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path, asr_sets: list) -> Path:
+    """Complete experiment configs (every path filled in) for `train`, `align train` and `asr train`."""
     import yaml
 
     from speechtools.config import load_config
@@ -188,7 +194,8 @@ def _configs(folder: Path, sets: list, pairs: Path, corr_tokens: Path) -> Path:
     folder.mkdir()
     for name, base, extra in (("aligner.yaml", REPO / "conf" / "tts" / "aligner_tiny.yaml", sets),
                               ("fastcorrect.yaml", REPO / "conf" / "correction" / "fastcorrect_tiny.yaml",
-                               [f"task_conf.train=[{pairs}]", f"task_conf.tokens={corr_tokens}", "trainer.max_steps=1"])):
+                               [f"task_conf.train=[{pairs}]", f"task_conf.tokens={corr_tokens}", "trainer.max_steps=1"]),
+                              ("asr.yaml", REPO / "conf" / "asr" / "ctc_attention_tiny.yaml", asr_sets)):
         config = dict(load_config(base, list(extra) + ["trainer.max_steps=1"]))
         (folder / name).write_text(yaml.safe_dump(config))
     return folder
