@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "speechtools"
 
 LAYERS: List[Tuple[str, ...]] = [
-    ("speechtools", "speechtools.errors", "speechtools.fileio", "speechtools.device", "speechtools.registry", "speechtools.config"),
+    ("speechtools", "speechtools.errors", "speechtools.fileio", "speechtools.device", "speechtools.registry", "speechtools.config",
+     "speechtools.parallel"),
     ("speechtools.text", "speechtools.audio", "speechtools.data", "speechtools.music", "speechtools.scoring", "speechtools.correction"),
     ("speechtools.nn", "speechtools.align"),
     ("speechtools.datasets",),

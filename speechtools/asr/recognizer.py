@@ -12,8 +12,6 @@ unreadable or empty recording: the failure is returned with its one-line reason.
 from __future__ import annotations
 
 import functools
-import multiprocessing
-import signal
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -25,6 +23,7 @@ from speechtools.audio.extract import Job, check_long_enough
 from speechtools.audio.features import log_mel
 from speechtools.audio.io import load_audio
 from speechtools.errors import PathLike, UserError
+from speechtools.parallel import process_pool
 from speechtools.train.model_dir import LoadedModel, load_model_dir
 
 
@@ -133,14 +132,6 @@ def _decode_shard(model_dir: str, options: DecodeOptions, device: str, jobs: Seq
     return hyps, failures, len(jobs)
 
 
-def _worker_init() -> None:
-    """A worker dies on SIGTERM/SIGHUP: the pool's ``terminate()`` sends SIGTERM, and a forked worker
-    would otherwise inherit the handlers of ``speechtools.cli.main`` (raise in the main thread),
-    which could leave the worker alive and the parent waiting for it for ever."""
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 def decode_jobs(model_dir: PathLike, jobs: Sequence[Job], options: DecodeOptions = DecodeOptions(), device: str = "auto",
                 nj: int = 1, progress: bool = True) -> Tuple[Dict[str, str], List[Tuple[str, str]]]:
     """Transcripts of ``jobs`` and the failed utterances ``(uttid, one-line reason)``.
@@ -164,12 +155,9 @@ def decode_jobs(model_dir: PathLike, jobs: Sequence[Job], options: DecodeOptions
             ordered = sorted(jobs, key=lambda j: j.uttid)
             shards = [ordered[i:: 4 * nj] for i in range(min(4 * nj, len(ordered)))]
             work = functools.partial(_decode_shard, str(model_dir), options, device)
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with context.Pool(processes=nj, initializer=_worker_init) as pool:
+            with process_pool(nj) as pool:
                 for h, f, n in pool.imap_unordered(work, shards):
                     hyps.update(h)
                     failures += f
                     bar.update(n)
-                pool.close()  # the workers end by themselves; terminate() is left for errors
-                pool.join()
     return hyps, sorted(failures)

@@ -20,7 +20,6 @@ configuration is an error rather than a silent mix.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -32,6 +31,7 @@ from tqdm import tqdm
 
 from speechtools.audio.features import FeatureConfig, continuous_log_f0, f0, log_mel_and_energy, num_frames
 from speechtools.audio.io import Span, load_audio
+from speechtools.parallel import process_pool
 from speechtools.audio.stats import FeatureStats, RunningMoments
 from speechtools.audio.store import FeatureStore
 from speechtools.config import from_dict, load_config, save_config, to_dict
@@ -212,8 +212,7 @@ def extract_to_store(
                 bar.update()
         else:
             work = functools.partial(_extract_and_write, cfg=cfg, features=tuple(features), root=str(root), threads=1)
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with context.Pool(processes=min(nj, len(todo))) as pool:
+            with process_pool(min(nj, len(todo))) as pool:
                 for result in pool.imap_unordered(work, todo, chunksize=1):
                     _raise_if_failed(result)
                     bar.update()
