@@ -24,7 +24,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "data": ("speechtools.cli.data:data", "Validate, fix, subset, split and combine Kaldi data directories."),
     "train": ("speechtools.cli.train:train", "Train any registered task/model from a YAML config (resumable, DDP)."),
     "average-checkpoints": ("speechtools.cli.train:average_checkpoints", "Average the weights of several checkpoints into model.pt."),
-    "text": ("speechtools.cli.text:text", "Text front-ends: normalise and convert to phonemes (en, zh)."),
+    "text": ("speechtools.cli.text:text", "Text front-ends: normalise and convert to phonemes (en, zh); build a pre-training corpus."),
     "make-tokens": ("speechtools.cli.text:make_tokens", "Build tokens.txt from a data directory's text through a front-end."),
     "extract-feats": ("speechtools.cli.feats:extract_feats", "Extract log-mel, pitch and energy features into a feature store."),
     "compute-stats": ("speechtools.cli.feats:compute_stats", "Compute global mean/std of features on a training set (stats.npz)."),

@@ -1,4 +1,4 @@
-"""``speechtools text`` (normalise, G2P) and ``speechtools make-tokens``."""
+"""``speechtools text`` (normalise, G2P, prepare-corpus) and ``speechtools make-tokens``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from tqdm import tqdm
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write, checked_id, read_lines
 from speechtools.text.cleaning import describe_unspeakable
-from speechtools.text.asr_units import ASR_SPECIALS, ASR_UNITS, SOS_EOS, asr_token_list, get_asr_units
+from speechtools.text.asr_units import ASR_SPECIALS, ASR_UNITS, SOS_EOS, EnglishCharUnits, asr_token_list, get_asr_units
+from speechtools.text.corpus import (
+    LAYOUTS, LINES_LAYOUT_SHARE, CorpusFilter, detect_layout, held_out_prompts, input_files, paragraphs, read_text_lines, write_corpus,
+)
 from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
 from speechtools.text.tokens import TokenList
 
@@ -107,7 +110,7 @@ def _frontend(lang: str, frontend: Optional[str], yao: bool) -> Frontend:
 
 @click.group()
 def text() -> None:
-    """Text front-ends: normalise and convert to phonemes (en, zh).
+    """Text front-ends: normalise and convert to phonemes (en, zh); build a pre-training corpus.
 
     Both commands read lines from stdin (or --in FILE) and write exactly one line per input
     line; a line that normalises to nothing gives an empty line. Characters the front-end
@@ -119,6 +122,7 @@ def text() -> None:
       echo "Dr. Smith paid $3.50 on Jan. 5, 1999." | speechtools text normalize --lang en
       echo "Hello, world." | speechtools text g2p --lang en
       echo "2021年3月5日，我很好。" | speechtools text g2p --lang zh
+      speechtools text prepare-corpus corpora/english_text --exclude data/test/text --out lm_text.txt.gz
     """
 
 
@@ -160,6 +164,59 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
     front = _frontend(lang, frontend, yao)
     lines = _input_lines(in_path)
     _emit(_spoken(front, lines, in_path or "<stdin>", strict, lambda line: " ".join(front.tokenize(line))), out_path)
+
+
+@text.command(name="prepare-corpus")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--out", "out_path", required=True, metavar="FILE", type=OUTPUT_FILE,
+              help="Sentences to write, one per line (gzip'd when FILE ends in .gz).")
+@click.option("--exclude", "exclude_kaldi", multiple=True, metavar="FILE",
+              help="Held-out prompts as a Kaldi text ('uttid sentence' per line), repeatable.")
+@click.option("--exclude-plain", "exclude_plain", multiple=True, metavar="FILE",
+              help="Held-out prompts, one sentence per line (blank lines skipped), repeatable.")
+@click.option("--overlap-n", type=click.IntRange(min=1), default=6, show_default=True,
+              help="Remove a sentence sharing this many consecutive words with a held-out prompt (or equal to one).")
+@click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
+              help="lines: each line is a unit; paragraphs: wrapped lines joined, blank lines between; "
+                   f"auto: lines when >= {LINES_LAYOUT_SHARE:.0%} of a file's lines end in . ! ?")
+@click.option("--min-words", type=click.IntRange(min=1), default=4, show_default=True, help="Drop shorter sentences (words after normalisation).")
+@click.option("--max-words", type=click.IntRange(min=1), default=40, show_default=True, help="Drop longer sentences.")
+@click.option("--report", "report_path", metavar="FILE", default=None, type=OUTPUT_FILE, help="Also write the counts as JSON.")
+def prepare_corpus(inputs: Tuple[str, ...], out_path: str, exclude_kaldi: Tuple[str, ...], exclude_plain: Tuple[str, ...],
+                   overlap_n: int, layout: str, min_words: int, max_words: int, report_path: Optional[str]) -> None:
+    """Sentence-per-line, normalised English text for LM / corrector pre-training.
+
+    INPUT: files or folders (.txt, .txt.gz; a folder: its .txt/.txt.gz files, sorted). Each
+    file is split into paragraphs (--layout), then sentences (rule-based); each sentence is
+    normalised as the English recogniser's transcripts (EnglishCharUnits: numbers spelled,
+    lower case, no punctuation) and dropped if too short/long, a duplicate, or overlapping a
+    held-out prompt (pass every evaluation text with --exclude). Counts go to stdout.
+
+    \b
+    Example:
+      sed 's/|/ /' kathleen/text.psv > /tmp/kathleen_text
+      speechtools text prepare-corpus corpora/english_text --exclude /tmp/kathleen_text \\
+          --out data/lm_text.txt.gz --report data/lm_text.json
+    """
+    if min_words > max_words:
+        raise click.UsageError(f"--min-words {min_words} is more than --max-words {max_words}")
+    units = EnglishCharUnits()
+    files = input_files(inputs)
+    held = held_out_prompts([(f, True) for f in exclude_kaldi] + [(f, False) for f in exclude_plain], units.normalize, overlap_n)
+    corpus = CorpusFilter(units.normalize, held, min_words=min_words, max_words=max_words)
+    corpus.report.input_files = len(files)
+    for path in tqdm(files, desc="prepare-corpus", unit="file", leave=False):
+        lines = read_text_lines(path)
+        file_layout = detect_layout(lines) if layout == "auto" else layout
+        corpus.report.layouts[str(path)] = file_layout
+        for paragraph in tqdm(paragraphs(lines, file_layout), desc=path.name, unit="para", leave=False):
+            corpus.add_paragraph(paragraph)
+    write_corpus(out_path, corpus.sentences, corpus.report, report_path)
+    if held.whole:
+        click.echo(f"held-out prompts: {len(held)} from {len(exclude_kaldi) + len(exclude_plain)} file(s), {overlap_n}-word overlap")
+    for line in corpus.report.lines():
+        click.echo(line)
+    click.echo(f"wrote {out_path}" + (f" and {report_path}" if report_path else ""))
 
 
 @click.command(name="make-tokens")
