@@ -34,8 +34,10 @@ ABBREVIATIONS = {
     "lt": "lieutenant", "sgt": "sergeant", "capt": "captain", "esq": "esquire", "ltd": "limited",
     "col": "colonel", "ft": "fort", "prof": "professor", "messrs": "messieurs", "inc": "incorporated",
     "gov": "governor", "sen": "senator", "rep": "representative", "mt": "mount", "vs": "versus",
-    "etc": "et cetera", "no": "number", "nos": "numbers",
+    "etc": "et cetera",
 }
+# "No." / "Nos." are "number(s)" only before a number ("He said no." keeps its word).
+_NUMBER_ABBREVIATIONS = {"no": "number", "nos": "numbers"}
 # Currency symbol -> unit, units, subunit, subunits (read after the amount).
 CURRENCIES = {
     "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
@@ -222,6 +224,10 @@ _ABBREVIATION_RE = re.compile(r"\b(" + "|".join(sorted(ABBREVIATIONS, key=len, r
 _MONTH_ABBREVIATION_RE = re.compile(
     r"\b(" + "|".join(sorted(_MONTH_ABBREVIATIONS, key=len, reverse=True)) + r")\.(?= ?\d)", re.IGNORECASE
 )
+# After expand_numbers the number is spelled: "No. one sixty-two".
+_NUMBER_WORDS = ("zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+                 "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred").split()
+_NUMBER_ABBREVIATION_RE = re.compile(r"\b((?i:nos|no))\.(?= ?(?:\d|(?:" + "|".join(_NUMBER_WORDS) + r")\b))")
 
 
 def _split_fraction(m: Match[str]) -> str:
@@ -260,6 +266,8 @@ def expand_abbreviations(text: str) -> str:
     text = re.sub(r"\bSt\.(?= [A-Z])", "Saint", text)
     text = re.sub(r"\bSt\.", "Street", text)
     text = expand_month_abbreviations(text)
+    text = _NUMBER_ABBREVIATION_RE.sub(lambda m: _NUMBER_ABBREVIATIONS[m.group(1).lower()].capitalize()
+                                       if m.group(1)[0].isupper() else _NUMBER_ABBREVIATIONS[m.group(1).lower()], text)
     return _ABBREVIATION_RE.sub(expand, text)
 
 

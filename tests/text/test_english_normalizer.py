@@ -54,6 +54,9 @@ def test_ljspeech_sample_accuracy() -> None:
         ("zip 30016, 100000 people", "zip three zero zero one six, one hundred thousand people"),
         ("Post Office Box 2915,", "Post Office Box two nine one five,"),
         ("Exhibit No. 162", "Exhibit Number one sixty-two"),
+        ("He said no. Then no more.", "He said no. Then no more."),  # "No." is "number" only before a number
+        ("He said no. One day he came.", "He said no. One day he came."),
+        ("Nos. 3 and 4", "Numbers three and four"),
         ("serial C2766", "serial C two seven six six"),
         ("175, 240, and 265 feet", "one hundred seventy-five, two hundred forty, and two hundred sixty-five feet"),
         ("Henry VIII and Chapter XII", "Henry the eighth and Chapter twelve"),
