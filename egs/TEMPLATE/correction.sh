@@ -4,7 +4,8 @@
 # with `hyp` (ASR output, Kaldi text), the reference file named by $ref_name and pairs.tsv), then
 # sources this file after local/stage.sh and calls run_correction_stages. Run from the recipe folder.
 #
-#   2 noise      pre-training pairs: $text_corpus (.gz ok; empty = the training references)
+#   2 noise      pre-training pairs: $text_corpus (English: files or folders of .txt/.txt.gz through
+#                `speechtools text prepare-corpus`, dev/test prompts removed; empty = the training references)
 #                noised $noise_epochs times (seeds 1..N) -> data/pretrain.tsv; with $noise_channel
 #                (pairs of the target recogniser), like that recogniser errs (correct noise --channel)
 #   3 vocab      data/tokens.txt                              (speechtools correct vocab $vocab_args)
@@ -24,11 +25,17 @@
 root_conf="$SPEECHTOOLS_ROOT/conf/correction"
 
 noise_stage() {
-  if [ -n "$text_corpus" ]; then
-    case "$text_corpus" in *.gz) gzip -dc "$text_corpus" ;; *) cat "$text_corpus" ;; esac
+  if [ -n "$text_corpus" ] && [ "$lang" = en ]; then
+    # Sentence-split and normalised as the references; any sentence sharing 6 words with a dev or test
+    # prompt removed (counts: data/pretrain_text.json).
+    local exclude=() s
+    for s in dev test; do [ -f "data/$s/$ref_name" ] && exclude+=(--exclude "data/$s/$ref_name"); done
+    speechtools text prepare-corpus $text_corpus "${exclude[@]}" --out data/pretrain_text.txt --report data/pretrain_text.json
+  elif [ -n "$text_corpus" ]; then
+    case "$text_corpus" in *.gz) gzip -dc "$text_corpus" ;; *) cat "$text_corpus" ;; esac > data/pretrain_text.txt
   else
-    cut -d' ' -f2- "data/train/$ref_name"
-  fi > data/pretrain_text.txt
+    cut -d' ' -f2- "data/train/$ref_name" > data/pretrain_text.txt
+  fi
   local channel=()
   [ -n "$noise_channel" ] && channel=(--channel "$noise_channel")
   speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" "${channel[@]}" data/pretrain_text.txt data/pretrain.tsv

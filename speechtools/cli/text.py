@@ -17,7 +17,7 @@ from speechtools.fileio import atomic_write, checked_id, read_lines
 from speechtools.text.cleaning import describe_unspeakable
 from speechtools.text.asr_units import ASR_SPECIALS, ASR_UNITS, SOS_EOS, EnglishCharUnits, asr_token_list, get_asr_units
 from speechtools.text.corpus import (
-    LAYOUTS, LINES_LAYOUT_SHARE, CorpusFilter, detect_layout, held_out_prompts, input_files, paragraphs, read_text_lines, write_corpus,
+    LAYOUTS, PARAGRAPH_BLANK_SHARE, CorpusFilter, detect_layout, held_out_prompts, input_files, paragraphs, read_text_lines, write_corpus,
 )
 from speechtools.text.frontend import FRONTENDS, LANGUAGE_FRONTENDS, Frontend, get_frontend
 from speechtools.text.tokens import TokenList
@@ -178,7 +178,7 @@ def g2p(lang: str, frontend: Optional[str], in_path: Optional[str], out_path: Op
               help="Remove a sentence sharing this many consecutive words with a held-out prompt (or equal to one).")
 @click.option("--layout", type=click.Choice(LAYOUTS), default="auto", show_default=True,
               help="lines: each line is a unit; paragraphs: wrapped lines joined, blank lines between; "
-                   f"auto: lines when >= {LINES_LAYOUT_SHARE:.0%} of a file's lines end in . ! ?")
+                   f"auto: paragraphs when >= {PARAGRAPH_BLANK_SHARE:.0%} of a file's lines are blank, else lines")
 @click.option("--min-words", type=click.IntRange(min=1), default=4, show_default=True, help="Drop shorter sentences (words after normalisation).")
 @click.option("--max-words", type=click.IntRange(min=1), default=40, show_default=True, help="Drop longer sentences.")
 @click.option("--report", "report_path", metavar="FILE", default=None, type=OUTPUT_FILE, help="Also write the counts as JSON.")

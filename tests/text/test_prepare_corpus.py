@@ -58,6 +58,8 @@ def test_wrapped_paragraphs_are_joined_and_line_files_kept_per_line() -> None:
               "God said, \u201cLet there be light,\u201d and there was light.", "Heading"]
     assert detect_layout(verses) == "lines"
     assert list(paragraphs(verses, "lines")) == verses
+    normalised = ["in the beginning god created the heavens", "the earth was formless and empty"]  # no punctuation at all
+    assert detect_layout(normalised) == "lines"
 
 
 # --- normalisation, filters, held-out prompts ---------------------------------------------------

@@ -18,7 +18,7 @@
 stage=1                    # first stage to run
 stop_stage=7               # last stage to run
 corpus=corpus              # folder with text.psv and asr_hyp.tsv (and wavs/ for --asr-decode)
-text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text, one sentence per line (.gz ok)
+text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text: files/folders of .txt/.txt.gz, sentence-split, normalised, dev/test prompts removed (text prepare-corpus)
 asr_decode=false           # true: stage 0 decodes <corpus>/wavs with pocketsphinx instead of asr_hyp.tsv
 noise_epochs=4             # noised copies of the pre-training text (seeds 1..N)
 noise_channel=""           # pairs of the target recogniser (e.g. data/train/pairs.tsv): noise like it errs
