@@ -50,6 +50,11 @@ class FastCorrectConfig(CorrectorSizes):
                      non_negative=("max_duration", "duration_loss_weight", "edit_loss_weight"), probability=("predictor_dropout",))
 
 
+def predictor_head(dim: int, hidden: int, dropout: float) -> nn.Sequential:
+    """A scalar head of the length predictor: Linear d→hidden, ReLU, dropout, Linear hidden→1."""
+    return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+
 class LengthPredictor(nn.Module):
     """Conv stack + duration and edit heads of FastCorrect (reference ``fastcorrect_model.py``)."""
 
@@ -58,19 +63,23 @@ class LengthPredictor(nn.Module):
         self.convs = nn.ModuleList(Conv1dT(dim, dim, kernel) for _ in range(layers))
         self.norms = nn.ModuleList(nn.LayerNorm(dim, eps=1e-5) for _ in range(layers))
         self.drop = nn.Dropout(dropout)
+        self.duration = predictor_head(dim, hidden, dropout)
+        self.edit = predictor_head(dim, hidden, dropout)
 
-        def head() -> nn.Sequential:
-            return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
-
-        self.duration = head()
-        self.edit = head()
-
-    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Predicted durations and edit logits, both ``(B, S)``, 0 at padding."""
+    def features(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """The conv stack's output ``(B, S, d)`` (what the heads read)."""
         keep = (~pad).unsqueeze(-1).to(x.dtype)
         for conv, norm in zip(self.convs, self.norms):
             x = x * keep
             x = self.drop(norm(conv(x, relu=True)))
+        return x
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Predicted durations and edit logits, both ``(B, S)``, 0 at padding."""
+        return self.heads(self.features(x, pad), pad)
+
+    def heads(self, x: torch.Tensor, pad: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Durations and edit logits of conv features ``x``, 0 at padding."""
         dur = self.duration(x).squeeze(-1).masked_fill(pad, 0.0)
         edit = self.edit(x).squeeze(-1).masked_fill(pad, 0.0)
         return dur, edit
@@ -91,6 +100,32 @@ def expansion_index(durations: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
     return index, lengths
 
 
+def inference_durations(pred_dur: torch.Tensor, edit_logits: torch.Tensor, pad: torch.Tensor, src_lengths: torch.Tensor,
+                        edit_threshold: Optional[float] = None, frozen: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """FastCorrect's inference durations ``round(clamp(d, 0))`` ``(B, S)`` and the mask of source
+    tokens kept unchanged (duration 1, copied): the optional edit gate (edit probability below
+    ``edit_threshold``), ``frozen`` tokens, and every token of a non-empty sentence whose
+    durations sum to 0."""
+    durations = pred_dur.round().clamp(min=0).long().masked_fill(pad, 0)
+    keep = torch.zeros_like(pad)
+    if edit_threshold is not None:
+        keep = (torch.sigmoid(edit_logits) < edit_threshold) & ~pad
+    if frozen is not None:
+        keep = keep | (frozen & ~pad)
+    durations = torch.where(keep, torch.ones_like(durations), durations)
+    empty = (durations.sum(dim=1) == 0) & (src_lengths > 0)
+    if bool(empty.any()):
+        durations = torch.where(empty[:, None] & ~pad, torch.ones_like(durations), durations)
+        keep = keep | (empty[:, None] & ~pad)
+    return durations, keep
+
+
+def copy_kept(ids: torch.Tensor, source_index: torch.Tensor, src: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Output ids with every position expanded from a kept source token replaced by that token."""
+    copied = torch.gather(keep, 1, source_index)
+    return torch.where(copied, torch.gather(src, 1, source_index), ids)
+
+
 class FastCorrectOutput(NamedTuple):
     logits: torch.Tensor
     durations: torch.Tensor
@@ -105,6 +140,8 @@ class FastCorrect(nn.Module):
 
     has_edit_gate: ClassVar[bool] = True
     """:meth:`correct` honours ``edit_threshold`` and ``frozen`` (see :meth:`infer`)."""
+    reads_n_best: ClassVar[bool] = False
+    """Whether ``src`` holds several aligned candidates per sentence (FastCorrect 2)."""
 
     def __init__(self, conf: FastCorrectConfig) -> None:
         super().__init__()
@@ -158,22 +195,9 @@ class FastCorrect(nn.Module):
         """
         enc, pad = self.encoder(src, src_lengths)
         pred_dur, edit_logits = self.predictor(enc, pad)
-        durations = pred_dur.round().clamp(min=0).long().masked_fill(pad, 0)
-        keep = torch.zeros_like(pad)
-        if edit_threshold is not None:
-            keep = (torch.sigmoid(edit_logits) < edit_threshold) & ~pad
-        if frozen is not None:
-            keep = keep | (frozen & ~pad)
-        durations = torch.where(keep, torch.ones_like(durations), durations)
-        empty = (durations.sum(dim=1) == 0) & (src_lengths > 0)
-        if bool(empty.any()):
-            durations = torch.where(empty[:, None] & ~pad, torch.ones_like(durations), durations)
-            keep = keep | (empty[:, None] & ~pad)
+        durations, keep = inference_durations(pred_dur, edit_logits, pad, src_lengths, edit_threshold, frozen)
         out = self._decode(src, enc, pad, durations, pred_dur, edit_logits)
-        ids = out.logits.argmax(dim=-1)
-        copied = torch.gather(keep, 1, out.source_index)
-        ids = torch.where(copied, torch.gather(src, 1, out.source_index), ids)
-        return ids, out
+        return copy_kept(out.logits.argmax(dim=-1), out.source_index, src, keep), out
 
     def correct(self, src: torch.Tensor, src_lengths: torch.Tensor, edit_threshold: Optional[float] = None,
                 frozen: Optional[torch.Tensor] = None, **options: Any) -> Corrections:

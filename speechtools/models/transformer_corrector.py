@@ -67,6 +67,8 @@ class Corrections(NamedTuple):
 
     ids: List[List[int]]
     source_index: Optional[List[List[int]]]
+    candidate: Optional[List[int]] = None
+    """For n-best correctors (FastCorrect 2): which input candidate each output was decoded from."""
 
 
 @dataclass
@@ -94,8 +96,16 @@ class CorrectorEncoder(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Returns encoder states ``(B, S, d)`` and the padding mask ``(B, S)`` (True = pad)."""
         pad = lengths_to_padding_mask(lengths, tokens.size(1))
-        x = self.drop(self.pos(self.embed(tokens)))
-        return self.layers(x, src_key_padding_mask=pad), pad
+        return self.encode(self.embed_positions(tokens), pad), pad
+
+    def embed_positions(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Scaled token embeddings plus sinusoidal positions, ``(..., S, d)`` (before dropout)."""
+        return self.pos(self.embed(tokens))
+
+    def encode(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Dropout and the Transformer layers over input vectors ``x`` ``(B, S, d)`` (FastCorrect 2
+        feeds its fused candidates here)."""
+        return self.layers(self.drop(x), src_key_padding_mask=pad)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Output-token logits of decoder states ``x``: the embedding matrix is the output projection (tied)."""

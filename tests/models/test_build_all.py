@@ -27,7 +27,7 @@ LIBRARY_MODELS = [n for n in MODELS.names() if MODELS.get(n).cls.__module__.star
 
 def test_the_library_has_its_models() -> None:
     assert {"fastspeech", "fastspeech2", "lightspeech", "transformer_tts", "aligner", "fastcorrect",
-            "transformer_corrector", "musicbert", "priorgrad_vocoder", "priorgrad_acoustic", "ctc_attention_asr", "lstm_lm"} <= set(LIBRARY_MODELS)
+            "transformer_corrector", "fastcorrect2", "musicbert", "priorgrad_vocoder", "priorgrad_acoustic", "ctc_attention_asr", "lstm_lm"} <= set(LIBRARY_MODELS)
 
 
 @pytest.mark.parametrize("name", LIBRARY_MODELS)
