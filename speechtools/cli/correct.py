@@ -48,11 +48,17 @@ def _sentences(path: str) -> List[str]:
                    "(per-unit error rates and realisations; --ratio is then unused).")
 @click.option("--channel-prior", type=FiniteRange(0), default=5.0, show_default=True,
               help="Pseudo-count pulling rarely seen units to the global error rate and the uniform noise.")
+@click.option("--n-best", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Noised candidates per sentence (FastCorrect 2 pre-training): `cand1 ||| cand2 ...<TAB>original`, "
+                   "each an independent draw of the noise.")
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_left: float, p_ins_right: float,
-          p_del: float, channel_path: Optional[str], channel_prior: float, input_path: str, output_path: str) -> None:
+          p_del: float, channel_path: Optional[str], channel_prior: float, n_best: int, input_path: str, output_path: str) -> None:
     """Write noised copies of IN (one sentence per line) as `noised<TAB>original` pairs to OUT.
+
+    With --n-best N (FastCorrect 2 pre-training) each line holds N noised candidates joined by
+    ` ||| ` (independent draws; the FastCorrect 2 reference correlates its beams instead).
 
     FastCorrect Sec. 3.3: each unit is noised with probability --ratio; substitutes come from a
     similar-pronunciation table over IN's vocabulary, rank-weighted. With --channel, each unit
@@ -65,6 +71,7 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
       speechtools correct noise --lang en --channel data/train/pairs.tsv text.txt pretrain.tsv
     """
     from speechtools.correction.error_channel import ChannelNoiser, ErrorChannel
+    from speechtools.correction.multi_alignment import TSV_SEPARATOR, noisy_candidates
     from speechtools.correction.noising import NoiseConfig, Noiser
     from speechtools.correction.pairs import read_pairs
     from speechtools.correction.similar_pronunciation import build_table
@@ -86,7 +93,11 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
         for epoch in range(epochs):
             rng = np.random.default_rng(seed + epoch)
             for units in sentences:
-                handle.write(f"{join_words(noiser.noise(units, rng), lang)}\t{join_words(units, lang)}\n")
+                if n_best > 1:
+                    source = f" {TSV_SEPARATOR} ".join(join_words(c, lang) for c in noisy_candidates(units, noiser, rng, n_best))  # type: ignore[arg-type]
+                else:
+                    source = join_words(noiser.noise(units, rng), lang)
+                handle.write(f"{source}\t{join_words(units, lang)}\n")
                 bar.update(1)
         bar.close()
 
@@ -216,27 +227,32 @@ def _is_kaldi(lines: List[str]) -> bool:
               help="FastCorrect: copy tokens whose edit probability is below this (default: the model's setting; 0 = off).")
 @click.option("--copy-oov-words/--edit-oov-words", default=None,
               help="FastCorrect: copy words outside the vocabulary unchanged, or let the model edit their character pieces (default: the model's setting, normally copy).")
-@click.option("--n-best", type=click.IntRange(min=1), default=1, hidden=True,
-              help="Reserved for FastCorrect 2 (several hypotheses per utterance); only 1 works until it lands.")
+@click.option("--n-best", is_flag=True,
+              help="IN holds n-best lists: `id<TAB>1-best<TAB>cand1 ||| cand2 ...` (asr_hyp.tsv) or Kaldi `<uttid>-<rank> words`; "
+                   "OUT is Kaldi `id text`, one line per utterance in input order (FastCorrect 2 chooses among the candidates; "
+                   "a single-candidate corrector corrects the 1-best).")
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[int], edit_threshold: Optional[float],
-                copy_oov_words: Optional[bool], n_best: int, device: str, quiet: bool, input_path: str, output_path: str) -> None:
+                copy_oov_words: Optional[bool], n_best: bool, device: str, quiet: bool, input_path: str, output_path: str) -> None:
     """Correct ASR hypotheses IN and write OUT (same number of lines, same ids).
 
     Empty lines and unknown tokens pass through unchanged; so do FastCorrect's words outside
-    its vocabulary unless --edit-oov-words.
+    its vocabulary unless --edit-oov-words. With --n-best, IN holds n-best lists (see the
+    option); a blank or malformed line stops with an error naming it and writes nothing.
 
     \b
     Example:
       speechtools correct-asr --model-dir exp/fastcorrect decode/text decode/text.corrected
+      speechtools correct-asr --model-dir exp/fastcorrect2 --n-best asr_hyp.tsv decode/text.corrected
     """
-    if n_best > 1:
-        raise UserError(f"--n-best {n_best}: n-best correction (FastCorrect 2) is not implemented yet; use --n-best 1")
     from speechtools.correction.inference import Corrector
 
+    if n_best:
+        _correct_nbest(model_dir, batch_size, beam_size, edit_threshold, copy_oov_words, device, quiet, input_path, output_path)
+        return
     lines = [line for _, line in read_lines(input_path)]
     kaldi = fmt == "kaldi" or (fmt == "auto" and _is_kaldi(lines))
     keys: List[Optional[str]] = []
@@ -257,6 +273,25 @@ def correct_asr(model_dir: str, fmt: str, batch_size: int, beam_size: Optional[i
                 handle.write((text if original.strip() else original) + "\n")
             else:
                 handle.write(f"{key} {text}".rstrip() + "\n")
+
+
+def _correct_nbest(model_dir: str, batch_size: int, beam_size: Optional[int], edit_threshold: Optional[float],
+                   copy_oov_words: Optional[bool], device: str, quiet: bool, input_path: str, output_path: str) -> None:
+    """``correct-asr --n-best``: read n-best lists, correct, write Kaldi ``id text`` (atomically, all or nothing)."""
+    from speechtools.correction.inference import Corrector
+    from speechtools.correction.multi_alignment import read_nbest
+
+    for number, line in read_lines(input_path):
+        if not line.strip():
+            raise UserError("blank line: every line of n-best input starts with an utterance id", input_path, number)
+    nbest = read_nbest(input_path)  # malformed lines: a UserError naming the line
+    if not nbest:
+        raise UserError("no utterances", input_path)
+    corrector = Corrector.from_model_dir(model_dir, device, beam_size, edit_threshold, copy_oov_words)
+    corrected = corrector.correct_nbest(list(nbest.values()), batch_size=batch_size, progress=not quiet)
+    with atomic_write(output_path) as handle:
+        for key, text in zip(nbest, corrected):
+            handle.write(f"{key} {text}".rstrip() + "\n")
 
 
 @correct.command("choose-gate")

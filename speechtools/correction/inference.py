@@ -9,15 +9,20 @@ k-th ``<unk>`` takes the source's k-th unknown token. With ``copy_oov_words`` (t
 FastCorrect also copies every word outside its vocabulary (spelled in ``@@`` character
 pieces) unchanged, as it does unknown tokens: edits of single pieces otherwise glue or
 truncate such words. Empty sentences stay empty.
+
+An n-best corrector (``reads_n_best``, FastCorrect 2) corrects aligned candidate lists
+(:meth:`Corrector.correct_nbest`); given single sentences it reads each as ``n`` copies.
+``<void>`` never reaches the output.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from tqdm import tqdm
 
+from speechtools.correction.multi_alignment import VOID, PronunciationDistance, align_candidates, fit_to_n
 from speechtools.correction.tokenizer import CONT, SPECIALS, Tokenizer
 from speechtools.nn.masks import pad_rows
 
@@ -77,10 +82,89 @@ class Corrector:
         frozen = None
         if self.copy_oov_words and getattr(self.model, "has_edit_gate", False):
             frozen = pad_rows([self.tokenizer.fallback_mask(t) for t in token_lists], False, torch.bool).to(self.device)
+        if self.n_candidates > 1:  # an n-best model reads a single candidate as n copies of it
+            src = src[:, None, :].expand(-1, self.n_candidates, -1)
+            frozen = None if frozen is None else frozen[:, None, :].expand(-1, self.n_candidates, -1)
         out = self.model.correct(src, lengths, beam_size=self.beam_size,  # type: ignore[operator]
                                  edit_threshold=self.edit_threshold if self.edit_threshold > 0 else None, frozen=frozen)
         index = out.source_index or [None] * len(ids)
         return [self._restore(hyp, token_lists[k], ids[k], index[k]) for k, hyp in enumerate(out.ids)]
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidates per input the model reads (``n_candidates`` of a ``reads_n_best`` model, else 1)."""
+        return int(self.model.conf.n_candidates) if getattr(self.model, "reads_n_best", False) else 1  # type: ignore[union-attr]
+
+    def _frozen_rows(self, rows: List[List[str]]) -> List[List[bool]]:
+        """:meth:`Tokenizer.fallback_mask` of each aligned row's tokens, ``False`` at ``<void>``."""
+        masks = []
+        for row in rows:
+            inner = iter(self.tokenizer.fallback_mask([t for t in row if t != VOID]))
+            masks.append([False if t == VOID else next(inner) for t in row])
+        return masks
+
+    @torch.inference_mode()
+    def _nbest_batch(self, aligned: List[List[List[str]]]) -> List[List[str]]:
+        vocab = self.tokenizer.vocab
+        ids = [[vocab.ids(row) for row in rows] for rows in aligned]
+        width = max(len(rows[0]) for rows in aligned)
+        n = self.n_candidates
+        src = torch.full((len(ids), n, width), vocab.pad, dtype=torch.long)
+        frozen = torch.zeros((len(ids), n, width), dtype=torch.bool)
+        for k, rows in enumerate(ids):
+            src[k, :, : len(rows[0])] = torch.tensor(rows, dtype=torch.long)
+            if self.copy_oov_words:
+                frozen[k, :, : len(rows[0])] = torch.tensor(self._frozen_rows(aligned[k]), dtype=torch.bool)
+        lengths = torch.tensor([len(rows[0]) for rows in ids], dtype=torch.long)
+        out = self.model.correct(src.to(self.device), lengths.to(self.device), beam_size=self.beam_size,  # type: ignore[operator]
+                                 edit_threshold=self.edit_threshold if self.edit_threshold > 0 else None,
+                                 frozen=frozen.to(self.device) if self.copy_oov_words else None)
+        results = []
+        for k, hyp in enumerate(out.ids):
+            c = out.candidate[k]
+            tokens = self._restore(hyp, aligned[k][c], ids[k][c], out.source_index[k])
+            results.append([t for t in tokens if t != VOID])
+        return results
+
+    def correct_nbest(self, candidates: Sequence[Sequence[str]], batch_size: int = 32, progress: bool = True) -> List[str]:
+        """One corrected sentence per n-best list (best first), same count and order.
+
+        With an n-best model (FastCorrect 2) the non-empty candidates of a list are brought to the
+        model's ``n`` (:func:`~speechtools.correction.multi_alignment.fit_to_n`), aligned
+        (:func:`~speechtools.correction.multi_alignment.align_candidates`) and corrected in one
+        pass that chooses one candidate. A list with one non-empty candidate, an aligned width
+        above ``max_tokens``, or a single-candidate model takes the single-sentence path
+        (:meth:`correct`; FastCorrect 2 reads that candidate as ``n`` copies; a long sentence is
+        cut in pieces) on the first non-empty candidate. A list without words gives ``""``.
+        """
+        n = self.n_candidates
+        results = [""] * len(candidates)
+        single: List[int] = []
+        single_text: List[str] = []
+        aligned: List[Tuple[int, List[List[str]]]] = []
+        distance = PronunciationDistance(self.tokenizer.lang) if n > 1 else None
+        for k, cands in enumerate(candidates):
+            kept = [(c, toks) for c, toks in ((c, self.tokenizer.tokenize(c)) for c in cands) if toks and VOID not in toks]
+            if not kept:
+                continue
+            if n > 1 and len(kept) > 1:
+                alignment = align_candidates(fit_to_n([toks for _, toks in kept], n), distance=distance)
+                if alignment.width <= self.max_tokens:
+                    aligned.append((k, alignment.rows))
+                    continue
+            single.append(k)
+            single_text.append(kept[0][0])
+        for k, text in zip(single, self.correct(single_text, batch_size, progress) if single else []):
+            results[k] = text
+        order = sorted(range(len(aligned)), key=lambda p: len(aligned[p][1][0]))
+        bar = tqdm(total=len(order), desc="correct n-best", unit="sentence", disable=not progress or not order)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            for p, tokens in zip(chunk, self._nbest_batch([aligned[p][1] for p in chunk])):
+                results[aligned[p][0]] = self.tokenizer.detokenize(tokens)
+            bar.update(len(chunk))
+        bar.close()
+        return results
 
     def correct(self, sentences: Sequence[str], batch_size: int = 32, progress: bool = True) -> List[str]:
         """Corrected sentences, same count and order as ``sentences`` (blank ones unchanged).

@@ -5,7 +5,11 @@ with the FastCorrect edit alignment (:mod:`speechtools.correction.edit_alignment
 durations and "is edited" labels. A pair whose source is empty but target is not cannot be
 expressed by durations; such pairs are skipped and counted in a warning (never silently).
 Each batch carries what both correctors train on; the model takes what it needs
-(``model(**batch)``, ``model.loss(out, **batch)``). Fine-tuning after pre-training starts
+(``model(**batch)``, ``model.loss(out, **batch)``). A model that reads several candidates
+(``reads_n_best``, FastCorrect 2) gets n-best items instead: the source field is
+``cand1 ||| cand2 ||| ...`` (``speechtools correct noise --n-best N`` writes such pairs), aligned
+into rows of equal length with ``<void>`` (appended to the vocabulary when ``tokens.txt`` lacks
+it) and one row of durations per candidate (:func:`build_nbest_items`). Fine-tuning after pre-training starts
 from ``trainer.init_from`` (a pre-training model directory with the same ``tokens.txt``).
 """
 
@@ -21,14 +25,18 @@ import torch
 from torch.utils.data import Dataset
 
 from speechtools.correction.edit_alignment import align_durations
+from speechtools.correction.multi_alignment import TSV_SEPARATOR, VOID, PronunciationDistance, align_candidates, candidate_targets, fit_to_n
 from speechtools.correction.pairs import read_pairs
-from speechtools.correction.tokenizer import Tokenizer, tokens_path
+from speechtools.correction.tokenizer import Tokenizer, Vocabulary, tokens_path
 from speechtools.errors import UserError
+from speechtools.models import MODELS
 from speechtools.nn.masks import pad_rows
 from speechtools.tasks import TASKS
 from speechtools.tasks.base import Task
 
 Item = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""``(source ids, target ids, durations, edited)``; for an n-best model the source, durations and
+edited arrays are ``(n, W)`` (aligned candidate rows)."""
 
 
 @dataclass
@@ -94,6 +102,57 @@ def build_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, max_len:
     return items
 
 
+def _pad_blocks(blocks: Sequence[np.ndarray], value: float, dtype: torch.dtype) -> torch.Tensor:
+    """``(len(blocks), rows, longest)`` tensor of ``(rows, width)`` arrays, right-padded with ``value``."""
+    out = torch.full((len(blocks), blocks[0].shape[0], max(b.shape[1] for b in blocks)), value, dtype=dtype)
+    for k, block in enumerate(blocks):
+        out[k, :, : block.shape[1]] = torch.as_tensor(block, dtype=dtype)
+    return out
+
+
+def split_candidates(source: str) -> List[str]:
+    """The non-empty candidates of an n-best source field (``cand1 ||| cand2 ||| ...``)."""
+    return [c for c in (" ".join(part.split()) for part in source.split(TSV_SEPARATOR)) if c]
+
+
+def build_nbest_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, max_len: int, n: int, source: str = "") -> List[Item]:
+    """Aligned n-best items for FastCorrect 2: ``(rows (n, W), target, durations (n, W), edited (n, W))``.
+
+    The source field holds the candidates joined by ``|||`` (one candidate = a plain pair). They
+    are tokenised, brought to ``n`` with :func:`~speechtools.correction.multi_alignment.fit_to_n`
+    (repeat the last / truncate), aligned with
+    :func:`~speechtools.correction.multi_alignment.align_candidates` and given their durations
+    with :func:`~speechtools.correction.multi_alignment.candidate_targets` (``<void>`` → 0);
+    ``edited`` is 1 where a cell is not a token mapped to exactly one identical target token
+    (``<void>`` included). Empty candidates are dropped; a pair with no candidate left, an empty
+    target, a side or an aligned row longer than ``max_len``, or a candidate containing
+    ``<void>`` is skipped and counted in a warning.
+    """
+    distance = PronunciationDistance(tokenizer.lang)
+    vocab = tokenizer.vocab
+    items: List[Item] = []
+    skipped = 0
+    for src, tgt in pairs:
+        cands = [tokenizer.tokenize(c) for c in split_candidates(src)]
+        cands = [c for c in cands if c]
+        target = tokenizer.tokenize(tgt)
+        if not cands or not target or len(target) > max_len or any(len(c) > max_len or VOID in c for c in cands):
+            skipped += 1
+            continue
+        alignment = align_candidates(fit_to_n(cands, n), distance=distance)
+        if alignment.width > max_len:
+            skipped += 1
+            continue
+        targets = candidate_targets(alignment, target, tokenizer.lang)
+        rows = np.array([vocab.ids(row) for row in alignment.rows], dtype=np.int64)
+        edited = (np.array(targets.signed) != 1).astype(np.float32)
+        items.append((rows, np.array(vocab.ids(target)), np.array(targets.durations, dtype=np.int64), edited))
+    if skipped:
+        warnings.warn(f"{source}: skipped {skipped} of {len(pairs)} n-best pairs (no candidate, empty target, "
+                      f"longer than {max_len} tokens or containing {VOID})", stacklevel=2)
+    return items
+
+
 @TASKS.register("correction", config=CorrectionTaskConfig)
 class CorrectionTask(Task):
     """ASR error correction (FastCorrect, Leng et al. 2021; AR Transformer baseline)."""
@@ -103,11 +162,26 @@ class CorrectionTask(Task):
         self._tokenizer: Optional[Tokenizer] = None
 
     @property
+    def n_candidates(self) -> int:
+        """Candidates per input the model reads: its config's ``n_candidates`` when the model class
+        declares ``reads_n_best`` (FastCorrect 2), else 1 (the model says so; no branch on its name)."""
+        if getattr(MODELS.get(self.model_name).cls, "reads_n_best", False):
+            return int(self.model_conf.n_candidates)
+        return 1
+
+    def _with_void(self, tokenizer: Tokenizer) -> Tokenizer:
+        """An n-best model's vocabulary needs :data:`~speechtools.correction.multi_alignment.VOID`:
+        appended when ``tokens.txt`` lacks it (the model directory's copy then has it)."""
+        if self.n_candidates > 1 and VOID not in tokenizer.vocab:
+            return Tokenizer(Vocabulary(tokenizer.vocab.tokens + [VOID]), tokenizer.lang)
+        return tokenizer
+
+    @property
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
             if not self.conf.tokens:
                 raise UserError("task_conf.tokens: no token list given (build one with `speechtools correct vocab`)")
-            self._tokenizer = Tokenizer.load(self.conf.tokens, self.conf.lang)
+            self._tokenizer = self._with_void(Tokenizer.load(self.conf.tokens, self.conf.lang))
         return self._tokenizer
 
     @property
@@ -129,13 +203,17 @@ class CorrectionTask(Task):
     def check_init_source(self, model_dir: Path) -> None:
         """Fine-tuning must keep the pre-training vocabulary: the source's ``tokens.txt`` must equal ours."""
         theirs = tokens_path(model_dir)
-        if theirs.is_file() and theirs.read_text(encoding="utf-8") != Path(self.conf.tokens).read_text(encoding="utf-8"):
+        if theirs.is_file() and Vocabulary.load(theirs).tokens != self.tokenizer.vocab.tokens:
             raise UserError("trainer.init_from: its tokens.txt differs from task_conf.tokens (fine-tune with the pre-training vocabulary)", model_dir)
 
     def _dataset(self, paths: Sequence[str]) -> PairDataset:
         items: List[Item] = []
+        n = self.n_candidates
         for path in paths:
-            items.extend(build_items(read_pairs(path), self.tokenizer, self.conf.max_len, path))
+            if n > 1:
+                items.extend(build_nbest_items(read_pairs(path), self.tokenizer, self.conf.max_len, n, path))
+            else:
+                items.extend(build_items(read_pairs(path), self.tokenizer, self.conf.max_len, path))
         if not items:
             raise UserError(f"no usable sentence pairs in {', '.join(paths)}")
         return PairDataset(items)
@@ -149,10 +227,15 @@ class CorrectionTask(Task):
         return self._dataset([self.conf.valid]) if self.conf.valid else None
 
     def lengths(self, dataset: Dataset) -> Sequence[int]:
-        return [max(len(s), len(t)) + 1 for s, t, _, _ in dataset.items]  # type: ignore[attr-defined]
+        # an n-best item (rows, width) costs one decoder pass per row
+        return [(max(s.shape[-1], len(t)) + 1) * (s.shape[0] if s.ndim == 2 else 1) for s, t, _, _ in dataset.items]  # type: ignore[attr-defined]
 
     def collate(self, items: List[Item]) -> Dict[str, Any]:
+        """Pad a batch. n-best items give ``src``, ``durations`` and ``edited`` of shape
+        ``(B, n, W)`` (``src_lengths`` = the aligned width); single ones ``(B, S)``."""
         vocab = self.tokenizer.vocab
+        if items[0][0].ndim == 2:
+            return self._collate_nbest(items)
         src = pad_rows([s for s, _, _, _ in items], vocab.pad, torch.long)
         tgt = pad_rows([t for _, t, _, _ in items], vocab.pad, torch.long)
         with_bos = [np.concatenate([[vocab.bos], t]) for _, t, _, _ in items]
@@ -167,6 +250,20 @@ class CorrectionTask(Task):
             "target_eos": pad_rows(with_eos, vocab.pad, torch.long),
         }
 
+    def _collate_nbest(self, items: List[Item]) -> Dict[str, Any]:
+        vocab = self.tokenizer.vocab
+        with_bos = [np.concatenate([[vocab.bos], t]) for _, t, _, _ in items]
+        with_eos = [np.concatenate([t, [vocab.eos]]) for _, t, _, _ in items]
+        return {
+            "src": _pad_blocks([s for s, _, _, _ in items], vocab.pad, torch.long),
+            "src_lengths": torch.tensor([s.shape[1] for s, _, _, _ in items], dtype=torch.long),
+            "target": pad_rows([t for _, t, _, _ in items], vocab.pad, torch.long),
+            "durations": _pad_blocks([d for _, _, d, _ in items], 0, torch.long),
+            "edited": _pad_blocks([e for _, _, _, e in items], 0, torch.float32),
+            "prev": pad_rows(with_bos, vocab.pad, torch.long),
+            "target_eos": pad_rows(with_eos, vocab.pad, torch.long),
+        }
+
     def export_assets(self, model_dir: Path) -> List[str]:
         """Copy ``tokens.txt`` into the model directory."""
         self.tokenizer.save(tokens_path(model_dir))
@@ -174,4 +271,4 @@ class CorrectionTask(Task):
 
     def load_assets(self, model_dir: Path) -> None:
         """Use the model directory's ``tokens.txt``."""
-        self._tokenizer = Tokenizer.load(tokens_path(model_dir), self.conf.lang)
+        self._tokenizer = self._with_void(Tokenizer.load(tokens_path(model_dir), self.conf.lang))

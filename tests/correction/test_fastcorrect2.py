@@ -135,6 +135,6 @@ def test_a_few_steps_lower_the_loss() -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         assert float(stats["score_mse"]) >= 0
     assert losses[-1] < 0.5 * losses[0]

@@ -110,8 +110,6 @@ def test_correct_asr_errors_are_user_errors_without_output(model_dirs, tmp_path)
     out = tmp_path / "out.txt"
     with pytest.raises(UserError, match="model directory not found"):
         run("correct-asr", "--model-dir", str(tmp_path / "missing"), str(src), str(out))
-    with pytest.raises(UserError, match="n-best"):
-        run("correct-asr", "--model-dir", str(model_dirs["fastcorrect"]), "--n-best", "4", str(src), str(out))
     with pytest.raises(UserError, match="no such file"):
         run("correct-asr", "--model-dir", str(model_dirs["fastcorrect"]), str(tmp_path / "nope.txt"), str(out))
     assert not out.exists()

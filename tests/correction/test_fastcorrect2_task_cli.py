@@ -1,0 +1,107 @@
+"""FastCorrect 2 through the correction task, `speechtools train`, `correct noise --n-best` and `correct-asr --n-best`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from speechtools.cli.main import cli
+from speechtools.correction.multi_alignment import VOID
+from speechtools.errors import UserError
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "correction" / "kathleen_pairs.tsv"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "correction"
+
+
+def run(*args: str) -> None:
+    cli.main(args=list(args), prog_name="speechtools", standalone_mode=False)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fc2")
+    text = root / "text.txt"
+    text.write_text("".join(line.split("\t")[1] + "\n" for line in FIXTURE.read_text().splitlines()))
+    pretrain = root / "pretrain.tsv"
+    run("correct", "noise", "--lang", "en", "--seed", "2", "--n-best", "4", str(text), str(pretrain))
+    tokens = root / "tokens.txt"
+    run("correct", "vocab", "--lang", "en", str(FIXTURE), str(pretrain), str(tokens))
+    out = root / "fastcorrect2"
+    # synthesised 4-candidate pairs and real single-candidate pairs (padded to 4 by repetition)
+    run("train", "--config", str(CONF / "fastcorrect2_tiny.yaml"), "--out-dir", str(out), "--device", "cpu", "--quiet",
+        "--set", f"task_conf.train=[{pretrain},{FIXTURE}]", "--set", f"task_conf.valid={FIXTURE}", "--set", f"task_conf.tokens={tokens}",
+        "--set", "trainer.max_steps=20", "--set", "trainer.valid_interval=20", "--set", "trainer.save_interval=20",
+        "--set", "trainer.batch_bins=2000")
+    return {"root": root, "text": text, "pretrain": pretrain, "tokens": tokens, "model": out}
+
+
+def test_noise_writes_n_candidates_per_sentence(setup, tmp_path) -> None:
+    lines = setup["pretrain"].read_text().splitlines()
+    clean = setup["text"].read_text().splitlines()
+    assert [line.split("\t")[1] for line in lines] == clean
+    assert all(len(line.split("\t")[0].split(" ||| ")) == 4 for line in lines)
+    again = tmp_path / "again.tsv"
+    run("correct", "noise", "--lang", "en", "--seed", "2", "--n-best", "4", str(setup["text"]), str(again))
+    assert again.read_text() == setup["pretrain"].read_text()
+
+
+def test_training_ran_and_the_model_directory_loads(setup) -> None:
+    from speechtools.models.fastcorrect2 import FastCorrect2
+    from speechtools.train.model_dir import load_model_dir
+
+    path = setup["model"]
+    assert {"config.yaml", "model.pt", "tokens.txt", "train_log.jsonl"} <= {p.name for p in path.iterdir()}
+    tokens = (path / "tokens.txt").read_text().splitlines()
+    assert tokens[-1] == VOID and VOID not in setup["tokens"].read_text().splitlines()  # the task appended it
+    loaded = load_model_dir(path, "cpu")
+    assert isinstance(loaded.model, FastCorrect2) and loaded.model.conf.vocab_size == len(tokens)
+    assert "score_mse" in (path / "train_log.jsonl").read_text()
+
+
+def test_task_batches_are_aligned_candidate_rows(setup) -> None:
+    from speechtools.train.model_dir import load_model_dir
+
+    task = load_model_dir(setup["model"], "cpu").task
+    task.conf.tokens = str(setup["tokens"])
+    data = task.train_dataset()
+    batch = task.collate([data[k] for k in range(3)])
+    b, n, width = batch["src"].shape
+    assert (b, n) == (3, 4) and batch["durations"].shape == batch["edited"].shape == (3, 4, width)
+    assert torch.equal(batch["src_lengths"], (batch["src"][:, 0] != 0).sum(1))
+    target_lengths = (batch["target"] != 0).sum(1)
+    assert torch.equal(batch["durations"].sum(2), target_lengths[:, None].expand(3, 4))
+    void = task.tokenizer.vocab.index[VOID]
+    assert bool((batch["durations"][batch["src"] == void] == 0).all())
+
+
+def test_correct_asr_n_best_keeps_one_line_per_input_line(setup, tmp_path) -> None:
+    src = tmp_path / "asr_hyp.tsv"
+    src.write_text("u1\t\n"
+                   "u2\tthe dog ran home\n"
+                   "u3\tthe dog ran home\tthe dog ran home ||| a dog ran home ||| the dogs ran home to\n"
+                   "u4\t\tthe cat sat ||| a cat sat\n"
+                   "u5\tfor the twentieth time\tfor the twentieth time ||| for the twentieth time\n")
+    out = tmp_path / "out.txt"
+    run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", "--batch-size", "2", str(src), str(out))
+    lines = out.read_text().splitlines()
+    assert len(lines) == 5
+    assert [line.split()[0] for line in lines] == ["u1", "u2", "u3", "u4", "u5"]
+    assert lines[0] == "u1" and all(len(line.split()) > 1 for line in lines[1:])
+    assert VOID not in out.read_text() and "<unk>" not in out.read_text()
+    kaldi = tmp_path / "nbest.txt"
+    kaldi.write_text("u1-1 the dog ran home\nu1-2 a dog ran home\nu2-1 the cat sat\n")
+    run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", str(kaldi), str(out))
+    assert [line.split()[0] for line in out.read_text().splitlines()] == ["u1", "u2"]
+
+
+def test_correct_asr_n_best_refuses_malformed_input_without_output(setup, tmp_path) -> None:
+    out = tmp_path / "out.txt"
+    for number, content in ((2, "u1\tthe dog\nu2 the cat\n"), (2, "u1\tthe dog\n\nu2\tthe cat\n"), (1, "u1\ta\tb ||| ||| c\n")):
+        src = tmp_path / "bad.tsv"
+        src.write_text(content)
+        with pytest.raises(UserError) as err:
+            run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", str(src), str(out))
+        assert err.value.line == number and "\n" not in str(err.value)
+        assert not out.exists()
