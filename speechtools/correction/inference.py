@@ -82,7 +82,7 @@ class Corrector:
         frozen = None
         if self.copy_oov_words and getattr(self.model, "has_edit_gate", False):
             frozen = pad_rows([self.tokenizer.fallback_mask(t) for t in token_lists], False, torch.bool).to(self.device)
-        if self.n_candidates > 1:  # an n-best model reads a single candidate as n copies of it
+        if getattr(self.model, "reads_n_best", False):  # an n-best model reads a single candidate as n copies of it
             src = src[:, None, :].expand(-1, self.n_candidates, -1)
             frozen = None if frozen is None else frozen[:, None, :].expand(-1, self.n_candidates, -1)
         out = self.model.correct(src, lengths, beam_size=self.beam_size,  # type: ignore[operator]

@@ -162,17 +162,19 @@ class CorrectionTask(Task):
         self._tokenizer: Optional[Tokenizer] = None
 
     @property
+    def reads_n_best(self) -> bool:
+        """Whether the model class declares ``reads_n_best`` (FastCorrect 2; no branch on its name)."""
+        return bool(getattr(MODELS.get(self.model_name).cls, "reads_n_best", False))
+
+    @property
     def n_candidates(self) -> int:
-        """Candidates per input the model reads: its config's ``n_candidates`` when the model class
-        declares ``reads_n_best`` (FastCorrect 2), else 1 (the model says so; no branch on its name)."""
-        if getattr(MODELS.get(self.model_name).cls, "reads_n_best", False):
-            return int(self.model_conf.n_candidates)
-        return 1
+        """Candidates per input the model reads: its config's ``n_candidates`` for an n-best model, else 1."""
+        return int(self.model_conf.n_candidates) if self.reads_n_best else 1
 
     def _with_void(self, tokenizer: Tokenizer) -> Tokenizer:
         """An n-best model's vocabulary needs :data:`~speechtools.correction.multi_alignment.VOID`:
         appended when ``tokens.txt`` lacks it (the model directory's copy then has it)."""
-        if self.n_candidates > 1 and VOID not in tokenizer.vocab:
+        if self.reads_n_best and VOID not in tokenizer.vocab:
             return Tokenizer(Vocabulary(tokenizer.vocab.tokens + [VOID]), tokenizer.lang)
         return tokenizer
 
@@ -210,7 +212,7 @@ class CorrectionTask(Task):
         items: List[Item] = []
         n = self.n_candidates
         for path in paths:
-            if n > 1:
+            if self.reads_n_best:
                 items.extend(build_nbest_items(read_pairs(path), self.tokenizer, self.conf.max_len, n, path))
             else:
                 items.extend(build_items(read_pairs(path), self.tokenizer, self.conf.max_len, path))

@@ -105,3 +105,15 @@ def test_correct_asr_n_best_refuses_malformed_input_without_output(setup, tmp_pa
             run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", str(src), str(out))
         assert err.value.line == number and "\n" not in str(err.value)
         assert not out.exists()
+
+
+def test_single_sentences_are_read_as_n_copies(setup, tmp_path) -> None:
+    src = tmp_path / "hyp.txt"
+    src.write_text("u1 the dog ran home\nu2\nu3 for the twentieth time\n")
+    out = tmp_path / "out.txt"
+    run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", str(src), str(out))
+    nbest = tmp_path / "nbest.tsv"
+    nbest.write_text("u1\tthe dog ran home\nu2\t\nu3\tfor the twentieth time\n")
+    out_nbest = tmp_path / "out_nbest.txt"
+    run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", str(nbest), str(out_nbest))
+    assert out.read_text() == out_nbest.read_text() and len(out.read_text().splitlines()) == 3

@@ -215,3 +215,15 @@ def test_a_very_long_sentence_is_corrected_in_pieces_in_linear_time(model_dirs) 
         times.append(time.perf_counter() - start)
         assert len(out.split()) >= n // 2
     assert times[1] < 3 * times[0] + 0.5, times
+
+
+@pytest.mark.parametrize("name", ["fastcorrect", "transformer_corrector"])
+def test_correct_asr_n_best_with_a_single_candidate_corrector_corrects_the_1_best(model_dirs, tmp_path, name) -> None:
+    nbest = tmp_path / "asr_hyp.tsv"
+    nbest.write_text("u1\tthe dog ran home\tthe dog ran home ||| a dog ran home\nu2\t\nu3\tthe cat\n")
+    one = tmp_path / "one.txt"
+    one.write_text("u1 the dog ran home\nu2\nu3 the cat\n")
+    out_nbest, out_one = tmp_path / "a.txt", tmp_path / "b.txt"
+    run("correct-asr", "--model-dir", str(model_dirs[name]), "--device", "cpu", "--quiet", "--n-best", str(nbest), str(out_nbest))
+    run("correct-asr", "--model-dir", str(model_dirs[name]), "--device", "cpu", "--quiet", "--format", "kaldi", str(one), str(out_one))
+    assert out_nbest.read_text() == out_one.read_text()
