@@ -35,6 +35,7 @@ lm_weight=0.3            # shallow-fusion weight
 beam_size=1              # 1 (with ctc_weight 1): greedy CTC; otherwise joint CTC/attention beam search
 ctc_weight=1.0           # CTC weight of the search (1.0 = CTC only)
 score_args="--ignore-case --remove-punct"  # speechtools score wer options (--cer for Mandarin)
+also_cer=true            # also score characters (score wer --cer) beside words: CER columns in the table
 pocketsphinx=auto        # reference line: auto = if the extra `asr` is installed; true; false
 jobs=1                   # trainings run at once (each with nproc/jobs threads)
 nj=2                     # parallel feature-extraction and decoding jobs
@@ -133,9 +134,13 @@ has_pocketsphinx() {
   [ "$pocketsphinx" = true ] || { [ "$pocketsphinx" = auto ] && python -c "import pocketsphinx" 2>/dev/null; }
 }
 
-score_one() {  # score_one HYP_DIR TEST: WER of HYP_DIR/text against data/TEST/text -> HYP_DIR/wer.txt
+score_one() {  # score_one HYP_DIR TEST: WER of HYP_DIR/text against data/TEST/text -> HYP_DIR/wer.txt (and cer.txt)
   # shellcheck disable=SC2086
   speechtools score wer "data/$2/text" "$1/text" $score_args --details "$1/scoring" | tee "$1/wer.txt"
+  if [ "$also_cer" = true ]; then
+    # shellcheck disable=SC2086
+    speechtools score wer "data/$2/text" "$1/text" $score_args --cer | tee "$1/cer.txt"
+  fi
 }
 
 score_stage() {
@@ -164,24 +169,32 @@ wer_of() {  # wer_of FILE: the %WER (or %CER) figure of a score wer report, or "
   [ -f "$1" ] && sed -n 's/^%[A-Z]*ER \([0-9.]*\).*/\1/p' "$1" | head -1 || echo "–"
 }
 
+cells() {  # cells DECODE_DIR: its table cells (WER, and CER with --also-cer true)
+  printf '%s |' "$(wer_of "$1/wer.txt")"
+  if [ "$also_cer" = true ]; then printf ' %s |' "$(wer_of "$1/cer.txt")"; fi
+}
+
 results_stage() {
   local set aug test row
   {
     printf '| model | training set | augmentation |'
-    for test in $test_sets; do printf ' %s %s |' "$test" "$([ "${score_args#*--cer}" != "$score_args" ] && echo CER || echo WER) %"; done
+    for test in $test_sets; do
+      printf ' %s %s |' "$test" "$([ "${score_args#*--cer}" != "$score_args" ] && echo CER || echo WER) %"
+      [ "$also_cer" = true ] && printf ' %s CER %% |' "$test"
+    done
     printf '\n|---|---|---|'
-    for test in $test_sets; do printf -- '---|'; done
+    for test in $test_sets; do printf -- '---|'; [ "$also_cer" = true ] && printf -- '---|'; done
     printf '\n'
     for set in $train_sets; do
       for aug in $augment; do
         row="| ${set}_$aug ($search) | $set ($(wc -l < "data/$set/text") utts) | $aug |"
-        for test in $test_sets; do row="$row $(wer_of "exp/${set}_$aug/decode_${test}_$search/wer.txt") |"; done
+        for test in $test_sets; do row="$row $(cells "exp/${set}_$aug/decode_${test}_$search")"; done
         echo "$row"
       done
     done
     if [ -d exp/pocketsphinx ]; then
       row="| pocketsphinx (reference line) | – | – |"
-      for test in $test_sets; do row="$row $(wer_of "exp/pocketsphinx/decode_$test/wer.txt") |"; done
+      for test in $test_sets; do row="$row $(cells "exp/pocketsphinx/decode_$test")"; done
       echo "$row"
     fi
   } > exp/results.md

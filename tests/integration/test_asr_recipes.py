@@ -54,8 +54,9 @@ def test_ljspeech_asr_recipe_mini_path(tmp_path: Path) -> None:
     assert "mixspeech:" in config and "spec_augment:" in config
     assert "mixspeech: null" in (work / "exp" / "train_none" / "config.yaml").read_text()
     table = (work / "exp" / "results.md").read_text().splitlines()
-    assert table[0] == "| model | training set | augmentation | eval WER % |"
-    assert len(table) == 4 and all(line.count("|") == 5 for line in table)
+    assert table[0] == "| model | training set | augmentation | eval WER % | eval CER % |"
+    assert len(table) == 4 and all(line.count("|") == 6 for line in table)
+    assert all(cell.strip().replace(".", "").isdigit() for cell in table[2].split("|")[4:6])
 
 
 def tone(path: Path, k: int, rate: int) -> None:

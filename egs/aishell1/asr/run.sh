@@ -8,4 +8,4 @@
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/asr.sh --conf ../../../conf/asr/ctc_attention.yaml --units zh_char \
   --feats-conf ../../../conf/feats/fbank16k.yaml --test-sets "dev test" --score-args "--cer" \
-  --augment specaug --pocketsphinx false "$@"
+  --augment specaug --also-cer false --pocketsphinx false "$@"
