@@ -5,7 +5,8 @@
 #
 #   1 data        local/data.sh --out data [--corpus ...]  -> data/<train sets>, data/<dev_set>, data/<test sets>
 #   2 features    log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
-#                 the last of --train-sets (list the full set last), tokens.txt (make-tokens --units) from its text
+#                 --stats-set (default: the last of --train-sets: list the full set last), tokens.txt
+#                 (make-tokens --units) from its text
 #   3 lm          (--use-lm true) a character LSTM LM on --lm-text (default: the training transcripts)
 #   4 training    one recogniser per (training set, augmentation) pair: exp/<train_set>_<augment>, the same
 #                 steps, batch, learning rate and seed for every one (--train-sets, --augment)
@@ -18,6 +19,7 @@ stage=1                  # first stage to run
 stop_stage=7             # last stage to run
 corpus_args=""           # arguments of local/data.sh (e.g. "--corpus /data/kathleen")
 train_sets=train         # training sets compared (each with every --augment row), e.g. "train_100 train"
+stats_set=""             # set whose stats.npz and tokens.txt every row uses (default: the last of --train-sets)
 dev_set=dev              # validation set
 test_sets=test           # sets decoded and scored
 augment="none"           # rows: none | specaug | mixspeech | mixspeech+specaug (space separated)
@@ -52,7 +54,7 @@ logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
 [ -n "$conf" ] || conf="$SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml"
 [ -n "$lm_conf" ] || lm_conf="$SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml"
-stats_set=${train_sets##* }   # the last training set (list the full set last) gives stats.npz and tokens.txt
+[ -n "$stats_set" ] || stats_set=${train_sets##* }
 lm_dir=exp/lm_$(basename "$lm_conf" .yaml)
 search=$([ "$beam_size" = 1 ] && [ "$ctc_weight" = 1.0 ] && [ "$use_lm" = false ] && echo greedy || echo "beam${beam_size}_ctc${ctc_weight}$([ "$use_lm" = true ] && echo "_lm$lm_weight")")
 
@@ -78,7 +80,7 @@ data_stage() {
 
 features_stage() {
   local s
-  for s in $(echo $train_sets $dev_set $test_sets | tr ' ' '\n' | sort -u); do
+  for s in $(echo $train_sets $stats_set $dev_set $test_sets | tr ' ' '\n' | sort -u); do
     speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --features mel --nj "$nj"
   done
   speechtools compute-stats "dump/$stats_set" --out "dump/$stats_set/stats.npz"
