@@ -180,6 +180,7 @@ def rows() -> Dict[str, Row]:
                                             "--out", Out(), "--focus-rates", Out(), "--device", "cpu"]),
         "text g2p": Row(lambda w: ["--lang", "en", "--in", f(w, "sentences.txt"), "--out", Out()]),
         "text normalize": Row(lambda w: ["--lang", "en", "--in", f(w, "sentences.txt"), "--out", Out()]),
+        "text prepare-corpus": Row(lambda w: [f(w, "sentences.txt"), "--min-words", Num("1"), "--out", Out()]),
         "train": Row(lambda w: ["--config", In(w.configs / "fastcorrect.yaml"), "--out-dir", Out("dir"), "--device", "cpu", "--quiet"],
                      skip=slow_text),
         "vocode": Row(lambda w: ["--vocoder-dir", In(w.vocoder, "model"), "--feats-scp", In(w.files / "vocode_mel.scp"), "--out-dir", Out("dir"),
