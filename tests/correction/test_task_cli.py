@@ -209,12 +209,12 @@ def test_a_very_long_sentence_is_corrected_in_pieces_in_linear_time(model_dirs) 
     assert corrector.correct([" ".join(words * 2)], progress=False)[0] == " ".join([alone] * 2)  # pieces corrected independently
     corrector.max_tokens = 256
     times = []
-    for n in (2_000, 4_000):
+    for n in (1_000, 4_000):  # 4x the input: linear ~4x the time, quadratic ~16x; 8x leaves room for a loaded machine
         start = time.perf_counter()
         out = corrector.correct([" ".join(words * (n // 8))], batch_size=64, progress=False)[0]
         times.append(time.perf_counter() - start)
         assert len(out.split()) >= n // 2
-    assert times[1] < 3 * times[0] + 0.5, times
+    assert times[1] < 8 * times[0] + 0.5, times
 
 
 @pytest.mark.parametrize("name", ["fastcorrect", "transformer_corrector"])
