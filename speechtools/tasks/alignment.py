@@ -11,10 +11,6 @@ the trainer's update count).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import List, Optional
-
-from torch.utils.data import Dataset
 
 from speechtools.datasets.tts import TTSDataConfig, TTSDataset
 from speechtools.tasks import TASKS
@@ -32,23 +28,7 @@ class AlignmentTask(SpeechTask):
 
     config_class = AlignmentTaskConfig
 
-    def load_assets(self, model_dir: Path) -> None:
-        self._point_at(Path(model_dir))
-        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
-
     def dataset(self, data_dir: str, feats_dir: str) -> TTSDataset:
         """Text + normalised mel items of any set (no durations needed)."""
         self._ensure_assets()
         return TTSDataset(data_dir, feats_dir, self.tokens, self.stats, self.frontend, "token", need_durations=False)
-
-    def train_dataset(self) -> Dataset:
-        return self.dataset(self.conf.train_data, self.conf.train_feats)
-
-    def valid_dataset(self) -> Optional[Dataset]:
-        if not self.conf.valid_data:
-            return None
-        return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
-
-    def export_assets(self, model_dir: Path) -> List[str]:
-        self._ensure_assets()
-        return self._export_common(Path(model_dir))

@@ -18,10 +18,7 @@ needs nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, List, Optional
-
-from torch.utils.data import Dataset
+from typing import Any
 
 from speechtools.datasets.tts import FeatureDataConfig, TTSDataset
 from speechtools.tasks import TASKS
@@ -64,24 +61,8 @@ class ASRTask(SpeechTask):
     def sos_eos_id(self) -> int:
         return self.tokens.index[SOS_EOS]
 
-    def load_assets(self, model_dir: Path) -> None:
-        self._point_at(Path(model_dir))
-        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
-
     def dataset(self, data_dir: str, feats_dir: str) -> TTSDataset:
         """Items ``{uttid, tokens, mel}`` of any set."""
         self._ensure_assets()
         return TTSDataset(data_dir, feats_dir, self.tokens, self.stats, self.frontend, "frame", None,
                           need_durations=False, need_variances=False, unknown_tokens="map")
-
-    def train_dataset(self) -> Dataset:
-        return self.dataset(self.conf.train_data, self.conf.train_feats)
-
-    def valid_dataset(self) -> Optional[Dataset]:
-        if not self.conf.valid_data:
-            return None
-        return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
-
-    def export_assets(self, model_dir: Path) -> List[str]:
-        self._ensure_assets()
-        return self._export_common(Path(model_dir))

@@ -76,6 +76,27 @@ class SpeechTask(SpeechAssets, Task):
     def collate(self, items: List[Any]) -> Dict[str, Any]:
         return collate_tts(items)
 
+    def dataset(self, data_dir: str, feats_dir: str) -> TTSDataset:
+        """Items of any set, as this task trains on them."""
+        raise NotImplementedError
+
+    def train_dataset(self) -> Dataset:
+        return self.dataset(self.conf.train_data, self.conf.train_feats)
+
+    def valid_dataset(self) -> Optional[Dataset]:
+        if not self.conf.valid_data:
+            return None
+        return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
+
+    def load_assets(self, model_dir: Path) -> None:
+        """The token list, stats and feature config of a model directory (``export_assets``'s copies)."""
+        self._point_at(Path(model_dir))
+        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+
+    def export_assets(self, model_dir: Path) -> List[str]:
+        self._ensure_assets()
+        return self._export_common(Path(model_dir))
+
 
 @TASKS.register("tts", config=TTSTaskConfig)
 class TTSTask(SpeechTask):
@@ -103,8 +124,7 @@ class TTSTask(SpeechTask):
         return VarianceStats(*scalar_stats(self.stats, "pitch"), *scalar_stats(self.stats, "energy"))
 
     def load_assets(self, model_dir: Path) -> None:
-        self._point_at(Path(model_dir))
-        self._load_common(self.conf.token_list, self.conf.stats, self.conf.feats_conf)
+        super().load_assets(model_dir)
         if self.conf.speakers:
             names = [line for _, line in read_lines(Path(model_dir) / SPEAKERS_NAME)]
             self._speaker_ids = {s: i for i, s in enumerate(names)}
@@ -115,17 +135,8 @@ class TTSTask(SpeechTask):
         return TTSDataset(data_dir, feats_dir, self.tokens, self.stats, self.frontend, self.level, self.speaker_ids,
                           need_variances=self.need_variances, speaker_vector_dim=self.speaker_vector_dim)
 
-    def train_dataset(self) -> Dataset:
-        return self.dataset(self.conf.train_data, self.conf.train_feats)
-
-    def valid_dataset(self) -> Optional[Dataset]:
-        if not self.conf.valid_data:
-            return None
-        return self.dataset(self.conf.valid_data, self.conf.valid_feats or "")
-
     def export_assets(self, model_dir: Path) -> List[str]:
-        self._ensure_assets()
-        names = self._export_common(Path(model_dir))
+        names = super().export_assets(model_dir)
         if self.speaker_ids:
             write_lines(Path(model_dir) / SPEAKERS_NAME, sorted(self.speaker_ids, key=self.speaker_ids.__getitem__))
             names.append(SPEAKERS_NAME)
