@@ -88,26 +88,6 @@ class VocabularyInfo(Protocol):
         """End-of-sentence id."""
 
 
-class RecognizerInfo(Protocol):
-    """Speech recognition (``asr``): mel bins of the features, the output vocabulary and its special ids."""
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of output tokens (blank and ``<sos/eos>`` included)."""
-
-    @property
-    def n_mels(self) -> int:
-        """Mel bins of the input features."""
-
-    @property
-    def blank_id(self) -> int:
-        """CTC blank id (0 in ESPnet's layout)."""
-
-    @property
-    def sos_eos_id(self) -> int:
-        """The shared start/end-of-sentence id of the attention decoder (the last token)."""
-
-
 class LanguageModelInfo(Protocol):
     """Language models over a recogniser's output units (``lm``): its vocabulary and special ids."""
 
@@ -122,6 +102,14 @@ class LanguageModelInfo(Protocol):
     @property
     def blank_id(self) -> int:
         """CTC blank id (0): never predicted by the language model."""
+
+
+class RecognizerInfo(LanguageModelInfo, Protocol):
+    """Speech recognition (``asr``): the output vocabulary and special ids of :class:`LanguageModelInfo`, plus the mel bins."""
+
+    @property
+    def n_mels(self) -> int:
+        """Mel bins of the input features."""
 
 
 class FilledPauseInfo(Protocol):
