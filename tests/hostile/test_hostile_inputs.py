@@ -127,6 +127,7 @@ def rows() -> Dict[str, Row]:
         "correct choose-gate": Row(lambda w: ["--model-dir", In(w.corrector, "model"), "--grid", "0 0.5", "--src", f(w, "hyp.txt"),
                                               "--ref", f(w, "ref.txt"), "--json", Out(suffix=".json"), "--device", "cpu", "--quiet"]),
         "correct noise": Row(lambda w: ["--lang", "en", "--seed", "1", f(w, "sentences.txt"), Out()]),
+        "correct noise[n-best]": Row(lambda w: ["--lang", "en", "--seed", "1", "--n-best", Num("4"), f(w, "sentences.txt"), Out()]),
         "correct pairs": Row(lambda w: ["--lang", "en", f(w, "ref.txt"), f(w, "hyp.txt"), Out()]),
         "correct vocab": Row(lambda w: ["--lang", "en", f(w, "pairs.tsv"), Out()]),
         "correct-asr": Row(lambda w: ["--model-dir", In(w.corrector, "model"), "--device", "cpu", "--quiet", "--batch-size", Num("8"),
