@@ -10,6 +10,8 @@ and their phoneme-level vectors come from the predictor. Reported per speaker an
 rounding (what synthesis uses), and, for a ``moe`` model, the mean gate weights.
 
     python bench/duration_error.py --model-dir exp/adaspeech3 --data data/eval --feats dump/eval [--json OUT]
+    python bench/duration_error.py --model-dir plain=exp/duration_plain --model-dir moe=exp/duration_moe \
+        --data data/duration_eval --feats dump/duration_eval --json OUT.json --markdown OUT.md
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 
 from speechtools.data.kaldi import read_table
 from speechtools.fileio import atomic_write
+from speechtools.scoring.report import markdown_table
 from speechtools.train.model_dir import load_model_dir
 
 
@@ -66,21 +69,47 @@ def measure(model_dir: str, data: str, feats: str, batch_size: int = 16) -> Dict
     return report
 
 
+def comparison_table(reports: Dict[str, Dict[str, Dict[str, object]]]) -> str:
+    """Markdown: one row per speaker (and ``all``), each model's frames MAE and log-duration MSE side by side."""
+    names = list(reports)
+    speakers = sorted({k for r in reports.values() for k in r if k != "all"}) + ["all"]
+    headers = ["speaker", "utterances", "tokens"]
+    headers += [f"{n} frames MAE" for n in names] + [f"{n} log-duration MSE" for n in names]
+    headers += [f"{n} mean gate" for n in names if any("mean_gate" in row for row in reports[n].values())]
+    rows = []
+    for spk in speakers:
+        first = reports[names[0]].get(spk, {})
+        row: List[object] = [spk, first.get("utterances", 0), first.get("tokens", 0)]
+        row += [f"{reports[n][spk]['frames_mae']:.3f}" if spk in reports[n] else "–" for n in names]
+        row += [f"{reports[n][spk]['log_duration_mse']:.4f}" if spk in reports[n] else "–" for n in names]
+        row += [", ".join(f"{g:.2f}" for g in reports[n][spk]["mean_gate"]) if spk in reports[n] else "–"  # type: ignore[union-attr]
+                for n in names if any("mean_gate" in r for r in reports[n].values())]
+        rows.append(row)
+    return markdown_table(headers, rows)
+
+
 def main(argv: List[str] = None) -> None:  # type: ignore[assignment]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--model-dir", required=True, action="append",
+                        help="DIR or NAME=DIR; repeat to compare models on the same data (e.g. plain=exp/a --model-dir moe=exp/b)")
     parser.add_argument("--data", required=True, help="held-out Kaldi data dir with utt2spk and durations")
     parser.add_argument("--feats", required=True, help="its feature store (dump/<set>)")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--json", default=None, help="also write the report here")
+    parser.add_argument("--json", default=None, help="also write the report here ({NAME: report} with several models)")
+    parser.add_argument("--markdown", default=None, help="also write the side-by-side Markdown table here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    report = measure(args.model_dir, args.data, args.feats, args.batch_size)
-    for key, row in report.items():
-        print(key, " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    models = dict(m.split("=", 1) if "=" in m else (Path(m).name, m) for m in args.model_dir)
+    reports = {name: measure(path, args.data, args.feats, args.batch_size) for name, path in models.items()}
+    for name, report in reports.items():
+        for key, row in report.items():
+            print(name, key, " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
     if args.json:
         with atomic_write(args.json) as handle:
-            json.dump(report, handle, indent=2)
+            json.dump(reports if len(reports) > 1 else next(iter(reports.values())), handle, indent=2)
+    if args.markdown:
+        with atomic_write(args.markdown) as handle:
+            handle.write(comparison_table(reports) + "\n")
 
 
 if __name__ == "__main__":

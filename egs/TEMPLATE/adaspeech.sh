@@ -26,8 +26,15 @@
 #                   target's adaptation clips; the real eval recordings scored the same way (the ceiling)
 #   8 results       exp/results.md, exp/results.json (speechtools score compare with the head-to-heads
 #                   of the targets), exp/results_params.{md,json} and exp/results_targets.{md,json}
+#   9 duration      AdaSpeech 3's mixture-of-experts duration predictor against the plain one: two
+#                   models trained from scratch on the source data plus the target's adaptation clips
+#                   (data/duration_train: every speaker), identical but for adaptor.duration.kind
+#                   (--duration-conf-plain, --duration-conf-moe; the gate's speaking-rate classes are
+#                   the training set's terciles), the same steps and seed -> exp/duration_{plain,moe};
+#                   bench/duration_error.py on every speaker's held-out sentences (the source corpora's
+#                   eval sets and data/target_eval -> data/duration_eval) -> exp/results_duration.{md,json}
 stage=1                  # first stage to run
-stop_stage=8             # last stage to run
+stop_stage=9             # last stage to run
 source_corpora="kathleen ljspeech"  # source corpora (speechtools data prepare NAME), combined into data/train, data/dev
 target_corpus=philipp    # the new speaker's corpus: a data prepare NAME writing adapt/ and eval/ (philipp, vctk)
 corpus_kathleen=""       # Kathleen folder (wavs/, text.psv)
@@ -58,7 +65,11 @@ ngpu=""                  # GPUs for the source training: empty = use --device; 0
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
 overwrite=false          # source training: false = continue a killed run; true = start afresh (and redo every adaptation)
-help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 durations, 4 source training, 5 adaptation, 6 synthesis, 7 scoring, 8 results)"
+duration_conf_plain=""   # stage 9 plain row (default: $SPEECHTOOLS_ROOT/conf/tts/adaspeech_small.yaml)
+duration_conf_moe=""     # stage 9 moe row (default: $SPEECHTOOLS_ROOT/conf/tts/adaspeech3_small.yaml: the same but the predictor)
+duration_steps=""        # stage 9 trainer.max_steps of both rows (default: --source-steps, else the configs')
+duration_args=""         # stage 9 extra speechtools train arguments of both rows (e.g. "--set model_conf.phoneme_predictor_warmup=400")
+help_message="Usage: ./run.sh [options]   (stages: 1 data, 2 features, 3 durations, 4 source training, 5 adaptation, 6 synthesis, 7 scoring, 8 results, 9 MoE vs plain duration predictor)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
@@ -67,6 +78,9 @@ set -euo pipefail
 logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
 [ -n "$conf" ] || conf="$SPEECHTOOLS_ROOT/conf/tts/adaspeech2_small.yaml"
+[ -n "$duration_conf_plain" ] || duration_conf_plain="$SPEECHTOOLS_ROOT/conf/tts/adaspeech_small.yaml"
+[ -n "$duration_conf_moe" ] || duration_conf_moe="$SPEECHTOOLS_ROOT/conf/tts/adaspeech3_small.yaml"
+[ -n "$duration_steps" ] || duration_steps=$source_steps
 tts=../../TEMPLATE/tts.sh
 tts_args=(--train-set train --dev-set dev --eval-set target_eval --aligner-conf "$aligner_conf"
           --feats-conf "$feats_conf" --frontend "$frontend" --nj "$nj" --device "$device" --seed "$seed"
@@ -88,6 +102,8 @@ model_dirs() {
   local r
   echo source
   for r in $adapt_rows; do echo "adapt_$r"; done
+  echo duration_plain
+  echo duration_moe
 }
 row_dir() {  # the model directory of a table row
   case $1 in source) echo exp/source ;; *) echo "exp/adapt_$1" ;; esac
@@ -274,6 +290,44 @@ results_stage() {
   cat exp/results.md
 }
 
+# Stage 9 data: every speaker's training clips (the source's and the target's adaptation clips) and
+# held-out sentences (the source corpora's eval sets and the target's), features and durations (the
+# stage 3 aligner).
+duration_data() {
+  local c srcs=()
+  rm -rf data/duration_train data/duration_eval
+  speechtools data combine data/duration_train data/train data/target_adapt
+  for c in $source_corpora; do [ -d "data/src_$c/eval" ] && srcs+=("data/src_$c/eval"); done
+  speechtools data combine data/duration_eval "${srcs[@]}" data/target_eval
+  for s in duration_train duration_eval; do
+    speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --nj "$nj"
+    speechtools align durations --model-dir "$aligner_dir" --data "data/$s" --feats "dump/$s" --device "$device"
+  done
+  speechtools compute-stats dump/duration_train --out dump/duration_train/stats.npz
+}
+
+# One stage 9 training (a command line for run_jobs): config $2 on data/duration_train -> exp/duration_$1.
+duration_train_cmd() {
+  local extra=()
+  [ -n "$duration_steps" ] && extra+=(--max-steps "$duration_steps")
+  printf '%q ' "$tts" "${tts_args[@]}" --train-set duration_train --eval-set duration_eval --stage 4 --stop-stage 4 \
+    --logdir "$logdir/duration_$1" --conf "$2" --tag "duration_$1" --train-args "--set task_conf.speakers=true $duration_args" "${extra[@]}"
+}
+
+duration_stage() {
+  local bounds moe_conf=exp/duration_moe.yaml
+  duration_data
+  # the moe row's config: --duration-conf-moe with the training set's speaking-rate terciles as gate classes
+  bounds=$(python -m speechtools.tts.speaking_rate data/duration_train/durations 3)
+  log "speaking-rate classes of the moe gate (frames per token): $bounds"
+  printf 'base: %s\nmodel_conf:\n  adaptor:\n    duration: {gate_boundaries: %s}\n' \
+    "$(cd "$(dirname "$duration_conf_moe")" && pwd)/$(basename "$duration_conf_moe")" "$bounds" > "$moe_conf"
+  run_jobs duration_plain "$(duration_train_cmd plain "$duration_conf_plain")" duration_moe "$(duration_train_cmd moe "$moe_conf")"
+  python "$SPEECHTOOLS_ROOT/bench/duration_error.py" --model-dir plain=exp/duration_plain --model-dir moe=exp/duration_moe \
+    --data data/duration_eval --feats dump/duration_eval --json exp/results_duration.json --markdown exp/results_duration.md
+  cat exp/results_duration.md
+}
+
 run_stage 1 "data: source ($source_corpora) -> data/train, data/dev; target ($target_corpus) -> data/target_adapt, data/target_eval" data_stage
 run_stage 2 "features, stats and token list" features_stage
 run_stage 3 "aligner training and durations (source sets, target_adapt)" durations_stage
@@ -282,6 +336,7 @@ run_stage 5 "adaptation ($adapt_rows, $adapt_steps steps each) -> exp/adapt_*" a
 run_stage 6 "synthesis of target_eval by every row" synth_stage
 run_stage 7 "scoring (score tts, score similarity; the real recordings)" score_stage
 run_stage 8 "results" results_stage
+run_stage 9 "AdaSpeech 3 duration predictors: plain and moe on every speaker -> exp/duration_*, exp/results_duration.md" duration_stage
 if [ "$stop_stage" -ge 4 ]; then
   for m in $(model_dirs); do
     [ -d "exp/$m" ] && echo "model directory: $(pwd)/exp/$m"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from speechtools.data.kaldi import read_table
 
@@ -33,20 +34,21 @@ def test_ljspeech_adaspeech_recipe_mini_path(tmp_path):
     (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")
     (tmp_path / "local").symlink_to(ROOT / "local")
     (tmp_path / "conf").symlink_to(ROOT / "conf")
+    (tmp_path / "bench").symlink_to(ROOT / "bench")
     work = egs / "adaspeech"
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false"],
                             cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    models = ["source"] + [f"adapt_{r}" for r in ADAPTED]
-    assert result.stdout.strip().splitlines()[-5:] == [f"model directory: {work}/exp/{m}" for m in models]
+    models = ["source"] + [f"adapt_{r}" for r in ADAPTED] + ["duration_plain", "duration_moe"]
+    assert result.stdout.strip().splitlines()[-7:] == [f"model directory: {work}/exp/{m}" for m in models]
 
     # the stand-in new speaker went through `data prepare philipp`: 5 adaptation clips (--num-utts), 3 held out
     assert set(read_table(work / "data" / "target_adapt" / "utt2spk").values()) == {"philipp"}
     assert len(read_table(work / "data" / "target_adapt" / "durations")) == 5
     eval_ids = sorted(read_table(work / "data" / "target_eval" / "text"))
     assert eval_ids == ["philipp_LJ001-0138", "philipp_LJ001-0142", "philipp_LJ001-0143"]
-    for m in models:
+    for m in models[:5]:
         assert sorted(read_table(work / "exp" / m / "decode_target_eval" / "wav.scp")) == eval_ids
     # every adaptation: same steps, its own trainable set, the per-speaker count of the tiny config
     params = {r: json.loads((work / "exp" / f"adapt_{r}" / "params.json").read_text()) for r in ADAPTED}
@@ -74,3 +76,20 @@ def test_ljspeech_adaspeech_recipe_mini_path(tmp_path):
     assert targets["targets"][1]["met"] is True  # 160 values against the whole decoder
     results = (work / "exp" / "results.md").read_text()
     assert "|adaspeech2|" in results and "### Adapted parameters" in results and "### Targets" in results
+
+    # stage 9: plain and moe duration predictors, identical configs but the predictor, on every speaker's held-out clips
+    plain, moe = (yaml.safe_load((work / "exp" / f"duration_{r}" / "config.yaml").read_text()) for r in ("plain", "moe"))
+    assert plain["model_conf"]["adaptor"]["duration"]["kind"] == "plain" and moe["model_conf"]["adaptor"]["duration"]["kind"] == "moe"
+    bounds = moe["model_conf"]["adaptor"]["duration"]["gate_boundaries"]
+    assert len(bounds) == 2 and bounds[0] < bounds[1]
+    for conf in (plain, moe):
+        del conf["model_conf"]["adaptor"]["duration"]
+    assert plain == moe
+    assert sorted(read_table(work / "data" / "duration_eval" / "utt2spk")) == sorted(
+        ["LJ001-0030", "LJ001-0031", "LJ001-0032"] + eval_ids)  # the source's held-out clips and the target's
+    errors = json.loads((work / "exp" / "results_duration.json").read_text())
+    assert list(errors) == ["plain", "moe"]
+    for name, report in errors.items():
+        assert set(report) == {"LJ", "philipp", "all"} and report["all"]["utterances"] == 6
+        assert ("mean_gate" in report["all"]) == (name == "moe")
+    assert "|philipp|3|" in (work / "exp" / "results_duration.md").read_text()

@@ -13,7 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from speechtools.errors import ConfigError
+from speechtools.errors import ConfigError, UserError
 from speechtools.models import MODELS
 from speechtools.models.adaspeech import DURATION_PITCH_TUNING_PATTERNS
 from speechtools.models.task_info import FixedSizes
@@ -22,6 +22,7 @@ from speechtools.text.filled_pauses import FillerSpellings, extract_labels, inse
 from speechtools.train.experiment import load_experiment
 from speechtools.train.parameters import apply_freeze
 from speechtools.tts.filled_pauses import apply_labels, decide_labels
+from speechtools.tts.speaking_rate import rate_boundaries, utterance_rates
 
 REPO = Path(__file__).resolve().parents[2]
 TINY3 = REPO / "conf" / "tts" / "adaspeech3_tiny.yaml"
@@ -321,12 +322,43 @@ def test_synth_filled_pauses_off_is_unchanged_and_auto_speaks_the_fillers(tiny_m
     assert result.exit_code != 0 and "--filled-pauses auto needs --filled-pause-model" in result.output
 
 
-def test_the_duration_error_script_reports_per_speaker(tiny_model_dir: Path) -> None:
+def duration_error_module():  # bench/duration_error.py, not a package module
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("duration_error", REPO / "bench" / "duration_error.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_speaking_rate_boundaries_are_equal_count_quantiles_that_the_gate_classes_agree_with() -> None:
+    assert utterance_rates({"a": [1, 3], "b": [], "c": [4]}) == [2.0, 4.0]
+    rates = [float(r) for r in range(1, 10)]
+    bounds = rate_boundaries(rates, 3)
+    assert bounds == [3.667, 6.333]  # numpy's linear quantiles at 1/3 and 2/3 of 1..9
+    # one utterance per rate r: r frames on one token; the gate's classes split the nine 3 / 3 / 3
+    durations = torch.tensor([[int(r)] for r in rates])
+    classes = speaking_rate_classes(durations, torch.ones_like(durations, dtype=torch.bool), bounds)
+    assert classes.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    with pytest.raises(UserError, match="2 utterance"):
+        rate_boundaries([1.0, 2.0], 3)
+    with pytest.raises(UserError, match="not distinct"):
+        rate_boundaries([5.0] * 6, 3)
+
+
+def test_the_duration_error_table_puts_models_side_by_side_per_speaker() -> None:
+    row = {"utterances": 2, "tokens": 40, "log_duration_mse": 0.25, "frames_mae": 1.5}
+    reports = {"plain": {"a": row, "all": row}, "moe": {"a": dict(row, frames_mae=1.25, mean_gate=[0.5, 0.25, 0.25]),
+                                                         "all": dict(row, frames_mae=1.25, mean_gate=[0.5, 0.25, 0.25])}}
+    table = duration_error_module().comparison_table(reports).splitlines()
+    assert table[0] == ("|speaker|utterances|tokens|plain frames MAE|moe frames MAE|plain log-duration MSE|"
+                        "moe log-duration MSE|moe mean gate|")
+    assert table[2:] == ["|a|2|40|1.500|1.250|0.2500|0.2500|0.50, 0.25, 0.25|",
+                         "|all|2|40|1.500|1.250|0.2500|0.2500|0.50, 0.25, 0.25|"]
+
+
+def test_the_duration_error_script_reports_per_speaker(tiny_model_dir: Path) -> None:
+    module = duration_error_module()
     root = tiny_model_dir.parent
     report = module.measure(str(tiny_model_dir), str(root / "data" / "train"), str(root / "dump"))
     assert set(report) == {"LJ", "all"} and report["all"]["utterances"] == 6

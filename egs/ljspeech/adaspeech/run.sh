@@ -26,4 +26,5 @@ if [ ! -s "$stand_in/metadata.csv" ]; then
 fi
 exec ../../TEMPLATE/adaspeech.sh --source-corpora ljspeech --target-corpus philipp --corpus-philipp "$stand_in" \
   --conf $root/conf/tts/adaspeech2_tiny.yaml --aligner-conf ../fastspeech2/conf/aligner_tiny.yaml \
+  --duration-conf-plain $root/conf/tts/adaspeech_tiny.yaml --duration-conf-moe $root/conf/tts/adaspeech3_tiny.yaml \
   --aligner-steps 20 --source-steps 8 --adapt-steps 4 --num-utts 5 --gl-iters 8 "$@"
