@@ -46,6 +46,11 @@ def test_recipe_vocabulary_is_the_one_stage_3_builds():
     assert len(pairs) == 100
     closed_pairs, closed_text = bench.held_out_pairs("closed")
     assert closed_pairs == pairs and len(text) > 10_000 > len(closed_text)
+    # FastCorrect 2's input: the same sentences' n-best, the 1-best first
+    candidates = bench.held_out_candidates()
+    assert len(candidates) == 100
+    assert all(c.split(" ||| ")[0] == hyp for c, (hyp, _) in zip(candidates, pairs))
+    assert sum(len(c.split(" ||| ")) > 1 for c in candidates) > 50
 
 
 @pytest.mark.slow
@@ -55,11 +60,14 @@ def test_json_interface(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
-    for model in ("fastcorrect", "ar"):
+    for model in ("fastcorrect", "ar", "fastcorrect2"):
         assert set(report["ms_per_sentence"][model]) >= {"1", "all"}
         assert all(ms > 0 for ms in report["ms_per_sentence"][model].values())
     for setting in ("1", "all"):
         assert report["speedup"][setting] == pytest.approx(
             report["ms_per_sentence"]["ar"][setting] / report["ms_per_sentence"]["fastcorrect"][setting], abs=0.01)
+        assert report["speedup_fastcorrect2"][setting] == pytest.approx(
+            report["ms_per_sentence"]["ar"][setting] / report["ms_per_sentence"]["fastcorrect2"][setting], abs=0.01)
+    assert report["candidates"] == 4 and report["parameters"]["fastcorrect2"] > report["parameters"]["fastcorrect"]
     assert report["weight_traffic_speedup"] > 1 and report["sentences"] == 2
     assert "| CPU, 1 thread |" in proc.stdout
