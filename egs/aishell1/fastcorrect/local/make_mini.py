@@ -17,6 +17,7 @@ so these lists hold more of the answer than real n-best lists do. ``hyp`` does n
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from speechtools.correction.multi_alignment import format_nbest_tsv, noisy_candi
 from speechtools.correction.noising import NoiseConfig, Noiser
 from speechtools.correction.similar_pronunciation import mandarin_table
 from speechtools.correction.tokenizer import join_words, split_words
+from speechtools.errors import UserError
 from speechtools.fileio import read_lines, write_lines
 
 SPLITS = (("train", 0, 500), ("dev", 500, 550), ("test", 550, 600))
@@ -61,4 +63,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:  # a bad input file: one line naming it (and its line), no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

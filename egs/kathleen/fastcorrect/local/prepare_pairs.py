@@ -15,6 +15,7 @@ ids are fixed lists shipped with the recipe.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Dict, List
 
@@ -73,4 +74,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:  # a bad input file: one line naming it (and its line), no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
