@@ -178,26 +178,37 @@ def vocab(lang: str, min_count: int, max_words: int, inputs: Tuple[str, ...], ou
 @click.option("--lang", type=LANG, required=True, help="en: lower-case, strip punctuation; zh: strip punctuation and spaces.")
 @click.option("--missing", type=click.Choice(["error", "empty"]), default="error", show_default=True,
               help="An utterance of REF without a hypothesis: stop, or pair it with an empty hypothesis.")
+@click.option("--n-best", "n_best", is_flag=True,
+              help="HYP holds n-best lists (as `correct-asr --n-best` reads them): OUT gets `cand1 ||| cand2 ...<TAB>ref`, "
+                   "the n-best pairs FastCorrect 2 trains on (candidates normalised, empty and repeated ones dropped).")
 @click.argument("ref_path", metavar="REF")
 @click.argument("hyp_path", metavar="HYP")
 @click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
-def pairs(lang: str, missing: str, ref_path: str, hyp_path: str, output_path: str) -> None:
+def pairs(lang: str, missing: str, n_best: bool, ref_path: str, hyp_path: str, output_path: str) -> None:
     """Join Kaldi texts REF (`uttid reference`) and HYP (`uttid ASR output`) into `hyp<TAB>ref` pairs.
 
-    Both sides are normalised the same way (see --lang); output follows REF's order.
+    Both sides are normalised the same way (see --lang); output follows REF's order. With
+    --n-best, HYP holds n-best lists (`id<TAB>1-best<TAB>cand1 ||| cand2 ...` or Kaldi
+    `<uttid>-<rank> words`) and the source side is the list's candidates, 1-best first.
 
     \b
     Example:
       speechtools correct pairs --lang zh data/train/text decode/train/text data/train/pairs.tsv
+      speechtools correct pairs --lang en --n-best data/train/ref data/train/nbest.tsv data/train/nbest_pairs.tsv
     """
+    from speechtools.correction.multi_alignment import TSV_SEPARATOR, read_nbest
     from speechtools.correction.tokenizer import normalize_en, normalize_zh
 
     norm = normalize_en if lang == "en" else normalize_zh
     hyps = {}
-    for _, line in read_lines(hyp_path):
-        parts = line.split(maxsplit=1)
-        if parts:
-            hyps[parts[0]] = parts[1] if len(parts) > 1 else ""
+    if n_best:
+        for key, cands in read_nbest(hyp_path).items():
+            hyps[key] = f" {TSV_SEPARATOR} ".join(c for c in dict.fromkeys(norm(c) for c in cands) if c)
+    else:
+        for _, line in read_lines(hyp_path):
+            parts = line.split(maxsplit=1)
+            if parts:
+                hyps[parts[0]] = norm(parts[1] if len(parts) > 1 else "")
     rows: List[str] = []
     for number, line in read_lines(ref_path):
         parts = line.split(maxsplit=1)
@@ -205,7 +216,7 @@ def pairs(lang: str, missing: str, ref_path: str, hyp_path: str, output_path: st
             continue
         if parts[0] not in hyps and missing == "error":
             raise UserError(f"utterance {parts[0]} has no hypothesis in {hyp_path}", ref_path, number)
-        rows.append(f"{norm(hyps.get(parts[0], ''))}\t{norm(parts[1] if len(parts) > 1 else '')}")
+        rows.append(f"{hyps.get(parts[0], '')}\t{norm(parts[1] if len(parts) > 1 else '')}")
     if not rows:
         raise UserError("no utterances", ref_path)
     with atomic_write(output_path) as handle:
@@ -303,20 +314,25 @@ def _correct_nbest(model_dir: str, batch_size: int, beam_size: Optional[int], ed
 @transcript_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Sentences per batch.")
 @click.option("--json", "json_out", type=OUTPUT_FILE, help="Write the WER of every threshold tried as JSON.")
+@click.option("--n-best", "n_best", is_flag=True,
+              help="--src holds n-best lists (as `correct-asr --n-best` reads them): decode them as it does; "
+                   "the 1-best of each list is the source the WER is compared with. --format is then --ref's.")
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def choose_gate(model_dir: str, threshold: Optional[float], grid: str, src_path: Optional[str], ref_path: Optional[str],
                 fmt: str, cer: bool, ignore_case: bool, remove_punct: bool, batch_size: int, json_out: Optional[str],
-                device: str, quiet: bool) -> None:
+                n_best: bool, device: str, quiet: bool) -> None:
     """Print the edit-gate threshold to decode MODEL_DIR with (nothing for a corrector without an edit gate).
 
     --threshold is printed as given; otherwise every value of --grid decodes --src and is scored
     against --ref (WER, or CER with --cer) and the best is printed. The recipes' decoding stage
-    asks this for each model, so it never branches on a model's name.
+    asks this for each model, so it never branches on a model's name. With --n-best, --src
+    holds n-best lists and the dev set is decoded from them (FastCorrect 2).
 
     \b
     Example:
       speechtools correct choose-gate --model-dir exp/fastcorrect --grid "0 0.5 0.7 0.9" --src data/dev/hyp --ref data/dev/ref
+      speechtools correct choose-gate --model-dir exp/fastcorrect2 --grid "0 0.9" --n-best --src data/dev/nbest.tsv --ref data/dev/ref
     """
     import json
 
@@ -340,14 +356,27 @@ def choose_gate(model_dir: str, threshold: Optional[float], grid: str, src_path:
         raise click.UsageError("--grid needs --src and --ref (the development set to choose on)")
     norm = Normalizer(ignore_case=ignore_case, remove_punct=remove_punct, cer=cer)
     ref = normalized_transcripts(ref_path, fmt, norm)
-    source = read_transcripts(src_path, fmt).text
-    src = normalized_transcripts(src_path, fmt, norm, expect=ref)
-    ids = list(source)
+    if n_best:
+        from speechtools.correction.multi_alignment import read_nbest
+
+        lists = read_nbest(src_path)
+        missing = [u for u in ref if u not in lists]
+        if missing:
+            raise UserError(f"no n-best list for reference utterance {missing[0]!r} ({len(missing)} missing)", src_path)
+        ids = list(lists)
+        src = {u: norm(lists[u][0]) for u in ids}
+    else:
+        source = read_transcripts(src_path, fmt).text
+        src = normalized_transcripts(src_path, fmt, norm, expect=ref)
+        ids = list(source)
     unit = "CER" if cer else "WER"
     results = {}
     for value in values:
         corrector.edit_threshold = value
-        corrected = corrector.correct([source[u] for u in ids], batch_size=batch_size, progress=not quiet)
+        if n_best:
+            corrected = corrector.correct_nbest([lists[u] for u in ids], batch_size=batch_size, progress=not quiet)
+        else:
+            corrected = corrector.correct([source[u] for u in ids], batch_size=batch_size, progress=not quiet)
         hyp = {u: norm(text) for u, text in zip(ids, corrected)}
         results[f"{value:g}"] = correction_metrics(src, hyp, ref)["wer_after"]
         click.echo(f"edit threshold {value:g}: dev {unit} {results[f'{value:g}']:.2f}", err=True)

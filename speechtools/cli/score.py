@@ -116,9 +116,19 @@ def score() -> None:
 @click.option("--compare", "hyp2", type=click.Path(dir_okay=False),
               help="Second hypothesis file: WERR %% of it over HYP, and (with --bootstrap) P(HYP2 better).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Bootstrap random seed.")
+@click.option("--n-best", "n_best", is_flag=True,
+              help="HYP holds n-best lists (`id<TAB>1-best<TAB>cand1 ||| cand2 ...` as asr_hyp.tsv, or Kaldi "
+                   "`<uttid>-<rank> words`; auto-detected, 1-best first, repeats dropped): score the n-best oracle, "
+                   "per utterance the candidate with the fewest errors (ties: the better-ranked). --format is REF's.")
+@click.option("--max-candidates", type=click.IntRange(min=1), default=None,
+              help="With --n-best: the oracle of the first K candidates of each list (default: all).")
+@click.option("--oracle-text", "oracle_out", type=OUTPUT_FILE,
+              help="With --n-best: write each utterance's chosen candidate as Kaldi text (`uttid words`), "
+                   "e.g. to score the oracle with `score correction`.")
 def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case: bool, remove_punct: bool,
                 filters: Tuple[str, ...], filter_regex: Optional[str], details_dir: Optional[str],
-                name: Optional[str], replications: int, hyp2: Optional[str], seed: int) -> None:
+                name: Optional[str], replications: int, hyp2: Optional[str], seed: int, n_best: bool,
+                max_candidates: Optional[int], oracle_out: Optional[str]) -> None:
     """Word (or character) error rate of HYP against REF, printed as Kaldi compute-wer does.
 
     \b
@@ -126,11 +136,13 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
       %WER 12.34 [ 123 / 997, 12 ins, 34 del, 77 sub ]
       %SER 45.00 [ 45 / 100 ]
       Scored 100 sentences, 0 not present in hyp.
-    Errors = Levenshtein distance; S/D/I split with Kaldi's tie-breaking.
+    Errors = Levenshtein distance; S/D/I split with Kaldi's tie-breaking. With --n-best the
+    lines are those of the oracle choice (the other options then apply to it).
 
     \b
     Example:
       speechtools score wer data/test/text exp/decode/text --ignore-case --remove-punct
+      speechtools score wer data/test/ref data/test/nbest.tsv --n-best --max-candidates 4
     """
     import re
 
@@ -138,6 +150,8 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
     from speechtools.scoring.text_formats import read_transcripts
     from speechtools.scoring.wer import score_corpus
 
+    if not n_best and (max_candidates is not None or oracle_out is not None):
+        raise click.UsageError("--max-candidates and --oracle-text need --n-best")
     if filter_regex is not None:
         try:
             re.compile(filter_regex)
@@ -147,8 +161,11 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
                       filter_tokens=tuple(filters), filter_regex=filter_regex)
     unit = "CER" if cer else "WER"
     refs = {u: norm(t) for u, t in read_transcripts(ref, fmt).text.items()}
-    hyps = {u: norm(t) for u, t in read_transcripts(hyp, fmt).text.items()}
-    result = score_corpus(refs, hyps, mode=mode, hyp_path=hyp, unit=unit, progress=True, ref_path=ref)
+    if n_best:
+        result, hyps = _oracle(refs, ref, hyp, norm, mode, unit, max_candidates, oracle_out)
+    else:
+        hyps = {u: norm(t) for u, t in read_transcripts(hyp, fmt).text.items()}
+        result = score_corpus(refs, hyps, mode=mode, hyp_path=hyp, unit=unit, progress=True, ref_path=ref)
     for line in result.kaldi_lines():
         click.echo(line)
     if details_dir is not None:
@@ -165,6 +182,23 @@ def wer_command(ref: str, hyp: str, fmt: str, mode: str, cer: bool, ignore_case:
         click.echo(interval.kaldi_line("Set1"))
     if hyp2 is not None:
         _compare(refs, ref, hyp2, fmt, norm, mode, unit, result, replications, seed)
+
+
+def _oracle(refs: Dict[str, List[str]], ref: str, hyp: str, norm: "Normalizer", mode: str, unit: str,
+            max_candidates: Optional[int], oracle_out: Optional[str]) -> Tuple["WerResult", Dict[str, List[str]]]:
+    """``score wer --n-best``: the oracle's result and its chosen (normalised) hypotheses; writes ``--oracle-text``."""
+    from speechtools.correction.multi_alignment import read_nbest
+    from speechtools.fileio import atomic_write
+    from speechtools.scoring.wer import oracle_corpus
+
+    lists = read_nbest(hyp)
+    result, chosen = oracle_corpus(refs, {u: [norm(c) for c in cands] for u, cands in lists.items()}, mode=mode,
+                                   max_candidates=max_candidates, hyp_path=hyp, unit=unit, progress=True, ref_path=ref)
+    if oracle_out is not None:
+        with atomic_write(oracle_out) as handle:
+            for u, k in chosen.items():
+                handle.write(f"{u} {lists[u][k]}".rstrip() + "\n")
+    return result, {u: norm(lists[u][k]) for u, k in chosen.items()}
 
 
 def _compare(refs: Dict[str, List[str]], ref: str, hyp2: str, fmt: str, norm: "Normalizer", mode: str, unit: str,

@@ -433,6 +433,31 @@ def parse_nbest_tsv(lines: Iterable[str], path: PathLike = "<input>", dedupe: bo
     return out
 
 
+def format_nbest_tsv(key: str, candidates: Sequence[str]) -> str:
+    """One line of the ``id<TAB>1-best<TAB>cand1 ||| cand2 ...`` format (no newline), the inverse
+    of :func:`parse_nbest_tsv`: the first candidate is the 1-best field; the n-best field lists
+    the distinct non-empty candidates in order, the 1-best included (as ``asr_hyp.tsv``), and is
+    left out when that is the 1-best alone. Reading the line back gives the candidates with
+    repeats and empty entries after the first dropped.
+
+    Raises:
+        ValueError: an empty or space-containing key, no candidate, or a candidate holding a
+            tab, a newline or the separator ``|||``.
+    """
+    if not key or any(ch.isspace() for ch in key):
+        raise ValueError(f"bad utterance id {key!r}")
+    if not candidates:
+        raise ValueError(f"utterance {key!r} has no candidate")
+    cands = [" ".join(c.split()) for c in candidates]
+    for raw in candidates:
+        if "\t" in raw or "\n" in raw or TSV_SEPARATOR in raw:
+            raise ValueError(f"candidate {raw!r} of {key!r} holds a tab, a newline or {TSV_SEPARATOR!r}")
+    entries = list(dict.fromkeys(c for c in cands if c))
+    if entries == cands[:1]:
+        return f"{key}\t{cands[0]}"
+    return f"{key}\t{cands[0]}\t{f' {TSV_SEPARATOR} '.join(entries)}"
+
+
 _KALDI_KEY = re.compile(r"^(\S+)-([1-9][0-9]*)$")
 
 

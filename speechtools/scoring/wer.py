@@ -2,7 +2,8 @@
 
 ``%WER = 100 * (I + D + S) / N_ref`` and ``%SER = 100 * erroneous / scored sentences``,
 printed with two decimals exactly as ``src/bin/compute-wer.cc`` does, including the
-`` [PARTIAL]`` mark when some reference utterances have no hypothesis.
+`` [PARTIAL]`` mark when some reference utterances have no hypothesis. :func:`oracle_corpus`
+scores n-best lists by their oracle: per utterance the candidate with the fewest errors.
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def score_corpus(
     hyp_tok = [_as_tokens(hyps[u]) if u in hyps else [] for u in ids]
     vocab: Dict[Hashable, int] = {}
     counts = batch_edit_counts(pack_tokens(ref_tok, vocab), pack_tokens(hyp_tok, vocab), progress=progress)
+    return _wer_result(ids, missing, ref_tok, counts, unit, ref_path)
+
+
+def _wer_result(ids: List[str], missing: List[str], ref_tok: List[List[Hashable]], counts: np.ndarray, unit: str,
+                ref_path: Optional[PathLike]) -> WerResult:
+    """The :class:`WerResult` of scored utterances ``ids`` from their ``(ins, del, sub)`` ``counts``."""
     n_ref = np.fromiter(map(len, ref_tok), dtype=np.int64, count=len(ref_tok))
     if n_ref.sum() == 0:
         raise UserError("the scored references contain no words; the error rate is undefined", ref_path)
@@ -182,3 +189,61 @@ def score_corpus(
         utt_counts=utt_counts,
         unit=unit,
     )
+
+
+def oracle_corpus(
+    refs: Mapping[str, Tokens],
+    nbest: Mapping[str, Sequence[Tokens]],
+    mode: str = "strict",
+    max_candidates: Optional[int] = None,
+    hyp_path: Optional[PathLike] = None,
+    unit: str = "WER",
+    progress: bool = False,
+    ref_path: Optional[PathLike] = None,
+) -> Tuple[WerResult, Dict[str, int]]:
+    """N-best oracle error rate: per utterance the candidate with the fewest errors, scored as :func:`score_corpus`.
+
+    Every (reference, candidate) pair of the corpus is scored in one batched Levenshtein pass
+    (:func:`~speechtools.scoring.edit_distance.batch_edit_counts`, Kaldi's S/D/I split); the
+    choice per utterance is a stable sort of the pairs by (utterance, errors, rank), so a tie
+    goes to the better-ranked (earlier) candidate. The oracle WER is a ceiling for any system
+    that picks one of the candidates (the "n-best oracle" of lattice/n-best rescoring papers).
+
+    Args:
+        refs: utterance id → reference tokens (or a string, split on whitespace).
+        nbest: utterance id → its candidates, best first (each tokens or a string); at least one each.
+        mode: what to do with a reference utterance without an n-best list (:func:`match_hypotheses`).
+        max_candidates: only the first ``max_candidates`` candidates of each list (``None``: all).
+        hyp_path, ref_path: named in the errors.
+        unit: ``WER`` or ``CER``, used by reports.
+
+    Returns:
+        The oracle's :class:`WerResult` and, for each scored utterance with a list, the index of
+        the chosen candidate in it.
+
+    Raises:
+        UserError: as :func:`score_corpus`.
+        ValueError: an empty candidate list, or ``max_candidates`` below 1.
+    """
+    if max_candidates is not None and max_candidates < 1:
+        raise ValueError(f"max_candidates must be at least 1, got {max_candidates}")
+    ids, missing = match_hypotheses(list(refs), nbest, mode, ref_path, hyp_path)
+    ref_tok = [_as_tokens(refs[u]) for u in ids]
+    pair_ref: List[List[Hashable]] = []
+    pair_hyp: List[List[Hashable]] = []
+    sizes = np.zeros(len(ids), dtype=np.int64)
+    for k, (u, ref) in enumerate(zip(ids, ref_tok)):
+        cands = [_as_tokens(c) for c in nbest[u][:max_candidates]] if u in nbest else [[]]
+        if not cands:
+            raise ValueError(f"utterance {u!r} has an empty candidate list")
+        sizes[k] = len(cands)
+        pair_ref.extend([ref] * len(cands))
+        pair_hyp.extend(cands)
+    vocab: Dict[Hashable, int] = {}
+    counts = batch_edit_counts(pack_tokens(pair_ref, vocab), pack_tokens(pair_hyp, vocab), progress=progress)
+    group = np.repeat(np.arange(len(ids)), sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    order = np.lexsort((np.arange(len(group)), counts.sum(axis=1), group))  # utterance, then errors, then rank
+    best = order[np.searchsorted(group[order], np.arange(len(ids)))]
+    chosen = {u: int(b - s) for u, b, s in zip(ids, best, starts) if u in nbest}
+    return _wer_result(ids, missing, ref_tok, counts[best], unit, ref_path), chosen

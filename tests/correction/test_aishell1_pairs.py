@@ -56,3 +56,20 @@ def test_pairs_joins_by_utterance_and_normalises(tmp_path) -> None:
         run("correct", "pairs", "--lang", "zh", str(ref), str(hyp), str(tmp_path / "bad.tsv"))
     run("correct", "pairs", "--lang", "en", "--missing", "empty", str(ref), str(hyp), str(out))
     assert out.read_text(encoding="utf-8").splitlines()[1] == "\t你好"
+
+
+def test_n_best_pairs_list_the_normalised_distinct_candidates(tmp_path) -> None:
+    ref, nbest, out = tmp_path / "ref", tmp_path / "nbest.tsv", tmp_path / "nbest_pairs.tsv"
+    ref.write_text("u1 The dog, ran home.\nu2 a cat\nu3 no words\n", encoding="utf-8")
+    nbest.write_text("u2\ta cat\nu1\tthe dog ran home\tThe dog ran home! ||| a dog ran home ||| the dog ran home\nu3\t\n", encoding="utf-8")
+    run("correct", "pairs", "--lang", "en", "--n-best", str(ref), str(nbest), str(out))
+    assert out.read_text(encoding="utf-8").splitlines() == ["the dog ran home ||| a dog ran home\tthe dog ran home", "a cat\ta cat",
+                                                           "\tno words"]
+    kaldi = tmp_path / "nbest.txt"
+    kaldi.write_text("u1-1 the dog ran home\nu1-2 a dog ran home\nu2-1 a cat\nu3-1\n", encoding="utf-8")
+    run("correct", "pairs", "--lang", "en", "--n-best", str(ref), str(kaldi), str(tmp_path / "k.tsv"))
+    assert (tmp_path / "k.tsv").read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+    nbest.write_text("u1\ta\tb ||| ||| c\n", encoding="utf-8")
+    with pytest.raises(UserError) as info:
+        run("correct", "pairs", "--lang", "en", "--n-best", str(ref), str(nbest), str(tmp_path / "bad.tsv"))
+    assert info.value.line == 1 and not (tmp_path / "bad.tsv").exists()

@@ -117,3 +117,37 @@ def test_single_sentences_are_read_as_n_copies(setup, tmp_path) -> None:
     out_nbest = tmp_path / "out_nbest.txt"
     run("correct-asr", "--model-dir", str(setup["model"]), "--device", "cpu", "--quiet", "--n-best", str(nbest), str(out_nbest))
     assert out.read_text() == out_nbest.read_text() and len(out.read_text().splitlines()) == 3
+
+
+def test_choose_gate_decodes_n_best_lists(setup, tmp_path, capsys) -> None:
+    import json
+
+    from speechtools.correction.inference import Corrector
+    from speechtools.scoring.correction_metrics import correction_metrics
+
+    nbest = tmp_path / "nbest.tsv"
+    nbest.write_text("u1\tthe dog ran hum\tthe dog ran hum ||| the dog ran home ||| a dog ran home\n"
+                     "u2\tfor the twentieth time\n"
+                     "u3\tthe cat sad\tthe cat sad ||| the cat sat\n")
+    ref = tmp_path / "ref"
+    ref.write_text("u1 the dog ran home\nu2 for the twentieth time\nu3 the cat sat\n")
+    capsys.readouterr()
+    run("correct", "choose-gate", "--model-dir", str(setup["model"]), "--grid", "0 0.9", "--n-best", "--src", str(nbest),
+        "--ref", str(ref), "--device", "cpu", "--quiet", "--json", str(tmp_path / "gate.json"))
+    chosen = capsys.readouterr().out.strip()
+    report = json.loads((tmp_path / "gate.json").read_text())
+    corrector = Corrector.from_model_dir(str(setup["model"]), "cpu")
+    lists = {"u1": ["the dog ran hum", "the dog ran home", "a dog ran home"], "u2": ["for the twentieth time"],
+             "u3": ["the cat sad", "the cat sat"]}
+    refs = {u: line.split()[1:] for u, line in zip(lists, ref.read_text().splitlines())}
+    wer = {}
+    for t in (0.0, 0.9):
+        corrector.edit_threshold = t
+        out = corrector.correct_nbest(list(lists.values()), progress=False)
+        wer[f"{t:g}"] = correction_metrics({u: c[0].split() for u, c in lists.items()}, dict(zip(lists, (o.split() for o in out))), refs)["wer_after"]
+    assert report["wer"] == pytest.approx(wer) and chosen == min(wer, key=lambda k: (wer[k], list(wer).index(k)))
+    ref.write_text(ref.read_text() + "u4 a missing list\n")
+    with pytest.raises(UserError, match="no n-best list for reference utterance 'u4'") as err:
+        run("correct", "choose-gate", "--model-dir", str(setup["model"]), "--grid", "0 0.9", "--n-best", "--src", str(nbest),
+            "--ref", str(ref), "--device", "cpu", "--quiet")
+    assert err.value.path == str(nbest)

@@ -20,6 +20,7 @@ from speechtools.correction.multi_alignment import (
     candidate_targets,
     choose_anchor,
     fit_to_n,
+    format_nbest_tsv,
     length_key,
     format_werdur,
     noisy_candidates,
@@ -366,6 +367,17 @@ def test_read_nbest_auto_detects_format(tmp_path) -> None:
     with pytest.raises(UserError) as info:
         read_nbest(tmp_path / "c.tsv")
     assert info.value.line == 1 and str(tmp_path / "c.tsv") in str(info.value)
+
+
+def test_format_nbest_tsv_is_read_back_by_parse_nbest_tsv() -> None:
+    cases = [["a b"], ["a b", "a c", "a  d"], ["", "a c"], ["a b", "a b", "", "a c"]]
+    lines = [format_nbest_tsv(f"u{k}", c) for k, c in enumerate(cases)]
+    assert lines[0] == "u0\ta b" and lines[1] == "u1\ta b\ta b ||| a c ||| a d" and lines[2] == "u2\t\ta c"
+    assert lines[3] == "u3\ta b\ta b ||| a c"
+    assert parse_nbest_tsv(lines) == {"u0": ["a b"], "u1": ["a b", "a c", "a d"], "u2": ["", "a c"], "u3": ["a b", "a c"]}
+    for key, cands in (("u 1", ["a"]), ("", ["a"]), ("u", []), ("u", ["a ||| b"]), ("u", ["a\tb"])):
+        with pytest.raises(ValueError):
+            format_nbest_tsv(key, cands)
 
 
 def test_fit_to_n() -> None:

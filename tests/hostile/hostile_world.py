@@ -151,6 +151,8 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     (folder / "sentences.txt").write_text("The 3 dogs ran home.\nPrinting was invented in 1450.\n")
     (folder / "ref.txt").write_text("".join(f"{u} the dog ran home\n" for u in ids))
     (folder / "hyp.txt").write_text("".join(f"{u} the dog ran {'home' if k % 2 else 'hum'}\n" for k, u in enumerate(ids)))
+    (folder / "nbest.tsv").write_text("".join(f"{u}\tthe dog ran {'home' if k % 2 else 'hum'}\tthe dog ran hum ||| the dog ran home\n"
+                                              for k, u in enumerate(ids)))  # n-best lists (asr_hyp.tsv format)
     (folder / "pairs.tsv").write_text("".join(pairs.read_text().splitlines(keepends=True)[:20]))
     (folder / "labels_ref.txt").write_text("s1 bach\ns2 mozart\ns3 bach\n")
     (folder / "labels_hyp.txt").write_text("s1 bach\ns2 bach\ns3 bach\n")

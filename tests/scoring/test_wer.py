@@ -146,3 +146,34 @@ def test_sentence_error_counts_identical_token_lists_only():
     res = score_corpus({"a": ["x"], "b": ["y", "z"]}, {"a": ["x"], "b": ["z", "y"]})
     assert res.n_sent_err == 1
     assert np.array_equal(res.utt_counts[:, 0], [1, 2])
+
+
+def test_oracle_hand_worked_ties_go_to_the_better_ranked_candidate():
+    from speechtools.scoring.wer import oracle_corpus
+
+    refs = {"u1": "the cat sat on the mat", "u2": "hello world", "u3": "a b c"}
+    nbest = {
+        "u1": ["the cat sit on mat", "the cat sat on mat", "a cat sat on the mat"],  # 2, 1, 1 errors -> index 1 (tie: the earlier)
+        "u2": ["hello world", "hello word"],  # 0, 1 -> index 0
+        "u3": ["x y"],  # 2 sub + 1 del
+    }
+    result, chosen = oracle_corpus(refs, nbest)
+    assert chosen == {"u1": 1, "u2": 0, "u3": 0}
+    assert result.kaldi_lines()[:2] == ["%WER 36.36 [ 4 / 11, 0 ins, 2 del, 2 sub ]", "%SER 66.67 [ 2 / 3 ]"]
+    assert result.utt_ids == ["u1", "u2", "u3"] and result.utt_counts.tolist() == [[6, 0, 1, 0], [2, 0, 0, 0], [3, 0, 1, 2]]
+    first, chosen_first = oracle_corpus(refs, nbest, max_candidates=1)  # the 1-best alone: plain scoring
+    assert chosen_first == {"u1": 0, "u2": 0, "u3": 0}
+    assert first.kaldi_lines() == score_corpus(refs, {u: c[0] for u, c in nbest.items()}).kaldi_lines()
+    assert first.errors == 5 and result.errors <= first.errors
+
+
+def test_oracle_modes_for_an_utterance_without_a_list():
+    from speechtools.scoring.wer import oracle_corpus
+
+    refs = {"u1": "a b", "u2": "c d"}
+    with pytest.raises(UserError, match="no hypothesis for utterance 'u2'"):
+        oracle_corpus(refs, {"u1": ["a b"]})
+    result, chosen = oracle_corpus(refs, {"u1": ["a", "a b"]}, mode="all")
+    assert chosen == {"u1": 1} and result.errors == 2 and result.missing == ["u2"]  # u2 scored as empty: 2 deletions
+    result, chosen = oracle_corpus(refs, {"u1": ["a", "a b"]}, mode="present")
+    assert chosen == {"u1": 1} and result.errors == 0 and result.n_sent == 1

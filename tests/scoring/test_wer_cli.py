@@ -95,3 +95,34 @@ def test_missing_plugin_module_is_clear_error(run_cli, monkeypatch):
     code, _, err = run_cli(["score", "nothere"])
     assert code == 1
     assert err.strip() == "error: 'score nothere' is not available: module speechtools.cli.score_nothere is not installed"
+
+
+def test_n_best_oracle_and_its_text(tmp_path, run_cli):
+    ref = tmp_path / "ref"
+    ref.write_text("u1 the cat sat on the mat\nu2 hello world\nu3 a b c\n")
+    nbest = tmp_path / "nbest.tsv"  # the asr_hyp.tsv format: the 1-best, then the n-best field
+    nbest.write_text("u1\tthe cat sit on mat\tthe cat sat on mat ||| a cat sat on the mat\n"
+                     "u2\thello world\thello world ||| hello word\nu3\tx y\n")
+    oracle = tmp_path / "oracle.txt"
+    code, out, _ = run_cli(["score", "wer", str(ref), str(nbest), "--n-best", "--oracle-text", str(oracle)])
+    assert code == 0 and out.splitlines()[0] == "%WER 36.36 [ 4 / 11, 0 ins, 2 del, 2 sub ]"
+    assert oracle.read_text() == "u1 the cat sat on mat\nu2 hello world\nu3 x y\n"
+    kaldi = tmp_path / "nbest.txt"  # the same lists as Kaldi n-best text
+    kaldi.write_text("u1-1 the cat sit on mat\nu1-2 the cat sat on mat\nu1-3 a cat sat on the mat\n"
+                     "u2-1 hello world\nu2-2 hello word\nu3-1 x y\n")
+    assert run_cli(["score", "wer", str(ref), str(kaldi), "--n-best"])[1] == out
+    code, out, _ = run_cli(["score", "wer", str(ref), str(nbest), "--n-best", "--max-candidates", "1"])
+    assert code == 0 and out.splitlines()[0] == "%WER 45.45 [ 5 / 11, 0 ins, 2 del, 3 sub ]"  # the 1-best alone
+
+
+def test_n_best_errors_are_one_line(tmp_path, run_cli):
+    ref = tmp_path / "ref"
+    ref.write_text("u1 a b\n")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("u1\ta b\tx ||| ||| y\n")
+    code, _, err = run_cli(["score", "wer", str(ref), str(bad), "--n-best"])
+    assert code == 1 and err.strip() == f"error: {bad}:1: empty candidate 2 in the n-best field"
+    code, _, err = run_cli(["score", "wer", str(ref), str(ref), "--max-candidates", "2"])
+    assert code == 2 and "--max-candidates and --oracle-text need --n-best" in err and "Traceback" not in err
+    code, _, err = run_cli(["score", "wer", str(ref), str(ref), "--n-best"])  # a plain Kaldi text is no n-best list
+    assert code == 1 and err.strip().startswith(f"error: {ref}:1: expected '<uttid>-<rank> words'")

@@ -1,29 +1,35 @@
 #!/usr/bin/env bash
-# FastCorrect (Leng et al., NeurIPS 2021) on real English recognition errors: the Kathleen
-# recordings of the CMU ARCTIC "a" prompts decoded by pocketsphinx 5 (WER ~25%).
+# FastCorrect (Leng et al., NeurIPS 2021) and FastCorrect 2 (Leng et al., Findings of EMNLP 2021) on
+# real English recognition errors: the Kathleen recordings of the CMU ARCTIC "a" prompts decoded by
+# pocketsphinx 5 (WER ~25%), whose 4-best lists are shipped too.
 #
 #   0 asr        (optional, --asr-decode true; extra `asr`) decode <corpus>/wavs with pocketsphinx
-#   1 data       pairs (ASR 1-best, normalised reference) for train / dev (50) / test (100 fixed ids)
-#   2 noise      pre-training pairs: LJSpeech LJ001-LJ040 transcripts noised --noise-epochs times
+#   1 data       pairs (ASR 1-best, normalised reference) for train / dev (50) / test (100 fixed ids),
+#                the n-best lists (nbest.tsv) and n-best pairs (nbest_pairs.tsv) of each set
+#   2 noise      pre-training pairs: LJSpeech LJ001-LJ040 transcripts (or --text-corpus) noised
+#                --noise-epochs times; for FastCorrect 2 with --nbest noised candidates per sentence
 #   3 vocab      tokens.txt (words seen >= 3 times + character fallback pieces)
-#   4 pretrain   FastCorrect and the AR baseline on the noised text  -> exp/pretrain_<model>/
-#   5 finetune   both on the Kathleen train pairs                    -> exp/<model>/
-#   6 decode     correct-asr on dev and test
-#   7 score      speechtools score correction -> exp/results.md
+#   4 pretrain   each of --models on the noised text                 -> exp/pretrain_<model>/
+#   5 finetune   on the Kathleen train pairs (FastCorrect 2: n-best pairs) -> exp/<model>/
+#   6 decode     correct-asr on dev and test (FastCorrect 2: --n-best)
+#   7 score      speechtools score correction -> exp/results.md (+ the n-best oracle row with FastCorrect 2)
 #   (stages 2-7 live in ../../TEMPLATE/correction.sh)
 #
 #   ./run.sh                                               # shipped transcripts + ASR output, mini models
+#   ./run.sh --models "fastcorrect fastcorrect2"           # FastCorrect 2 on the 4-best lists beside FastCorrect
+#   ./run.sh --text-corpus ../../../../shared/corpora/english_text   # pre-train on the large English corpus
 #   ./run.sh --corpus /path/kathleen --asr-decode true     # rebuild the hypotheses from the audio
 #   ./run.sh --size tiny --pretrain-steps 30 --finetune-steps 10   # smoke test
 stage=1                    # first stage to run
 stop_stage=7               # last stage to run
 corpus=corpus              # folder with text.psv and asr_hyp.tsv (and wavs/ for --asr-decode)
-text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text: files/folders of .txt/.txt.gz, sentence-split, normalised, dev/test prompts removed (text prepare-corpus)
+text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text: files/folders of .txt/.txt.gz, sentence-split, normalised, dev/test prompts removed (text prepare-corpus); large: ../../../../shared/corpora/english_text
 asr_decode=false           # true: stage 0 decodes <corpus>/wavs with pocketsphinx instead of asr_hyp.tsv
 noise_epochs=4             # noised copies of the pre-training text (seeds 1..N)
 noise_channel=""           # pairs of the target recogniser (e.g. data/train/pairs.tsv): noise like it errs
 size=mini                  # model size: tiny | mini | small | paper (conf/correction/<model>_<size>.yaml)
-models="fastcorrect transformer_corrector"  # which correctors to train
+models="fastcorrect transformer_corrector"  # which correctors to train: fastcorrect, transformer_corrector, fastcorrect2
+nbest=4                    # FastCorrect 2: candidates per n-best list (pre-training noise, model_conf.n_candidates, oracle row)
 pretrain_steps=""          # override trainer.max_steps of pre-training
 finetune_steps=""          # override trainer.max_steps of fine-tuning
 edit_threshold=""          # FastCorrect edit gate for decoding (empty = choose from --gate-grid on dev, 0 = off)
@@ -41,6 +47,7 @@ set -euo pipefail
 logdir=exp/logs
 lang=en
 vocab_args="--min-count 3"
+nbest_noise_args=""        # FastCorrect 2 pre-training: the same uniform noise as FastCorrect's, one draw per candidate
 ref_name=ref
 score_args=""
 
@@ -57,6 +64,10 @@ data_stage() {
   local hyp_opt=()
   [ "$asr_decode" = true ] && hyp_opt=(--hyp data/asr_hyp.txt)
   python local/prepare_pairs.py --corpus "$corpus" --test-ids local/test_ids.txt --dev-ids local/dev_ids.txt --out data "${hyp_opt[@]}"
+  local s
+  for s in train dev test; do  # FastCorrect 2's pairs: the distinct candidates of each list, 1-best first
+    speechtools correct pairs --lang en --n-best "data/$s/ref" "data/$s/nbest.tsv" "data/$s/nbest_pairs.tsv"
+  done
 }
 
 . ../../TEMPLATE/correction.sh

@@ -2,18 +2,24 @@
 """Kathleen (CMU ARCTIC "a" prompts, CC0) → correction pairs for train/dev/test.
 
 Reads ``<corpus>/text.psv`` (``id|text``) and ``<corpus>/asr_hyp.tsv``
-(``id<TAB>1-best<TAB>n-best``), normalises the references as the ASR output is written
-(lower case, no punctuation), and writes for each set ``<out>/<set>/ref`` and
-``<out>/<set>/hyp`` (Kaldi text: ``id words...``) and ``<out>/<set>/pairs.tsv``
-(``hyp<TAB>ref``). The test and dev ids are fixed lists shipped with the recipe.
+(``id<TAB>1-best<TAB>n-best``, read by ``speechtools.correction.multi_alignment.read_nbest``),
+normalises the references as the ASR output is written (lower case, no punctuation), and
+writes for each set ``<out>/<set>/ref`` and ``<out>/<set>/hyp`` (Kaldi text: ``id words...``),
+``<out>/<set>/pairs.tsv`` (``hyp<TAB>ref``) and ``<out>/<set>/nbest.tsv``: each utterance's
+normalised n-best list in the ``asr_hyp.tsv`` format (``format_nbest_tsv``; the 1-best is
+``hyp``'s line, then the distinct candidates), what ``correct-asr --n-best`` reads. With
+``--hyp`` (a Kaldi text of 1-best hypotheses) each list is the 1-best alone. The test and dev
+ids are fixed lists shipped with the recipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
+from speechtools.correction.multi_alignment import format_nbest_tsv, read_nbest
 from speechtools.correction.tokenizer import normalize_en
 from speechtools.errors import UserError
 from speechtools.fileio import read_lines, write_lines
@@ -38,18 +44,16 @@ def main() -> None:
         if not sep or not key:
             raise UserError("expected 'id|text'", corpus / "text.psv", number)
         refs[key] = normalize_en(text)
-    hyps: Dict[str, str] = {}
+    nbest: Dict[str, List[str]] = {}  # id -> normalised candidates, the 1-best first
     if args.hyp:
         for _, line in read_lines(args.hyp):
             parts = line.split(maxsplit=1)
             if parts:
-                hyps[parts[0]] = normalize_en(parts[1] if len(parts) > 1 else "")
+                nbest[parts[0]] = [normalize_en(parts[1] if len(parts) > 1 else "")]
     else:
-        for number, line in read_lines(corpus / "asr_hyp.tsv"):
-            fields = line.split("\t")
-            if len(fields) < 2:
-                raise UserError("expected 'id<TAB>1-best[<TAB>n-best]'", corpus / "asr_hyp.tsv", number)
-            hyps[fields[0]] = normalize_en(fields[1])
+        for key, cands in read_nbest(corpus / "asr_hyp.tsv", "tsv").items():
+            nbest[key] = [normalize_en(c) for c in cands]
+    hyps = {k: cands[0] for k, cands in nbest.items()}
     missing = sorted(set(refs) - set(hyps))
     if missing:
         raise UserError(f"{len(missing)} utterances have no hypothesis (first: {missing[0]})", args.hyp or corpus / "asr_hyp.tsv")
@@ -65,8 +69,13 @@ def main() -> None:
         write_lines(out / "ref", [f"{k} {refs[k]}".rstrip() for k in keys])
         write_lines(out / "hyp", [f"{k} {hyps[k]}".rstrip() for k in keys])
         write_lines(out / "pairs.tsv", [f"{hyps[k]}\t{refs[k]}" for k in keys])
+        write_lines(out / "nbest.tsv", [format_nbest_tsv(k, nbest[k]) for k in keys])
         print(f"{name}: {len(keys)} utterances -> {out}")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:  # a bad input file: one line naming it (and its line), no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
