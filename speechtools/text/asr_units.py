@@ -139,6 +139,15 @@ class EnglishPieceUnits:
         self.identity = f"en_bpe:{hashlib.sha256(model).hexdigest()}"
 
     @classmethod
+    def train(cls, transcripts: Iterable[str], vocab_size: int, model_type: str = "unigram") -> "EnglishPieceUnits":
+        """The unit set of a model trained on the normalised ``transcripts`` (:func:`train_sentencepiece_model`;
+        every ``en_char`` character, ``a``-``z`` and ``'``, is a piece even if unseen, so no normalised text meets ``<unk>``)."""
+        chars = EnglishCharUnits()
+        required = "".join(u for u in chars.inventory() if u != SPACE)
+        return cls(train_sentencepiece_model((chars.normalize(t) for t in transcripts), vocab_size, model_type, required),
+                   "<trained model>")
+
+    @classmethod
     def load(cls, path: PathLike) -> "EnglishPieceUnits":
         """The unit set of the SentencePiece model file ``path``; a missing or unreadable file is a :class:`UserError`."""
         try:
@@ -258,11 +267,6 @@ def train_sentencepiece(sentences: Iterable[str], out_path: PathLike, vocab_size
     with atomic_write(out_path, "wb") as handle:
         handle.write(model)
     return model
-
-
-def english_required_chars() -> str:
-    """The characters of ``en_char`` (``a``-``z``, ``'``): always pieces of an English model, so no normalised text meets ``<unk>``."""
-    return "".join(u for u in EnglishCharUnits().inventory() if u != SPACE)
 
 
 def asr_token_list(units: Iterable[str], extra: Iterable[str] = ()) -> TokenList:
