@@ -20,11 +20,11 @@ en_bpe     English normalised as ``en_char``, then the pieces of a SentencePiece
 
 Characters are the default unit (ESPnet's small-data recipes use characters or a 30-piece
 BPE): the vocabulary is closed, so no transcript has an unknown unit, and with tens of minutes
-of speech each unit is seen often (the 593 Kathleen prompts: the common letters thousands of
-times, the rarest, ``z``, 18 times). Pieces (``en_bpe``, ESPnet's ``token_type: bpe`` with its
-``bpemodel``) are for more data: shorter output sequences and units that carry more context,
-but each piece is seen less often (the same prompts with 100 pieces: median 101 times each;
-with 300: 16). Every English letter and ``'`` is always a piece, so normalised English never
+of speech each unit is seen often (Kathleen's 443 training prompts: 9 of the 28 units over a
+thousand times each, the rarest, ``z``, 16 times). Pieces (``en_bpe``, ESPnet's ``token_type:
+bpe`` with its ``bpemodel``) are for more data: shorter output sequences and units that carry
+more context, but each piece is seen less often (the same prompts with 100 pieces: median 68
+times each; with 300: 12). Every English letter and ``'`` is always a piece, so normalised English never
 meets ``<unk>`` with either unit set.
 
 The token list of a recogniser is ``<blank>`` (id 0, CTC's blank), ``<unk>``, the units seen
