@@ -6,9 +6,10 @@ same ``mel`` the TTS models train on: one store serves both), read by
 the output units of ``task_conf.units`` (:mod:`speechtools.text.asr_units`; ``en_char``,
 ``zh_char``, or ``en_bpe`` with its SentencePiece model ``task_conf.bpe_model``) against
 ``tokens.txt`` in ESPnet's layout (``<blank>`` first, ``<sos/eos>`` last, built by
-``speechtools make-tokens DATA --units NAME``); a unit outside the list becomes ``<unk>``. The model (``ctc_attention_asr``) reads vocabulary, mel bins and the special ids
-through :class:`~speechtools.models.task_info.RecognizerInfo`; the loss is the model's own (the
-default of :class:`~speechtools.tasks.base.Task`). Augmentation (SpecAugment, MixSpeech) is the
+``speechtools make-tokens DATA --units NAME``); a unit outside the list becomes ``<unk>``.
+The model (``ctc_attention_asr``) reads vocabulary, mel bins and the special ids through
+:class:`~speechtools.models.task_info.RecognizerInfo`; the loss is the model's own (the default
+of :class:`~speechtools.tasks.base.Task`). Augmentation (SpecAugment, MixSpeech) is the
 model's, applied while training only, so validation always sees clean features.
 
 A model directory gets ``tokens.txt``, ``stats.npz``, ``feats.yaml`` and, for ``en_bpe``, the

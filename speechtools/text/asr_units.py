@@ -24,8 +24,8 @@ of speech each unit is seen often (Kathleen's 443 training prompts: 9 of the 28 
 thousand times each, the rarest, ``z``, 16 times). Pieces (``en_bpe``, ESPnet's ``token_type:
 bpe`` with its ``bpemodel``) are for more data: shorter output sequences and units that carry
 more context, but each piece is seen less often (the same prompts with 100 pieces: median 68
-times each; with 300: 12). Every English letter and ``'`` is always a piece, so normalised English never
-meets ``<unk>`` with either unit set.
+times each; with 300: 12). Every English letter and ``'`` is always a piece, so normalised
+English never meets ``<unk>`` with either unit set.
 
 The token list of a recogniser is ``<blank>`` (id 0, CTC's blank), ``<unk>``, the units seen
 in training by frequency (for ``en_bpe`` then every other piece of the model), and
