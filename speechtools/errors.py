@@ -8,7 +8,9 @@ keeps its traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 from typing import Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -42,3 +44,20 @@ class UserError(Exception):
 
 class ConfigError(UserError):
     """A configuration file or ``--set`` override that does not validate."""
+
+
+def import_optional(module: str, extra: str) -> ModuleType:
+    """Import the optional package ``module``; if it cannot be imported, one line naming the extra that installs it.
+
+    Raises:
+        UserError: ``sentencepiece is not installed: pip install 'speechtools[asr]'`` (with the
+            import error's own words when the package is there but fails to import).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.partition(".")[0]
+        if exc.name is not None and exc.name.partition(".")[0] == top:
+            raise UserError(f"{top} is not installed: pip install 'speechtools[{extra}]'") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{top} cannot be imported ({reason}): pip install 'speechtools[{extra}]'") from None

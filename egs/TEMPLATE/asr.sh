@@ -6,8 +6,11 @@
 #   1 data        local/data.sh --out data [--corpus ...]  -> data/<train sets>, data/<dev_set>, data/<test sets>
 #   2 features    log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
 #                 --stats-set (default: the last of --train-sets: list the full set last), tokens.txt
-#                 (make-tokens --units) from its text
-#   3 lm          (--use-lm true) a character LSTM LM on --lm-text (default: the training transcripts)
+#                 (make-tokens --units) from its text; with --units en_bpe first a SentencePiece model
+#                 (--bpe-size, --bpe-type) trained on that text. Piece runs sit beside the character runs:
+#                 data/bpe_<type><size>.model, data/tokens_<type><size>.txt, exp/<row>_<type><size>,
+#                 exp/results_<type><size>.md (e.g. _unigram100)
+#   3 lm          (--use-lm true) an LSTM LM over the same units on --lm-text (default: the training transcripts)
 #   4 training    one recogniser per (training set, augmentation) pair: exp/<train_set>_<augment>, the same
 #                 steps, batch, learning rate and seed for every one (--train-sets, --augment)
 #   5 decoding    every model on every test set (greedy CTC, or --beam-size/--ctc-weight joint search,
@@ -27,7 +30,9 @@ conf=""                  # recogniser config (default: $SPEECHTOOLS_ROOT/conf/as
 max_steps=""             # override trainer.max_steps of every recogniser
 mix_alpha=0.5            # MixSpeech: λ ~ Beta(α, α)
 mix_proportion=1.0       # MixSpeech: share of each batch's utterances mixed
-units=en_char            # output units (en_char, zh_char)
+units=en_char            # output units (en_char, zh_char, en_bpe: SentencePiece pieces of English, docs/asr.md)
+bpe_size=100             # en_bpe: vocabulary size of the SentencePiece model (a soft limit: a small text gives fewer pieces)
+bpe_type=unigram         # en_bpe: unigram (unigram language model, ESPnet's default bpemode) or bpe
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 use_lm=false             # stage 3 and shallow fusion in stage 5
 lm_conf=""               # LM config (default: $SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml)
@@ -55,7 +60,13 @@ logdir=exp/logs
 [ -n "$conf" ] || conf="$SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml"
 [ -n "$lm_conf" ] || lm_conf="$SPEECHTOOLS_ROOT/conf/lm/lstm_lm_small.yaml"
 [ -n "$stats_set" ] || stats_set=${train_sets##* }
-lm_dir=exp/lm_$(basename "$lm_conf" .yaml)
+tag=""                   # names of a piece run: characters keep the plain names
+if [ "$units" = en_bpe ]; then tag="_$bpe_type$bpe_size"; fi
+tokens=data/tokens$tag.txt
+bpe_model=data/bpe$tag.model
+lm_dir=exp/lm_$(basename "$lm_conf" .yaml)$tag
+units_args="--set task_conf.units=$units"   # the units of the LM and of every recogniser
+if [ "$units" = en_bpe ]; then units_args="$units_args --set task_conf.bpe_model=$bpe_model"; fi
 search=$([ "$beam_size" = 1 ] && [ "$ctc_weight" = 1.0 ] && [ "$use_lm" = false ] && echo greedy || echo "beam${beam_size}_ctc${ctc_weight}$([ "$use_lm" = true ] && echo "_lm$lm_weight")")
 
 augment_args() {
@@ -84,7 +95,9 @@ features_stage() {
     speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --features mel --nj "$nj"
   done
   speechtools compute-stats "dump/$stats_set" --out "dump/$stats_set/stats.npz"
-  speechtools make-tokens "data/$stats_set" --units "$units" --with-inventory --out data/tokens.txt
+  local bpe=()
+  if [ "$units" = en_bpe ]; then bpe=(--bpe-size "$bpe_size" --bpe-type "$bpe_type" --bpe-model "$bpe_model"); fi
+  speechtools make-tokens "data/$stats_set" --units "$units" --with-inventory "${bpe[@]}" --out "$tokens"
 }
 
 lm_stage() {
@@ -92,27 +105,27 @@ lm_stage() {
   local text=$lm_text format=plain extra=()
   if [ -z "$text" ]; then text=data/$stats_set/text; format=kaldi; fi
   [ -n "$lm_steps" ] && extra=(--set "trainer.max_steps=$lm_steps")
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046,SC2086
   speechtools train --config "$lm_conf" --out-dir "$lm_dir" $(train_resume_args) --device "$device" --seed "$seed" --quiet \
     --set "task_conf.train_text=$text" --set "task_conf.text_format=$format" --set "task_conf.valid_text=data/$dev_set/text" \
-    --set "task_conf.token_list=data/tokens.txt" --set "task_conf.units=$units" "${extra[@]}"
+    --set "task_conf.token_list=$tokens" $units_args "${extra[@]}"
 }
 
 train_command() {
   local set=$1 aug=$2 extra=""
   [ -n "$max_steps" ] && extra="--set trainer.max_steps=$max_steps"
-  echo "speechtools asr train --config $conf --out-dir exp/${set}_$aug $(train_resume_args) --device $device --seed $seed --quiet" \
+  echo "speechtools asr train --config $conf --out-dir exp/${set}_$aug$tag $(train_resume_args) --device $device --seed $seed --quiet" \
     "--set task_conf.train_data=data/$set --set task_conf.train_feats=dump/$set" \
     "--set task_conf.valid_data=data/$dev_set --set task_conf.valid_feats=dump/$dev_set" \
-    "--set task_conf.token_list=data/tokens.txt --set task_conf.stats=dump/$stats_set/stats.npz" \
-    "--set task_conf.feats_conf=$feats_conf --set task_conf.units=$units $extra $(augment_args "$aug")"
+    "--set task_conf.token_list=$tokens --set task_conf.stats=dump/$stats_set/stats.npz" \
+    "--set task_conf.feats_conf=$feats_conf $units_args $extra $(augment_args "$aug")"
 }
 
 train_stage() {
   local set aug args=()
   for set in $train_sets; do
     for aug in $augment; do
-      args+=("${set}_$aug" "$(train_command "$set" "$aug")")
+      args+=("${set}_$aug$tag" "$(train_command "$set" "$aug")")
     done
   done
   run_jobs "${args[@]}"
@@ -124,9 +137,9 @@ decode_stage() {
   for set in $train_sets; do
     for aug in $augment; do
       for test in $test_sets; do
-        mkdir -p "exp/${set}_$aug/decode_${test}_$search"
-        speechtools asr decode "data/$test" --model-dir "exp/${set}_$aug" --beam-size "$beam_size" --ctc-weight "$ctc_weight" \
-          "${lm[@]}" --nj "$nj" --device "$device" --out "exp/${set}_$aug/decode_${test}_$search/text"
+        mkdir -p "exp/${set}_$aug$tag/decode_${test}_$search"
+        speechtools asr decode "data/$test" --model-dir "exp/${set}_$aug$tag" --beam-size "$beam_size" --ctc-weight "$ctc_weight" \
+          "${lm[@]}" --nj "$nj" --device "$device" --out "exp/${set}_$aug$tag/decode_${test}_$search/text"
       done
     done
   done
@@ -150,7 +163,7 @@ score_stage() {
   for set in $train_sets; do
     for aug in $augment; do
       for test in $test_sets; do
-        score_one "exp/${set}_$aug/decode_${test}_$search" "$test"
+        score_one "exp/${set}_$aug$tag/decode_${test}_$search" "$test"
       done
     done
   done
@@ -189,8 +202,8 @@ results_stage() {
     printf '\n'
     for set in $train_sets; do
       for aug in $augment; do
-        row="| ${set}_$aug ($search) | $set ($(wc -l < "data/$set/text") utts) | $aug |"
-        for test in $test_sets; do row="$row $(cells "exp/${set}_$aug/decode_${test}_$search")"; done
+        row="| ${set}_$aug$tag ($search) | $set ($(wc -l < "data/$set/text") utts) | $aug |"
+        for test in $test_sets; do row="$row $(cells "exp/${set}_$aug$tag/decode_${test}_$search")"; done
         echo "$row"
       done
     done
@@ -199,8 +212,8 @@ results_stage() {
       for test in $test_sets; do row="$row $(cells "exp/pocketsphinx/decode_$test")"; done
       echo "$row"
     fi
-  } > exp/results.md
-  cat exp/results.md
+  } > exp/results$tag.md
+  cat exp/results$tag.md
 }
 
 run_stage 1 "data preparation (local/data.sh $corpus_args)" data_stage
@@ -209,11 +222,11 @@ run_stage 3 "language model -> $lm_dir" lm_stage
 run_stage 4 "recogniser training: $train_sets × $augment" train_stage
 run_stage 5 "decoding ($search): $test_sets" decode_stage
 run_stage 6 "scoring" score_stage
-run_stage 7 "results -> exp/results.md" results_stage
+run_stage 7 "results -> exp/results$tag.md" results_stage
 if [ "$stop_stage" -ge 4 ]; then
   for set in $train_sets; do
     for aug in $augment; do
-      echo "model directory: $(pwd)/exp/${set}_$aug"
+      echo "model directory: $(pwd)/exp/${set}_$aug$tag"
     done
   done
 fi

@@ -30,7 +30,8 @@ from speechtools.train.model_dir import LoadedModel, load_model_dir
 @dataclass(frozen=True)
 class DecodeOptions:
     """Search settings: ``beam_size`` 1 and ``ctc_weight`` 1 is greedy CTC; ``lm_dir`` a language
-    model directory (same token list) for shallow fusion with ``lm_weight``."""
+    model directory (same token list and units, for ``en_bpe`` the same ``bpe.model``) for shallow
+    fusion with ``lm_weight``."""
 
     beam_size: int = 1
     ctc_weight: Optional[float] = None
@@ -59,8 +60,16 @@ class Recognizer:
         self.lm: Optional[Any] = None
         if options.lm_dir is not None:
             lm = load_model_dir(options.lm_dir, device=self.loaded.device)
+            if lm.config.task != "lm":
+                raise UserError(f"not a language model (task {lm.config.task!r})", options.lm_dir)
             if lm.task.tokens.tokens != self.loaded.task.tokens.tokens:
                 raise UserError("the language model's tokens.txt differs from the recogniser's", options.lm_dir)
+            # The same token list is not the same segmentation: two SentencePiece models with one
+            # inventory split text differently, and the LM learned its own model's splits.
+            if lm.task.units.identity != self.loaded.task.frontend.identity:
+                raise UserError(f"the language model's units ({lm.task.units.name}) are not the recogniser's "
+                                f"({self.loaded.task.frontend.name}): train it with the recogniser's units and bpe.model",
+                                options.lm_dir)
             self.lm = lm.model
 
     @property

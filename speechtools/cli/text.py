@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import click
 
@@ -13,9 +13,11 @@ from speechtools.cli.options import OUTPUT_FILE
 from tqdm import tqdm
 
 from speechtools.errors import UserError
-from speechtools.fileio import atomic_write, checked_id, read_lines
+from speechtools.fileio import atomic_paths, atomic_write, checked_id, read_lines
 from speechtools.text.cleaning import describe_unspeakable
-from speechtools.text.asr_units import ASR_SPECIALS, ASR_UNITS, SOS_EOS, EnglishCharUnits, asr_token_list, get_asr_units
+from speechtools.text.asr_units import (
+    ASR_SPECIALS, ASR_UNITS, PIECE_MODEL_TYPES, PIECE_UNITS, SOS_EOS, EnglishCharUnits, EnglishPieceUnits, asr_token_list, get_asr_units,
+)
 from speechtools.text.corpus import (
     LAYOUTS, PARAGRAPH_BLANK_SHARE, CorpusFilter, detect_layout, held_out_prompts, input_files, paragraphs, read_text_lines, write_corpus,
 )
@@ -228,10 +230,17 @@ def prepare_corpus(inputs: Tuple[str, ...], out_path: str, exclude_kaldi: Tuple[
 @click.option("--special", "specials", multiple=True, default=("<pad>", "<unk>"), show_default=True, help="Special tokens, first (repeatable).")
 @click.option(
     "--with-inventory/--seen-only", default=False, show_default=True,
-    help="Also list every token the front-end can produce (after those seen), so inference on new text never meets an unknown token.",
+    help="Also list every token the front-end can produce (after those seen), so inference on new text never meets an unknown token "
+         "(always on with --units en_bpe: every piece of the model).",
 )
+@click.option("--bpe-model", "bpe_model", metavar="FILE", default=None, type=OUTPUT_FILE,
+              help="--units en_bpe: the SentencePiece model to train on the transcripts and write (e.g. data/bpe.model).")
+@click.option("--bpe-size", "bpe_size", type=click.IntRange(min=1), default=None,
+              help="--units en_bpe: vocabulary size of the SentencePiece model (a soft limit: a small text gives fewer pieces).")
+@click.option("--bpe-type", "bpe_type", type=click.Choice(PIECE_MODEL_TYPES), default=None,
+              help="--units en_bpe: unigram (the default: unigram language model, Kudo 2018, ESPnet's bpemode) or bpe.")
 def make_tokens(data_dir: str, frontend_name: Optional[str], units_name: Optional[str], out_path: str, specials: Tuple[str, ...],
-                with_inventory: bool) -> None:
+                with_inventory: bool, bpe_model: Optional[str], bpe_size: Optional[int], bpe_type: Optional[str]) -> None:
     """Build tokens.txt from DATA_DIR/text through a front-end.
 
     Specials come first, then every token seen, most frequent first (then, with
@@ -239,46 +248,74 @@ def make_tokens(data_dir: str, frontend_name: Optional[str], units_name: Optiona
     are reported and skipped; characters the front-end cannot speak are reported (one line:
     how many utterances, and the first with its file, line and column).
 
+    With --units en_bpe a SentencePiece model (Kudo & Richardson 2018) is first trained on the
+    normalised transcripts (--bpe-size pieces at most, --bpe-type) and written to --bpe-model
+    together with the token list, which holds every piece of the model.
+
     \b
     Example:
       speechtools make-tokens data/train --frontend en_phone --out data/tokens.txt
       speechtools make-tokens data/train --units en_char --out data/asr_tokens.txt
+      speechtools make-tokens data/train --units en_bpe --bpe-size 100 --bpe-model data/bpe.model --out data/asr_tokens.txt
     """
     text_path = Path(data_dir) / "text"
     if (frontend_name is None) == (units_name is None):
         raise UserError("give exactly one of --frontend (TTS) and --units (ASR)")
+    pieces = units_name in PIECE_UNITS
+    bpe_options = {"--bpe-model": bpe_model, "--bpe-size": bpe_size, "--bpe-type": bpe_type}
+    if pieces:
+        missing = [flag for flag in ("--bpe-model", "--bpe-size") if bpe_options[flag] is None]
+        if missing:
+            raise UserError(f"--units {units_name} trains a SentencePiece model: give {' and '.join(missing)}")
+    elif any(value is not None for value in bpe_options.values()):
+        given = [flag for flag, value in bpe_options.items() if value is not None]
+        raise UserError(f"{', '.join(given)}: only with --units {', '.join(sorted(PIECE_UNITS))}")
     if not Path(data_dir).is_dir():
         raise UserError("data directory not found", data_dir)
-    frontend = get_frontend(frontend_name) if frontend_name else get_asr_units(str(units_name))
     name = frontend_name or units_name
     lines = read_lines(text_path)
-    tokens: List[str] = []
-    empty: List[str] = []
-    unspeakable: List[str] = []
-    for number, line in tqdm(lines, desc=f"make-tokens {name}", unit="utt", leave=False):
+    records: List[Tuple[int, str, str, int]] = []
+    for number, line in lines:
         stripped = line.strip()
         if not stripped:
             raise UserError("empty line", text_path, number)
         utt, _, transcript = stripped.partition(" ")
         checked_id(utt, "utterance id", text_path, number)
+        records.append((number, utt, transcript, len(line) - len(line.lstrip()) + len(utt) + 1))
+    model_type = bpe_type or PIECE_MODEL_TYPES[0]
+    if pieces:
+        frontend: Any = EnglishPieceUnits.train([r[2] for r in records], int(bpe_size or 0), model_type)
+    else:
+        frontend = get_frontend(frontend_name) if frontend_name else get_asr_units(str(units_name))
+    tokens: List[str] = []
+    empty: List[str] = []
+    unspeakable: List[str] = []
+    for number, utt, transcript, offset in tqdm(records, desc=f"make-tokens {name}", unit="utt", leave=False):
         utt_tokens = frontend.tokenize(transcript)
         if not utt_tokens:
             empty.append(utt)
         tokens += utt_tokens
-        message = _first_unspeakable(frontend, transcript, len(line) - len(line.lstrip()) + len(utt) + 1)
+        message = _first_unspeakable(frontend, transcript, offset)
         if message:
             unspeakable.append(f"{text_path}:{number}: {message}")
     if not tokens:
         raise UserError("no tokens: every transcript normalises to nothing", text_path)
-    extra = frontend.inventory() if with_inventory else ()
+    extra = frontend.inventory() if with_inventory or pieces else ()
     if units_name:
         token_list = asr_token_list(tokens, extra)
         specials = ASR_SPECIALS + (SOS_EOS,)
     else:
         token_list = TokenList.build(tokens, specials=specials, extra=extra)
-    token_list.save(out_path)
+    if pieces:
+        with atomic_paths(str(bpe_model), out_path) as (model_tmp, tokens_tmp):  # both files or neither
+            model_tmp.write_bytes(frontend.model)
+            token_list.save(tokens_tmp)
+    else:
+        token_list.save(out_path)
     if empty:
         click.echo(f"warning: {len(empty)} utterance(s) gave no tokens and were skipped, e.g. {empty[0]}", err=True)
     if unspeakable:
         click.echo(f"warning: {len(unspeakable)} utterance(s) have characters left out of their tokens, e.g. {unspeakable[0]}", err=True)
     click.echo(f"{out_path}: {len(token_list)} tokens ({len(specials)} special) from {len(lines)} utterances")
+    if pieces:
+        click.echo(f"{bpe_model}: SentencePiece {model_type} model, {len(frontend.inventory())} pieces (asked for at most {bpe_size})")

@@ -82,6 +82,15 @@ class TTSDataConfig(FeatureDataConfig):
     frontend: str = "en_phone"
 
 
+def export_asset(src: PathLike, model_dir: PathLike, name: str) -> str:
+    """Copy ``src`` into ``model_dir`` as ``name`` (atomically; nothing to do when it is that file already); return ``name``."""
+    dst = Path(model_dir) / name
+    if Path(src).resolve() != dst.resolve():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(src, dst)
+    return name
+
+
 def load_feature_config(path: Path) -> FeatureConfig:
     """Read a feature YAML (``conf/feats/mel22k.yaml``) into :class:`FeatureConfig` (through the config
     loader: bad YAML, bad UTF-8 and unknown keys are errors naming the file)."""
@@ -347,12 +356,8 @@ class SpeechAssets(FeatureAssets):
 
     def _export_common(self, model_dir: Path) -> List[str]:
         """Copy the token list, stats and feature config into ``model_dir``; return their names."""
-        model_dir.mkdir(parents=True, exist_ok=True)
         pairs = ((self.conf.token_list, TOKENS_NAME), (self.conf.stats, STATS_NAME), (self.conf.feats_conf, FEATS_NAME))
-        for src, name in pairs:
-            if Path(src).resolve() != (model_dir / name).resolve():
-                copy_file(src, model_dir / name)
-        return [name for _, name in pairs]
+        return [export_asset(src, model_dir, name) for src, name in pairs]
 
     def _point_at(self, model_dir: Path) -> None:
         self.conf.token_list = str(model_dir / TOKENS_NAME)

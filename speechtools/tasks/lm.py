@@ -22,8 +22,8 @@ positions), ``prev_lengths``, ``target`` = y + ``<sos/eos>`` padded with ``-100`
 (``lstm_lm``) reads vocabulary size, ``<sos/eos>`` and blank ids through
 :class:`~speechtools.models.task_info.LanguageModelInfo`; the loss is the model's own.
 
-A model directory gets ``tokens.txt``; with ``units`` in its ``config.yaml`` it is all decoding
-needs.
+A model directory gets ``tokens.txt`` (and, for ``en_bpe``, the SentencePiece model as
+``bpe.model``); with ``units`` in its ``config.yaml`` it is all decoding needs.
 """
 
 from __future__ import annotations
@@ -39,11 +39,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from speechtools.datasets.tts import export_asset
 from speechtools.errors import UserError
-from speechtools.fileio import copy_file
 from speechtools.tasks import TASKS
+from speechtools.tasks.asr import BPE_MODEL_NAME, export_unit_model, point_at_unit_model
 from speechtools.tasks.base import Task
-from speechtools.text.asr_units import ASR_UNITS, BLANK, SOS_EOS, check_asr_token_list, get_asr_units
+from speechtools.text.asr_units import (
+    BLANK, SOS_EOS, ASRUnits, EnglishPieceUnits, check_asr_token_list, check_units_config, get_asr_units,
+)
 from speechtools.text.tokens import TokenList
 
 TOKENS_NAME = "tokens.txt"
@@ -62,7 +65,8 @@ class LMTaskConfig:
         text_format: ``kaldi`` (``uttid transcript`` lines) or ``plain`` (one sentence per line;
             a ``.txt``/``.txt.gz`` file or a folder of them).
         token_list: the recogniser's ``tokens.txt`` (``make-tokens --units``).
-        units: output units (``en_char``, ``zh_char``), those of the recogniser.
+        units: output units (``en_char``, ``zh_char``, ``en_bpe``), those of the recogniser.
+        bpe_model: the recogniser's SentencePiece model (``en_bpe``; empty for the other units).
         max_units: sentences with more units are skipped (counted).
     """
 
@@ -71,11 +75,11 @@ class LMTaskConfig:
     text_format: Literal["kaldi", "plain"] = "kaldi"
     token_list: str = ""
     units: str = "en_char"
+    bpe_model: str = ""
     max_units: int = 400
 
     def __post_init__(self) -> None:
-        if self.units not in ASR_UNITS:
-            raise ValueError(f"units {self.units!r} unknown; known: {', '.join(sorted(ASR_UNITS))}")
+        check_units_config(self.units, self.bpe_model)
         if self.max_units < 1:
             raise ValueError(f"max_units must be >= 1, got {self.max_units}")
 
@@ -211,7 +215,14 @@ class LMTask(Task):
     def __init__(self, conf: LMTaskConfig, model_name: str, model_conf: Any) -> None:
         super().__init__(conf, model_name, model_conf)
         self._tokens: Optional[TokenList] = None
-        self.units = get_asr_units(conf.units)
+        self._units: Optional[ASRUnits] = None
+
+    @property
+    def units(self) -> ASRUnits:
+        """The recogniser's units (``task_conf.units``, with ``task_conf.bpe_model`` or the model directory's copy)."""
+        if self._units is None:
+            self._units = get_asr_units(self.conf.units, self.conf.bpe_model)
+        return self._units
 
     @property
     def tokens(self) -> TokenList:
@@ -237,10 +248,14 @@ class LMTask(Task):
         return 0
 
     def check_init_source(self, model_dir: Path) -> None:
-        """Fine-tuning must keep the vocabulary: the source's ``tokens.txt`` must equal ours."""
+        """Fine-tuning must keep the vocabulary and its segmentation: the source's ``tokens.txt`` (and
+        ``bpe.model``) must equal ours."""
         theirs = Path(model_dir) / TOKENS_NAME
         if theirs.is_file() and TokenList.load(theirs).tokens != self.tokens.tokens:
             raise UserError("trainer.init_from: its tokens.txt differs from task_conf.token_list", model_dir)
+        their_model = Path(model_dir) / BPE_MODEL_NAME
+        if their_model.is_file() and EnglishPieceUnits.load(their_model).identity != self.units.identity:
+            raise UserError("trainer.init_from: its bpe.model differs from task_conf.bpe_model", model_dir)
 
     def dataset(self, text: str) -> UnitSequences:
         """The sentences of ``text`` (a file or, for ``plain``, a folder) as unit ids; counts on stderr."""
@@ -280,17 +295,16 @@ class LMTask(Task):
         return {"prev": prev, "prev_lengths": lengths, "target": target}
 
     def export_assets(self, model_dir: Path) -> List[str]:
-        """Copy the token list into the model directory as ``tokens.txt``."""
-        src = Path(self.conf.token_list)
-        dst = Path(model_dir) / TOKENS_NAME
+        """Copy the token list into the model directory as ``tokens.txt`` (and the SentencePiece model as ``bpe.model``)."""
         _ = self.tokens  # loads and checks the list before it is copied
-        if src.resolve() != dst.resolve():
-            Path(model_dir).mkdir(parents=True, exist_ok=True)
-            copy_file(src, dst)
-        return [TOKENS_NAME]
+        _ = self.units  # and the SentencePiece model
+        return [export_asset(self.conf.token_list, model_dir, TOKENS_NAME)] + export_unit_model(self.conf, Path(model_dir))
 
     def load_assets(self, model_dir: Path) -> None:
-        """Use the model directory's ``tokens.txt``."""
+        """Use the model directory's ``tokens.txt`` (and ``bpe.model``)."""
         self.conf.token_list = str(Path(model_dir) / TOKENS_NAME)
+        point_at_unit_model(self.conf, model_dir)
         self._tokens = None
-        _ = self.tokens  # load and check it now, not at the first use
+        self._units = None
+        _ = self.tokens  # load and check them now, not at the first use
+        _ = self.units

@@ -3,8 +3,9 @@
 
 One tiny recogniser is trained per module (8 mini-corpus clips, 20 steps of
 conf/asr/ctc_attention_tiny.yaml) with two tiny LMs: one over its tokens.txt and one over a
-different tokens.txt. The model is far from trained: these tests check the decoding machinery
-(inputs, sample rates, failures, workers, search options), not accuracy.
+different tokens.txt; on the same clips and features, a second recogniser with SentencePiece
+units (``en_bpe``, 80 steps) and its LM. The models are far from trained: these tests check the
+decoding machinery (inputs, sample rates, failures, workers, search options, units), not accuracy.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def _train(config: Path, out: Path, *sets: str) -> Path:
 class World:
     root: Path
     data: Path
+    dump: Path
     tokens: Path
     model: Path
     lm: Path
@@ -66,14 +68,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _cli("data", "prepare", "ljspeech", "--out", root / "all")
     w.data = data = root / "data"
     _cli("data", "subset", root / "all" / "train", data, "--first", "8")
-    dump, w.tokens = root / "dump", root / "tokens.txt"
+    w.dump = dump = root / "dump"
+    w.tokens = root / "tokens.txt"
     _cli("extract-feats", data, dump, "--conf", FEATS_CONF, "--no-progress")
     _cli("compute-stats", dump, "--no-progress")
     _cli("make-tokens", data, "--units", "en_char", "--out", w.tokens)
-    w.model = _train(REPO / "conf" / "asr" / "ctc_attention_tiny.yaml", root / "asr",
-                     f"task_conf.train_data={data}", f"task_conf.train_feats={dump}", f"task_conf.token_list={w.tokens}",
-                     f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
-                     "optim.lr=0.005", "trainer.max_steps=20", "trainer.save_interval=20", "trainer.valid_interval=0")
+    w.model = _train_asr(w, root / "asr", w.tokens, 20)
     lm_sets = ["trainer.max_steps=3", "trainer.save_interval=3", "trainer.valid_interval=0"]
     w.lm = _train(REPO / "conf" / "lm" / "lstm_lm_tiny.yaml", root / "lm", f"task_conf.train_text={data / 'text'}",
                   f"task_conf.token_list={w.tokens}", *lm_sets)
@@ -85,6 +85,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                         f"task_conf.token_list={root / 'other_tokens.txt'}", *lm_sets)
     w.wavs = {k: Path(v) for k, v in read_table(data / "wav.scp").items()}
     return w
+
+
+def _train_asr(w: World, out: Path, tokens: Path, steps: int, *sets: str) -> Path:
+    """conf/asr/ctc_attention_tiny.yaml on the world's clips for ``steps`` updates."""
+    return _train(REPO / "conf" / "asr" / "ctc_attention_tiny.yaml", out,
+                  f"task_conf.train_data={w.data}", f"task_conf.train_feats={w.dump}", f"task_conf.token_list={tokens}",
+                  f"task_conf.stats={w.dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
+                  "optim.lr=0.005", f"trainer.max_steps={steps}", f"trainer.save_interval={steps}", "trainer.valid_interval=0", *sets)
 
 
 def read_text(path: Path) -> Dict[str, str]:
@@ -242,4 +250,87 @@ def test_make_tokens_needs_exactly_one_of_frontend_and_units(world: World, tmp_p
     code, _, err = run(capsys, "make-tokens", world.data, *flags, "--out", out)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and "exactly one" in err, err
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- SentencePiece units (en_bpe)
+
+
+class PieceWorld:
+    model: Path
+    lm: Path
+    other_lm: Path
+    tokens: Path
+
+
+@pytest.fixture(scope="module")
+def pieces(world: World) -> PieceWorld:
+    """make-tokens --units en_bpe on the world's clips, a recogniser (80 steps) and an LM (3 steps) over those
+    pieces, and an LM over the same tokens.txt but another SentencePiece model. The SentencePiece models
+    are deleted after training: the model directories must carry their own."""
+    import shutil
+
+    p = PieceWorld()
+    root = world.root / "pieces"
+    work = root / "work"
+    work.mkdir(parents=True)
+    p.tokens = root / "tokens.txt"
+    model = work / "bpe.model"
+    _cli("make-tokens", world.data, "--units", "en_bpe", "--bpe-size", "60", "--bpe-model", model, "--out", p.tokens)
+    units = ["task_conf.units=en_bpe", f"task_conf.bpe_model={model}"]
+    p.model = _train_asr(world, root / "asr", p.tokens, 80, *units)
+    lm_sets = [f"task_conf.train_text={world.data / 'text'}", f"task_conf.token_list={p.tokens}", "trainer.max_steps=3",
+               "trainer.save_interval=3", "trainer.valid_interval=0"]
+    p.lm = _train(REPO / "conf" / "lm" / "lstm_lm_tiny.yaml", root / "lm", *lm_sets, *units)
+    _cli("make-tokens", world.data, "--units", "en_bpe", "--bpe-size", "60", "--bpe-type", "bpe", "--bpe-model", work / "other.model",
+         "--out", work / "other_tokens.txt")
+    p.other_lm = _train(REPO / "conf" / "lm" / "lstm_lm_tiny.yaml", root / "other_lm", *lm_sets, "task_conf.units=en_bpe",
+                        f"task_conf.bpe_model={work / 'other.model'}")
+    shutil.rmtree(work)
+    return p
+
+
+def test_an_en_bpe_model_directory_carries_its_sentencepiece_model(pieces: PieceWorld) -> None:
+    from speechtools.train.assets import verify_assets
+    from speechtools.text.asr_units import EnglishPieceUnits
+
+    for model_dir in (pieces.model, pieces.lm):
+        assert "bpe.model" in verify_assets(model_dir)
+        assert "units: en_bpe" in (model_dir / "config.yaml").read_text()
+    assert (pieces.model / "bpe.model").read_bytes() == (pieces.lm / "bpe.model").read_bytes()
+    tokens = pieces.tokens.read_text(encoding="utf-8").split()
+    assert sorted(tokens[2:-1]) == sorted(EnglishPieceUnits.load(pieces.model / "bpe.model").inventory())
+
+
+@pytest.mark.parametrize("search", [[], ["--beam-size", "3", "--ctc-weight", "0.3", "--lm-weight", "0.3"]], ids=["greedy", "beam_lm"])
+def test_an_en_bpe_recogniser_decodes_every_utterance_to_words(world: World, pieces: PieceWorld, tmp_path: Path, capsys,
+                                                               search: List[str]) -> None:
+    from speechtools.asr.recognizer import DecodeOptions, Recognizer
+    from speechtools.audio.extract import Job
+
+    out = tmp_path / "hyp.txt"
+    lm = ["--lm-dir", pieces.lm] if search else []
+    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu", *search, *lm)
+    assert code == 0, err
+    hyps = read_text(out)
+    assert set(hyps) == set(world.wavs)
+    assert all(set(text) <= set("abcdefghijklmnopqrstuvwxyz' ") for text in hyps.values()), hyps  # ▁ became spaces
+    assert all(hyps.values()) if search else any(hyps.values()), hyps  # 80 updates: words (of a sort) come out
+    recognizer = Recognizer(pieces.model, DecodeOptions(ctc_weight=1.0), device="cpu")  # greedy CTC, as the CLI's default
+    mels = [recognizer.load(Job(u, str(world.wavs[u]))) for u in sorted(world.wavs)[:2]]
+    assert recognizer.loaded.task.frontend.name == "en_bpe"
+    if not search:
+        assert recognizer.recognize(mels) == [hyps[u] for u in sorted(world.wavs)[:2]]
+
+
+def test_a_language_model_with_another_sentencepiece_model_is_refused(world: World, pieces: PieceWorld, tmp_path: Path,
+                                                                       capsys) -> None:
+    out = tmp_path / "hyp.txt"
+    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
+                       "--beam-size", "3", "--lm-dir", pieces.other_lm, "--lm-weight", "0.3")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: ") and "units (en_bpe) are not the recogniser's" in err, err
+    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
+                       "--beam-size", "3", "--lm-dir", world.lm, "--lm-weight", "0.3")  # characters: another tokens.txt
+    assert code == 1 and "tokens.txt differs" in err
     assert not out.exists()

@@ -151,6 +151,9 @@ def rows() -> Dict[str, Row]:
         "data validate": Row(lambda w: [In(w.data, "data"), "--feats", In(w.dump, "dump"), "--frontend", "en_phone"]),
         "extract-feats": Row(lambda w: [In(w.data, "data"), Out("dir"), "--conf", In(FEATS_CONF), "--no-progress"]),
         "make-tokens": Row(lambda w: [In(w.data, "data"), "--frontend", "en_phone", "--out", Out()]),
+        # trains a SentencePiece model: two outputs that appear together or not at all
+        "make-tokens[en_bpe]": Row(lambda w: [In(w.data, "data"), "--units", "en_bpe", "--bpe-size", Num("40"), "--bpe-model", Out(suffix=".model"),
+                                              "--out", Out()]),
         "midi decode": Row(lambda w: [f(w, "octuple.txt"), Out(suffix=".mid"), "--ticks-per-beat", Num("480")]),
         "midi encode": Row(lambda w: [In(FIXTURES / "music" / "bwv362.mid", "binary"), Out()]),
         "midi predict": Row(lambda w: ["--model-dir", In(w.music, "model"), "--data", In(w.music_data / "melody_completion" / "test.npz", "binary"),

@@ -123,3 +123,26 @@ def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path
         assert sorted(r.key for r in hyp) == sorted(read_table(work / "data" / test / "text"))  # 4 steps: often empty
     table = (work / "exp" / "results.md").read_text().splitlines()
     assert table[0] == "| model | training set | augmentation | dev CER % | test CER % |"
+
+
+@pytest.mark.slow
+def test_ljspeech_asr_recipe_with_sentencepiece_units(tmp_path: Path) -> None:
+    """--units en_bpe: stage 2 trains the SentencePiece model, the LM and the recogniser share it, and the
+    piece run's files sit beside (not over) those of a character run."""
+    egs = tmp_path / "egs" / "ljspeech"
+    work = recipe(tmp_path, "ljspeech")
+    (egs / "mini_corpus").symlink_to(ROOT / "egs" / "ljspeech" / "mini_corpus")
+    run(work, "--units", "en_bpe", "--bpe-size", "60", "--augment", "none", "--max-steps", "20", "--lm-steps", "5")
+    tag = "_unigram60"
+    tokens = (work / "data" / f"tokens{tag}.txt").read_text(encoding="utf-8").split()
+    assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>" and "▁the" in tokens
+    model = work / "exp" / f"train_none{tag}"
+    lm = work / "exp" / f"lm_lstm_lm_tiny{tag}"
+    for model_dir in (model, lm):
+        assert (model_dir / "bpe.model").read_bytes() == (work / "data" / f"bpe{tag}.model").read_bytes()
+        assert "units: en_bpe" in (model_dir / "config.yaml").read_text()
+    hyp = read_records(model / "decode_eval_beam2_ctc0.3_lm0.3" / "text", allow_empty_value=True)
+    assert sorted(r.key for r in hyp) == sorted(read_table(work / "data" / "eval" / "text"))
+    table = (work / "exp" / f"results{tag}.md").read_text().splitlines()
+    assert len(table) == 3 and table[2].startswith(f"| train_none{tag} ")
+    assert not (work / "exp" / "train_none").exists() and not (work / "data" / "tokens.txt").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -13,27 +12,20 @@ from tqdm import tqdm
 
 from speechtools.audio.extract import Job
 from speechtools.audio.io import load_audio
-from speechtools.errors import UserError
+from speechtools.errors import import_optional
 from speechtools.scoring.judges.summary import Summary, mean_interval
 
 EXTRA = "eval"
 
 
 def require(module: str, extra: str = EXTRA) -> ModuleType:
-    """Import the optional package ``module``; if it cannot be imported, one line naming the extra that installs it.
+    """Import the optional package ``module`` of the ``eval`` extra (:func:`speechtools.errors.import_optional`).
 
     Raises:
         UserError: ``speechmos is not installed: pip install 'speechtools[eval]'`` (with the
             import error's own words when the package is there but fails to import).
     """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        top = module.partition(".")[0]
-        if exc.name is not None and exc.name.partition(".")[0] == top:
-            raise UserError(f"{top} is not installed: pip install 'speechtools[{extra}]'") from None
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{top} cannot be imported ({reason}): pip install 'speechtools[{extra}]'") from None
+    return import_optional(module, extra)
 
 
 class UndefinedMetric(Exception):
