@@ -7,7 +7,10 @@ feature store. The durations are predicted from the text alone, as in synthesis,
 with an utterance-level acoustic encoder (AdaSpeech) get the utterance's own mel as the reference clip
 and their phoneme-level vectors come from the predictor. Reported per speaker and overall: the MSE of
 ``log(d + 1)`` per token (the training loss), the mean absolute error in frames per token after
-rounding (what synthesis uses), and, for a ``moe`` model, the mean gate weights.
+rounding (what synthesis uses), and, for a ``moe`` model, the mean gate weights. Given two models
+(``--model-dir A=DIR --model-dir B=DIR``) it adds, per speaker, the paired-bootstrap probability that
+the second has a lower frame error than the first (Bisani & Ney 2004, resampling utterances:
+:func:`speechtools.scoring.bootstrap.bootstrap_compare`).
 
     python bench/duration_error.py --model-dir exp/adaspeech3 --data data/eval --feats dump/eval [--json OUT]
     python bench/duration_error.py --model-dir plain=exp/duration_plain --model-dir moe=exp/duration_moe \
@@ -20,18 +23,21 @@ import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 
 from speechtools.data.kaldi import read_table
 from speechtools.fileio import atomic_write
+from speechtools.scoring.bootstrap import bootstrap_compare
 from speechtools.scoring.report import markdown_table
 from speechtools.train.model_dir import load_model_dir
 
 
-def measure(model_dir: str, data: str, feats: str, batch_size: int = 16) -> Dict[str, Dict[str, object]]:
-    """Per-speaker (and ``all``) duration errors of ``model_dir`` on ``data`` (module docstring)."""
+def measure(model_dir: str, data: str, feats: str, batch_size: int = 16,
+            per_utterance: Optional[Dict[str, int]] = None) -> Dict[str, Dict[str, object]]:
+    """Per-speaker (and ``all``) duration errors of ``model_dir`` on ``data`` (module docstring);
+    ``per_utterance``, when given, receives each utterance's summed absolute frame error."""
     loaded = load_model_dir(model_dir, "cpu")
     dataset = loaded.task.dataset(data, feats)  # type: ignore[attr-defined]
     utt2spk = read_table(Path(data) / "utt2spk")
@@ -49,6 +55,8 @@ def measure(model_dir: str, data: str, feats: str, batch_size: int = 16) -> Dict
                 target = batch["durations"][b, :n].float()
                 pred = out["log_duration_pred"][b, :n].float()
                 frames = out["durations"][b, :n].float()
+                if per_utterance is not None:
+                    per_utterance[uttid] = int((frames - target).abs().sum())
                 for key in (utt2spk.get(uttid, "?"), "all"):
                     acc = sums[key]
                     acc["tokens"] += n  # type: ignore[operator]
@@ -69,13 +77,30 @@ def measure(model_dir: str, data: str, feats: str, batch_size: int = 16) -> Dict
     return report
 
 
-def comparison_table(reports: Dict[str, Dict[str, Dict[str, object]]]) -> str:
-    """Markdown: one row per speaker (and ``all``), each model's frames MAE and log-duration MSE side by side."""
+def improvement_probability(first: Dict[str, int], second: Dict[str, int], utt2spk: Dict[str, str],
+                            replications: int = 10000) -> Dict[str, float]:
+    """Per speaker (and ``all``): the paired-bootstrap probability (percent) that ``second``'s summed
+    frame error over resampled utterances is below ``first``'s (:func:`bootstrap_compare`)."""
+    groups: Dict[str, List[str]] = defaultdict(list)
+    for uttid in sorted(first):
+        if uttid in second:
+            groups[utt2spk.get(uttid, "?")].append(uttid)
+            groups["all"].append(uttid)
+    return {spk: round(bootstrap_compare([first[u] for u in ids], [second[u] for u in ids], replications), 1)
+            for spk, ids in sorted(groups.items())}
+
+
+def comparison_table(reports: Dict[str, Dict[str, Dict[str, object]]],
+                     improvement: Optional[Dict[str, float]] = None) -> str:
+    """Markdown: one row per speaker (and ``all``), each model's frames MAE and log-duration MSE side by
+    side (and, for two models, the probability that the second is better: :func:`improvement_probability`)."""
     names = list(reports)
     speakers = sorted({k for r in reports.values() for k in r if k != "all"}) + ["all"]
     headers = ["speaker", "utterances", "tokens"]
     headers += [f"{n} frames MAE" for n in names] + [f"{n} log-duration MSE" for n in names]
     headers += [f"{n} mean gate" for n in names if any("mean_gate" in row for row in reports[n].values())]
+    if improvement is not None:
+        headers.append(f"P({names[1]} frames MAE < {names[0]}) %")
     rows = []
     for spk in speakers:
         first = reports[names[0]].get(spk, {})
@@ -84,6 +109,8 @@ def comparison_table(reports: Dict[str, Dict[str, Dict[str, object]]]) -> str:
         row += [f"{reports[n][spk]['log_duration_mse']:.4f}" if spk in reports[n] else "–" for n in names]
         row += [", ".join(f"{g:.2f}" for g in reports[n][spk]["mean_gate"]) if spk in reports[n] else "–"  # type: ignore[union-attr]
                 for n in names if any("mean_gate" in r for r in reports[n].values())]
+        if improvement is not None:
+            row.append(f"{improvement[spk]:.1f}" if spk in improvement else "–")
         rows.append(row)
     return markdown_table(headers, rows)
 
@@ -100,7 +127,14 @@ def main(argv: List[str] = None) -> None:  # type: ignore[assignment]
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     models = dict(m.split("=", 1) if "=" in m else (Path(m).name, m) for m in args.model_dir)
-    reports = {name: measure(path, args.data, args.feats, args.batch_size) for name, path in models.items()}
+    errors: Dict[str, Dict[str, int]] = {name: {} for name in models}
+    reports = {name: measure(path, args.data, args.feats, args.batch_size, errors[name]) for name, path in models.items()}
+    improvement = None
+    if len(models) == 2:
+        first, second = models
+        improvement = improvement_probability(errors[first], errors[second], read_table(Path(args.data) / "utt2spk"))
+        for spk, value in improvement.items():  # the second model's rows: P(its frame error is lower), percent
+            reports[second][spk][f"p_better_than_{first}"] = value
     for name, report in reports.items():
         for key, row in report.items():
             print(name, key, " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -109,7 +143,7 @@ def main(argv: List[str] = None) -> None:  # type: ignore[assignment]
             json.dump(reports if len(reports) > 1 else next(iter(reports.values())), handle, indent=2)
     if args.markdown:
         with atomic_write(args.markdown) as handle:
-            handle.write(comparison_table(reports) + "\n")
+            handle.write(comparison_table(reports, improvement) + "\n")
 
 
 if __name__ == "__main__":

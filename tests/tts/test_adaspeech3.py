@@ -350,11 +350,19 @@ def test_the_duration_error_table_puts_models_side_by_side_per_speaker() -> None
     row = {"utterances": 2, "tokens": 40, "log_duration_mse": 0.25, "frames_mae": 1.5}
     reports = {"plain": {"a": row, "all": row}, "moe": {"a": dict(row, frames_mae=1.25, mean_gate=[0.5, 0.25, 0.25]),
                                                          "all": dict(row, frames_mae=1.25, mean_gate=[0.5, 0.25, 0.25])}}
-    table = duration_error_module().comparison_table(reports).splitlines()
+    module = duration_error_module()
+    table = module.comparison_table(reports).splitlines()
     assert table[0] == ("|speaker|utterances|tokens|plain frames MAE|moe frames MAE|plain log-duration MSE|"
                         "moe log-duration MSE|moe mean gate|")
     assert table[2:] == ["|a|2|40|1.500|1.250|0.2500|0.2500|0.50, 0.25, 0.25|",
                          "|all|2|40|1.500|1.250|0.2500|0.2500|0.50, 0.25, 0.25|"]
+    # two models: the paired bootstrap's probability that the second has the lower frame error, per speaker
+    first = {"u1": 5, "u2": 7, "u3": 2, "u4": 2}
+    second = {"u1": 3, "u2": 6, "u3": 2, "u4": 9}
+    probability = module.improvement_probability(first, second, {"u1": "a", "u2": "a", "u3": "b", "u4": "b"}, 2000)
+    assert probability["a"] == 100.0 and probability["b"] == 0.0 and 0.0 < probability["all"] < 100.0
+    with_p = module.comparison_table(reports, {"a": 100.0, "all": 62.5}).splitlines()
+    assert with_p[0].endswith("|P(moe frames MAE < plain) %|") and with_p[2].endswith("|100.0|") and with_p[3].endswith("|62.5|")
 
 
 def test_the_duration_error_script_reports_per_speaker(tiny_model_dir: Path) -> None:
