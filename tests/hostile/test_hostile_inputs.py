@@ -136,6 +136,8 @@ def rows() -> Dict[str, Row]:
         "correct vocab": Row(lambda w: ["--lang", "en", f(w, "pairs.tsv"), Out()]),
         "correct-asr": Row(lambda w: ["--model-dir", In(w.corrector, "model"), "--device", "cpu", "--quiet", "--batch-size", Num("8"),
                                       f(w, "hyp.txt"), Out()]),
+        "correct-asr[n-best]": Row(lambda w: ["--model-dir", In(w.corrector, "model"), "--device", "cpu", "--quiet", "--batch-size",
+                                              Num("8"), "--n-best", f(w, "nbest.tsv"), Out()]),
         "data combine": Row(lambda w: [Out("dir"), In(w.data, "data"), In(w.files / "tg_data", "data")]),
         "data fix": Row(lambda w: [InPlace(w.files / "plain_data"), "--no-backup"]),
         "data prepare aishell1": Row(lambda w: ["--corpus", In(w.corpora / "aishell", "folder"), "--out", Out("dir")]),
