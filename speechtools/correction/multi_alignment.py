@@ -132,6 +132,14 @@ class PronunciationDistance:
             self._pairs[key] = best
         return self._pairs[key]
 
+    def matrix(self, rows: Sequence[str], cols: Sequence[str]) -> np.ndarray:
+        """``[[self(a, c) for c in cols] for a in rows]`` as an array, each distinct pair computed
+        (or read from the cache) once: the cost matrix of :func:`align_to_anchor`."""
+        row_units, row_index = np.unique(np.asarray(list(rows), dtype=object), return_inverse=True)
+        col_units, col_index = np.unique(np.asarray(list(cols), dtype=object), return_inverse=True)
+        table = np.array([[self(a, c) for c in col_units] for a in row_units], dtype=np.float64).reshape(len(row_units), len(col_units))
+        return table[np.ix_(row_index.reshape(-1), col_index.reshape(-1))]
+
 
 # Alignment operations: (anchor index or None, candidate index or None).
 Op = Tuple[Optional[int], Optional[int]]
@@ -162,8 +170,14 @@ def align_to_anchor(
     the candidate's tokens).
     """
     m, k = len(anchor), len(candidate)
-    pron = np.array([[distance(a, c) for c in candidate] for a in anchor], dtype=np.float64).reshape(m, k)
-    ident = np.array([[a == c for c in candidate] for a in anchor], dtype=bool).reshape(m, k)
+    if list(anchor) == list(candidate):  # the one path with no edit
+        return [(i, i) for i in range(m)]
+    if isinstance(distance, PronunciationDistance) and m and k:
+        pron = distance.matrix(anchor, candidate)
+    else:
+        pron = np.array([[distance(a, c) for c in candidate] for a in anchor], dtype=np.float64).reshape(m, k)
+    ident = np.equal(np.asarray(list(anchor), dtype=object)[:, None], np.asarray(list(candidate), dtype=object)[None, :])
+    ident = ident.astype(bool).reshape(m, k)
     if pronunciation_first:
         sub = np.where(ident, 0.0, pron)
         gap = 1.0
@@ -322,7 +336,8 @@ def char_distance(hypothesis: Sequence[str], reference: Sequence[str], lang: str
     return int(editdistance.eval(_char_string(hypothesis, lang, dist), _char_string(reference, lang, dist)))
 
 
-def candidate_targets(alignment: MultiAlignment, target: Sequence[str], lang: str = "en") -> CandidateTargets:
+def candidate_targets(alignment: MultiAlignment, target: Sequence[str], lang: str = "en",
+                      plain: Optional[Sequence[Sequence[int]]] = None) -> CandidateTargets:
     """Durations and candidate labels of an aligned n-best list (reference ``align_nbest_encoder``,
     second half; paper Sec. 3.2 duration predictor and candidate predictor targets).
 
@@ -342,6 +357,10 @@ def candidate_targets(alignment: MultiAlignment, target: Sequence[str], lang: st
     score (the reference's ``final_merge_score``), ``best`` is the first of them. ``wer`` is each
     candidate's :func:`word_error_rate`.
 
+    ``plain``: the candidates' edit-alignment durations when the caller computed them already
+    (:func:`align_durations` over many lists at once is vectorised; see
+    :func:`speechtools.tasks.correction.build_nbest_items`).
+
     Raises:
         ValueError: a candidate is empty and the target is not (no token can produce the target;
             the reference drops such lines).
@@ -351,7 +370,8 @@ def candidate_targets(alignment: MultiAlignment, target: Sequence[str], lang: st
         if not cand and target:
             raise ValueError(f"candidate {c} is empty but the target is not")
     tgt = list(target)
-    plain = align_durations([(cand, tgt) for cand in cands])
+    if plain is None:
+        plain = align_durations([(cand, tgt) for cand in cands])
     dist = PronunciationDistance(lang) if lang == "zh" else None
     durations: List[List[int]] = []
     signed: List[List[int]] = []

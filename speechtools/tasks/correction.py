@@ -23,9 +23,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from speechtools.correction.edit_alignment import align_durations
-from speechtools.correction.multi_alignment import TSV_SEPARATOR, VOID, PronunciationDistance, align_candidates, candidate_targets, fit_to_n
+from speechtools.correction.multi_alignment import (TSV_SEPARATOR, VOID, MultiAlignment, PronunciationDistance, align_candidates,
+                                                   candidate_targets, fit_to_n)
 from speechtools.correction.pairs import read_pairs
 from speechtools.correction.tokenizer import Tokenizer, Vocabulary, tokens_path
 from speechtools.errors import UserError
@@ -132,7 +134,8 @@ def build_nbest_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, ma
     vocab = tokenizer.vocab
     items: List[Item] = []
     skipped = 0
-    for src, tgt in pairs:
+    aligned: List[Tuple[MultiAlignment, List[str]]] = []
+    for src, tgt in tqdm(pairs, desc="align n-best", unit="pair", leave=False, disable=len(pairs) < 1000):
         cands = [tokenizer.tokenize(c) for c in split_candidates(src)]
         cands = [c for c in cands if c]
         target = tokenizer.tokenize(tgt)
@@ -143,7 +146,13 @@ def build_nbest_items(pairs: Sequence[Tuple[str, str]], tokenizer: Tokenizer, ma
         if alignment.width > max_len:
             skipped += 1
             continue
-        targets = candidate_targets(alignment, target, tokenizer.lang)
+        aligned.append((alignment, target))
+    # every candidate's edit alignment to its target in one vectorised pass
+    plain = align_durations([(alignment.tokens(c), target) for alignment, target in aligned for c in range(len(alignment.rows))])
+    offset = 0
+    for alignment, target in aligned:
+        targets = candidate_targets(alignment, target, tokenizer.lang, plain[offset: offset + len(alignment.rows)])
+        offset += len(alignment.rows)
         rows = np.array([vocab.ids(row) for row in alignment.rows], dtype=np.int64)
         edited = (np.array(targets.signed) != 1).astype(np.float32)
         items.append((rows, np.array(vocab.ids(target)), np.array(targets.durations, dtype=np.int64), edited))
