@@ -27,6 +27,7 @@ text_corpus=corpus/ljspeech_LJ001-LJ040.txt.gz  # pre-training text: files/folde
 asr_decode=false           # true: stage 0 decodes <corpus>/wavs with pocketsphinx instead of asr_hyp.tsv
 noise_epochs=4             # noised copies of the pre-training text (seeds 1..N)
 noise_channel=""           # pairs of the target recogniser (e.g. data/train/pairs.tsv): noise like it errs
+max_words=30000            # stage 3: the word list keeps at most this many words seen >= 3 times (correct vocab --max-words)
 size=mini                  # model size: tiny | mini | small | paper (conf/correction/<model>_<size>.yaml)
 models="fastcorrect transformer_corrector"  # which correctors to train: fastcorrect, transformer_corrector, fastcorrect2
 nbest=4                    # FastCorrect 2: candidates per n-best list (pre-training noise, model_conf.n_candidates, oracle row)
@@ -46,7 +47,7 @@ cd "$(dirname "$0")"
 set -euo pipefail
 logdir=exp/logs
 lang=en
-vocab_args="--min-count 3"
+vocab_args="--min-count 3 --max-words $max_words"
 nbest_noise_args=""        # FastCorrect 2 pre-training: the same uniform noise as FastCorrect's, one draw per candidate
 ref_name=ref
 score_args=""
