@@ -19,6 +19,11 @@
 #   - --help (or -h) prints $help_message and every option with its default, then exits 0.
 
 _po_script="${BASH_SOURCE[1]:-$0}"
+# A recipe that cd's to its own folder before sourcing this (cd "$(dirname "$0")") was started by a
+# path relative to another folder: it is now its basename here.
+if [ ! -f "$_po_script" ] && [ -f "$(basename "$_po_script")" ]; then
+  _po_script=$(basename "$_po_script")
+fi
 _po_names=()
 _po_comments=()
 if [ -f "$_po_script" ]; then

@@ -93,3 +93,14 @@ def test_help_lists_options_with_defaults(recipe: Path) -> None:
         '  --use-amp    "false"  # mixed precision on CUDA',
         '  --corpus     ""       # path to the full corpus',
     ]
+
+
+def test_a_recipe_that_cds_to_its_folder_still_knows_its_options(tmp_path: Path) -> None:
+    # run.sh files start with cd "$(dirname "$0")" and are often run from elsewhere (egs/x/y/run.sh)
+    folder = tmp_path / "egs" / "x"
+    folder.mkdir(parents=True)
+    (folder / "run.sh").write_text(RECIPE.replace("set -euo pipefail\n", "set -euo pipefail\ncd \"$(dirname \"$0\")\"\n"))
+    proc = subprocess.run(["bash", "egs/x/run.sh", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and "--stop-stage" in proc.stdout and "# last stage to run" in proc.stdout
+    undeclared = subprocess.run(["bash", "egs/x/run.sh", "--help-message", "x"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert undeclared.returncode != 0
