@@ -55,16 +55,18 @@ def measure(model_dir: str, data: str, feats: str, batch_size: int = 16,
                 target = batch["durations"][b, :n].float()
                 pred = out["log_duration_pred"][b, :n].float()
                 frames = out["durations"][b, :n].float()
+                frame_ae = int((frames - target).abs().sum())  # integer frames: rounded predictions, integer targets
+                log_se = float(((pred - torch.log(target + 1.0)) ** 2).sum())
+                gate = out["duration_gate"][b].float() if "duration_gate" in out else None
                 if per_utterance is not None:
-                    per_utterance[uttid] = int((frames - target).abs().sum())
+                    per_utterance[uttid] = frame_ae
                 for key in (utt2spk.get(uttid, "?"), "all"):
                     acc = sums[key]
                     acc["tokens"] += n  # type: ignore[operator]
                     acc["utts"] += 1  # type: ignore[operator]
-                    acc["log_se"] += float(((pred - torch.log(target + 1.0)) ** 2).sum())  # type: ignore[operator]
-                    acc["frame_ae"] += float((frames - target).abs().sum())  # type: ignore[operator]
-                    if "duration_gate" in out:
-                        gate = out["duration_gate"][b].float()
+                    acc["log_se"] += log_se  # type: ignore[operator]
+                    acc["frame_ae"] += frame_ae  # type: ignore[operator]
+                    if gate is not None:
                         acc["gate"] = gate if acc["gate"] is None else acc["gate"] + gate  # type: ignore[operator]
     report: Dict[str, Dict[str, object]] = {}
     for key, acc in sorted(sums.items()):
