@@ -294,14 +294,15 @@ results_stage() {
 # held-out sentences (the source corpora's eval sets and the target's), features and durations (the
 # stage 3 aligner).
 duration_data() {
-  local c srcs=()
+  local c s srcs=()
   rm -rf data/duration_train data/duration_eval
   speechtools data combine data/duration_train data/train data/target_adapt
   for c in $source_corpora; do [ -d "data/src_$c/eval" ] && srcs+=("data/src_$c/eval"); done
   speechtools data combine data/duration_eval "${srcs[@]}" data/target_eval
   for s in duration_train duration_eval; do
     speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --nj "$nj"
-    speechtools align durations --model-dir "$aligner_dir" --data "data/$s" --feats "dump/$s" --device "$device"
+    # data combine keeps the stage-3 durations when every source has them (duration_train does)
+    [ -s "data/$s/durations" ] || speechtools align durations --model-dir "$aligner_dir" --data "data/$s" --feats "dump/$s" --device "$device"
   done
   speechtools compute-stats dump/duration_train --out dump/duration_train/stats.npz
 }
