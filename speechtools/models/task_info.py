@@ -124,6 +124,22 @@ class FilledPauseInfo(Protocol):
         """Filler classes (``um``, ``uh``: 2); the model predicts ``n_fillers + 1`` classes with "none"."""
 
 
+class LyricsModelInfo(Protocol):
+    """Lyrics language models (``deeprapper``): the token vocabulary, its padding id and the rhyme classes."""
+
+    @property
+    def vocab_size(self) -> int:
+        """Entries of the lyrics ``tokens.txt`` (specials first)."""
+
+    @property
+    def pad_id(self) -> int:
+        """Padding id."""
+
+    @property
+    def rhyme_count(self) -> int:
+        """Rows of the rhyme embedding: "cannot rhyme" (0), UNK (1) and one per rhyme class."""
+
+
 @dataclass(frozen=True)
 class EnergyRange:
     """Training-set minimum and maximum of the mel frame energy ``sqrt(Σ_k exp(log-mel_k))`` (PriorGrad's σ normalisation).
@@ -177,6 +193,7 @@ class FixedSizes:
     energy: EnergyRange = EnergyRange(0.1, 4.0)
     n_fillers: int = 2
     blank_id: int = 0
+    rhyme_count: int = 18
 
     @property
     def sos_eos_id(self) -> int:

@@ -32,7 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Literal, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines, write_lines
@@ -269,6 +269,15 @@ class LyricsVocab:
     def token_rhyme_ids(self, scheme: RhymeScheme) -> List[int]:
         """The rhyme id of every vocabulary token (specials: 0), for the decoding constraint."""
         return [0 if t in SPECIALS else self.rhyme_id(scheme.rhyme(t)) for t in self.tokens.tokens]
+
+    def encode(self, song: EncodedSong, scheme: RhymeScheme) -> Dict[str, List[int]]:
+        """The id streams of an encoded song: ``tokens`` (unknown → ``<unk>``), ``rhymes`` (from
+        the token's text, so an out-of-vocabulary word keeps its rhyme), ``sentences``,
+        ``positions``, ``beats``."""
+        unk = self.tokens.unk_id
+        return {"tokens": [self.tokens.index.get(t, unk) for t in song.tokens],
+                "rhymes": [0 if t in SPECIALS else self.rhyme_id(scheme.rhyme(t)) for t in song.tokens],
+                "sentences": list(song.sentence), "positions": list(song.position), "beats": list(song.beat)}
 
     @classmethod
     def load(cls, tokens_path: PathLike, rhymes_path: PathLike) -> "LyricsVocab":

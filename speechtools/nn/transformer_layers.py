@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from speechtools.nn.attention import KV, MultiHeadAttention
+from speechtools.nn.conformer import FeedForward
 
 Cache = Dict[str, torch.Tensor]
 
@@ -64,3 +65,31 @@ def reorder_decoder_state(state: Dict[str, Any], index: torch.Tensor) -> None:
     for cache in state["caches"]:
         for key in list(cache):
             cache[key] = cache[key].index_select(0, index)
+
+
+class CausalBlock(nn.Module):
+    """Pre-LN causal Transformer block of GPT-2 (Radford et al. 2019, Sec. 2.3):
+    ``x' = x + MHSA(LN(x))`` with a causal mask, ``y = x' + FFN(LN(x'))``, GELU FFN (Eq. 2 of
+    Vaswani et al. 2017 with GELU). With right-padded batches no valid position ever attends a
+    pad (pads come after it), so no key mask is needed."""
+
+    def __init__(self, dim: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_attn = nn.LayerNorm(dim)
+        self.attn = MultiHeadAttention(dim, heads, dropout)
+        self.norm_ff = nn.LayerNorm(dim)
+        self.ff = FeedForward(dim, ffn, dropout, nn.GELU())
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cache: Optional[Cache] = None) -> torch.Tensor:
+        """``x`` ``(B, T, d)`` → ``(B, T, d)``. With ``cache`` (a dict, empty before the first
+        call) the new positions attend to the cached keys/values and are appended to them."""
+        h = self.norm_attn(x)
+        k, v = self.attn.keys_values(h)
+        if cache is not None:
+            if "k" in cache:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        x = x + self.drop(self.attn.attend(h, k, v, None, causal=True))
+        return x + self.drop(self.ff(self.norm_ff(x)))

@@ -8,6 +8,7 @@ import torch
 from speechtools.models import MODELS, ModelRegistry
 from speechtools.models.task_info import (EnergyRange, FilledPauseInfo, FixedSizes, LanguageModelInfo, MelPriorTTSInfo, RecognizerInfo,
                                           VarianceStats, VarianceTTSInfo, VocabularyInfo, VocoderInfo)
+from speechtools.models.task_info import LyricsModelInfo
 
 
 def StubTask() -> FixedSizes:  # noqa: N802 (reads like the task it stands for)
@@ -17,7 +18,8 @@ def StubTask() -> FixedSizes:  # noqa: N802 (reads like the task it stands for)
 
 
 def test_the_stub_implements_every_task_protocol() -> None:
-    for protocol in (VarianceTTSInfo, MelPriorTTSInfo, VocabularyInfo, VocoderInfo, FilledPauseInfo, RecognizerInfo, LanguageModelInfo):
+    for protocol in (VarianceTTSInfo, MelPriorTTSInfo, VocabularyInfo, VocoderInfo, FilledPauseInfo, RecognizerInfo, LanguageModelInfo,
+                     LyricsModelInfo):
         members = {n for n in dir(protocol) if not n.startswith("_")}
         assert members <= set(dir(StubTask())), protocol
 
