@@ -31,6 +31,8 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
                    "Speaker similarity: cosine of d-vectors, per utterance or to the speaker's centroid (extra eval)."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
+    "lyrics": ("speechtools.cli.score_lyrics:lyrics",
+               "Lyrics: rhyme accuracy, rhyme density, Combo-N, distinct-n (+ perplexity under a DeepRapper model)."),
 }
 
 

@@ -179,3 +179,25 @@ class DeepRapperTask(Task):
         self.conf.rhyme_list = str(Path(model_dir) / RHYMES_NAME)
         self._vocab = None
         _ = self.vocab
+
+
+@torch.inference_mode()
+def lyrics_perplexity(task: DeepRapperTask, model: torch.nn.Module, songs: Sequence[Song], device: torch.device,
+                      batch_size: int = 8) -> float:
+    """Per-token perplexity ``exp(−Σ log p / N)`` of the songs' sequences under the model (every
+    target token counted: characters or words, ``[SEP]``, ``[BEAT]``, ``[CLS]``)."""
+    from tqdm import tqdm
+
+    from speechtools.models.deeprapper import sequence_log_probs
+
+    windows = task.windows(songs).items
+    total = torch.zeros(2, dtype=torch.float64)
+    starts = range(0, len(windows), batch_size)
+    for start in tqdm(starts, desc="perplexity", unit=" batches", disable=len(starts) < 20):
+        batch = {k: v.to(device) for k, v in task.collate(windows[start: start + batch_size]).items()}
+        part = sequence_log_probs(model, batch)  # type: ignore[arg-type]
+        if part is not None:
+            total += part.double().cpu()
+    if total[1] == 0:
+        raise UserError("no tokens to score")
+    return float(torch.exp(-total[0] / total[1]))
