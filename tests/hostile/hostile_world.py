@@ -45,6 +45,7 @@ class World:
     corpora: Path
     ada: Path = Path()
     asr: Path = Path()
+    rapper: Path = Path()
 
 
 def _cli(*args: str) -> None:
@@ -124,8 +125,12 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _new_speaker(data, files / "new_speaker")
     configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt", asr_sets)
     corpora = _corpora(root / "corpora", data)
+    lyrics = root / "lyrics"
+    _cli("music", "prepare-lyrics", str(FIXTURES / "music" / "lyrics" / "beats_zh.txt"), "--lang", "zh", "--out-dir", str(lyrics))
+    rapper = _train(REPO / "conf" / "music" / "deeprapper_tiny.yaml", root / "rapper", f"task_conf.train_lyrics={lyrics / 'train.txt'}",
+                    f"task_conf.token_list={lyrics / 'tokens.txt'}", f"task_conf.rhyme_list={lyrics / 'rhymes.txt'}", "trainer.max_steps=1")
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora, ada, asr)
+                 wavs, files, configs, corpora, ada, asr, rapper)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:
