@@ -7,12 +7,13 @@
 #   ./run.sh --mini true                          # CI mini path: bundled ci fixture, tiny model (seconds)
 #   ./run.sh --mini true --lang en                # English mini path: bundled verse (words, CMUdict rhymes)
 #   ./run.sh --corpus ../../../../shared/corpora/chinese_poetry --max-steps 3000   # the ci, CPU-size model
-#   ./run.sh --lang en --corpus data/verse_en.txt # English: your lyrics file(s) (see README.md for Shakespeare's verse)
+#   ./run.sh --lang en --corpus ../../../../shared/corpora/english_text/shakespeare_modern.txt.gz --test-songs 14 --valid-songs 7
+#                                                 # English: Shakespeare's sonnets (or any lyrics files)
 #   ./run.sh --stage 3 --stop-stage 4             # re-run generation and scoring only
 stage=1                   # first stage: 1 data, 2 train, 3 generate, 4 score
 stop_stage=4              # last stage
 lang=zh                   # zh (ci, characters, pinyin finals) | en (lyrics text files, words, CMUdict rhymes)
-corpus=""                 # zh: the chinese_poetry folder (ci.song.*.json); en: lyrics files/folders (default with --mini: the bundled fixture)
+corpus=""                 # zh: the chinese_poetry folder (ci.song.*.json); en: lyrics files/folders, or shakespeare_modern.txt.gz (its sonnets); --mini: a bundled fixture
 mini=false                # true: the bundled fixture and the tiny config (the CI path)
 config=""                 # training config (default: conf/music/deeprapper_cpu.yaml, or deeprapper_tiny.yaml with --mini)
 tag=""                    # experiment names exp/<lang>_<system>_<tag> (default: cpu, or mini)
@@ -50,6 +51,10 @@ if [ "$lang" = zh ]; then format=ci; else format=lyrics; fi
 data=data/$lang
 
 prepare() {
+  if [ "$lang" = en ] && [ "${corpus%shakespeare_modern.txt.gz}" != "$corpus" ]; then
+    python local/shakespeare_sonnets.py "$corpus" data/sonnets.txt  # the 154 sonnets as lyrics
+    corpus=data/sonnets.txt
+  fi
   speechtools music prepare-lyrics $corpus --format "$format" --lang "$lang" --valid-songs "$valid_songs" \
     --test-songs "$test_songs" --max-tokens "$max_tokens" --seed "$seed" --out-dir "$data"
   # the real held-out lyrics, cut to the length of a generated song: the reference line (d)
