@@ -126,7 +126,9 @@ class _Song:
 def generate_song(model: DeepRapper, vocab: LyricsVocab, scheme: RhymeScheme, prompt: List[Line], lines: int,
                   beat_mode: BeatMode, reverse: bool, sampling: SamplingConfig, control: Optional[RhymeControl],
                   generator: torch.Generator, tempo: Optional[str] = None) -> List[Line]:
-    """The prompt's lines followed by ``lines`` generated lines, in reading order (module docstring)."""
+    """The prompt's lines followed by ``lines`` generated lines, in reading order (module docstring).
+    Generation stops early (fewer lines, the last one possibly unfinished) when the sequence
+    fills the model's context (``max_length`` tokens)."""
     enc = encode_song(Song(prompt, tempo), beat_mode, reverse)
     del enc.tokens[-1], enc.sentence[-1], enc.position[-1], enc.beat[-1]  # no [CLS]: the song goes on
     ids = vocab.encode(enc, scheme)

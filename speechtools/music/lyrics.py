@@ -86,6 +86,7 @@ class EncodedSong:
     beat: List[int] = field(default_factory=list)
 
     def add(self, token: str, sentence: int, position: int, beat: int) -> None:
+        """Append one token with its ids."""
         self.tokens.append(token)
         self.sentence.append(sentence)
         self.position.append(position)
@@ -286,6 +287,7 @@ class LyricsVocab:
         return cls(TokenList.load(tokens_path), rhymes)
 
     def save(self, tokens_path: PathLike, rhymes_path: PathLike) -> None:
+        """Write ``tokens.txt`` and ``rhymes.txt`` (each atomically)."""
         self.tokens.save(tokens_path)
         write_lines(rhymes_path, self.rhymes)
 
