@@ -35,7 +35,6 @@ help_message="Usage: ./run.sh [options]   (DeepRapper recipe; see README.md)"
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
 set -euo pipefail
-logdir=exp/logs
 
 fixtures=$SPEECHTOOLS_ROOT/tests/fixtures/music/lyrics
 if [ "$mini" = true ]; then
@@ -49,6 +48,7 @@ fi
 [ -n "$corpus" ] || { log "give --corpus (zh: the chinese_poetry folder; en: lyrics files), or --mini true"; exit 1; }
 if [ "$lang" = zh ]; then format=ci; else format=lyrics; fi
 data=data/$lang
+logdir=exp/logs/${lang}_$tag
 
 prepare() {
   if [ "$lang" = en ] && [ "${corpus%shakespeare_modern.txt.gz}" != "$corpus" ]; then
