@@ -109,6 +109,8 @@ class NARTTS(nn.Module):
 
     synthesis_controls: ClassVar[Tuple[str, ...]] = ("speed", "pitch_shift", "energy_scale")
     """The prosody controls :meth:`synthesize` honours (``alpha`` is the speed control)."""
+    returns_attention: ClassVar[bool] = False
+    """Whether :meth:`synthesize` returns an encoder-decoder ``attention`` (here: no, durations are predicted)."""
 
     def synthesize(self, tokens: torch.Tensor, token_lengths: torch.Tensor, **inputs: Any) -> Dict[str, torch.Tensor]:
         """Inference entry of the synthesiser: :meth:`forward` without targets (``mel_post``, ``frame_lengths``, ``scaled_durations``)."""

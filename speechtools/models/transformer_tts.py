@@ -321,6 +321,8 @@ class TransformerTTS(nn.Module):
     accepts_reference_mel: ClassVar[bool] = False
     synthesis_controls: ClassVar[Tuple[str, ...]] = ()
     """No prosody controls: the decoder chooses its own durations, pitch and energy."""
+    returns_attention: ClassVar[bool] = True
+    """:meth:`synthesize` returns the attention of its best head (LRSpeech's WCR/ADR read it)."""
 
     def synthesize(
         self, tokens: torch.Tensor, token_lengths: torch.Tensor, speakers: Optional[torch.Tensor] = None,

@@ -172,6 +172,12 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     (tg_grids / "LJ-test.TextGrid").write_bytes((FIXTURES / "align" / "LJ-test.TextGrid").read_bytes())
     from speechtools.audio.store import FeatureStore
 
+    attention = folder / "attention"  # `score attention`'s input: (frames, tokens) matrices, rows distributions
+    attention.mkdir()
+    for uttid, (frames, tokens) in (("a1", (12, 4)), ("a2", (9, 3))):
+        weights = np.eye(tokens, dtype=np.float32)[np.arange(frames) * tokens // frames]
+        np.save(attention / f"{uttid}.npy", weights)
+    (folder / "attention_words.txt").write_text("a1 2 2\na2 1 2\n")
     store = FeatureStore(folder / "tg_dump")
     store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))
     store.write_index("mel", ["LJ-test"])
