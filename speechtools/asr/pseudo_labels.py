@@ -43,10 +43,11 @@ def transcribe_unpaired_speech(model_dir: PathLike, data_dir: PathLike, out_data
     """Transcribe every utterance of ``data_dir`` with the recogniser ``model_dir``; write the pairs to ``out_data``.
 
     An utterance that cannot be decoded (unreadable, empty or too short audio) or whose
-    hypothesis is empty is dropped with its reason; the others are written.
+    hypothesis is empty is dropped with its reason; the others are written (possibly none: a
+    recogniser that hears nothing yet gives an empty set of pairs and every reason).
 
     Raises:
-        UserError: nothing could be transcribed (after every utterance was tried).
+        UserError: no utterance could be decoded at all (after every utterance was tried).
     """
     check_replaceable(out_data, SYNTHETIC_DIR_NAMES)
     source = DataDir.load(data_dir)
@@ -57,8 +58,8 @@ def transcribe_unpaired_speech(model_dir: PathLike, data_dir: PathLike, out_data
     dropped = dict(failures)
     dropped.update({u: EMPTY_HYPOTHESIS for u, h in hyps.items() if not h.strip()})
     kept = sorted(u for u, h in hyps.items() if h.strip())
-    if not kept:
-        raise UserError(f"no utterance could be transcribed ({len(dropped)} dropped)", data_dir)
+    if not hyps:
+        raise UserError(f"no utterance could be decoded ({len(dropped)} dropped)", data_dir)
     out = source.select(kept)
     out.text = {u: hyps[u] for u in kept}
     out.durations = None

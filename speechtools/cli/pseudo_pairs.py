@@ -45,11 +45,12 @@ def pseudo_pairs() -> None:
 @click.option("--attention-dir", default=None, type=OUTPUT_DIR, help="Also write each sentence's attention as <uttid>.npy (score attention reads them).")
 @click.option("--vocoder", default="griffin-lim", show_default=True, help="Vocoder of the wavs (the mels in --out-feats are the model's).")
 @click.option("--vocoder-model", default=None, help="Trained vocoder model directory (neural vocoders).")
+@click.option("--vocoder-set", "vocoder_overrides", multiple=True, metavar="KEY=VALUE", help="Vocoder setting, as synth (e.g. n_iter=32).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @device_option
 def speak(tts_model: str, text_file: str, out_data: str, out_feats: str, speaker: Optional[str], min_wcr: float, min_adr: float,
           wcr_reduce: str, band: float, min_band: float, attention_dir: Optional[str], vocoder: str, vocoder_model: Optional[str],
-          batch_size: int, device: str) -> None:
+          vocoder_overrides: Tuple[str, ...], batch_size: int, device: str) -> None:
     """A TTS model speaks unpaired text: (synthetic speech, real text) pairs.
 
     Every sentence is checked before any audio is made. With an attention model each sentence's
@@ -66,7 +67,7 @@ def speak(tts_model: str, text_file: str, out_data: str, out_feats: str, speaker
     from speechtools.tts.synthesizer import Synthesizer, read_text_inputs
 
     inputs = read_text_inputs(text_file, with_ids=True)
-    synth = Synthesizer(tts_model, device=device, vocoder=vocoder, vocoder_model=vocoder_model)
+    synth = Synthesizer(tts_model, device=device, vocoder=vocoder, vocoder_model=vocoder_model, vocoder_overrides=vocoder_overrides)
     report = speak_unpaired_text(synth, inputs, out_data, out_feats, speaker, AttentionFilter(min_wcr, min_adr, band, min_band, wcr_reduce),
                                  attention_dir, batch_size, source=text_file)
     click.echo(f"wrote {out_data} and {out_feats}")
@@ -105,5 +106,7 @@ def transcribe(data_dir: str, asr_model: str, out_data: str, beam_size: int, ctc
     click.echo(f"wrote {out_data}")
     for line in report.lines():
         click.echo(line)
+    if not report.kept:
+        click.echo(f"warning: no pseudo-pairs: every hypothesis was empty (reasons in {out_data}/dropped)", err=True)
     if unreadable:
         raise UserError(f"{len(unreadable)} utterance(s) could not be decoded (listed above; the others are in {out_data})")

@@ -365,6 +365,15 @@ def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, 
     assert (marker.kind, marker.kept, marker.dropped) == ("text", len(data.text), len(dropped))
 
 
+def test_a_recogniser_that_hears_nothing_gives_no_pairs_and_every_reason(world: World, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "pseudo"
+    code, _, err = run(capsys, "pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu")
+    hyps = read_text(_decode_data(world, tmp_path, capsys))
+    assert not any(h.strip() for h in hyps.values())  # the world's 20-step recogniser hears nothing yet
+    assert code == 0 and "warning: no pseudo-pairs" in err
+    assert read_text(out / "text") == {} and set(read_text(out / "dropped")) == set(hyps)
+
+
 def test_transcribe_refuses_to_replace_a_folder_that_is_not_a_data_directory(world: World, tmp_path: Path, capsys) -> None:
     out = tmp_path / "precious"
     out.mkdir()
