@@ -89,3 +89,41 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     click.echo(f"evaluated {s['evaluated']}; best loss {s['best_loss']:.4f}; "
                f"predictor Kendall tau (held-out random candidates) {'n/a' if tau is None else f'{tau:.3f}'}", err=True)
     click.echo(best)
+
+
+@nas.command("cost")
+@click.option("--supernet", required=True, help="Trained supernet model directory (model: lightspeech_supernet).")
+@click.option("--data", "data_dir", required=True, help="Data directory whose first --latency-sentences are timed.")
+@click.option("--feats", required=True, help="Feature store of that set (dump/<set>).")
+@click.option("--arch", "archs", required=True, multiple=True, help="Architecture string (names or ids), repeatable.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="CPU threads of the latency measurement.")
+@click.option("--latency-sentences", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed passes (the fastest counts).")
+@click.option("--latency-cache", type=OUTPUT_FILE, default=None, help="Latency cache to read and extend (e.g. a search's).")
+def cost(supernet: str, data_dir: str, feats: str, archs: tuple, threads: int, latency_sentences: int, repeats: int,
+         latency_cache: Optional[str]) -> None:
+    """Parameters, MACs and measured CPU latency of architectures, one tab-separated line each.
+
+    Columns: architecture, parameters, MACs (median sentence), ms per sentence at batch 1. The
+    model is the standalone LightSpeech of the string with the supernet's settings.
+
+    \b
+    Example:
+      speechtools nas cost --supernet exp/supernet --data data/dev --feats dump/dev --arch "2 7 4 3 5 6 3 4"
+    """
+    from speechtools.errors import UserError
+    from speechtools.nas.cost import CostMeter, fixed_sentences
+    from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
+    from speechtools.nn.search_space import canonical_arch
+
+    loaded = load_supernet(supernet)
+    evaluator = SupernetEvaluator(loaded, data_dir, feats)
+    meter = CostMeter(loaded.model, loaded.task, fixed_sentences(evaluator.dataset.items, latency_sentences), threads=threads,
+                      cache_path=latency_cache, repeats=repeats)
+    for arch in archs:
+        try:
+            loaded.model.split(arch)
+        except ValueError as exc:
+            raise UserError(f"--arch: {exc}") from None
+        c = meter.cost(arch)
+        click.echo(f"{canonical_arch(arch)}\t{c.params}\t{c.macs}\t{c.latency_ms:.3f}")

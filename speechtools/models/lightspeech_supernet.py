@@ -35,7 +35,7 @@ import torch
 
 from speechtools.models import MODELS
 from speechtools.models.lightspeech import LightSpeech, LightSpeechConfig
-from speechtools.nn.search_space import OPERATIONS, Operation, canonical_arch, split_arch
+from speechtools.nn.search_space import OPERATIONS, Operation, canonical_arch, parse_arch, split_arch
 from speechtools.nn.supernet import SupernetStack, path_state_dict
 
 SAMPLINGS = ("fair", "uniform")
@@ -103,10 +103,10 @@ class LightSpeechSupernet(LightSpeech):
 
     def split(self, arch: str) -> Tuple[List[Operation], List[Operation]]:
         """Encoder and decoder operations of ``arch``; ValueError unless it has one per layer."""
-        enc, dec = split_arch(arch, len(self.encoder.layers))
-        if len(dec) != len(self.decoder.layers):
-            raise ValueError(f"arch {arch!r} has {len(enc) + len(dec)} operations; this supernet has {self.n_layers} layers")
-        return enc, dec
+        ops = parse_arch(arch)
+        if len(ops) != self.n_layers:
+            raise ValueError(f"arch {arch!r} has {len(ops)} operations; this supernet has {self.n_layers} layers")
+        return split_arch(arch, len(self.encoder.layers))
 
     def set_arch(self, arch: str) -> None:
         """Run ``arch`` in eval mode (candidate evaluation)."""

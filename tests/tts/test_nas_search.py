@@ -177,3 +177,15 @@ def test_a_constraint_no_architecture_meets_is_one_line(supernet: Path, tiny_mod
     code, _, err = run_cli(["nas", "search", "--supernet", str(tiny_model_dir), "--data", data, "--feats", feats,
                             "--out-dir", str(tmp_path / "x"), "--budget", "4", "--max-params", "1000000"])
     assert code == 1 and err.count("\n") == 1 and "not a supernet" in err
+
+
+def test_nas_cost_prints_size_and_latency_and_refuses_a_wrong_length(supernet: Path, tiny_model_dir: Path, run_cli):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    base = ["nas", "cost", "--supernet", str(supernet), "--data", data, "--feats", feats, "--latency-sentences", "1", "--repeats", "1"]
+    code, out, err = run_cli(base + ["--arch", "2 7 4 3 5 6 3 4", "--arch", ARCH_A])
+    assert code == 0, err
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [r[0] for r in rows] == ["sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13", ARCH_A]
+    assert all(int(r[1]) > 0 and int(r[2]) > 0 and float(r[3]) > 0 for r in rows)
+    code, out, err = run_cli(base + ["--arch", "sep5 sep5"])
+    assert code == 1 and out == "" and err.count("\n") == 1 and "8 layers" in err
