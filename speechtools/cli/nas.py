@@ -47,7 +47,9 @@ def nas() -> None:
               help="Sentences of --data (first by id) timed per candidate.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed passes per candidate (the fastest counts).")
 @click.option("--latency-cache", type=OUTPUT_FILE, default=None, help="Latency cache to use [default: OUT_DIR/latency_cache.json].")
-@click.option("--train-config", default=None, help="Config the found architecture is trained with [default: the supernet's].")
+@click.option("--train-config", default=None,
+              help="Training settings (optim, scheduler, trainer, task) of the written config [default: the supernet's]; "
+                   "the model is the measured one (the supernet's settings with the found arch).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, max_latency_ms: Optional[float],
            max_params: Optional[int], seed: int, initial: int, per_round: int, pool: int, max_draws: int, threads: int,
@@ -82,8 +84,7 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     result = Search(evaluator, meter, settings, out, context, progress=progress).run()
     best = result.best["arch"]
     write_lines(out / "best_arch.txt", [best])
-    write_train_config(train_config or Path(supernet) / "config.yaml", best, len(loaded.model.encoder.layers),
-                       out / "lightspeech_nas.yaml")
+    write_train_config(train_config or Path(supernet) / "config.yaml", loaded.model.standalone(best)[0], out / "lightspeech_nas.yaml")
     s = result.summary
     tau = s["kendall_tau_initial_cross_validated"]
     click.echo(f"evaluated {s['evaluated']}; best loss {s['best_loss']:.4f}; "
