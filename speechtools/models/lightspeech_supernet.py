@@ -81,20 +81,12 @@ def sample_path(n_layers: int, num_updates: int, sampling: str, seed: int) -> Li
 class LightSpeechSupernet(LightSpeech):
     """LightSpeech whose searched layers hold all operations; one path per update in training."""
 
+    stack_class = SupernetStack
+
     def __init__(self, conf: LightSpeechSupernetConfig, vocab_size: int, n_mels: int = 80, n_speakers: int = 1) -> None:
         super().__init__(conf, vocab_size, n_mels, n_speakers)
         self.sampled: Optional[List[Operation]] = None
         self.fixed: Tuple[List[Operation], List[Operation]] = split_arch(conf.arch, conf.encoder_layers)
-
-    @classmethod
-    def encoder_stack(cls, conf: LightSpeechSupernetConfig) -> SupernetStack:
-        ops, _ = split_arch(conf.arch, conf.encoder_layers)
-        return SupernetStack(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout)
-
-    @classmethod
-    def decoder_stack(cls, conf: LightSpeechSupernetConfig) -> SupernetStack:
-        _, ops = split_arch(conf.arch, conf.encoder_layers)
-        return SupernetStack(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout, decoder=True)
 
     @property
     def n_layers(self) -> int:
