@@ -85,6 +85,7 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     assert all(0 < e["latency_ms"] <= 500 for e in log["evaluated"])
     config = (work / "exp" / "lightspeech_nas" / "config.yaml").read_text()
     assert "model: lightspeech\n" in config and best in config
+    assert "  dim: 32\n" in config and "max_steps: 5\n" in config  # the supernet's (measured) widths, --conf's schedule
     decode = work / "exp" / "lightspeech_nas" / "decode_eval"
     assert set(read_table(decode / "wav.scp")) == set(read_table(work / "data" / "eval" / "text"))
     assert "MCD" in (decode / "scoring" / "summary.txt").read_text()
