@@ -9,7 +9,7 @@ It trains with the ordinary trainer and the ``tts`` task; before every update th
 ``set_num_updates(n)`` hook draws the path of update ``n`` (all micro-batches of one update share
 it), a function of ``(sampling_seed, n)`` alone, so a resumed run draws the same paths:
 
-* ``sampling: fair`` (default): FairNAS's strict fairness (Chu et al., ICCV 2021, Sec. 3.2)
+* ``sampling: fair`` (default): FairNAS's strict fairness (Chu et al., ICCV 2021)
   spread over consecutive updates: in every block of 12 updates each layer runs a random
   permutation of the twelve operations, so every operation of every layer is trained exactly
   equally often (FairNAS accumulates the 12 paths into one update instead). Chosen because on a
@@ -17,7 +17,7 @@ it), a function of ``(sampling_seed, n)`` alone, so a resumed run draws the same
   by ±10 % (binomial), which biases the ranking of candidates toward the operations that
   happened to train more.
 * ``sampling: uniform``: each layer draws its operation uniformly at every update (Single Path
-  One-Shot, Guo et al., ECCV 2020, Sec. 3.2).
+  One-Shot, Guo et al., ECCV 2020).
 
 In eval mode (validation, candidate evaluation) the model runs its fixed path: ``arch`` of the
 config, or what :meth:`LightSpeechSupernet.set_arch` set. :meth:`~LightSpeechSupernet.standalone`

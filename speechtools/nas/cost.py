@@ -66,6 +66,7 @@ class LatencyCache:
         return f"{canonical_arch(arch)}|threads={threads}"
 
     def get(self, arch: str, threads: int) -> Optional[float]:
+        """The cached latency of ``arch`` at ``threads``, or None."""
         return self.entries.get(self.key(arch, threads))
 
     def put(self, arch: str, threads: int, latency_ms: float) -> None:

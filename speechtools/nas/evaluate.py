@@ -1,7 +1,7 @@
 """Evaluate candidate architectures with a trained supernet's shared weights, without retraining.
 
 One-shot NAS ranks candidates by their loss with weights inherited from the supernet (Bender et
-al., ICML 2018; Guo et al., ECCV 2020, Sec. 3): for an architecture string the supernet runs that
+al., ICML 2018; Guo et al., ECCV 2020): for an architecture string the supernet runs that
 path (``LightSpeechSupernet.set_arch``) in eval mode over a held-out data directory, and the loss
 terms of training (mel L1, log-duration MSE, pitch MSE; teacher-forced durations and pitch, as
 the trainer's validation) are averaged weighted by utterances. The model has LayerNorm only, so

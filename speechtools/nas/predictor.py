@@ -1,6 +1,6 @@
 """The performance predictor of GBDT-NAS: gradient-boosted trees on the one-hot architecture encoding.
 
-GBDT-NAS (Luo et al., "Neural Architecture Search with GBDT", 2020, Sec. 3.1; the secondary
+GBDT-NAS (Luo et al., "Neural Architecture Search with GBDT", 2020; the secondary
 sources' account of LightSpeech's search) encodes an architecture as the concatenated one-hot
 vectors of its layers' operations and regresses its accuracy with a gradient-boosted decision
 tree. Here the target is the supernet's validation loss and the regressor is scikit-learn's
@@ -56,7 +56,7 @@ def kendall_tau(predicted: Sequence[float], actual: Sequence[float]) -> float:
     """Kendall's tau-b between two score lists (nan when undefined: fewer than 2 items or a constant list)."""
     from scipy.stats import kendalltau
 
-    if len(predicted) < 2:
+    if len(set(predicted)) < 2 or len(set(actual)) < 2:  # fewer than 2 items, or a constant list: undefined
         return float("nan")
     return float(kendalltau(predicted, actual).statistic)
 

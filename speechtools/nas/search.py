@@ -1,6 +1,6 @@
 """Predictor-based architecture search under a size or CPU-latency constraint (GBDT-NAS over a supernet).
 
-The loop (GBDT-NAS, Luo et al. 2020, Alg. 1, with the supernet's shared-weight loss as the
+The loop (GBDT-NAS, Luo et al. 2020, with the supernet's shared-weight loss as the
 evaluation, as one-shot NAS does):
 
 1. draw random architectures (each layer's operation uniform over the twelve), keep those that
@@ -119,6 +119,7 @@ class _Log:
         self.entries: List[Dict[str, Any]] = []
 
     def save(self, summary: Optional[Dict[str, Any]] = None) -> None:
+        """Rewrite the log (atomically) with the entries so far and, at the end, the summary."""
         data = {**self.head, "evaluated": self.entries, **({"summary": summary} if summary else {})}
         with atomic_write(self.path) as handle:
             json.dump(data, handle, indent=1, allow_nan=False, default=_json_default)
@@ -178,6 +179,7 @@ class Search:
                         f"{cost.latency_ms:.2f} ms per sentence here at {s.threads} thread(s)")
 
     def random_arch(self) -> str:
+        """An architecture drawn uniformly (each layer's operation uniform over the twelve)."""
         return arch_from_ids(self.rng.integers(1, len(OPERATIONS) + 1, size=self.n_layers).tolist())
 
     def evaluate(self, arch: str, cost: Cost, source: str, round_: int, predicted: Optional[float]) -> Dict[str, Any]:
@@ -208,6 +210,7 @@ class Search:
                                 "search (loosen it, or raise --max-draws)")
 
     def run(self) -> SearchResult:
+        """Search until ``budget`` candidates are evaluated (module docstring); write the log's summary."""
         s = self.settings
         self.check_possible()
         bar = tqdm(total=s.budget, desc="nas search", unit="arch", disable=not self.progress, dynamic_ncols=True)

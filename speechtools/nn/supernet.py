@@ -4,7 +4,7 @@ Every layer of a :class:`SupernetStack` holds all twelve operations of
 :data:`~speechtools.nn.search_space.OPERATIONS` (:class:`MixedOperation`); one of them, the
 layer's *active* operation, runs per forward pass. Weights are shared between architectures:
 a candidate architecture uses, in each layer, the weights of its chosen operation in that layer
-(Guo et al., "Single Path One-Shot NAS with Uniform Sampling", ECCV 2020, Sec. 3; Bender et al.,
+(Guo et al., "Single Path One-Shot NAS with Uniform Sampling", ECCV 2020; Bender et al.,
 ICML 2018). With a fixed path the stack computes exactly what a
 :class:`~speechtools.nn.search_space.SearchedStack` of that path computes with the same weights
 (:func:`path_state_dict` maps the keys).
@@ -32,6 +32,7 @@ class MixedOperation(nn.Module):
         self.active = active
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The active operation of ``x`` ``(batch, T, dim)``."""
         return self.choices[self.active](x, mask)
 
 
@@ -39,6 +40,7 @@ class SupernetStack(SearchedStack):
     """A :class:`SearchedStack` whose layers are :class:`MixedOperation` s; ``ops`` is the initial path."""
 
     def layer_module(self, op: Operation, dim: int, filter_size: int, dropout: float, attention_dropout: float) -> nn.Module:
+        """A :class:`MixedOperation` whose active operation is ``op``."""
         return MixedOperation(dim, filter_size, dropout, attention_dropout, active=op.name)
 
     def set_path(self, ops: Sequence[Operation]) -> None:

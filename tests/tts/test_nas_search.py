@@ -6,7 +6,7 @@ import json
 import math
 from itertools import combinations
 from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ import torch
 
 from speechtools.cli.main import main
 from speechtools.models import MODELS
-from speechtools.nas.cost import CostMeter, LatencyCache, fixed_sentences
+from speechtools.nas.cost import CostMeter, fixed_sentences
 from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
 from speechtools.nas.predictor import decode, encode, kendall_tau
 from speechtools.nn.search_space import arch_ids
