@@ -46,6 +46,8 @@ def nas() -> None:
 @click.option("--latency-sentences", type=click.IntRange(min=1), default=20, show_default=True,
               help="Sentences of --data (first by id) timed per candidate.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed passes per candidate (the fastest counts).")
+@click.option("--latency-slack", type=FiniteRange(low=0.0), default=0.1, show_default=True,
+              help="Candidates whose additive latency estimate exceeds the limit by more than this fraction are not measured.")
 @click.option("--latency-cache", type=OUTPUT_FILE, default=None, help="Latency cache to use [default: OUT_DIR/latency_cache.json].")
 @click.option("--train-config", default=None,
               help="Training settings (optim, scheduler, trainer, task) of the written config [default: the supernet's]; "
@@ -53,7 +55,8 @@ def nas() -> None:
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, max_latency_ms: Optional[float],
            max_params: Optional[int], seed: int, initial: int, per_round: int, pool: int, max_draws: int, threads: int,
-           latency_sentences: int, repeats: int, latency_cache: Optional[str], train_config: Optional[str], progress: bool) -> None:
+           latency_sentences: int, repeats: int, latency_slack: float, latency_cache: Optional[str], train_config: Optional[str],
+           progress: bool) -> None:
     """Predictor-based search (GBDT-NAS) under a parameter or measured CPU-latency limit.
 
     Evaluates random candidates with the supernet's shared weights (held-out loss), fits a
@@ -73,7 +76,7 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
 
     settings = SearchSettings(budget=budget, max_latency_ms=max_latency_ms, max_params=max_params, seed=seed, initial=initial,
                               per_round=per_round, pool=pool, max_draws=max_draws, threads=threads,
-                              latency_sentences=latency_sentences, repeats=repeats)
+                              latency_sentences=latency_sentences, repeats=repeats, latency_slack=latency_slack)
     loaded = load_supernet(supernet)
     evaluator = SupernetEvaluator(loaded, data_dir, feats)
     out = Path(out_dir)

@@ -14,10 +14,10 @@ import torch
 
 from speechtools.cli.main import main
 from speechtools.models import MODELS
-from speechtools.nas.cost import CostMeter, fixed_sentences
+from speechtools.nas.cost import AdditiveEstimate, CostMeter, fixed_sentences
 from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
 from speechtools.nas.predictor import decode, encode, kendall_tau
-from speechtools.nn.search_space import arch_ids
+from speechtools.nn.search_space import arch_from_ids, arch_ids
 from speechtools.train.experiment import load_experiment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ def test_search_is_deterministic_resumable_and_writes_a_trainable_config(superne
     log = json.loads((tmp_path / "a" / "search.json").read_text())
     entries = log["evaluated"]
     assert len(entries) == 8 and [e["source"] for e in entries] == ["random"] * 5 + ["predictor"] * 3
-    assert all(e["params"] <= 50000 for e in entries) and log["summary"]["random_draws_failing_constraint"] > 0 and len({e["arch"] for e in entries}) == 8
+    assert all(e["params"] <= 50000 for e in entries) and log["summary"]["random_draws_skipped_by_estimate"] > 0 and len({e["arch"] for e in entries}) == 8
     assert all(e["predicted_loss"] is not None for e in entries[5:])
     best = min(entries, key=lambda e: e["loss"])
     assert out.strip() == best["arch"] == log["summary"]["best_arch"]
@@ -189,3 +189,42 @@ def test_nas_cost_prints_size_and_latency_and_refuses_a_wrong_length(supernet: P
     assert all(int(r[1]) > 0 and int(r[2]) > 0 and float(r[3]) > 0 for r in rows)
     code, out, err = run_cli(base + ["--arch", "sep5 sep5"])
     assert code == 1 and out == "" and err.count("\n") == 1 and "8 layers" in err
+
+
+def test_the_additive_estimate_recovers_an_additive_cost_and_parameters_are_counted_exactly(supernet: Path, tiny_model_dir: Path):
+    rng = np.random.default_rng(1)
+    weights = {"encoder": rng.uniform(0, 3, 13), "decoder": rng.uniform(0, 9, 13)}
+    weights["encoder"][12] = weights["decoder"][12] = 0.0
+    cost = lambda arch: 2.0 + sum(weights["encoder" if i < 3 else "decoder"][k] for i, k in enumerate(arch_ids(arch)))  # noqa: E731
+    estimate = AdditiveEstimate(cost, 3, 5)
+    for _ in range(20):
+        arch = arch_from_ids(rng.integers(1, 13, size=8).tolist())
+        assert math.isclose(estimate(arch), cost(arch))
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    loaded = load_supernet(supernet)
+    meter = CostMeter(loaded.model, loaded.task, fixed_sentences(SupernetEvaluator(loaded, data, feats).dataset.items, 1))
+    for arch in (ARCH_A, ARCH_B, "12 12 12 12 12 12 12 12"):
+        assert meter.param_count(arch) == meter.size(arch)[0]
+
+
+def test_a_latency_limited_search_measures_only_plausible_candidates_and_keeps_the_limit(supernet: Path, tiny_model_dir: Path,
+                                                                                       tmp_path: Path, run_cli, monkeypatch):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    measured: List[str] = []
+
+    def fake(self, model):  # a deterministic latency: identity costs 0, sep1 11; plus a non-additive term
+        arch = f"{model.encoder.arch} {model.decoder.arch}"
+        measured.append(arch)
+        ids = arch_ids(arch)
+        return float(sum(12 - i for i in ids)) + 3.0 * (ids[0] == ids[-1])
+
+    monkeypatch.setattr(CostMeter, "measure", fake)
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "lat", "--max-latency-ms", "30")
+    assert code == 0, err
+    log = json.loads((tmp_path / "lat" / "search.json").read_text())
+    assert all(e["latency_ms"] <= 30 for e in log["evaluated"]) and len(log["evaluated"]) == 8
+    summary = log["summary"]
+    assert summary["random_draws_skipped_by_estimate"] > 0 and summary["latency_estimate_ms"]["all_identity"] == 3.0
+    assert summary["latency_estimate_ms"]["decoder"]["sep1"] == 11.0  # (11 + 3) - 3: measured minus all-identity
+    # each architecture measured once (the cache): all-identity, the 22 one-operation ones, then candidates that passed the screen
+    assert len(measured) == len(set(measured)) >= 23 + 8
