@@ -45,6 +45,7 @@ class World:
     corpora: Path
     ada: Path = Path()
     asr: Path = Path()
+    supernet: Path = Path()
 
 
 def _cli(*args: str) -> None:
@@ -92,6 +93,7 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     aligner = _train(REPO / "conf" / "tts" / "aligner_tiny.yaml", root / "aligner", *sets)
     ada = _train(REPO / "conf" / "tts" / "adaspeech2_tiny.yaml", root / "ada", *sets)  # the source of `adapt`
     teacher = _train(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", root / "teacher", *sets)
+    supernet = _train(REPO / "conf" / "tts" / "lightspeech_supernet_tiny.yaml", root / "supernet", *sets)  # `nas search`
     vocoder = _train(REPO / "conf" / "vocoder" / "priorgrad_tiny.yaml", root / "vocoder", f"task_conf.train_data={data}",
                      f"task_conf.train_feats={dump}", f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
                      "trainer.max_steps=2", "trainer.save_interval=2")
@@ -125,7 +127,7 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     configs = _configs(root / "configs", sets, pairs, root / "corr_tokens.txt", asr_sets)
     corpora = _corpora(root / "corpora", data)
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora, ada, asr)
+                 wavs, files, configs, corpora, ada, asr, supernet)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:

@@ -193,6 +193,12 @@ def rows() -> Dict[str, Row]:
                                                   "--device", "cpu"]),  # an untrained recogniser emits words only with a bonus
         "synth": Row(lambda w: ["--model-dir", In(w.tts, "model"), "--text-file", In(w.data / "text"), "--ids", "--out-dir", Out("dir"),
                                 "--speed", Num("1.0"), "--pitch-shift", Num("0"), "--device", "cpu"], skip=slow_text),
+        "nas cost": Row(lambda w: ["--supernet", In(w.supernet, "model"), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
+                                   "--arch", "2 7 4 3 5 6 3 4", "--latency-sentences", Num("1"), "--repeats", Num("1"),
+                                   "--latency-cache", Out("file", ".json")]),
+        "nas search": Row(lambda w: ["--supernet", In(w.supernet, "model"), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
+                                     "--out-dir", Out("dir"), "--budget", Num("3"), "--initial", Num("2"), "--pool", Num("5"),
+                                     "--max-params", Num("1000000"), "--no-progress"]),
         "teacher distill": Row(lambda w: ["--model-dir", In(w.teacher, "model"), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
                                           "--out-data", Out("dir"), "--out-feats", Out("dir"), "--max-ratio", Num("2"), "--min-focus-rate", Num("0"),
                                           "--device", "cpu"]),
