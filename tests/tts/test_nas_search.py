@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from speechtools.cli.main import main
 from speechtools.models import MODELS
 from speechtools.nas.cost import AdditiveEstimate, CostMeter, fixed_sentences
 from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
@@ -118,16 +117,6 @@ def test_one_hot_encoding_round_trips():
 def _search(run_cli, supernet: Path, data: str, feats: str, out: Path, *extra: str):
     return run_cli(["nas", "search", "--supernet", str(supernet), "--data", data, "--feats", feats, "--out-dir", str(out),
                     "--budget", "8", "--initial", "5", "--per-round", "2", "--pool", "50", "--no-progress", *extra])
-
-
-@pytest.fixture
-def run_cli(capsys):
-    def run(args):
-        with pytest.raises(SystemExit) as exc:
-            main(args)
-        captured = capsys.readouterr()
-        return exc.value.code, captured.out, captured.err
-    return run
 
 
 def test_search_is_deterministic_resumable_and_writes_a_trainable_config(supernet: Path, tiny_model_dir: Path, tmp_path: Path,

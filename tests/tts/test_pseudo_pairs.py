@@ -9,19 +9,10 @@ import numpy as np
 import pytest
 
 from speechtools.audio.store import FeatureStore
-from speechtools.cli.main import main
 from speechtools.data.kaldi import DataDir, read_durations, read_table
 from speechtools.data.synthetic import read_marker
 
 SENTENCES = {"s1": "Printing, in the only sense.", "s2": "In the only sense.", "s3": "Printing.", "s4": "The only sense."}
-
-
-def run(capsys, *args) -> Tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
 
 
 @pytest.fixture()
@@ -31,17 +22,17 @@ def text_file(tmp_path: Path) -> Path:
     return path
 
 
-def speak(capsys, model: Path, text: Path, out: Path, *options: str) -> Tuple[int, str, str]:
-    return run(capsys, "pseudo-pairs", "speak", "--tts-model", model, "--text", text, "--out-data", out / "data",
-               "--out-feats", out / "dump", "--device", "cpu", *options)
+def speak(run_cli, model: Path, text: Path, out: Path, *options: str) -> Tuple[int, str, str]:
+    return run_cli(["pseudo-pairs", "speak", "--tts-model", model, "--text", text, "--out-data", out / "data",
+                    "--out-feats", out / "dump", "--device", "cpu", *options])
 
 
 def scores_of(data: Path) -> dict:
     return {u: tuple(float(x) for x in v.split()) for u, v in read_table(data / "attention_scores").items()}
 
 
-def test_every_sentence_becomes_a_pair_with_its_attention_scores(tiny_attention_model_dir, text_file, tmp_path, capsys):
-    code, stdout, err = speak(capsys, tiny_attention_model_dir, text_file, tmp_path, "--attention-dir", tmp_path / "att")
+def test_every_sentence_becomes_a_pair_with_its_attention_scores(tiny_attention_model_dir, text_file, tmp_path, run_cli):
+    code, stdout, err = speak(run_cli, tiny_attention_model_dir, text_file, tmp_path, "--attention-dir", tmp_path / "att")
     assert code == 0, err
     data = DataDir.load(tmp_path / "data")
     assert data.text == SENTENCES and set(data.utt2spk.values()) == {"tts"}
@@ -57,7 +48,7 @@ def test_every_sentence_becomes_a_pair_with_its_attention_scores(tiny_attention_
     assert (marker.kind, marker.kept, marker.dropped, marker.produced_by) == ("speech", 4, 0, str(tiny_attention_model_dir.resolve()))
     assert set(scores_of(tmp_path / "data")) == set(SENTENCES)
     # the scores written are those `score attention` gives for the saved matrices (token = word there: compare ADR)
-    code, stdout, _ = run(capsys, "score", "attention", tmp_path / "att", "--json", tmp_path / "att.json")
+    code, stdout, _ = run_cli(["score", "attention", tmp_path / "att", "--json", tmp_path / "att.json"])
     import json
 
     report = json.loads((tmp_path / "att.json").read_text())
@@ -65,15 +56,15 @@ def test_every_sentence_becomes_a_pair_with_its_attention_scores(tiny_attention_
         assert report["utterances"][uttid]["adr"] == pytest.approx(adr, abs=1e-4)
 
 
-def test_the_filter_keeps_exactly_the_sentences_above_both_thresholds(tiny_attention_model_dir, text_file, tmp_path, capsys):
-    code, _, err = speak(capsys, tiny_attention_model_dir, text_file, tmp_path / "all")
+def test_the_filter_keeps_exactly_the_sentences_above_both_thresholds(tiny_attention_model_dir, text_file, tmp_path, run_cli):
+    code, _, err = speak(run_cli, tiny_attention_model_dir, text_file, tmp_path / "all")
     assert code == 0, err
     scores = scores_of(tmp_path / "all" / "data")
     wcrs, adrs = sorted(s[0] for s in scores.values()), sorted(s[1] for s in scores.values())
     min_wcr, min_adr = wcrs[1], adrs[1]  # thresholds between the observed values: some sentences fall below one of them
     expected = sorted(u for u, (w, a) in scores.items() if w >= min_wcr - 5e-5 and a >= min_adr - 5e-5)
     assert 0 < len(expected) < len(SENTENCES)  # the filter has something to keep and something to drop
-    code, stdout, err = speak(capsys, tiny_attention_model_dir, text_file, tmp_path / "kd", "--min-wcr", f"{min_wcr - 5e-5:.6f}",
+    code, stdout, err = speak(run_cli, tiny_attention_model_dir, text_file, tmp_path / "kd", "--min-wcr", f"{min_wcr - 5e-5:.6f}",
                               "--min-adr", f"{min_adr - 5e-5:.6f}")
     assert code == 0, err
     kept = sorted(read_table(tmp_path / "kd" / "data" / "text"))
@@ -85,7 +76,7 @@ def test_the_filter_keeps_exactly_the_sentences_above_both_thresholds(tiny_atten
 
 
 def test_an_impossible_filter_an_empty_list_and_a_bad_line_are_one_line_errors_writing_nothing(
-        tiny_attention_model_dir, tiny_model_dir, text_file, tmp_path, capsys):
+        tiny_attention_model_dir, tiny_model_dir, text_file, tmp_path, run_cli):
     cases: List[Tuple[list, Path, str]] = [
         (["--min-wcr", "1", "--min-adr", "1"], text_file, "every sentence was dropped"),
     ]
@@ -97,16 +88,16 @@ def test_an_impossible_filter_an_empty_list_and_a_bad_line_are_one_line_errors_w
     cases.append(([], bad, "bad_text:2"))
     for k, (options, text, message) in enumerate(cases):
         out = tmp_path / f"case{k}"
-        code, _, err = speak(capsys, tiny_attention_model_dir, text, out, *options)
+        code, _, err = speak(run_cli, tiny_attention_model_dir, text, out, *options)
         errors = [line for line in err.splitlines() if "error:" in line]
         assert code != 0 and message in err and len(errors) == 1 and "Traceback" not in err, err
         assert not (out / "data").exists()
-    code, _, err = speak(capsys, tiny_model_dir, text_file, tmp_path / "nar", "--min-wcr", "0.5")
+    code, _, err = speak(run_cli, tiny_model_dir, text_file, tmp_path / "nar", "--min-wcr", "0.5")
     assert code != 0 and "need an attention model" in err and not (tmp_path / "nar" / "data").exists()
 
 
-def test_a_model_without_attention_speaks_without_scores(tiny_model_dir, text_file, tmp_path, capsys):
-    code, _, err = speak(capsys, tiny_model_dir, text_file, tmp_path)
+def test_a_model_without_attention_speaks_without_scores(tiny_model_dir, text_file, tmp_path, run_cli):
+    code, _, err = speak(run_cli, tiny_model_dir, text_file, tmp_path)
     assert code == 0, err
     assert sorted(read_table(tmp_path / "data" / "text")) == sorted(SENTENCES)
     assert not (tmp_path / "data" / "attention_scores").exists()
