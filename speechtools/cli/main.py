@@ -27,18 +27,22 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "text": ("speechtools.cli.text:text", "Text front-ends: normalise and convert to phonemes (en, zh); build a pre-training corpus."),
     "make-tokens": ("speechtools.cli.text:make_tokens", "Build tokens.txt from a data directory's text through a front-end."),
     "extract-feats": ("speechtools.cli.feats:extract_feats", "Extract log-mel, pitch and energy features into a feature store."),
+    "combine-feats": ("speechtools.cli.feats:combine_feats", "Index several feature stores as one (the stores of a data combine)."),
     "compute-stats": ("speechtools.cli.feats:compute_stats", "Compute global mean/std of features on a training set (stats.npz)."),
     "align": ("speechtools.cli.align:align", "Learn alignments and write token durations; import MFA TextGrids."),
     "adapt": ("speechtools.cli.adapt:adapt", "Adapt an AdaSpeech model directory to a new speaker (custom voice)."),
     "synth": ("speechtools.cli.synth:synth", "Synthesise speech from text with a trained TTS model directory."),
     "vocode": ("speechtools.cli.vocode:vocode", "Turn log-mel spectrograms into wavs with a trained vocoder (PriorGrad, DiffWave)."),
     "teacher": ("speechtools.cli.teacher:teacher", "FastSpeech teacher: attention durations and knowledge distillation."),
+    "pseudo-pairs": ("speechtools.cli.pseudo_pairs:pseudo_pairs",
+                     "LRSpeech: a TTS model speaks unpaired text, a recogniser transcribes unpaired speech (filtered by WCR/ADR)."),
     "correct": ("speechtools.cli.correct:correct", "ASR error-correction data tools: noising, edit alignment."),
     "correct-asr": ("speechtools.cli.correct:correct_asr", "Correct ASR hypotheses with a trained corrector (FastCorrect, AR)."),
     "midi": ("speechtools.cli.midi:midi", "OctupleMIDI: encode, decode and count tokens of MIDI files."),
     "asr": ("speechtools.cli.asr:asr", "Train and run a CTC/attention recogniser; decode with pocketsphinx for intelligibility."),
     "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
     "music": ("speechtools.cli.music:music", "Lyrics: prepare a corpus for DeepRapper, generate rap lyrics (music rap)."),
+    "nas": ("speechtools.cli.nas:nas", "LightSpeech architecture search on your data and CPU (supernet + GBDT predictor)."),
 }
 
 
