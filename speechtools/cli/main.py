@@ -38,6 +38,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "midi": ("speechtools.cli.midi:midi", "OctupleMIDI: encode, decode and count tokens of MIDI files."),
     "asr": ("speechtools.cli.asr:asr", "Train and run a CTC/attention recogniser; decode with pocketsphinx for intelligibility."),
     "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
+    "music": ("speechtools.cli.music:music", "Lyric-melody data and generation (SongMASS)."),
 }
 
 
