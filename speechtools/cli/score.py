@@ -31,6 +31,7 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
                    "Speaker similarity: cosine of d-vectors, per utterance or to the speaker's centroid (extra eval)."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
+    "melody": ("speechtools.cli.score_music:melody", "SongMASS melody metrics: PD, DD and melody distance (DTW)."),
 }
 
 

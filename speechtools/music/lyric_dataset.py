@@ -72,12 +72,25 @@ def score_files(spec: str) -> Tuple[Path, List[Path], str]:
     return root, files, prefix
 
 
+def one_per_piece(files: Sequence[Path]) -> Tuple[List[Path], List[Tuple[str, str]]]:
+    """One file per piece (same folder and stem, e.g. ``bwv277.mxl`` and ``bwv277.krn``), preferring
+    :data:`SCORE_SUFFIXES` order; the others as ``(file, reason)``."""
+    kept: Dict[Path, Path] = {}
+    for path in sorted(files, key=lambda p: SCORE_SUFFIXES.index(p.suffix.lower())):
+        kept.setdefault(path.with_suffix(""), path)
+    chosen = set(kept.values())
+    dropped = [(str(p), f"another encoding of {kept[p.with_suffix('')].name}") for p in files if p not in chosen]
+    return sorted(chosen), dropped
+
+
 def collect(score_specs: Sequence[str] = (), lmd_dirs: Sequence[str] = (), max_files: int = 0, min_syllables: int = 8) -> Collected:
     """Read every score (paired song or unpaired melody) and every Lakh ``.npy`` (paired song)."""
     out = Collected()
     jobs: List[Tuple[str, Path, str]] = []
     for spec in score_specs:
         root, files, prefix = score_files(spec)
+        files, dropped = one_per_piece(files)
+        out.skipped += dropped
         jobs += [("score", p, song_name(root, p, prefix)) for p in files[: max_files or None]]
     for folder in lmd_dirs:
         root = Path(folder)
