@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import OUTPUT_DIR
+from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, device_option
+from speechtools.fileio import write_lines
+
+if TYPE_CHECKING:
+    from speechtools.music.lyric_melody import Song
 
 
 @click.group()
@@ -17,6 +21,8 @@ def music() -> None:
     Examples:
       speechtools music lyrics-melody --scores music21:bach --out-dir data/songs
       speechtools music lyrics-melody --lmd-dir lmd_npy/ --out-dir data/lmd
+      speechtools music generate-melody --model-dir exp/songmass --lyrics song.txt --out-dir out/
+      speechtools music generate-lyrics --model-dir exp/songmass --melody tune.mid --out tune.txt
     """
 
 
@@ -47,3 +53,77 @@ def lyrics_melody(scores: Tuple[str, ...], lmd_dir: Tuple[str, ...], out_dir: st
     click.echo(f"paired songs: train {paired['train']} valid {paired['valid']} test {paired['test']} "  # type: ignore[index]
                f"({summary['syllables']} syllables, {summary['notes']} notes); unpaired melodies: {summary['melodies']}; "
                f"skipped: {summary['skipped']} (see {out_dir}/skipped.tsv)")
+
+
+def song_text(song: "Song") -> List[str]:
+    """One line per syllable: ``text<TAB>pitch:duration:rest ...`` (beats), a blank line after each sentence."""
+    lines: List[str] = []
+    for sentence in song.sentences:
+        for word in sentence:
+            for syl in word:
+                lines.append(syl.text + "\t" + " ".join(f"{n.pitch}:{n.duration:g}:{n.rest:g}" for n in syl.notes))
+        lines.append("")
+    return lines
+
+
+@music.command("generate-melody")
+@click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A trained songmass model directory.")
+@click.option("--lyrics", "lyrics_path", required=True, type=click.Path(dir_okay=False),
+              help="Lyrics: songs separated by blank lines, one line per sentence, syllables joined by '-' (Hel-lo world).")
+@click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Written whole: <n>.mid, <n>.txt per song, hyp.melody (one token line per song).")
+@click.option("--beam", type=click.IntRange(min=1), default=5, show_default=True)
+@device_option
+def generate_melody(model_dir: str, lyrics_path: str, out_dir: str, beam: int, device: str) -> None:
+    """Write a melody for each song of a lyrics file (MIDI with lyric events, and text).
+
+    Beam search keeps the lyrics' sentence count; notes are aligned to syllables by dynamic
+    programming over the model's attention (each syllable one or more notes).
+
+    Example: speechtools music generate-melody --model-dir exp/songmass --lyrics song.txt --out-dir out/
+    """
+    from tqdm import tqdm
+
+    from speechtools.fileio import atomic_dir
+    from speechtools.music.lyric_melody import melody_tokens
+    from speechtools.music.song_io import lyric_song, read_lyric_songs, write_song_midi
+    from speechtools.songwriter.generate import generate_melody as generate
+    from speechtools.train.model_dir import load_model_dir
+
+    songs = read_lyric_songs(lyrics_path)
+    loaded = load_model_dir(model_dir, device)
+    results = [generate(loaded, lyric_song(str(k), s), beam) for k, s in enumerate(tqdm(songs, desc="generate-melody", unit="song"), start=1)]
+    with atomic_dir(out_dir) as tmp:
+        for k, result in enumerate(results, start=1):
+            write_song_midi(result.song, tmp / f"{k}.mid")
+            write_lines(tmp / f"{k}.txt", song_text(result.song))
+        write_lines(tmp / "hyp.melody", [" ".join(melody_tokens(r.song)) for r in results])
+    fallbacks = sum(r.fallbacks for r in results)
+    click.echo(f"{len(results)} melodies -> {out_dir} ({sum(len(r.song.notes()) for r in results)} notes; "
+               f"{fallbacks} note(s) split or added where a sentence had fewer notes than syllables)")
+
+
+@music.command("generate-lyrics")
+@click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A trained songmass model directory.")
+@click.option("--melody", "melody_path", required=True, type=click.Path(dir_okay=False),
+              help="A MIDI file; its top voice is the melody, a rest of a beat or more ends a sentence.")
+@click.option("--out", "out_path", required=True, type=OUTPUT_FILE, help="The lyrics: one line per sentence, syllables separated by spaces.")
+@click.option("--midi-out", type=OUTPUT_FILE, default=None, help="Also write the melody with the lyrics as lyric events.")
+@click.option("--beam", type=click.IntRange(min=1), default=5, show_default=True)
+@device_option
+def generate_lyrics(model_dir: str, melody_path: str, out_path: str, midi_out: Optional[str], beam: int, device: str) -> None:
+    """Write lyrics for a melody (the direction the authors' code lacks), aligned to its notes.
+
+    Example: speechtools music generate-lyrics --model-dir exp/songmass --melody tune.mid --out tune.txt --midi-out tune_lyrics.mid
+    """
+    from speechtools.music.song_io import melody_from_midi, phrases, write_song_midi
+    from speechtools.songwriter.generate import generate_lyrics as generate
+    from speechtools.train.model_dir import load_model_dir
+
+    melody = phrases(melody_from_midi(melody_path))
+    loaded = load_model_dir(model_dir, device)
+    result = generate(loaded, melody, "lyrics", beam)
+    write_lines(out_path, [" ".join(syl.text for word in sentence for syl in word if syl.text) for sentence in result.song.sentences])
+    if midi_out:
+        write_song_midi(result.song, midi_out)
+    click.echo(f"{melody_path}: {len(melody)} sentences, {sum(len(s) for s in melody)} notes -> {len(result.song.syllables())} syllables "
+               f"-> {out_path} ({result.fallbacks} syllable(s) beyond a sentence's notes dropped)")

@@ -82,15 +82,21 @@ def cut(ids: List[int], limit: int) -> List[int]:
     return head[: ends[-1] + 1] if ends else head
 
 
+def with_eos(ids: List[int]) -> Tuple[List[int], List[int], List[int]]:
+    """``(ids, sentence index, word index)`` of one side of a pair: ``[align]`` dropped, ``[sep]`` kept,
+    ``</s>`` appended as a sentence and word of its own (index = number of ``[sep]``; one past the last word)."""
+    marked = sentence_ids(ids)
+    return (marked.ids + [EOS_ID], marked.sentences + [ids.count(SEP_ID)],
+            marked.words + [(marked.words[-1] + 1) if marked.words else 0])
+
+
 def supervised_item(kind: str, src: List[int], tgt: List[int]) -> Item:
     """A lyric<->melody pair as the reference's ``MusicMtDataset`` builds it (module docstring)."""
-    s, t = sentence_ids(src), sentence_ids(tgt)
-    n_sent = max(s.sentences[-1] + 1 if s.sentences else 0, t.sentences[-1] + 1 if t.sentences else 0)
-    target = t.ids + [EOS_ID]
-    return {"kind": kind, "source": s.ids + [EOS_ID], "source_sentences": s.sentences + [n_sent],
-            "source_words": s.words + [(s.words[-1] + 1) if s.words else 0],
-            "prev": [EOS_ID] + target[:-1], "target": target, "target_sentences": t.sentences + [n_sent],
-            "target_words": t.words + [(t.words[-1] + 1) if t.words else 0], "target_positions": list(range(len(target)))}
+    source, source_sentences, source_words = with_eos(src)
+    target, target_sentences, target_words = with_eos(tgt)
+    return {"kind": kind, "source": source, "source_sentences": source_sentences, "source_words": source_words,
+            "prev": [EOS_ID] + target[:-1], "target": target, "target_sentences": target_sentences,
+            "target_words": target_words, "target_positions": list(range(len(target)))}
 
 
 class SongMASSDataset(Dataset):
