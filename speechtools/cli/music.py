@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import click
 
 from speechtools.cli.options import OUTPUT_DIR, OUTPUT_FILE, device_option
+from speechtools.errors import UserError
 from speechtools.fileio import write_lines
 
 if TYPE_CHECKING:
@@ -68,12 +69,16 @@ def song_text(song: "Song") -> List[str]:
 
 @music.command("generate-melody")
 @click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A trained songmass model directory.")
-@click.option("--lyrics", "lyrics_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--lyrics", "lyrics_path", type=click.Path(dir_okay=False), default=None,
               help="Lyrics: songs separated by blank lines, one line per sentence, syllables joined by '-' (Hel-lo world).")
+@click.option("--songs", "songs_path", type=click.Path(dir_okay=False), default=None,
+              help="Instead of --lyrics: the lyrics of the songs of a songs.jsonl (from `lyrics-melody`), in file order.")
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True, help="With --songs: which songs.")
 @click.option("--out-dir", required=True, type=OUTPUT_DIR, help="Written whole: <n>.mid, <n>.txt per song, hyp.melody (one token line per song).")
 @click.option("--beam", type=click.IntRange(min=1), default=5, show_default=True)
 @device_option
-def generate_melody(model_dir: str, lyrics_path: str, out_dir: str, beam: int, device: str) -> None:
+def generate_melody(model_dir: str, lyrics_path: Optional[str], songs_path: Optional[str], split: str, out_dir: str, beam: int,
+                    device: str) -> None:
     """Write a melody for each song of a lyrics file (MIDI with lyric events, and text).
 
     Beam search keeps the lyrics' sentence count; notes are aligned to syllables by dynamic
@@ -84,12 +89,20 @@ def generate_melody(model_dir: str, lyrics_path: str, out_dir: str, beam: int, d
     from tqdm import tqdm
 
     from speechtools.fileio import atomic_dir
+    from speechtools.music.lyric_dataset import read_songs
     from speechtools.music.lyric_melody import melody_tokens
     from speechtools.music.song_io import lyric_song, read_lyric_songs, write_song_midi
     from speechtools.songwriter.generate import generate_melody as generate
     from speechtools.train.model_dir import load_model_dir
 
-    songs = read_lyric_songs(lyrics_path)
+    if (lyrics_path is None) == (songs_path is None):
+        raise click.UsageError("give one of --lyrics and --songs")
+    if lyrics_path is not None:
+        songs = read_lyric_songs(lyrics_path)
+    else:
+        songs = [[[[syl.text for syl in word] for word in sentence] for sentence in song.sentences] for song in read_songs(songs_path, split)]
+        if not songs:
+            raise UserError(f"no {split} song", songs_path)
     loaded = load_model_dir(model_dir, device)
     results = [generate(loaded, lyric_song(str(k), s), beam) for k, s in enumerate(tqdm(songs, desc="generate-melody", unit="song"), start=1)]
     with atomic_dir(out_dir) as tmp:
@@ -127,3 +140,45 @@ def generate_lyrics(model_dir: str, melody_path: str, out_path: str, midi_out: O
         write_song_midi(result.song, midi_out)
     click.echo(f"{melody_path}: {len(melody)} sentences, {sum(len(s) for s in melody)} notes -> {len(result.song.syllables())} syllables "
                f"-> {out_path} ({result.fallbacks} syllable(s) beyond a sentence's notes dropped)")
+
+
+@music.command("evaluate")
+@click.option("--model-dir", required=True, type=click.Path(file_okay=False), help="A trained songmass model directory.")
+@click.option("--songs", "songs_path", required=True, type=click.Path(dir_okay=False), help="songs.jsonl written by `lyrics-melody`.")
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the figures as JSON.")
+@click.option("--beam", type=click.IntRange(min=1), default=5, show_default=True, help="Beam of the lyric generation (syllable counts).")
+@device_option
+def evaluate(model_dir: str, songs_path: str, split: str, json_out: Optional[str], beam: int, device: str) -> None:
+    """Perplexity both ways, DP vs argmax alignment accuracy, and syllable-count agreement of generated lyrics.
+
+    Alignment: the reference melody is fed to the lyric-to-melody decoder and its attention aligned
+    to the syllables by the DP and by the per-note argmax; accuracy = notes given their true syllable.
+
+    Example: speechtools music evaluate --model-dir exp/songmass --songs data/songs/songs.jsonl --json exp/songmass/eval.json
+    """
+    from tqdm import tqdm
+
+    from speechtools.music.lyric_dataset import read_songs
+    from speechtools.scoring.report import write_json
+    from speechtools.songwriter.evaluate import evaluate_songs, syllable_agreement
+    from speechtools.songwriter.generate import generate_lyrics as generate
+    from speechtools.songwriter.generate import syllable_counts
+    from speechtools.train.model_dir import load_model_dir
+
+    songs = read_songs(songs_path, split)
+    if not songs:
+        raise UserError(f"no {split} song", songs_path)
+    loaded = load_model_dir(model_dir, device)
+    figures: Dict[str, float] = dict(evaluate_songs(loaded, songs).summary())
+    generated, notes, reference = [], [], []
+    for song in tqdm(songs, desc="generate-lyrics", unit="song"):
+        melody = [[n for word in sentence for syl in word for n in syl.notes] for sentence in song.sentences]
+        result = generate(loaded, melody, song.name, beam)
+        generated.append(syllable_counts(result.tokens))
+        notes.append([len(m) for m in melody])
+        reference.append([sum(len(word) for word in sentence) for sentence in song.sentences])
+    figures.update(syllable_agreement(generated, notes, reference))
+    click.echo(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()))
+    if json_out:
+        write_json(json_out, figures, indent=1)

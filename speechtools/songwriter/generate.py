@@ -24,7 +24,7 @@ import torch
 from speechtools.models.songmass import sentence_mask
 from speechtools.music.lyric_melody import SEP, Note, Song, Syllable, lyric_tokens, melody_tokens, normalise_notes
 from speechtools.music.song_io import parse_melody
-from speechtools.music.song_vocab import ALIGN_ID, EOS_ID, N_SPECIALS, SEP_ID
+from speechtools.music.song_vocab import ALIGN_ID, EOS_ID, N_SPECIALS, SEP_ID, SPECIALS
 from speechtools.music.syllable_alignment import align_syllables
 from speechtools.nn.beam_search import beam_search
 from speechtools.tasks.songmass import with_eos
@@ -161,3 +161,14 @@ def generate_lyrics(loaded: Any, melody: List[List[Note]], name: str, beam: int 
         sentences.append([[Syllable(text, group)] for (text, _), group in zip(hyp, groups)])
     return Generated(Song(name, sentences), tokens, fallbacks)
 
+
+
+def syllable_counts(tokens: Sequence[str]) -> List[int]:
+    """Generated syllables (``<unk>`` included, other specials not) per ``[sep]`` sentence of lyric tokens."""
+    counts = [0]
+    for token in tokens:
+        if token == SEP:
+            counts.append(0)
+        elif token == "<unk>" or token not in SPECIALS:
+            counts[-1] += 1
+    return counts if counts[-1] else counts[:-1]

@@ -96,3 +96,26 @@ def test_bad_inputs_give_one_line_errors(model_dir, tmp_path, capsys):
                         "--out", str(tmp_path / "x.txt")], capsys)
     assert code == 1 and err.splitlines() == [f"error: {tmp_path / 'silent.mid'}: the MIDI file has no notes (outside drum tracks)"]
     assert not (tmp_path / "o").exists() and not (tmp_path / "x.txt").exists()
+
+
+def test_evaluate_and_generate_for_the_test_songs(model_dir, tmp_path, capsys):
+    import json
+
+    songs = model_dir.parent / "data" / "songs.jsonl"
+    code, out, err = run(["music", "evaluate", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "train", "--beam", "1",
+                          "--json", str(tmp_path / "eval.json"), "--device", "cpu"], capsys)
+    assert code == 0, err
+    figures = json.loads((tmp_path / "eval.json").read_text())
+    assert figures["songs"] > 0 and figures["aligned_notes"] > 0
+    assert 0 <= figures["alignment_accuracy_argmax"] <= 1 and 0 < figures["alignment_accuracy_dp"] <= 1
+    assert figures["lyric_to_melody_ppl"] > 1 and figures["melody_to_lyric_ppl"] > 1
+    assert 0 <= figures["syllables_fit_notes"] <= 1
+    code, _, err = run(["music", "generate-melody", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "valid", "--beam", "1",
+                        "--out-dir", str(tmp_path / "gen"), "--device", "cpu"], capsys)
+    assert code == 0, err
+    hyp = (tmp_path / "gen" / "hyp.melody").read_text().splitlines()
+    ref = (model_dir.parent / "data" / "para" / "valid.melody").read_text().splitlines()
+    assert len(hyp) == len(ref) and all(h.split().count("[sep]") == r.split().count("[sep]") for h, r in zip(hyp, ref))
+    assert all(h.split().count("[align]") == r.split().count("[align]") for h, r in zip(hyp, ref))  # one per word
+    code, out, _ = run(["score", "melody", str(model_dir.parent / "data" / "para" / "valid.melody"), str(tmp_path / "gen" / "hyp.melody")], capsys)
+    assert code == 0 and out.startswith("%MELODY")

@@ -44,3 +44,15 @@ def test_worked_example_and_argmax_baseline():
 def test_too_few_notes_is_an_error():
     with pytest.raises(ValueError, match="at least one"):
         align_syllables(np.zeros((2, 3)))
+
+
+def test_syllable_agreement_worked_example():
+    from speechtools.songwriter.evaluate import syllable_agreement
+    from speechtools.songwriter.generate import syllable_counts
+
+    assert syllable_counts("la <unk> [sep] [sep] mi </s>".split()) == [2, 0, 1]
+    # sentence 1: 2 syllables on 3 notes (fits), reference 4; sentence 2: 0 syllables (does not fit), reference 2;
+    # a missing third sentence counts as 0 syllables (reference 1)
+    figures = syllable_agreement([[2, 0]], [[3, 2, 2]], [[4, 2, 1]])
+    assert figures["syllables_fit_notes"] == pytest.approx(1 / 3)
+    assert figures["syllable_count_rel_diff"] == pytest.approx((0.5 + 1 + 1) / 3)
