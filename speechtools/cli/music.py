@@ -128,16 +128,21 @@ def generate_lyrics(model_dir: str, melody_path: str, out_path: str, midi_out: O
 
     Example: speechtools music generate-lyrics --model-dir exp/songmass --melody tune.mid --out tune.txt --midi-out tune_lyrics.mid
     """
-    from speechtools.music.song_io import melody_from_midi, phrases, write_song_midi
+    from speechtools.fileio import atomic_paths
+    from speechtools.music.song_io import melody_from_midi, phrases, song_midi_bytes
     from speechtools.songwriter.generate import generate_lyrics as generate
     from speechtools.train.model_dir import load_model_dir
 
     melody = phrases(melody_from_midi(melody_path))
     loaded = load_model_dir(model_dir, device)
     result = generate(loaded, melody, "lyrics", beam)
-    write_lines(out_path, [" ".join(syl.text for word in sentence for syl in word if syl.text) for sentence in result.song.sentences])
+    lines = [" ".join(syl.text for word in sentence for syl in word if syl.text) for sentence in result.song.sentences]
     if midi_out:
-        write_song_midi(result.song, midi_out)
+        with atomic_paths(out_path, midi_out) as (text_tmp, midi_tmp):
+            text_tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            midi_tmp.write_bytes(song_midi_bytes(result.song))
+    else:
+        write_lines(out_path, lines)
     click.echo(f"{melody_path}: {len(melody)} sentences, {sum(len(s) for s in melody)} notes -> {len(result.song.syllables())} syllables "
                f"-> {out_path} ({result.fallbacks} syllable(s) beyond a sentence's notes dropped)")
 

@@ -195,12 +195,12 @@ class SongMASS(nn.Module):
             src_sentences = torch.zeros_like(src)
         n_sent = src.eq(SEP_ID).sum(dim=1)
         return {"memory": memory, "mask": pad, "sentences": src_sentences, "n_sent": n_sent, "seps": torch.zeros_like(n_sent),
-                "caches": [dict() for _ in self.decoders[target]], "step": 0, "weights": [],
+                "caches": [dict() for _ in self.decoders[target]], "step": 0,
                 "limit": torch.full_like(n_sent, 1 << 30) if max_lengths is None else max_lengths.to(n_sent)}
 
     def step(self, tokens: torch.Tensor, state: Dict[str, Any]) -> torch.Tensor:
         """Log-probabilities of the next token with the sentence-count rule: ``</s>`` only after as many
-        ``[sep]`` as the source has sentences, and then nothing else; the cross-attention goes to ``state["weights"]``."""
+        ``[sep]`` as the source has sentences, and then nothing else."""
         step = int(state["step"])
         if step > 0:
             state["seps"] = state["seps"] + tokens.eq(SEP_ID).long()
@@ -209,9 +209,8 @@ class SongMASS(nn.Module):
         mask = sentence_mask(state["mask"], state["sentences"] if self.conf.sentence_constraint else None,
                              current[:, None] if self.conf.sentence_constraint else None)
         positions = torch.full_like(tokens[:, None], step)
-        logits, weights = self.decode(self.direction[1], tokens[:, None], positions, state["memory"], mask, state["caches"])
+        logits, _ = self.decode(self.direction[1], tokens[:, None], positions, state["memory"], mask, state["caches"])
         state["step"] = step + 1
-        state["weights"].append(torch.stack(weights).mean(0)[:, 0])
         logp = F.log_softmax(logits[:, -1].float(), dim=-1)
         done = seps >= state["n_sent"]
         logp[:, EOS_ID] = torch.where(done, logp[:, EOS_ID], torch.full_like(logp[:, EOS_ID], float("-inf")))
@@ -227,7 +226,6 @@ class SongMASS(nn.Module):
         reorder_decoder_state(state, index)
         for key in ("sentences", "n_sent", "seps", "limit"):
             state[key] = state[key].index_select(0, index)
-        state["weights"] = [w.index_select(0, index) for w in state["weights"]]
 
 
 def alignment_loss(weights: List[torch.Tensor], source_words: torch.Tensor, target_words: torch.Tensor,

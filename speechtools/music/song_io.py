@@ -113,18 +113,25 @@ def song_to_midi(song: Song, tempo: float = 120.0) -> miditoolkit.MidiFile:
     return midi
 
 
-def write_song_midi(song: Song, path: PathLike) -> None:
-    """:func:`song_to_midi` saved as a type-0 file (atomic): one track holds notes and lyric events, so
-    music21 attaches the lyrics to the notes (it reads lyrics per track; miditoolkit writes them to
-    the tempo track of a type-1 file)."""
+def song_midi_bytes(song: Song) -> bytes:
+    """:func:`song_to_midi` as a type-0 file: one track holds notes and lyric events, so music21
+    attaches the lyrics to the notes (it reads lyrics per track; miditoolkit writes them to the
+    tempo track of a type-1 file)."""
     buffer = io.BytesIO()
     song_to_midi(song).dump(file=buffer)
     buffer.seek(0)
     source = mido.MidiFile(file=buffer)
     single = mido.MidiFile(type=0, ticks_per_beat=source.ticks_per_beat)
     single.tracks.append(mido.merge_tracks(source.tracks))
+    out = io.BytesIO()
+    single.save(file=out)
+    return out.getvalue()
+
+
+def write_song_midi(song: Song, path: PathLike) -> None:
+    """:func:`song_midi_bytes` written atomically."""
     with atomic_path(path) as tmp:
-        single.save(str(tmp))
+        tmp.write_bytes(song_midi_bytes(song))
 
 
 def melody_from_midi(path: PathLike) -> List[Note]:

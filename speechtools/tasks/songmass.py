@@ -174,7 +174,7 @@ class SongMASSTask(Task):
         """The ``lyric`` or ``melody`` vocabulary."""
         return self.lyric if modality == "lyric" else self.melody
 
-    def _entries(self, split: str) -> List[Tuple[str, List[int], Optional[List[int]]]]:
+    def _entries(self, split: str, required: bool = True) -> List[Tuple[str, List[int], Optional[List[int]]]]:
         root = Path(self.conf.data_dir)
         limit = self.conf.max_tokens
         entries: List[Tuple[str, List[int], Optional[List[int]]]] = []
@@ -190,7 +190,7 @@ class SongMASSTask(Task):
                     raise UserError(f"{len(src_lines)} {source} lines but {len(tgt_lines)} {target} lines", root / "para")
                 for s, t in zip(src_lines, tgt_lines):
                     entries.append((kind, *aligned_cut(self.vocab(source).ids(s), self.vocab(target).ids(t), limit)))
-        if not entries:
+        if not entries and required:
             raise UserError(f"no {split} items for kinds {', '.join(self.conf.kinds)}", root)
         return entries
 
@@ -198,7 +198,9 @@ class SongMASSTask(Task):
         return SongMASSDataset(self._entries("train"), self.conf, self.lyric_vocab_size)
 
     def valid_dataset(self) -> Optional[Dataset]:
-        return SongMASSDataset(self._entries("valid"), self.conf, self.lyric_vocab_size, fixed_seed=0)
+        """The valid split's items (``None`` when a small corpus put no song there)."""
+        entries = self._entries("valid", required=False)
+        return SongMASSDataset(entries, self.conf, self.lyric_vocab_size, fixed_seed=0) if entries else None
 
     def lengths(self, dataset: Dataset) -> Sequence[int]:
         return [max(len(s), len(t) if t is not None else 0) for _, s, t in dataset.entries]  # type: ignore[attr-defined]
