@@ -30,7 +30,7 @@ def main() -> int:
     end = max(n.end for n in notes) / tpb
     fig, ax = plt.subplots(figsize=(max(6.0, end / 4), 3.5))
     for n in notes:
-        ax.broken_barh([(n.start / tpb, (n.end - n.start) / tpb)], (n.pitch - 0.4, 0.8), color="tab:blue")
+        ax.broken_barh([(n.start / tpb, (n.end - n.start) / tpb)], (n.pitch - 0.4, 0.8), color="tab:blue", edgecolor="white", linewidth=0.6)
     low = min(n.pitch for n in notes)
     for lyric in midi.lyrics:
         ax.text(lyric.time / tpb, low - 2, lyric.text, fontsize=7, rotation=60, ha="left", va="top")
