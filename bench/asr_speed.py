@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,29 +37,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
 import torch  # noqa: E402
 
+from speechtools.device import cpu_name  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 CONFIGS = {"small": "ctc_attention_small.yaml", "paper": "ctc_attention.yaml"}
 SEARCHES = {"greedy": (1, 1.0), "beam10": (10, 0.3)}  # name -> (beam size, CTC weight)
 HOP, RATE, VOCAB = 256, 22050, 32
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``lscpu``, else ``/proc/cpuinfo``, else ``platform``)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.strip().lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_recognizer(config: str) -> torch.nn.Module:

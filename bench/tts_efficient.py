@@ -149,8 +149,8 @@ def time_model(name: str, model: torch.nn.Module, lengths: Sequence[Tuple[int, i
 
 
 def count_macs(name: str, model: torch.nn.Module, n_tok: int, n_frames: int) -> int:
-    """Multiply-accumulates of generating one sentence (FLOPs of matmuls/convs / 2)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """Multiply-accumulates of generating one sentence (:func:`speechtools.nn.macs.count_macs`: FLOPs of matmuls/convs / 2)."""
+    from speechtools.nn.macs import count_macs as count_forward_macs
 
     ids, lens, d = inputs(n_tok, n_frames, torch.device("cpu"))
     if name == "transformer_tts":
@@ -163,15 +163,7 @@ def count_macs(name: str, model: torch.nn.Module, n_tok: int, n_frames: int) -> 
             return model(ids, lens, mel, d.sum(1))["mel_post"]
     else:
         run = runner(name, model)
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    # Count on PyTorch's reference ops: FlopCounterMode does not see the fused inference kernels
-    # (nn.MultiheadAttention's fast path, the CPU flash-attention kernel), so autograd stays on
-    # and attention takes the math backend (matmuls). speechtools.nn.cpu_fast_path steps aside too.
-    counter = FlopCounterMode(display=False)
-    with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        run(ids, lens, d)
-    return counter.get_total_flops() // 2
+    return count_forward_macs(lambda: run(ids, lens, d))
 
 
 def params(model: torch.nn.Module) -> int:

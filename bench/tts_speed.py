@@ -129,18 +129,10 @@ def time_interleaved(runs: Dict[str, Runner], subsets: Dict[str, int], lengths: 
 
 
 def count_macs(run: Runner, n_tok: int, n_frames: int) -> int:
-    """Multiply-accumulates of one sentence (FLOPs of matmuls and convolutions / 2)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """Multiply-accumulates of one sentence (:func:`speechtools.nn.macs.count_macs`: FLOPs of matmuls and convolutions / 2)."""
+    from speechtools.nn.macs import count_macs as macs_of
 
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    # Count on PyTorch's reference ops: FlopCounterMode does not see the fused inference kernels
-    # (nn.MultiheadAttention's fast path, the CPU flash-attention kernel), so autograd stays on
-    # and attention takes the math backend (matmuls). speechtools.nn.cpu_fast_path steps aside too.
-    counter = FlopCounterMode(display=False)
-    with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        run(*inputs(n_tok, n_frames))
-    return int(counter.get_total_flops() // 2)
+    return macs_of(lambda: run(*inputs(n_tok, n_frames)))
 
 
 def run_benchmark(quick: bool) -> Dict:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import platform
+import subprocess
+from pathlib import Path
+
 import torch
 
 from speechtools.errors import UserError
@@ -26,3 +30,21 @@ def resolve_device(spec: str = "auto") -> torch.device:
             raise UserError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
         return device
     raise UserError(f"--device {spec!r}: expected auto, cpu, cuda or cuda:N")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``lscpu``, else ``/proc/cpuinfo``, else ``platform``)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.strip().lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

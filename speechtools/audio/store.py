@@ -13,8 +13,9 @@ catches files truncated by a full disk or a copy interrupted outside speechtools
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -63,8 +64,8 @@ class FeatureStore:
         return read_npy(path, f"{name} features of {uttid}")
 
     def shape_of(self, name: str, uttid: str) -> Tuple[int, ...]:
-        """Shape of a stored array, read from the ``.npy`` header only."""
-        path = self.feature_path(name, uttid)
+        """Shape of a stored array, read from the ``.npy`` header only (via ``<name>.scp`` when it exists)."""
+        path = self._indexed_path(name, uttid)
         shape = _npy_shape(path) if path.is_file() else None
         if shape is None:
             raise UserError(f"missing or truncated {name} features for utterance {uttid}", path)
@@ -117,6 +118,51 @@ class FeatureStore:
             raise UserError(f"utterance {uttid} is not in {name}.scp", scp)
         entry = Path(table[uttid])
         return entry if entry.is_absolute() else self.root / entry
+
+
+def combine_stores(dst: PathLike, srcs: Sequence[PathLike], names: Optional[Sequence[str]] = None) -> Tuple[List[str], int]:
+    """Index the features of ``srcs`` as one store ``dst`` (as ``data combine`` merges data directories).
+
+    Nothing is copied: ``dst/<name>.scp`` lists each source's files by a path relative to ``dst``
+    (so the stores can move together) and ``dst/<name>_shape`` their shapes. ``names``: the
+    features to index (default: those every source has). Returns the names and the utterance count.
+
+    Raises:
+        UserError: no source, ``dst`` among them, a source without an index, a feature missing from
+            a source, or an utterance in two sources.
+    """
+    if not srcs:
+        raise UserError("give at least one source feature store")
+    root = Path(dst)
+    stores = [FeatureStore(s) for s in srcs]
+    if any(s.root.resolve() == root.resolve() for s in stores):
+        raise UserError("destination must differ from every source", root)
+    for store in stores:
+        if not store.names():
+            raise UserError("not a feature store (no <name>.scp index)", store.root)
+    chosen = list(names) if names else sorted(set.intersection(*(set(s.names()) for s in stores)))
+    if not chosen:
+        raise UserError("the sources have no feature in common")
+    root.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for name in chosen:
+        owner: Dict[str, Path] = {}
+        scp: List[str] = []
+        shapes: List[str] = []
+        for store in stores:
+            table, shape_table = store._scp(name), store.shapes(name)
+            for uttid in table:
+                if uttid in owner:
+                    raise UserError(f"utterance {uttid!r} is in two sources (also {owner[uttid]})", store.root / f"{name}.scp")
+                owner[uttid] = store.root
+                path = store._indexed_path(name, uttid)
+                scp.append(f"{uttid} {os.path.relpath(path.resolve(), root.resolve())}")
+                shapes.append(f"{uttid} {','.join(str(d) for d in shape_table[uttid])}")
+        order = sorted(range(len(scp)), key=lambda k: scp[k].split(" ", 1)[0])
+        write_lines(root / f"{name}.scp", [scp[k] for k in order])
+        write_lines(root / f"{name}_shape", [shapes[k] for k in order])
+        count = len(scp)
+    return chosen, count
 
 
 def _npy_shape(path: Path) -> Tuple[int, ...] | None:

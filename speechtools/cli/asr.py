@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, TypeVar
 
 import click
 
 from speechtools.cli.options import OUTPUT_FILE, FiniteRange, device_option, nj_option
 from speechtools.cli.train import train
 from speechtools.errors import UserError
+
+F = TypeVar("F", bound=Callable)
 
 
 @click.group()
@@ -46,18 +48,36 @@ def _jobs(data_dir: Optional[str], wav_scp: Optional[str]) -> List["Job"]:  # no
     return jobs
 
 
+def search_options(f: F) -> F:
+    """The search options of our recogniser (``asr decode``, ``pseudo-pairs transcribe``), read by :func:`decode_options`."""
+    for option in reversed((
+        click.option("--beam-size", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="1 with --ctc-weight 1: greedy CTC; otherwise joint CTC/attention beam search."),
+        click.option("--ctc-weight", type=FiniteRange(0.0, 1.0), default=None, help="CTC weight of the search [default: the training weight]."),
+        click.option("--lm-dir", default=None, help="Language-model directory (same tokens.txt) for shallow fusion."),
+        click.option("--lm-weight", type=FiniteRange(0.0, None), default=0.0, show_default=True, help="Weight of the language model."),
+        click.option("--length-bonus", type=FiniteRange(), default=0.0, show_default=True, help="Score added per output token."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Utterances per batch (greedy CTC)."),
+    )):
+        f = option(f)
+    return f
+
+
+def decode_options(beam_size: int, ctc_weight: Optional[float], lm_dir: Optional[str], lm_weight: float, length_bonus: float,
+                   batch_size: int) -> "DecodeOptions":  # noqa: F821 (lazy import below)
+    """The :class:`DecodeOptions` of :func:`search_options`: beam 1 without LM or CTC weight is greedy CTC."""
+    from speechtools.asr.recognizer import DecodeOptions
+
+    return DecodeOptions(beam_size=beam_size, ctc_weight=1.0 if beam_size == 1 and ctc_weight is None and lm_dir is None else ctc_weight,
+                         lm_dir=lm_dir, lm_weight=lm_weight, length_bonus=length_bonus, batch_size=batch_size)
+
+
 @asr.command()
 @click.argument("data_dir", required=False)
 @click.option("--wav-scp", default=None, help="A wav.scp file to decode instead of DATA_DIR.")
 @click.option("--out", required=True, type=OUTPUT_FILE, help="Kaldi text file of hypotheses to write ('uttid words').")
 @click.option("--model-dir", default=None, help="Our recogniser's model directory (speechtools asr train); without it, pocketsphinx.")
-@click.option("--beam-size", type=click.IntRange(min=1), default=1, show_default=True,
-              help="1 with --ctc-weight 1: greedy CTC; otherwise joint CTC/attention beam search.")
-@click.option("--ctc-weight", type=FiniteRange(0.0, 1.0), default=None, help="CTC weight of the search [default: the training weight].")
-@click.option("--lm-dir", default=None, help="Language-model directory (same tokens.txt) for shallow fusion.")
-@click.option("--lm-weight", type=FiniteRange(0.0, None), default=0.0, show_default=True, help="Weight of the language model.")
-@click.option("--length-bonus", type=FiniteRange(), default=0.0, show_default=True, help="Score added per output token.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Utterances per batch (greedy CTC).")
+@search_options
 @nj_option
 @device_option
 def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir: Optional[str], beam_size: int,
@@ -82,10 +102,9 @@ def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir:
             raise UserError("pocketsphinx decoding takes a data directory (give --model-dir to decode a wav.scp)")
         _pocketsphinx(data_dir, out)
         return
-    from speechtools.asr.recognizer import DecodeOptions, decode_jobs
+    from speechtools.asr.recognizer import decode_jobs
 
-    options = DecodeOptions(beam_size=beam_size, ctc_weight=1.0 if beam_size == 1 and ctc_weight is None and lm_dir is None else ctc_weight,
-                            lm_dir=lm_dir, lm_weight=lm_weight, length_bonus=length_bonus, batch_size=batch_size)
+    options = decode_options(beam_size, ctc_weight, lm_dir, lm_weight, length_bonus, batch_size)
     jobs = _jobs(data_dir, wav_scp)
     hyps, failures = decode_jobs(model_dir, jobs, options, device=device, nj=nj)
     if hyps:

@@ -76,3 +76,25 @@ def compute_stats(dump_dir: str, out: Optional[str], progress: bool) -> None:
     save_stats(target, stats)
     counts = ", ".join(f"{name}: {count} frames" for name, count in stats.count.items())
     click.echo(f"wrote {target} ({counts})")
+
+
+@click.command("combine-feats")
+@click.argument("dst", metavar="DST_DUMP", type=OUTPUT_DIR)
+@click.argument("srcs", metavar="SRC_DUMP...", nargs=-1, required=True)
+@click.option("--features", "names", default=None, help="Comma-separated features to index [default: those every source has].")
+def combine_feats(dst: str, srcs: Tuple[str, ...], names: Optional[str]) -> None:
+    """Index several feature stores as one (the stores of a `data combine`); nothing is copied.
+
+    DST_DUMP/<name>.scp lists each source's files by a path relative to DST_DUMP, so the stores
+    move together. An utterance in two sources is an error. stats.npz is not combined: compute
+    it with compute-stats or point the config at the training set's.
+
+    \b
+    Example:
+      speechtools data combine data/train_dt data/target50 data/dt1_speech
+      speechtools combine-feats dump/train_dt dump/target50 dump/dt1_speech
+    """
+    from speechtools.audio.store import combine_stores
+
+    chosen, count = combine_stores(dst, list(srcs), names.split(",") if names else None)
+    click.echo(f"{dst}: {count} utterances of {', '.join(chosen)} from {len(srcs)} store(s)")

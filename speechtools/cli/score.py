@@ -29,6 +29,8 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
     "naturalness": ("speechtools.cli.score_eval:naturalness", "DNSMOS P.808 / P.835 naturalness, no reference (extra eval)."),
     "similarity": ("speechtools.cli.score_eval:similarity",
                    "Speaker similarity: cosine of d-vectors, per utterance or to the speaker's centroid (extra eval)."),
+    "attention": ("speechtools.cli.score_attention:attention",
+                  "TTS attention quality: word coverage ratio (WCR) and attention diagonal ratio (ADR) (LRSpeech)."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
     "melody": ("speechtools.cli.score_music:melody", "SongMASS melody metrics: PD, DD and melody distance (DTW)."),

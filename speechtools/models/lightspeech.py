@@ -12,6 +12,7 @@ energy term (:func:`~speechtools.models.nar_tts.variance_tts_loss`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar, Type
 
 from speechtools.config import check_ranges
 from speechtools.models import MODELS
@@ -57,12 +58,15 @@ class LightSpeechConfig(NARTTSConfig):
 class LightSpeech(FastSpeechFamily):
     """LightSpeech: searched separable-conv encoder/decoder, separable variance predictors, linear mel head."""
 
+    stack_class: ClassVar[Type[SearchedStack]] = SearchedStack
+    """The class of both stacks (the supernet's holds every operation per layer)."""
+
     @classmethod
     def encoder_stack(cls, conf: LightSpeechConfig) -> SearchedStack:
         ops, _ = split_arch(conf.arch, conf.encoder_layers)
-        return SearchedStack(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout)
+        return cls.stack_class(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout)
 
     @classmethod
     def decoder_stack(cls, conf: LightSpeechConfig) -> SearchedStack:
         _, ops = split_arch(conf.arch, conf.encoder_layers)
-        return SearchedStack(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout, decoder=True)
+        return cls.stack_class(ops, conf.dim, conf.filter_size, conf.dropout, conf.attention_dropout, decoder=True)

@@ -28,7 +28,7 @@ encoder output frame, at the same point as the speaker-ID embedding
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Optional
+from typing import Any, ClassVar, Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -106,6 +106,15 @@ class NARTTS(nn.Module):
     accepts_reference_mel: ClassVar[bool] = False
     """Whether :meth:`forward` uses ``reference_mel``/``reference_mel_lengths`` (AdaSpeech's
     utterance-level acoustic condition); the synthesiser refuses reference audio otherwise."""
+
+    synthesis_controls: ClassVar[Tuple[str, ...]] = ("speed", "pitch_shift", "energy_scale")
+    """The prosody controls :meth:`synthesize` honours (``alpha`` is the speed control)."""
+    returns_attention: ClassVar[bool] = False
+    """Whether :meth:`synthesize` returns an encoder-decoder ``attention`` (here: no, durations are predicted)."""
+
+    def synthesize(self, tokens: torch.Tensor, token_lengths: torch.Tensor, **inputs: Any) -> Dict[str, torch.Tensor]:
+        """Inference entry of the synthesiser: :meth:`forward` without targets (``mel_post``, ``frame_lengths``, ``scaled_durations``)."""
+        return self(tokens, token_lengths, **inputs)
 
     def forward(self, tokens: torch.Tensor, token_lengths: torch.Tensor, **inputs: Any) -> Dict[str, torch.Tensor]:
         """Synthesise mels; with ``durations``/``pitch``/``energy`` given, teacher-forced (training).

@@ -22,12 +22,13 @@ when the stop probability exceeds a threshold, at a maximum length, or at forced
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from speechtools.align.attention_durations import attention_durations
 from speechtools.config import check_ranges
 from speechtools.models import MODELS
 from speechtools.models.task_info import TextToMelInfo
@@ -316,6 +317,29 @@ class TransformerTTS(nn.Module):
             terms["guided_attention_loss"] = self.conf.guided_weight * (att * w[:, None, None]).sum() / valid
         terms["loss"] = sum(terms.values())  # type: ignore[assignment]
         return terms
+
+    accepts_reference_mel: ClassVar[bool] = False
+    synthesis_controls: ClassVar[Tuple[str, ...]] = ()
+    """No prosody controls: the decoder chooses its own durations, pitch and energy."""
+    returns_attention: ClassVar[bool] = True
+    """:meth:`synthesize` returns the attention of its best head (LRSpeech's WCR/ADR read it)."""
+
+    def synthesize(
+        self, tokens: torch.Tensor, token_lengths: torch.Tensor, speakers: Optional[torch.Tensor] = None,
+        stop_threshold: float = 0.5, max_ratio: float = 10.0, **unused: Any,
+    ) -> Dict[str, torch.Tensor]:
+        """Inference entry of the synthesiser: :meth:`generate`, plus the attention of the head with the highest focus rate.
+
+        Returns ``mel_post``, ``frame_lengths``, ``scaled_durations`` (frames per token read from
+        that head, FastSpeech Sec. 3.3) and ``attention`` ``(batch, frames, tokens)`` of that head.
+        """
+        out = self.generate(tokens, token_lengths, speakers, stop_threshold=stop_threshold, max_ratio=max_ratio, need_attention=True)
+        frames = out["frame_lengths"]
+        durations, choice = attention_durations(out["attention"], frames, token_lengths.to(frames.device))
+        index = torch.arange(tokens.size(0), device=frames.device)
+        out["attention"] = out["attention"][index, choice.layer, choice.head]
+        out["scaled_durations"] = durations
+        return out
 
     def generate(
         self, tokens: torch.Tensor, token_lengths: torch.Tensor, speakers: Optional[torch.Tensor] = None,

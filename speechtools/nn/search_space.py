@@ -76,6 +76,21 @@ def parse_arch(arch: str) -> List[Operation]:
     return ops
 
 
+def canonical_arch(arch: str) -> str:
+    """The architecture string in operation names (``"2 7 4"`` → ``"sep5 sep25 sep13"``)."""
+    return " ".join(op.name for op in parse_arch(arch))
+
+
+def arch_ids(arch: str) -> List[int]:
+    """The operation ids (1–12) of an architecture string: the encoding of a candidate."""
+    return [op.op_id for op in parse_arch(arch)]
+
+
+def arch_from_ids(ids: Sequence[int]) -> str:
+    """The architecture string (operation names) of operation ids; inverse of :func:`arch_ids`."""
+    return canonical_arch(" ".join(str(int(i)) for i in ids))
+
+
 def split_arch(arch: str, encoder_layers: int) -> Tuple[List[Operation], List[Operation]]:
     """``(encoder ops, decoder ops)``: the first ``encoder_layers`` operations, then the rest."""
     ops = parse_arch(arch)
@@ -145,8 +160,12 @@ class SearchedStack(nn.Module):
         self.ops = list(ops)
         self.positions = SinusoidalPositionalEncoding(dim, scale_input=not decoder, learnable_alpha=decoder)
         self.dropout = nn.Dropout(dropout)
-        self.layers = nn.ModuleList(build_operation(op, dim, filter_size, dropout, attention_dropout) for op in ops)
+        self.layers = nn.ModuleList(self.layer_module(op, dim, filter_size, dropout, attention_dropout) for op in ops)
         self.final_norm = nn.LayerNorm(dim)
+
+    def layer_module(self, op: Operation, dim: int, filter_size: int, dropout: float, attention_dropout: float) -> nn.Module:
+        """The module of one layer (here: ``op``'s; a one-shot supernet's stack holds every operation)."""
+        return build_operation(op, dim, filter_size, dropout, attention_dropout)
 
     @property
     def arch(self) -> str:

@@ -120,7 +120,10 @@ class TTSTask(SpeechTask):
             self._speaker_ids = {s: i for i, s in enumerate(spk)}
 
     def variance_stats(self) -> VarianceStats:
-        """Pitch and energy mean/std of ``stats.npz`` (``VarianceTTSInfo``)."""
+        """Pitch and energy mean/std of ``stats.npz`` (``VarianceTTSInfo``); neutral (0, 1) for a model with neither
+        predictor (FastSpeech), whose stats.npz may hold only the mel (a teacher's distilled mels)."""
+        if not self.need_variances:
+            return VarianceStats(0.0, 1.0, 0.0, 1.0)
         return VarianceStats(*scalar_stats(self.stats, "pitch"), *scalar_stats(self.stats, "energy"))
 
     def load_assets(self, model_dir: Path) -> None:

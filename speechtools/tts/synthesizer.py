@@ -1,8 +1,8 @@
-"""Batch synthesis with a trained non-autoregressive TTS model directory.
+"""Batch synthesis with a trained TTS model directory (non-autoregressive, or an attention model such as Transformer TTS).
 
 Pipeline per input: split into sentences (and over-long sentences into clauses), normalise
-and tokenise with the model's front-end and ``tokens.txt``, run the acoustic model on
-length-sorted batches under ``torch.inference_mode()``, de-normalise the mel with
+and tokenise with the model's front-end and ``tokens.txt``, run the acoustic model's
+``synthesize`` on length-sorted batches under ``torch.inference_mode()``, de-normalise the mel with
 ``stats.npz``, vocode, and concatenate the pieces of each input in order.
 
 Controls (FastSpeech Sec. 3.2 / FastSpeech 2 Sec. 2.3): ``speed`` S (S = 2 speaks twice as fast;
@@ -59,6 +59,7 @@ class SynthesisOutput:
     mel: np.ndarray
     durations: List[int] = field(default_factory=list)
     tokens: List[str] = field(default_factory=list)
+    attention: Optional[np.ndarray] = None  # (frames, tokens) of an attention model (block-diagonal over its pieces)
 
 
 class Synthesizer:
@@ -174,10 +175,13 @@ class Synthesizer:
         input (:meth:`reference_mel`). All inputs are checked (tokenised) before any audio is
         produced, so a bad line fails fast.
         """
-        for name, value, (low, high) in (("speed", speed, SPEED_RANGE), ("pitch-shift", pitch_shift, PITCH_SHIFT_RANGE),
-                                         ("energy-scale", energy_scale, ENERGY_SCALE_RANGE)):
+        controls = getattr(self.model, "synthesis_controls", ())
+        for name, value, (low, high), neutral in (("speed", speed, SPEED_RANGE, 1.0), ("pitch-shift", pitch_shift, PITCH_SHIFT_RANGE, 0.0),
+                                                  ("energy-scale", energy_scale, ENERGY_SCALE_RANGE, 1.0)):
             if not (math.isfinite(value) and low <= value <= high):
                 raise UserError(f"--{name} must be a number in [{low:g}, {high:g}], got {value}")
+            if value != neutral and name.replace("-", "_") not in controls:
+                raise UserError(f"this model ({type(self.model).__name__}) has no --{name} control; drop it")
         spk = self.speaker_id(speaker)
         vector = self.speaker_vector(speaker_vector)
         reference = self.reference_mel(reference_audio)
@@ -202,15 +206,17 @@ class Synthesizer:
                              "reference_mel_lengths": torch.full((len(ids),), reference.size(1), device=self.device)}
                 elif speaker in self.utterance_vectors:
                     extra = {"utterance_vector": self.utterance_vectors[speaker].to(self.device)}
-                out = self.model(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift,
-                                 energy_scale=energy_scale, speaker_vectors=vectors, **extra)
+                out = self.model.synthesize(tokens, lengths, speakers=speakers, alpha=alpha, pitch_shift=pitch_shift,
+                                            energy_scale=energy_scale, speaker_vectors=vectors, **extra)
                 mel = out["mel_post"].float().cpu() * self.mel_std + self.mel_mean
                 frame_lengths = out["frame_lengths"].cpu()
                 wavs = self.vocoder(mel.to(self.device), frame_lengths.to(self.device))
                 durations = out["scaled_durations"].cpu()
+                attention = out["attention"].float().cpu() if "attention" in out else None
                 for b, (i, j, chunk) in enumerate(chosen):
                     t = int(frame_lengths[b])
-                    results[(i, j)] = (wavs[b], mel[b, :t].numpy(), durations[b, : len(chunk)].tolist(), chunk)
+                    att = attention[b, :t, : len(chunk)].numpy() if attention is not None else None
+                    results[(i, j)] = (wavs[b], mel[b, :t].numpy(), durations[b, : len(chunk)].tolist(), chunk, att)
                 bar.update(len(chosen))
         for i, item in enumerate(inputs):
             parts = [results[key] for key in sorted(k for k in results if k[0] == i)]
@@ -220,7 +226,18 @@ class Synthesizer:
                 mel=np.concatenate([p[1] for p in parts]),
                 durations=[d for p in parts for d in p[2]],
                 tokens=[t for p in parts for t in p[3]],
+                attention=block_diagonal([p[4] for p in parts]) if parts and parts[0][4] is not None else None,
             )
+
+
+def block_diagonal(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """The attention of an input synthesised in pieces: each piece's ``(frames, tokens)`` block on the diagonal."""
+    out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)), dtype=np.float32)
+    row = col = 0
+    for block in blocks:
+        out[row:row + block.shape[0], col:col + block.shape[1]] = block
+        row, col = row + block.shape[0], col + block.shape[1]
+    return out
 
 
 def read_text_inputs(path: PathLike, with_ids: bool) -> List[SynthesisInput]:

@@ -334,3 +334,49 @@ def test_a_language_model_with_another_sentencepiece_model_is_refused(world: Wor
                        "--beam-size", "3", "--lm-dir", world.lm, "--lm-weight", "0.3")  # characters: another tokens.txt
     assert code == 1 and "tokens.txt differs" in err
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- pseudo-pairs transcribe (LRSpeech)
+
+
+def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, pieces: PieceWorld, tmp_path: Path, capsys) -> None:
+    from speechtools.data.kaldi import DataDir
+    from speechtools.data.synthetic import read_marker
+
+    unpaired = tmp_path / "unpaired"
+    good = dict(sorted(world.wavs.items())[:4])
+    (tmp_path / "garbage.wav").write_bytes(np.random.default_rng(0).bytes(3000))
+    unpaired.mkdir()
+    write_scp(unpaired / "wav.scp", {**good, "bad-garbage": tmp_path / "garbage.wav"})
+    (unpaired / "utt2spk").write_text("".join(f"{u} spk\n" for u in sorted([*good, "bad-garbage"])))
+    out = tmp_path / "pseudo"
+    code, stdout, err = run(capsys, "pseudo-pairs", "transcribe", unpaired, "--asr-model", pieces.model, "--out-data", out, "--device", "cpu")
+    assert code == 1 and "Traceback" not in err, err
+    assert [line for line in err.splitlines() if line.startswith("error:")][-1].startswith("error: 1 utterance(s) could not be decoded")
+    data = DataDir.load(out)
+    dropped = read_text(out / "dropped")
+    assert set(data.text) | set(dropped) == set(good) | {"bad-garbage"}  # every unpaired item: a pair or a reason
+    assert "bad-garbage" in dropped and set(data.text).isdisjoint(dropped)
+    assert all(reason == "empty hypothesis" for u, reason in dropped.items() if u != "bad-garbage")
+    reference = tmp_path / "reference.txt"
+    assert run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", reference, "--device", "cpu")[0] == 0
+    assert data.text and all(read_text(reference)[u] == t for u, t in data.text.items())  # the same hypotheses as asr decode
+    marker = read_marker(out)
+    assert (marker.kind, marker.kept, marker.dropped) == ("text", len(data.text), len(dropped))
+
+
+def test_a_recogniser_that_hears_nothing_gives_no_pairs_and_every_reason(world: World, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "pseudo"
+    code, _, err = run(capsys, "pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu")
+    hyps = read_text(_decode_data(world, tmp_path, capsys))
+    assert not any(h.strip() for h in hyps.values())  # the world's 20-step recogniser hears nothing yet
+    assert code == 0 and "warning: no pseudo-pairs" in err
+    assert read_text(out / "text") == {} and set(read_text(out / "dropped")) == set(hyps)
+
+
+def test_transcribe_refuses_to_replace_a_folder_that_is_not_a_data_directory(world: World, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("x")
+    code, _, err = run(capsys, "pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu")
+    assert code != 0 and "thesis.tex" in err and (out / "thesis.tex").exists()

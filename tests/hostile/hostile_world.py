@@ -45,6 +45,7 @@ class World:
     corpora: Path
     ada: Path = Path()
     asr: Path = Path()
+    supernet: Path = Path()
     songmass: Path = Path()
 
 
@@ -93,6 +94,7 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     aligner = _train(REPO / "conf" / "tts" / "aligner_tiny.yaml", root / "aligner", *sets)
     ada = _train(REPO / "conf" / "tts" / "adaspeech2_tiny.yaml", root / "ada", *sets)  # the source of `adapt`
     teacher = _train(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", root / "teacher", *sets)
+    supernet = _train(REPO / "conf" / "tts" / "lightspeech_supernet_tiny.yaml", root / "supernet", *sets)  # `nas search`
     vocoder = _train(REPO / "conf" / "vocoder" / "priorgrad_tiny.yaml", root / "vocoder", f"task_conf.train_data={data}",
                      f"task_conf.train_feats={dump}", f"task_conf.stats={dump / 'stats.npz'}", f"task_conf.feats_conf={FEATS_CONF}",
                      "trainer.max_steps=2", "trainer.save_interval=2")
@@ -127,7 +129,7 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     corpora = _corpora(root / "corpora", data)
     songmass = _songmass(root, files)
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora, ada, asr, songmass)
+                 wavs, files, configs, corpora, ada, asr, supernet, songmass)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:
@@ -174,6 +176,12 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     (tg_grids / "LJ-test.TextGrid").write_bytes((FIXTURES / "align" / "LJ-test.TextGrid").read_bytes())
     from speechtools.audio.store import FeatureStore
 
+    attention = folder / "attention"  # `score attention`'s input: (frames, tokens) matrices, rows distributions
+    attention.mkdir()
+    for uttid, (frames, tokens) in (("a1", (12, 4)), ("a2", (9, 3))):
+        weights = np.eye(tokens, dtype=np.float32)[np.arange(frames) * tokens // frames]
+        np.save(attention / f"{uttid}.npy", weights)
+    (folder / "attention_words.txt").write_text("a1 2 2\na2 1 2\n")
     store = FeatureStore(folder / "tg_dump")
     store.write("mel", "LJ-test", np.zeros((87, 80), np.float32))
     store.write_index("mel", ["LJ-test"])

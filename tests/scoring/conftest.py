@@ -1,28 +1,12 @@
-"""Helpers for scoring tests: run the CLI in-process and capture its output and exit code."""
+"""Helpers for scoring tests: real and noisy clips (the CLI runner ``run_cli`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Tuple
 
 import numpy as np
 import pytest
 import soundfile as sf
-
-from speechtools.cli.main import main
-
-
-@pytest.fixture
-def run_cli(capsys):
-    """Run ``speechtools ARGS``; returns ``(exit_code, stdout, stderr)``."""
-
-    def run(args: List[str]) -> Tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exc:
-            main(args)
-        out = capsys.readouterr()
-        return exc.value.code, out.out, out.err
-
-    return run
 
 
 LJ_CLIP = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "LJ001-0008.flac"  # public domain, 22.05 kHz, 1.78 s

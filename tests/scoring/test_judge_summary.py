@@ -69,6 +69,12 @@ def test_asr_wer_pools_errors_over_words_with_the_bootstrap_interval():
     assert (s.value, s.statistic, s.interval, s.n, s.n_undefined) == (pytest.approx(100 / 3), "pooled", "bootstrap", 2, 1)
     ci = bootstrap_wer(np.array([0, 2]), np.array([3, 3]), BOOTSTRAP_REPLICATIONS, seed=1)
     assert (s.ci_low, s.ci_high) == (ci.low, ci.high)
+    # the machine listener's intelligibility rate: words heard right ("the cat sat"; "dog") over reference words
+    assert table.values["asr_ir"][:2] == [100.0, pytest.approx(100 / 3)] and math.isnan(table.values["asr_ir"][2])
+    ir = summaries(table)["asr_ir"]
+    assert (ir.value, ir.n, ir.n_undefined) == (pytest.approx(400 / 6), 2, 1)
+    ci = bootstrap_wer(np.array([3, 1]), np.array([3, 3]), BOOTSTRAP_REPLICATIONS, seed=1)
+    assert (ir.ci_low, ir.ci_high) == (ci.low, ci.high)
 
 
 def test_a_missing_optional_package_is_one_line_naming_the_extra(monkeypatch):

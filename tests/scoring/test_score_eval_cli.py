@@ -152,7 +152,7 @@ def test_score_tts_adds_the_judges_that_need_no_alignment(pair, tmp_path, run_cl
     code, stdout, err = run_cli(["score", "tts", "--ref", str(ref), "--hyp", str(hyp), "--dnsmos", "--asr", "--json", str(js)])
     assert code == 0, err
     report = json.loads(js.read_text())
-    assert list(report["summary"]) == ["mcd_db", "log_f0_rmse", "p808_mos", "ovrl_mos", "sig_mos", "bak_mos", "asr_wer"]
+    assert list(report["summary"]) == ["mcd_db", "log_f0_rmse", "p808_mos", "ovrl_mos", "sig_mos", "bak_mos", "asr_wer", "asr_ir"]
     assert report["utterances"]["u1"]["mcd_db"] == pytest.approx(0.0, abs=1e-4)  # identical to its recording
     assert report["summary"]["log_f0_rmse"]["statistic"] == "pooled"
     # the same DNSMOS as score naturalness gives, and the same WER judge as score vocoder --asr

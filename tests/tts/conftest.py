@@ -52,6 +52,22 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_attention_model_dir(tiny_model_dir: Path) -> Path:
+    """A tiny Transformer TTS (attention, autoregressive) trained for a few steps on the same data and assets."""
+    from speechtools.train.experiment import load_experiment
+    from speechtools.train.trainer import Trainer
+    from tiny_tts import FEATS_CONF, REPO
+
+    root = tiny_model_dir.parent
+    sets = [f"task_conf.train_data={root / 'data' / 'train'}", f"task_conf.train_feats={root / 'dump'}",
+            f"task_conf.token_list={root / 'tokens.txt'}", f"task_conf.stats={root / 'dump' / 'stats.npz'}",
+            f"task_conf.feats_conf={FEATS_CONF}", "trainer.max_steps=4", "trainer.save_interval=4", "trainer.valid_interval=0"]
+    out = root / "attention_model"
+    Trainer(load_experiment(REPO / "conf" / "tts" / "transformer_tts_tiny.yaml", sets), out, device="cpu", show_progress=False).run()
+    return out
+
+
+@pytest.fixture(scope="session")
 def lj_reference() -> Path:
     """A real 22.05 kHz recording (LJ001-0008, public domain) to use as reference audio."""
     return Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "LJ001-0008.flac"

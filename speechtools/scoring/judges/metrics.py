@@ -19,7 +19,8 @@ OVRL_MOS = Metric("ovrl_mos", "P.835 OVRL", 2)
 SIG_MOS = Metric("sig_mos", "P.835 SIG", 2)
 BAK_MOS = Metric("bak_mos", "P.835 BAK", 2)
 ASR_WER = Metric("asr_wer", "ASR WER %", 2, lower_is_better=True)
+ASR_IR = Metric("asr_ir", "IR % (ASR)", 2)
 SPEAKER_SIM = Metric("speaker_sim", "Speaker similarity", 3)
 
-METRICS: Dict[str, Metric] = {m.key: m for m in (MCD, LOG_F0_RMSE, PESQ_WB, STOI, P808_MOS, OVRL_MOS, SIG_MOS, BAK_MOS, ASR_WER,
+METRICS: Dict[str, Metric] = {m.key: m for m in (MCD, LOG_F0_RMSE, PESQ_WB, STOI, P808_MOS, OVRL_MOS, SIG_MOS, BAK_MOS, ASR_WER, ASR_IR,
                                                     SPEAKER_SIM)}

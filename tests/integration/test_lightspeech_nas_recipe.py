@@ -1,0 +1,91 @@
+"""The mini path of egs/kathleen/lightspeech_nas on the bundled LJSpeech mini corpus: supernet -> search under
+a CPU-latency limit -> the found architecture trained from scratch -> synthesis -> scoring (stages 4-7).
+
+Stages 1-3 are egs/TEMPLATE/tts.sh's, run end to end by the other recipe smoke tests; here their outputs
+(data/, dump/, tokens, durations) are built in-process (prior-only MAS durations instead of the aligner)
+so the recipe's own stages fit the CI budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from speechtools.data.kaldi import read_table
+
+ROOT = Path(__file__).resolve().parents[2]
+FEATS_CONF = ROOT / "conf" / "feats" / "mel22k.yaml"
+
+
+def _recipe_copy(tmp_path: Path) -> Path:
+    (tmp_path / "egs" / "kathleen").mkdir(parents=True)
+    work = tmp_path / "egs" / "kathleen" / "lightspeech_nas"
+    shutil.copytree(ROOT / "egs" / "kathleen" / "lightspeech_nas", work)
+    (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")
+    for shared in ("local", "conf"):
+        (tmp_path / shared).symlink_to(ROOT / shared)
+    return work
+
+
+def _stages_1_to_3(work: Path) -> None:
+    """data/{train,dev,eval}, dump/<set>, stats, tokens (all sets + inventory) and durations, as tts.sh lays them out."""
+    from speechtools.align.mas import durations_from_path, maximum_path
+    from speechtools.align.prior import beta_binomial_log_prior
+    from speechtools.audio.store import FeatureStore
+    from speechtools.cli.main import cli
+    from speechtools.data.corpora.ljspeech import prepare_ljspeech
+    from speechtools.data.kaldi import write_durations
+    from speechtools.text.frontend import get_frontend
+    from speechtools.tts.inventory import extend_token_list
+
+    torch.set_num_threads(1)
+    data, dump = work / "data", work / "dump"
+    prepare_ljspeech(data)
+    run = lambda *args: cli.main(args=[str(a) for a in args], prog_name="speechtools", standalone_mode=False)  # noqa: E731
+    for s in ("train", "dev", "eval"):
+        run("extract-feats", data / s, dump / s, "--conf", FEATS_CONF, "--no-progress")
+    run("compute-stats", dump / "train", "--out", dump / "train" / "stats.npz", "--no-progress")
+    (data / "token_text").mkdir()
+    lines = sorted({line for s in ("train", "dev", "eval") for line in (data / s / "text").read_text().splitlines()})
+    (data / "token_text" / "text").write_text("".join(f"{line}\n" for line in lines))
+    run("make-tokens", data / "token_text", "--frontend", "en_phone", "--out", data / "tokens.txt")
+    extend_token_list(data / "tokens.txt", "en_phone")
+    frontend = get_frontend("en_phone")
+    for s in ("train", "dev", "eval"):
+        texts, shapes = read_table(data / s / "text"), FeatureStore(dump / s).shapes("mel")
+        durations = {}
+        for uttid, text in texts.items():
+            n, t = len(frontend.tokenize(text)), int(shapes[uttid][0])
+            prior = beta_binomial_log_prior(torch.tensor([n]), torch.tensor([t])).clamp(min=-1e4)
+            durations[uttid] = durations_from_path(maximum_path(prior.transpose(1, 2), torch.tensor([n]), torch.tensor([t])))[0].tolist()
+        write_durations(data / s / "durations", durations)
+
+
+@pytest.mark.slow
+def test_lightspeech_nas_recipe_mini_path(tmp_path):
+    work = _recipe_copy(tmp_path)
+    _stages_1_to_3(work)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    args = ["--stage", "4", "--device", "cpu", "--asr", "false", "--data-prep", "ljspeech",
+            "--supernet-conf", "conf/supernet_tiny.yaml", "--conf", "conf/lightspeech_tiny.yaml",
+            "--supernet-steps", "12", "--max-steps", "5", "--budget", "4", "--max-latency-ms", "500",
+            "--latency-sentences", "2", "--repeats", "1", "--search-args", "--initial 2 --per-round 2 --pool 20 --no-progress"]
+    result = subprocess.run(["bash", "run.sh", *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log = json.loads((work / "exp" / "nas" / "search.json").read_text())
+    best = (work / "exp" / "nas" / "best_arch.txt").read_text().strip()
+    assert len(log["evaluated"]) == 4 and best == log["summary"]["best_arch"]
+    assert all(0 < e["latency_ms"] <= 500 for e in log["evaluated"])
+    config = (work / "exp" / "lightspeech_nas" / "config.yaml").read_text()
+    assert "model: lightspeech\n" in config and best in config
+    assert "  dim: 32\n" in config and "max_steps: 5\n" in config  # the supernet's (measured) widths, --conf's schedule
+    decode = work / "exp" / "lightspeech_nas" / "decode_eval"
+    assert set(read_table(decode / "wav.scp")) == set(read_table(work / "data" / "eval" / "text"))
+    assert "MCD" in (decode / "scoring" / "summary.txt").read_text()

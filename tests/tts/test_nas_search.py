@@ -1,0 +1,219 @@
+"""Architecture search: supernet evaluation, candidate cost and its cache, the GBDT predictor, `speechtools nas search`."""
+
+from __future__ import annotations
+
+import json
+import math
+from itertools import combinations
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+import torch
+
+from speechtools.models import MODELS
+from speechtools.nas.cost import AdditiveEstimate, CostMeter, fixed_sentences
+from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
+from speechtools.nas.predictor import decode, encode, kendall_tau
+from speechtools.nn.search_space import arch_from_ids, arch_ids
+from speechtools.train.experiment import load_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+ARCH_A = "sep5 mhsa2 ffn sep9 sep13 identity sep1 mhsa8"
+ARCH_B = "identity sep25 sep5 mhsa4 ffn sep17 sep21 identity"
+
+
+@pytest.fixture(scope="module")
+def supernet(tiny_model_dir: Path, tmp_path_factory) -> Path:
+    """A tiny supernet trained 24 updates (two fair blocks) on the session's 6-clip set; valid = train."""
+    from speechtools.train.trainer import Trainer
+
+    root = tiny_model_dir.parent
+    data, dump = root / "data" / "train", root / "dump"
+    config = tmp_path_factory.mktemp("supernet") / "supernet.yaml"
+    config.write_text(
+        f"base: {REPO / 'conf' / 'tts' / 'lightspeech_supernet_tiny.yaml'}\n"
+        f"task_conf:\n  train_data: {data}\n  train_feats: {dump}\n  valid_data: {data}\n  valid_feats: {dump}\n"
+        f"  token_list: {root / 'tokens.txt'}\n  stats: {dump / 'stats.npz'}\n  feats_conf: {REPO / 'conf' / 'feats' / 'mel22k.yaml'}\n"
+        "trainer: {max_steps: 24, save_interval: 24, valid_interval: 0, log_interval: 12, batch_bins: 4000}\n"
+    )
+    out = config.parent / "exp"
+    torch.set_num_threads(1)
+    Trainer(load_experiment(config), out, device="cpu", show_progress=False).run()
+    return out
+
+
+def test_supernet_evaluation_equals_the_standalone_model_with_inherited_weights(supernet: Path, tiny_model_dir: Path):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    loaded = load_supernet(supernet)
+    evaluator = SupernetEvaluator(loaded, data, feats, batch_size=4)
+    a, b = evaluator.evaluate(ARCH_A), evaluator.evaluate(ARCH_B)
+    assert set(a) >= {"loss", "mel_loss", "duration_loss", "pitch_loss"} and a["loss"] != b["loss"]
+    conf, state = loaded.model.standalone(ARCH_A)
+    single = MODELS.build("lightspeech", conf, loaded.task)
+    single.load_state_dict(state)
+    single.eval()
+    total, n = 0.0, 0
+    with torch.inference_mode():
+        for batch in evaluator.batches:
+            k = batch["tokens"].size(0)
+            total += float(loaded.task.validation_stats(single, batch)["mel_loss"]) * k
+            n += k
+    assert math.isclose(total / n, a["mel_loss"], rel_tol=1e-6)
+    assert evaluator.evaluate(ARCH_A) == a  # deterministic
+
+
+def test_latency_is_cached_per_architecture_and_thread_count(supernet: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    loaded = load_supernet(supernet)
+    sentences = fixed_sentences(SupernetEvaluator(loaded, data, feats).dataset.items, 2)
+    calls: List[int] = []
+    real = CostMeter.measure
+
+    def counting(self, model):
+        calls.append(self.threads)
+        return real(self, model)
+
+    monkeypatch.setattr(CostMeter, "measure", counting)
+    cache = tmp_path / "latency.json"
+    one = CostMeter(loaded.model, loaded.task, sentences, threads=1, cache_path=cache, repeats=1)
+    first = one.latency_ms(ARCH_A)
+    assert first > 0 and one.latency_ms(ARCH_A) == first and len(calls) == 1
+    assert one.latency_ms("2 8 11 3 4 12 1 10") == first and len(calls) == 1  # the same string in ids
+    one.latency_ms(ARCH_B)
+    two = CostMeter(loaded.model, loaded.task, sentences, threads=2, cache_path=cache, repeats=1)
+    two.latency_ms(ARCH_A)
+    assert calls == [1, 1, 2]
+    again = CostMeter(loaded.model, loaded.task, sentences, threads=1, cache_path=cache, repeats=1)
+    assert again.latency_ms(ARCH_A) == first and len(calls) == 3  # read back from the file
+    stored = json.loads(cache.read_text())["latency_ms"]
+    assert set(stored) == {f"{ARCH_A}|threads=1", f"{ARCH_B}|threads=1", f"{ARCH_A}|threads=2"}
+    other_set = CostMeter(loaded.model, loaded.task, sentences[:1], threads=1, cache_path=cache, repeats=1)
+    other_set.latency_ms(ARCH_A)  # another sentence set: not the cached number
+    assert len(calls) == 4
+    params, macs = one.size(ARCH_A)
+    assert params == sum(p.numel() for p in one.build(ARCH_A).parameters()) and macs > 0
+    assert one.size("12 12 12 12 12 12 12 12")[1] < macs
+
+
+def test_kendall_tau_against_brute_force():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=9), rng.normal(size=9)
+    pairs = list(combinations(range(9), 2))
+    brute = sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) for i, j in pairs) / len(pairs)
+    assert math.isclose(kendall_tau(x.tolist(), y.tolist()), brute)
+    assert kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+    assert math.isnan(kendall_tau([1.0], [2.0]))
+
+
+def test_one_hot_encoding_round_trips():
+    archs = [ARCH_A, ARCH_B, "2 7 4 3 5 6 3 4"]
+    features = encode(archs)
+    assert features.shape == (3, 96) and (features.sum(axis=1) == 8).all()
+    assert decode(features) == [arch_ids(a) for a in archs]
+
+
+def _search(run_cli, supernet: Path, data: str, feats: str, out: Path, *extra: str):
+    return run_cli(["nas", "search", "--supernet", str(supernet), "--data", data, "--feats", feats, "--out-dir", str(out),
+                    "--budget", "8", "--initial", "5", "--per-round", "2", "--pool", "50", "--no-progress", *extra])
+
+
+def test_search_is_deterministic_resumable_and_writes_a_trainable_config(supernet: Path, tiny_model_dir: Path, tmp_path: Path,
+                                                                        run_cli, monkeypatch):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    limit = ["--max-params", "50000", "--seed", "3"]
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "a", *limit)
+    assert code == 0, err
+    log = json.loads((tmp_path / "a" / "search.json").read_text())
+    entries = log["evaluated"]
+    assert len(entries) == 8 and [e["source"] for e in entries] == ["random"] * 5 + ["predictor"] * 3
+    assert all(e["params"] <= 50000 for e in entries) and log["summary"]["random_draws_skipped_by_estimate"] > 0 and len({e["arch"] for e in entries}) == 8
+    assert all(e["predicted_loss"] is not None for e in entries[5:])
+    best = min(entries, key=lambda e: e["loss"])
+    assert out.strip() == best["arch"] == log["summary"]["best_arch"]
+    assert (tmp_path / "a" / "best_arch.txt").read_text().strip() == best["arch"]
+    assert "kendall_tau_initial_cross_validated" in log["summary"] and "kendall_tau_proposed" in log["summary"]
+    experiment = load_experiment(tmp_path / "a" / "lightspeech_nas.yaml")
+    assert experiment.model == "lightspeech" and experiment.model_conf.arch == best["arch"]
+    assert experiment.model_conf.dim == 32 and experiment.trainer.max_steps == 24
+    # the same seed: the same candidates and losses
+    assert _search(run_cli, supernet, data, feats, tmp_path / "b", *limit)[0] == 0
+    again = json.loads((tmp_path / "b" / "search.json").read_text())["evaluated"]
+    assert [(e["arch"], e["loss"]) for e in again] == [(e["arch"], e["loss"]) for e in entries]
+    # killed after 6 evaluations: the re-run evaluates only the 2 missing ones and ends the same
+    partial = dict(log, evaluated=entries[:6])
+    partial.pop("summary")
+    (tmp_path / "b" / "search.json").write_text(json.dumps(partial))
+    evaluated: List[str] = []
+    real = SupernetEvaluator.evaluate
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", lambda self, arch: evaluated.append(arch) or real(self, arch))
+    code, out2, _ = _search(run_cli, supernet, data, feats, tmp_path / "b", *limit)
+    assert code == 0 and out2 == out and evaluated == [e["arch"] for e in entries[6:]]
+    # other options over the same folder: refused in one line
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "b", "--max-params", "50000", "--seed", "4")
+    assert code == 1 and err.count("\n") == 1 and "other settings" in err
+
+
+def test_a_constraint_no_architecture_meets_is_one_line(supernet: Path, tiny_model_dir: Path, tmp_path: Path, run_cli):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "p", "--max-params", "1000")
+    assert code == 1 and out == "" and err.count("\n") == 1 and "smallest (all identity) has" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "l", "--max-latency-ms", "0.000001", "--latency-sentences", "1")
+    assert code == 1 and err.count("\n") == 1 and "fastest (all identity) takes" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "n")
+    assert code == 1 and err.count("\n") == 1 and "--max-latency-ms or --max-params" in err
+    code, _, err = run_cli(["nas", "search", "--supernet", str(tiny_model_dir), "--data", data, "--feats", feats,
+                            "--out-dir", str(tmp_path / "x"), "--budget", "4", "--max-params", "1000000"])
+    assert code == 1 and err.count("\n") == 1 and "not a supernet" in err
+
+
+def test_nas_cost_prints_size_and_latency_and_refuses_a_wrong_length(supernet: Path, tiny_model_dir: Path, run_cli):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    base = ["nas", "cost", "--supernet", str(supernet), "--data", data, "--feats", feats, "--latency-sentences", "1", "--repeats", "1"]
+    code, out, err = run_cli(base + ["--arch", "2 7 4 3 5 6 3 4", "--arch", ARCH_A])
+    assert code == 0, err
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [r[0] for r in rows] == ["sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13", ARCH_A]
+    assert all(int(r[1]) > 0 and int(r[2]) > 0 and float(r[3]) > 0 for r in rows)
+    code, out, err = run_cli(base + ["--arch", "sep5 sep5"])
+    assert code == 1 and out == "" and err.count("\n") == 1 and "8 layers" in err
+
+
+def test_the_additive_estimate_recovers_an_additive_cost_and_parameters_are_counted_exactly(supernet: Path, tiny_model_dir: Path):
+    rng = np.random.default_rng(1)
+    weights = {"encoder": rng.uniform(0, 3, 13), "decoder": rng.uniform(0, 9, 13)}
+    weights["encoder"][12] = weights["decoder"][12] = 0.0
+    cost = lambda arch: 2.0 + sum(weights["encoder" if i < 3 else "decoder"][k] for i, k in enumerate(arch_ids(arch)))  # noqa: E731
+    estimate = AdditiveEstimate(cost, 3, 5)
+    for _ in range(20):
+        arch = arch_from_ids(rng.integers(1, 13, size=8).tolist())
+        assert math.isclose(estimate(arch), cost(arch))
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    loaded = load_supernet(supernet)
+    meter = CostMeter(loaded.model, loaded.task, fixed_sentences(SupernetEvaluator(loaded, data, feats).dataset.items, 1))
+    for arch in (ARCH_A, ARCH_B, "12 12 12 12 12 12 12 12"):
+        assert meter.param_count(arch) == meter.size(arch)[0]
+
+
+def test_a_latency_limited_search_measures_only_plausible_candidates_and_keeps_the_limit(supernet: Path, tiny_model_dir: Path,
+                                                                                       tmp_path: Path, run_cli, monkeypatch):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    measured: List[str] = []
+
+    def fake(self, model):  # a deterministic latency: identity costs 0, sep1 11; plus a non-additive term
+        arch = f"{model.encoder.arch} {model.decoder.arch}"
+        measured.append(arch)
+        ids = arch_ids(arch)
+        return float(sum(12 - i for i in ids)) + 3.0 * (ids[0] == ids[-1])
+
+    monkeypatch.setattr(CostMeter, "measure", fake)
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "lat", "--max-latency-ms", "30")
+    assert code == 0, err
+    log = json.loads((tmp_path / "lat" / "search.json").read_text())
+    assert all(e["latency_ms"] <= 30 for e in log["evaluated"]) and len(log["evaluated"]) == 8
+    summary = log["summary"]
+    assert summary["random_draws_skipped_by_estimate"] > 0 and summary["latency_estimate_ms"]["all_identity"] == 3.0
+    assert summary["latency_estimate_ms"]["decoder"]["sep1"] == 11.0  # (11 + 3) - 3: measured minus all-identity
+    # each architecture measured once (the cache): all-identity, the 22 one-operation ones, then candidates that passed the screen
+    assert len(measured) == len(set(measured)) >= 23 + 8
