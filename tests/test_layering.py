@@ -23,7 +23,7 @@ LAYERS: List[Tuple[str, ...]] = [
     ("speechtools.models",),
     ("speechtools.tasks",),
     ("speechtools.train",),
-    ("speechtools.tts", "speechtools.asr", "speechtools.correction.inference", "speechtools.nas"),
+    ("speechtools.tts", "speechtools.asr", "speechtools.correction.inference", "speechtools.nas", "speechtools.songwriter"),
     ("speechtools.cli",),
 ]
 

@@ -43,6 +43,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
     "music": ("speechtools.cli.music:music", "Lyrics: prepare a corpus for DeepRapper, generate rap lyrics (music rap)."),
     "nas": ("speechtools.cli.nas:nas", "LightSpeech architecture search on your data and CPU (supernet + GBDT predictor)."),
+    "music": ("speechtools.cli.music:music", "Lyric-melody data and generation (SongMASS)."),
 }
 
 

@@ -35,6 +35,7 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
     "lyrics": ("speechtools.cli.score_lyrics:lyrics",
                "Lyrics: rhyme accuracy, rhyme density, Combo-N, distinct-n (+ perplexity under a DeepRapper model)."),
+    "melody": ("speechtools.cli.score_music:melody", "SongMASS melody metrics: PD, DD and melody distance (DTW)."),
 }
 
 

@@ -55,3 +55,36 @@ def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
         write_json(json_out, {"items": result.n_items, "accuracy": result.accuracy, "micro_f1": result.micro_f1, "macro_f1": result.macro_f1,
                               "per_class": {k: dict(zip(("precision", "recall", "f1", "support"), v)) for k, v in result.per_class.items()}},
                    indent=1)
+
+
+@click.command()
+@click.argument("ref", type=click.Path(dir_okay=False))
+@click.argument("hyp", type=click.Path(dir_okay=False))
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the metrics and per-song values as JSON.")
+def melody(ref: str, hyp: str, json_out: Optional[str]) -> None:
+    """SongMASS melody metrics: pitch (PD) and duration (DD) distribution similarity, melody distance (MD, by DTW).
+
+    REF and HYP hold one song per line in SongMASS melody tokens (``<pitch> <duration>`` pairs,
+    ``[align]``/``[sep]`` marks), as ``music lyrics-melody`` and ``music generate-melody`` write them;
+    line k of HYP is scored against line k of REF. Higher PD/DD and lower MD are better.
+
+    Example: speechtools score melody data/songs/para/test.melody exp/songmass/test_hyp.melody
+    """
+    from speechtools.errors import UserError
+    from speechtools.fileio import read_lines
+    from speechtools.scoring.melody_metrics import score_melodies
+    from speechtools.scoring.report import write_json
+
+    refs, hyps = [line.split() for _, line in read_lines(ref)], [line.split() for _, line in read_lines(hyp)]
+    if len(refs) != len(hyps):
+        raise UserError(f"{len(hyps)} songs (lines) but the reference {ref} has {len(refs)}", hyp)
+    if not refs:
+        raise UserError("no song to score (empty file)", ref)
+    result = score_melodies(refs, hyps)
+    click.echo(f"%MELODY songs {result.songs} PD {100 * result.pd:.2f} DD {100 * result.dd:.2f} MD {result.md:.4f} [ {hyp} ]")
+    click.echo("|songs|PD|DD|MD|")
+    click.echo("|---:|---:|---:|---:|")
+    click.echo(f"|{result.songs}|{result.pd:.4f}|{result.dd:.4f}|{result.md:.4f}|")
+    if json_out:
+        write_json(json_out, {"songs": result.songs, "pd": result.pd, "dd": result.dd, "md": result.md,
+                              "per_song": [dict(zip(("pd", "dd", "md"), v)) for v in result.per_song]}, indent=1)

@@ -140,6 +140,19 @@ class LyricsModelInfo(Protocol):
         """Rows of the rhyme embedding: "cannot rhyme" (0), UNK (1) and one per rhyme class."""
 
 
+class SongInfo(Protocol):
+    """Lyric/melody generation (``songmass``): the two vocabulary sizes (the special ids are fixed by
+    :mod:`speechtools.music.song_vocab`)."""
+
+    @property
+    def lyric_vocab_size(self) -> int:
+        """Entries of the lyric token list (specials, then syllables)."""
+
+    @property
+    def melody_vocab_size(self) -> int:
+        """Entries of the melody token list (specials, pitches, durations)."""
+
+
 @dataclass(frozen=True)
 class EnergyRange:
     """Training-set minimum and maximum of the mel frame energy ``sqrt(Σ_k exp(log-mel_k))`` (PriorGrad's σ normalisation).
@@ -202,6 +215,16 @@ class FixedSizes:
 
     def variance_stats(self) -> VarianceStats:
         return self.stats
+
+    @property
+    def lyric_vocab_size(self) -> int:
+        """``vocab_size`` (SongMASS's lyric vocabulary)."""
+        return self.vocab_size
+
+    @property
+    def melody_vocab_size(self) -> int:
+        """``vocab_size`` (SongMASS's melody vocabulary)."""
+        return self.vocab_size
 
     def mel_mean_std(self) -> Tuple[Sequence[float], Sequence[float]]:
         return [0.0] * self.n_mels, [1.0] * self.n_mels

@@ -47,6 +47,7 @@ class World:
     asr: Path = Path()
     rapper: Path = Path()
     supernet: Path = Path()
+    songmass: Path = Path()
 
 
 def _cli(*args: str) -> None:
@@ -131,8 +132,9 @@ def build_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _cli("music", "prepare-lyrics", str(FIXTURES / "music" / "lyrics" / "beats_zh.txt"), "--lang", "zh", "--out-dir", str(lyrics))
     rapper = _train(REPO / "conf" / "music" / "deeprapper_tiny.yaml", root / "rapper", f"task_conf.train_lyrics={lyrics / 'train.txt'}",
                     f"task_conf.token_list={lyrics / 'tokens.txt'}", f"task_conf.rhyme_list={lyrics / 'rhymes.txt'}", "trainer.max_steps=1")
+    songmass = _songmass(root, files)
     return World(root, data, dump, tokens, dump / "stats.npz", tts, aligner, teacher, corrector, vocoder, music, music_data, midi_dir,
-                 wavs, files, configs, corpora, ada, asr, rapper, supernet)
+                 wavs, files, configs, corpora, ada, asr, rapper, supernet, songmass)
 
 
 def _vocode_inputs(folder: Path, dump: Path) -> None:
@@ -246,3 +248,25 @@ def _corpora(folder: Path, data: Path) -> Path:
         lines.append(f"{uttid} 而 对 楼市 成交 抑制 作用 最 大 的 限 购\n")
     (aishell / "transcript" / "aishell_transcript_v0.8.txt").write_text("".join(lines))
     return folder
+
+
+def _songmass(root: Path, files: Path) -> Path:
+    """SongMASS inputs: Lakh-format .npy songs (``files/lmd``), their data folder (``files/songs``),
+    a lyrics file, a melody MIDI, melody token files; returns a tiny songmass model directory."""
+    lmd = files / "lmd"
+    lmd.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(30):
+        melody = [[[[float(rng.integers(55, 75)), 1.0, 0.0]] for _ in range(5)] for _ in range(2)]
+        lyric = [[[w] for w in rng.choice(["la", "li", "lo", "sun", "moon"], 5)] for _ in range(2)]
+        arr = np.empty(1, dtype=object)
+        arr[0] = [None, melody, lyric]
+        np.save(lmd / f"song{k}.npy", arr, allow_pickle=True)
+    _cli("music", "lyrics-melody", "--lmd-dir", str(lmd), "--out-dir", str(files / "songs"))
+    (files / "lyrics.txt").write_text("Hel-lo sun\nla li\n\nMoon-light\n")
+    (files / "melody_ref.txt").write_text((files / "songs" / "para" / "train.melody").read_text())
+    (files / "melody_hyp.txt").write_text((files / "songs" / "para" / "train.melody").read_text())
+    shutil.copy(FIXTURES / "music" / "aloha_oe.mid", files / "tune.mid")
+    return _train(REPO / "conf" / "music" / "songmass_tiny.yaml", root / "songmass", f"task_conf.data_dir={files / 'songs'}",
+                  "model_conf.d_model=32", "model_conf.n_heads=2", "model_conf.ffn_dim=64", "model_conf.encoder_layers=1",
+                  "model_conf.decoder_layers=1", "trainer.max_steps=1", "trainer.save_interval=1", "trainer.valid_interval=0")

@@ -169,6 +169,14 @@ def rows() -> Dict[str, Row]:
                                     "--seed", "1", "--out", Out()]),
         "music rap[prompt-file]": Row(lambda w: ["--model-dir", In(w.rapper, "model"), "--prompt-file", In(FIXTURES / "music" / "lyrics" / "beats_zh.txt"), "--lines", Num("1"),
                                                  "--lang", "zh", "--out", Out()], skip=slow_text),
+        "music evaluate": Row(lambda w: ["--model-dir", In(w.songmass, "model"), "--songs", f(w, "songs/songs.jsonl"), "--split", "train",
+                                         "--beam", Num("1"), "--json", Out(suffix=".json"), "--device", "cpu"]),
+        "music generate-lyrics": Row(lambda w: ["--model-dir", In(w.songmass, "model"), "--melody", In(w.files / "tune.mid", "binary"),
+                                                "--out", Out(), "--midi-out", Out(suffix=".mid"), "--beam", Num("1"), "--device", "cpu"]),
+        "music generate-melody": Row(lambda w: ["--model-dir", In(w.songmass, "model"), "--lyrics", f(w, "lyrics.txt"), "--out-dir", Out("dir"),
+                                                "--beam", Num("1"), "--device", "cpu"], skip=slow_text),
+        "music lyrics-melody": Row(lambda w: ["--lmd-dir", In(w.files / "lmd", "folder"), "--out-dir", Out("dir"),
+                                              "--max-files", Num("0"), "--min-syllables", Num("1")]),
         "score attention": Row(lambda w: [In(w.files / "attention", "folder"), "--words", f(w, "attention_words.txt"), "--band", Num("0.1"),
                                           "--json", Out(suffix=".json")]),
         "score classification": Row(lambda w: [f(w, "labels_ref.txt"), f(w, "labels_hyp.txt"), "--json", Out(suffix=".json")]),
@@ -180,6 +188,7 @@ def rows() -> Dict[str, Row]:
         "score lyrics[model-dir]": Row(lambda w: [In(FIXTURES / "music" / "lyrics" / "beats_zh.txt"), "--lang", "zh", "--model-dir", In(w.rapper, "model"), "--device", "cpu"],
                                        skip=slow_text),
         "score intelligibility": Row(lambda w: [f(w, "intelligibility.csv"), "--ref", f(w, "intelligibility_ref.txt"), "--json", Out(suffix=".json")]),
+        "score melody": Row(lambda w: [f(w, "melody_ref.txt"), f(w, "melody_hyp.txt"), "--json", Out(suffix=".json")]),
         "score mos": Row(lambda w: [f(w, "mos.csv"), "--json", Out(suffix=".json")]),
         "score naturalness": Row(lambda w: ["--hyp", In(w.data, "data"), "--json", Out(suffix=".json")],  # real clips: fewer DNSMOS windows
                                  skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),  # reads wav.scp only

@@ -7,7 +7,7 @@ import torch
 
 from speechtools.models import MODELS, ModelRegistry
 from speechtools.models.task_info import (EnergyRange, FilledPauseInfo, FixedSizes, LanguageModelInfo, MelPriorTTSInfo, RecognizerInfo,
-                                          VarianceStats, VarianceTTSInfo, VocabularyInfo, VocoderInfo)
+                                          SongInfo, VarianceStats, VarianceTTSInfo, VocabularyInfo, VocoderInfo)
 from speechtools.models.task_info import LyricsModelInfo
 
 
@@ -19,7 +19,7 @@ def StubTask() -> FixedSizes:  # noqa: N802 (reads like the task it stands for)
 
 def test_the_stub_implements_every_task_protocol() -> None:
     for protocol in (VarianceTTSInfo, MelPriorTTSInfo, VocabularyInfo, VocoderInfo, FilledPauseInfo, RecognizerInfo, LanguageModelInfo,
-                     LyricsModelInfo):
+                     LyricsModelInfo, SongInfo):
         members = {n for n in dir(protocol) if not n.startswith("_")}
         assert members <= set(dir(StubTask())), protocol
 
@@ -29,7 +29,8 @@ LIBRARY_MODELS = [n for n in MODELS.names() if MODELS.get(n).cls.__module__.star
 
 def test_the_library_has_its_models() -> None:
     assert {"fastspeech", "fastspeech2", "lightspeech", "transformer_tts", "aligner", "fastcorrect",
-            "transformer_corrector", "fastcorrect2", "musicbert", "priorgrad_vocoder", "priorgrad_acoustic", "ctc_attention_asr", "lstm_lm"} <= set(LIBRARY_MODELS)
+            "transformer_corrector", "fastcorrect2", "musicbert", "priorgrad_vocoder", "priorgrad_acoustic", "ctc_attention_asr", "lstm_lm",
+            "songmass"} <= set(LIBRARY_MODELS)
 
 
 @pytest.mark.parametrize("name", LIBRARY_MODELS)

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Markdown table of the recipe's test figures: python local/collect_results.py EXP_DIR TAG SYSTEM..."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    exp, tag, systems = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    rows = ["| system | PD | DD | MD | align acc. DP | align acc. argmax | L2M ppl | M2L ppl | syllables fit notes | syllable count rel. diff | train steps |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for system in systems:
+        d = exp / f"{system}_{tag}"
+        if not (d / "test_melody.json").is_file() or not (d / "test_eval.json").is_file():
+            continue
+        m = json.loads((d / "test_melody.json").read_text())
+        e = json.loads((d / "test_eval.json").read_text())
+        steps = max((json.loads(line)["step"] for line in (d / "train_log.jsonl").read_text().splitlines() if '"split": "train"' in line), default=0)
+        rows.append(f"| {system} | {m['pd']:.4f} | {m['dd']:.4f} | {m['md']:.4f} | {e['alignment_accuracy_dp']:.4f} | "
+                    f"{e['alignment_accuracy_argmax']:.4f} | {e['lyric_to_melody_ppl']:.2f} | {e['melody_to_lyric_ppl']:.2f} | "
+                    f"{e['syllables_fit_notes']:.4f} | {e['syllable_count_rel_diff']:.4f} | {steps} |")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
