@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -153,11 +155,37 @@ class NeuralG2P:
         return out
 
 
+def nltk_data_roots() -> List[str]:
+    """The folders NLTK searches for its data by default: ``nltk.data.path`` as ``nltk/data.py``
+    builds it at import (``$NLTK_DATA``, ``~/nltk_data``, then the platform's common locations),
+    computed without importing NLTK, whose import alone costs about a second of CPU."""
+    roots = [os.path.expanduser(d) for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if "APPENGINE_RUNTIME" not in os.environ and os.path.expanduser("~/") != "~/":
+        roots.append(os.path.expanduser("~/nltk_data"))
+    roots += [os.path.join(sys.prefix, "nltk_data"), os.path.join(sys.prefix, "share", "nltk_data"),
+              os.path.join(sys.prefix, "lib", "nltk_data")]
+    if os.name == "nt":
+        roots += [os.path.join(os.environ.get("APPDATA", "C:\\"), "nltk_data"), r"C:\nltk_data", r"D:\nltk_data", r"E:\nltk_data"]
+    else:
+        roots += ["/usr/share/nltk_data", "/usr/local/share/nltk_data", "/usr/lib/nltk_data", "/usr/local/lib/nltk_data"]
+    return roots
+
+
+def tagger_data_may_exist() -> bool:
+    """Whether ``nltk.data.find`` could find a tagger: some data folder has a ``taggers`` entry
+    (a folder, or the zip beside it) or is itself a zip file. ``False`` means it cannot."""
+    return any(Path(root).is_file() or (Path(root) / "taggers").exists() for root in nltk_data_roots())
+
+
 def load_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:
     """NLTK's perceptron POS tagger if its data is installed locally, else ``None``.
 
     Never downloads: only ``nltk.data.find`` (a local search) and the tagger's local load.
+    NLTK is imported only when a data folder has taggers (:func:`tagger_data_may_exist`), so a
+    process without the tagger data does not pay for NLTK's import.
     """
+    if not tagger_data_may_exist():
+        return None
     try:
         import nltk
         from nltk.tag.perceptron import PerceptronTagger

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -16,6 +19,7 @@ from speechtools.text.english_g2p import (
     load_cmudict,
     load_homographs,
     load_pos_tagger,
+    nltk_data_roots,
     shared_pos_tagger,
 )
 
@@ -87,12 +91,14 @@ def test_oov_uses_neural_model(g2p: EnglishG2P) -> None:
     assert phones and all(p in PHONEMES for p in phones)
 
 
-def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     import nltk
 
     def not_found(resource: str, *args: object, **kwargs: object) -> None:
         raise LookupError(resource)
 
+    (tmp_path / "taggers").mkdir()  # a data folder with taggers, but not the one asked for
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
     monkeypatch.setattr(nltk.data, "find", not_found)
     assert load_pos_tagger() is None
     shared_pos_tagger.cache_clear()
@@ -105,9 +111,12 @@ def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: 
         shared_pos_tagger.cache_clear()
 
 
-def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import nltk
     import nltk.tag.perceptron
+
+    (tmp_path / "taggers").mkdir()
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
 
     class FakeTagger:
         def tag(self, words: List[str]) -> List[Tuple[str, str]]:
@@ -117,6 +126,32 @@ def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(nltk.tag.perceptron, "PerceptronTagger", FakeTagger)
     tagger = load_pos_tagger()
     assert tagger is not None and tagger(["refuse"]) == [("refuse", "VB")]
+
+
+def test_nltk_data_roots_are_nltks_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The folders searched before importing NLTK are exactly ``nltk.data.path`` of a fresh NLTK import."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NLTK_DATA", f"{tmp_path / 'a'}{__import__('os').pathsep}~/b")
+    fresh = subprocess.run([sys.executable, "-c", "import json, nltk; print(json.dumps(nltk.data.path))"],
+                           capture_output=True, text=True, check=True).stdout
+    assert nltk_data_roots() == json.loads(fresh)
+    assert nltk_data_roots()[:3] == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "nltk_data")]
+
+
+def test_no_tagger_folder_means_no_nltk_import(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without a taggers folder in any data folder the tagger is None and NLTK is never touched;
+    with one, NLTK is asked."""
+
+    class Untouchable:
+        def __getattr__(self, name: str) -> None:
+            raise AssertionError(f"nltk.{name} used")
+
+    monkeypatch.setitem(sys.modules, "nltk", Untouchable())
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
+    assert load_pos_tagger() is None
+    (tmp_path / "taggers").mkdir()
+    with pytest.raises(AssertionError, match="nltk"):
+        load_pos_tagger()
 
 
 def test_long_words_are_read_in_chunks_never_truncated() -> None:
