@@ -76,6 +76,7 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
     final, reference = torch.load(killed / "model.pt"), torch.load(model_dir / "model.pt")
     assert list(final) == list(reference) and all(torch.equal(final[k], reference[k]) for k in final)
     # a re-run with a changed config is refused, naming the key, unless --overwrite true
-    changed = subprocess.run([*stage4[:6], "21", *stage4[7:]], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert stage4[6:8] == ["--max-steps", "20"]
+    changed = subprocess.run([*stage4[:7], "21", *stage4[8:]], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert changed.returncode != 0
     assert "differs in trainer.max_steps" in changed.stdout + changed.stderr and "--overwrite" in changed.stdout + changed.stderr
