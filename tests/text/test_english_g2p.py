@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.abc
 import json
 import logging
 import subprocess
@@ -109,7 +110,7 @@ def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: 
         raise LookupError(resource)
 
     (tmp_path / "taggers").mkdir()  # a data folder with taggers, but not the one asked for
-    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
     monkeypatch.setattr(nltk.data, "find", not_found)
     assert load_pos_tagger() is None
     shared_pos_tagger.cache_clear()
@@ -127,7 +128,7 @@ def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch, tmp_
     import nltk.tag.perceptron
 
     (tmp_path / "taggers").mkdir()
-    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
 
     class FakeTagger:
         def tag(self, words: List[str]) -> List[Tuple[str, str]]:
@@ -150,19 +151,35 @@ def test_nltk_data_roots_are_nltks_own(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_no_tagger_folder_means_no_nltk_import(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Without a taggers folder in any data folder the tagger is None and NLTK is never touched;
-    with one, NLTK is asked."""
+    """NLTK not imported yet and no taggers folder in its data folders: the tagger is None and
+    NLTK is never imported; with a taggers folder, it is."""
 
-    class Untouchable:
-        def __getattr__(self, name: str) -> None:
-            raise AssertionError(f"nltk.{name} used")
+    class RefuseNltk(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name.split(".")[0] == "nltk":
+                raise AssertionError(f"{name} imported")
+            return None
 
-    monkeypatch.setitem(sys.modules, "nltk", Untouchable())
+    for name in [m for m in sys.modules if m.split(".")[0] == "nltk"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [RefuseNltk(), *sys.meta_path])
     monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
     assert load_pos_tagger() is None
     (tmp_path / "taggers").mkdir()
-    with pytest.raises(AssertionError, match="nltk"):
+    with pytest.raises(AssertionError, match="nltk imported"):
         load_pos_tagger()
+
+
+def test_an_imported_nltks_own_path_is_searched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Once NLTK is imported, the folders are its nltk.data.path, which a caller may have changed."""
+    import nltk
+
+    (tmp_path / "taggers").mkdir()
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [])
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    assert english_g2p.tagger_data_may_exist()
+    monkeypatch.setattr(nltk.data, "path", [])
+    assert not english_g2p.tagger_data_may_exist()
 
 
 def test_long_words_are_read_in_chunks_never_truncated() -> None:
