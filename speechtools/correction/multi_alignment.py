@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import editdistance
 import numpy as np
@@ -94,7 +94,7 @@ class PronunciationDistance:
         self.lang = lang
         self._prons: Dict[str, List[Tuple[str, ...]]] = {}
         self._pairs: Dict[Tuple[str, str], float] = {}
-        self._cmu: Optional[Dict[str, List[List[str]]]] = None
+        self._cmu: Optional[Mapping[str, List[List[str]]]] = None
 
     def pronunciations(self, unit: str) -> List[Tuple[str, ...]]:
         """The phoneme (en) or pinyin-letter (zh) sequences of one unit."""

