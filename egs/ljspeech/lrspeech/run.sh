@@ -11,5 +11,5 @@ cd "$(dirname "$0")"
 root=../../..
 exec ../../TEMPLATE/lrspeech.sh --tts-conf $root/conf/tts/transformer_tts_tiny.yaml \
   --student-conf $root/conf/tts/fastspeech_tiny.yaml --asr-conf $root/conf/asr/ctc_attention_tiny.yaml \
-  --steps-pretrain 4 --steps-finetune 3 --steps-dt 2 --steps-kd 3 --dt-iterations 2 --min-wcr 0 --min-adr 0 \
+  --steps-pretrain 4 --steps-finetune 3 --steps-dt 2 --steps-kd 3 --dt-iterations 1 --min-wcr 0 --min-adr 0 \
   --gl-iters 4 --nj 1 --jobs 2 "$@"

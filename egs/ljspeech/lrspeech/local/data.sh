@@ -3,8 +3,8 @@
 # the five conditions (one voice throughout, so it checks the plumbing, not the method):
 #   target           the first 6 training clips (by id)
 #   lowq             the next 8 ("other speakers' paired data": here the same voice)
-#   unpaired_speech  the other 12 training clips, text withheld
-#   unpaired_text    the transcripts of those 12 clips under new ids (a stand-in for unpaired text)
+#   unpaired_speech  the next 6 training clips, text withheld (the last 6 are not used)
+#   unpaired_text    the transcripts of those 6 clips under new ids (a stand-in for unpaired text)
 #   target_all       target + the unpaired clips with their text (the ceiling)
 #   dev, test        the mini corpus's dev and eval clips
 #   local/data.sh --out data [--corpus LJSPEECH_DIR]
@@ -22,7 +22,7 @@ speechtools data prepare ljspeech --out "$out/prep" ${corpus:+--corpus "$corpus"
 cut -d' ' -f1 "$out/prep/train/text" | sort > "$out/prep/train_ids.txt"
 head -6 "$out/prep/train_ids.txt" > "$out/prep/target_ids.txt"
 sed -n 7,14p "$out/prep/train_ids.txt" > "$out/prep/lowq_ids.txt"
-tail -n +15 "$out/prep/train_ids.txt" > "$out/prep/unpaired_ids.txt"
+sed -n 15,20p "$out/prep/train_ids.txt" > "$out/prep/unpaired_ids.txt"
 speechtools data subset "$out/prep/train" "$out/target" --utt-list "$out/prep/target_ids.txt"
 speechtools data subset "$out/prep/train" "$out/lowq" --utt-list "$out/prep/lowq_ids.txt"
 speechtools data subset "$out/prep/train" "$out/unpaired_speech" --utt-list "$out/prep/unpaired_ids.txt"
