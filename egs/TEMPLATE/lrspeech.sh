@@ -29,8 +29,9 @@
 #                   a recogniser on target + kd_speech + kd_text -> exp/d_asr
 #   7 (e) ceiling   (b)'s pre-trained models fine-tuned on data/target_all -> exp/e_tts, exp/e_asr
 #   8 evaluation    each row's TTS speaks data/test's prompts (exp/<row>_tts/decode_test: score tts with
-#                   --asr: MCD, pocketsphinx WER and IR), the real recordings scored the same way, each
-#                   row's recogniser decodes data/test (exp/<row>_asr/decode_test/wer.txt)
+#                   --asr: MCD, pocketsphinx WER and IR), the real recordings scored the same way (with
+#                   --asr), each row's recogniser decodes data/test (exp/<row>_asr/decode_test/wer.txt);
+#                   the rows run as --jobs parallel jobs (logs: exp/logs/eval_<row>.log)
 #   9 results       exp/results.{md,json}: per row IR, MCD and WER, the budget of each stage, the targets
 stage=1                  # first stage to run
 stop_stage=9             # last stage to run
@@ -165,20 +166,28 @@ ceiling_stage() {
   run_jobs e_tts "$(train_cmd tts e_tts target_all "$steps_finetune" b_tts_pre)" e_asr "$(train_cmd asr e_asr target_all "$steps_finetune" b_asr_pre)"
 }
 
+# eval_cmd ROW: synthesis and scoring of the row's TTS, decoding and scoring of its recogniser (one job)
+eval_cmd() {
+  local row=$1
+  echo "speechtools synth --model-dir exp/${row}_tts --text-file data/test/text --ids --out-dir exp/${row}_tts/decode_test" \
+    "--vocoder-set n_iter=$gl_iters --device $device" \
+    "&& speechtools score tts --ref data/test --hyp exp/${row}_tts/decode_test --feats-conf $feats_conf $(asr_flag)" \
+    "--json exp/${row}_tts/decode_test/scores.json" \
+    "&& mkdir -p exp/${row}_asr/decode_test" \
+    "&& speechtools asr decode data/test --model-dir exp/${row}_asr --out exp/${row}_asr/decode_test/text --device $device" \
+    "&& speechtools score wer data/test/text exp/${row}_asr/decode_test/text --ignore-case --remove-punct" \
+    "> exp/${row}_asr/decode_test/wer.txt"
+}
+
 evaluation_stage() {
-  local row
-  for row in $rows; do
-    speechtools synth --model-dir "exp/${row}_tts" --text-file data/test/text --ids --out-dir "exp/${row}_tts/decode_test" \
-      --vocoder-set "n_iter=$gl_iters" --device "$device"
-    speechtools score tts --ref data/test --hyp "exp/${row}_tts/decode_test" --feats-conf "$feats_conf" $(asr_flag) \
-      --json "exp/${row}_tts/decode_test/scores.json"
-    mkdir -p "exp/${row}_asr/decode_test"
-    speechtools asr decode data/test --model-dir "exp/${row}_asr" --out "exp/${row}_asr/decode_test/text" --device "$device" --nj "$nj"
-    speechtools score wer data/test/text "exp/${row}_asr/decode_test/text" --ignore-case --remove-punct \
-      | tee "exp/${row}_asr/decode_test/wer.txt"
-  done
-  mkdir -p exp/real
-  speechtools score tts --ref data/test --hyp data/test --feats-conf "$feats_conf" $(asr_flag) --json exp/real/scores.json
+  local row args=()
+  for row in $rows; do args+=("eval_$row" "$(eval_cmd "$row")"); done
+  if [ -n "$(asr_flag)" ]; then  # the listener's own figures on the real recordings
+    mkdir -p exp/real
+    args+=(eval_real "speechtools score tts --ref data/test --hyp data/test --feats-conf $feats_conf --asr --json exp/real/scores.json")
+  fi
+  run_jobs "${args[@]}"
+  for row in $rows; do echo "$row: $(head -1 "exp/${row}_asr/decode_test/wer.txt")"; done
 }
 
 results_stage() {
