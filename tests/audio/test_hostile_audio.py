@@ -5,17 +5,9 @@ import pytest
 import soundfile as sf
 
 from speechtools.audio.io import load_audio
-from speechtools.cli.main import main
 from speechtools.errors import UserError
 
 from .conftest import tone
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def cut_wav(tmp_path, keep_bytes: int):
@@ -57,12 +49,12 @@ def test_an_intact_wav_with_an_odd_chunk_before_the_data_loads(tmp_path):
     assert load_audio(path, 8000).size == 50
 
 
-def test_extract_feats_of_a_truncated_wav_is_one_line(tmp_path, capsys):
+def test_extract_feats_of_a_truncated_wav_is_one_line(tmp_path, run_cli):
     path = cut_wav(tmp_path, 44 + 2 * 11025)
     root = tmp_path / "data"
     root.mkdir()
     (root / "wav.scp").write_text(f"a {path}\n")
-    code, out, err = run(["extract-feats", root, tmp_path / "dump", "--no-progress"], capsys)
+    code, out, err = run_cli(["extract-feats", root, tmp_path / "dump", "--no-progress"])
     assert (code, out) == (1, "")
     assert err.splitlines() == [f"error: {path}: utterance a: truncated WAV: the header declares 22050 samples (1.000 s) "
                                 "but the file holds 11025 (0.500 s)"]
@@ -74,25 +66,25 @@ def test_an_audio_path_that_is_a_folder_says_so(tmp_path):
     assert str(info.value) == f"{tmp_path}: utterance u1: is a folder, expected an audio file"
 
 
-def test_audio_too_short_for_one_frame_names_the_wav_scp_line(tmp_path, capsys):
+def test_audio_too_short_for_one_frame_names_the_wav_scp_line(tmp_path, run_cli):
     root = tmp_path / "data"
     root.mkdir()
     sf.write(tmp_path / "long.wav", tone(220.0), 22050)
     sf.write(tmp_path / "short.wav", tone(220.0, seconds=0.01), 22050)
     (root / "wav.scp").write_text(f"a {tmp_path / 'long.wav'}\nb {tmp_path / 'short.wav'}\n")
-    code, out, err = run(["extract-feats", root, tmp_path / "dump", "--no-progress"], capsys)
+    code, out, err = run_cli(["extract-feats", root, tmp_path / "dump", "--no-progress"])
     assert (code, out) == (1, "")
     assert err.splitlines() == [f"error: {root / 'wav.scp'}:2: utterance b: audio too short for one analysis frame: "
                                 "220 samples (0.010 s), need more than n_fft/2 = 512 (0.023 s)"]
 
 
-def test_a_too_short_segment_names_the_segments_line(tmp_path, capsys):
+def test_a_too_short_segment_names_the_segments_line(tmp_path, run_cli):
     root = tmp_path / "data"
     root.mkdir()
     sf.write(tmp_path / "rec.wav", tone(220.0), 22050)
     (root / "wav.scp").write_text(f"rec {tmp_path / 'rec.wav'}\n")
     (root / "segments").write_text("a rec 0 0.5\nb rec 0.5 0.51\n")
-    code, _, err = run(["extract-feats", root, tmp_path / "dump", "--no-progress"], capsys)
+    code, _, err = run_cli(["extract-feats", root, tmp_path / "dump", "--no-progress"])
     assert code == 1
     assert err.splitlines() == [f"error: {root / 'segments'}:2: utterance b: audio too short for one analysis frame: "
                                 "221 samples (0.010 s), need more than n_fft/2 = 512 (0.023 s)"]

@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from speechtools.cli.main import main
 from speechtools.errors import UserError
 from speechtools.music import octuple as O
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "music"
 OCTUPLE = "<0-0> <1-0> <2-0> <3-60> <4-4> <5-20> <6-9> <7-20>\n"
-
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def header(n_tracks: int, fmt: int = 1, division: int = 480) -> bytes:
@@ -46,41 +38,41 @@ END = b"\x00\xff\x2f\x00"
     (b"RIFF" + bytes(20), "not a MIDI file: it does not start with an 'MThd' header"),
     (header(1)[:10], "truncated: the file ends inside its 'MThd' header (10 bytes; a MIDI header has 14)"),
 ], ids=["header-only", "header-declares-tracks", "missing-track", "cut-track", "zero-tempo", "not-midi", "cut-header"])
-def test_unloadable_midi_files_are_described_in_midi_terms(tmp_path, capsys, data, problem):
+def test_unloadable_midi_files_are_described_in_midi_terms(tmp_path, run_cli, data, problem):
     path = tmp_path / "bad.mid"
     path.write_bytes(data)
-    code, out, err = run(["midi", "encode", path, tmp_path / "out.txt"], capsys)
+    code, out, err = run_cli(["midi", "encode", path, tmp_path / "out.txt"])
     assert (code, out) == (1, "")
     assert err.splitlines() == [f"error: {path}: {problem}"]
     assert not (tmp_path / "out.txt").exists()
 
 
-def test_stats_skip_errors_with_no_readable_file_exits_non_zero(tmp_path, capsys):
+def test_stats_skip_errors_with_no_readable_file_exits_non_zero(tmp_path, run_cli):
     folder = tmp_path / "midi"
     folder.mkdir()
     (folder / "a.mid").write_bytes(header(0))
     (folder / "b.mid").write_bytes(b"garbage")
     out_json = tmp_path / "stats.json"
-    code, out, err = run(["midi", "stats", folder, "--skip-errors", "--json", out_json], capsys)
+    code, out, err = run_cli(["midi", "stats", folder, "--skip-errors", "--json", out_json])
     assert (code, out) == (1, "")
     assert err.splitlines()[-1] == (f"error: {folder}: no song to count: all 2 MIDI file(s) were skipped "
                                     f"(first: {folder / 'a.mid'}: has only a header (MThd) and no track: no notes, tempo or time signature)")
     assert not out_json.exists()
     shutil.copy(FIXTURES / "aloha_oe.mid", folder / "c.mid")  # one good file: the others are skipped and reported
-    code, out, err = run(["midi", "stats", folder, "--skip-errors", "--json", out_json], capsys)
+    code, out, err = run_cli(["midi", "stats", folder, "--skip-errors", "--json", out_json])
     assert code == 0, err
     assert "songs: 1, skipped: 2" in out
     assert json.loads(out_json.read_text())["summary"]["songs"] == 1
 
 
-def test_ticks_per_beat_is_within_the_midi_header_limit(tmp_path, capsys):
+def test_ticks_per_beat_is_within_the_midi_header_limit(tmp_path, run_cli):
     text = tmp_path / "a.oct.txt"
     text.write_text(OCTUPLE)
-    code, _, err = run(["midi", "decode", text, tmp_path / "a.mid", "--ticks-per-beat", "40000"], capsys)
+    code, _, err = run_cli(["midi", "decode", text, tmp_path / "a.mid", "--ticks-per-beat", "40000"])
     assert code == 2
     assert err.startswith("error: Invalid value for '--ticks-per-beat': 40000 is not in the range 16<=x<=32767.")
     assert not (tmp_path / "a.mid").exists()
-    code, _, err = run(["midi", "decode", text, tmp_path / "a.mid", "--ticks-per-beat", "32767"], capsys)
+    code, _, err = run_cli(["midi", "decode", text, tmp_path / "a.mid", "--ticks-per-beat", "32767"])
     assert code == 0, err
     assert O.load_midi(tmp_path / "a.mid").ticks_per_beat == 32767
     with pytest.raises(UserError, match=r"ticks per beat must be 1\.\.32767 \(the MIDI header's 15 bits\), got 32768"):
