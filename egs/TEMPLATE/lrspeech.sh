@@ -11,7 +11,8 @@
 #                   speakers' paired data), data/unpaired_speech (target voice, no text),
 #                   data/unpaired_text/text, data/target_all (every target training pair: the ceiling),
 #                   data/dev, data/test
-#   2 features      log-mels of every set with audio (dump/<set>), dump/pretrain = lowq + target
+#   2 features      log-mels of every set with audio (dump/<set>; dump/target_all indexes target's and
+#                   unpaired_speech's, whose union data/target_all must be), dump/pretrain = lowq + target
 #                   (combine-feats) and its stats.npz (every model's normalisation), the TTS token list
 #                   (--frontend) and the recogniser's units over every text
 #   3 (a) baseline  TTS (--tts-conf, Transformer TTS: attention) and recogniser (--asr-conf) on data/target
@@ -68,7 +69,7 @@ logdir=exp/logs
 [ -n "$student_conf" ] || student_conf="$SPEECHTOOLS_ROOT/conf/tts/fastspeech_tiny.yaml"
 [ -n "$asr_conf" ] || asr_conf="$SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml"
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
-audio_sets="target lowq unpaired_speech target_all dev test"
+audio_sets="target lowq unpaired_speech dev test"   # features extracted; target_all's are these two's
 last_dt=c$dt_iterations
 rows="a b $last_dt d e"
 
@@ -104,7 +105,11 @@ combined() {
 data_stage() {
   local s
   local/data.sh --out data $corpus_args
-  for s in $audio_sets; do speechtools data validate "data/$s"; done
+  for s in $audio_sets target_all; do speechtools data validate "data/$s"; done
+  if ! cmp -s <(cut -d' ' -f1 data/target_all/wav.scp) <(cut -d' ' -f1 data/target/wav.scp data/unpaired_speech/wav.scp | sort); then
+    echo "error: data/target_all must hold exactly the clips of data/target and data/unpaired_speech (the ceiling: every target pair transcribed)" >&2
+    return 1
+  fi
   [ -s data/unpaired_text/text ] || { echo "error: local/data.sh wrote no data/unpaired_text/text" >&2; return 1; }
   [ ! -e data/unpaired_speech/text ] || { echo "error: data/unpaired_speech must not have a text file" >&2; return 1; }
 }
@@ -114,7 +119,8 @@ features_stage() {
   for s in $audio_sets; do
     speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --features mel --nj "$nj"
   done
-  rm -rf data/pretrain dump/pretrain data/all_text
+  rm -rf data/pretrain dump/pretrain data/all_text dump/target_all
+  speechtools combine-feats dump/target_all dump/target dump/unpaired_speech --features mel   # no second extraction
   combined pretrain lowq target
   speechtools compute-stats dump/pretrain --out dump/pretrain/stats.npz
   mkdir -p data/all_text   # every text a model reads: the token lists cover them all
