@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from speechtools.cli.main import main
 from speechtools.errors import UserError
 from speechtools.models.deeprapper import DeepRapper, DeepRapperConfig
 from speechtools.models.deeprapper_generate import (
@@ -96,42 +95,35 @@ def test_prompt_errors(setup) -> None:  # type: ignore[no-untyped-def]
     assert prompt_lines("夜鑫", "zh", vocab, strict=False)[0].tokens == ["夜", "鑫"]
 
 
-def run_main(args: list, capsys: pytest.CaptureFixture) -> tuple:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
-def test_cli_prepare_train_rap_score(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_prepare_train_rap_score(tmp_path: Path, run_cli) -> None:
     data, exp = tmp_path / "data", tmp_path / "exp"
-    code, _, err = run_main(["music", "prepare-lyrics", str(FIXTURES / "beats_zh.txt"), "--lang", "zh", "--valid-songs", "1",
-                             "--out-dir", str(data)], capsys)
+    code, _, err = run_cli(["music", "prepare-lyrics", str(FIXTURES / "beats_zh.txt"), "--lang", "zh", "--valid-songs", "1",
+                             "--out-dir", str(data)])
     assert code == 0, err
     sets = [f"task_conf.{k}={data / v}" for k, v in (("train_lyrics", "train.txt"), ("valid_lyrics", "valid.txt"),
                                                        ("token_list", "tokens.txt"), ("rhyme_list", "rhymes.txt"))]
     args = ["train", "--config", str(CONF), "--out-dir", str(exp), "--quiet", "--set", "trainer.max_steps=3"]
     for s in sets + ["task_conf.beat_mode=local"]:
         args += ["--set", s]
-    code, _, err = run_main(args, capsys)
+    code, _, err = run_cli(args)
     assert code == 0, err
     rap = ["music", "rap", "--model-dir", str(exp), "--lang", "zh", "--lines", "3", "--seed", "5"]
-    code, first, err = run_main(rap + ["--prompt", "夜色笼罩整座城市的光"], capsys)
+    code, first, err = run_cli(rap + ["--prompt", "夜色笼罩整座城市的光"])
     assert code == 0, err
     lines = first.strip().splitlines()
     assert len(lines) == 4 and lines[0] == "夜色笼罩整座城市的光"
     out = tmp_path / "rap.txt"
-    code, _, _ = run_main(rap + ["--prompt", "夜色笼罩整座城市的光", "--out", str(out)], capsys)
+    code, _, _ = run_cli(rap + ["--prompt", "夜色笼罩整座城市的光", "--out", str(out)])
     assert code == 0 and out.read_text(encoding="utf-8") == first
     for bad, message in ((["--prompt", ""], "prompt is empty"), (["--prompt", "鑫"], "not in the model's vocabulary: 鑫"),
                          (["--prompt", "光", "--lang", "en"], "trained on zh")):
-        code, _, err = run_main(rap + bad, capsys)
+        code, _, err = run_cli(rap + bad)
         assert code == 1 and len(err.strip().splitlines()) == 1 and message in err, err
-    code, table, err = run_main(["score", "lyrics", str(out), "--lang", "zh", "--model-dir", str(exp),
-                                 "--json", str(tmp_path / "s.json")], capsys)
+    code, table, err = run_cli(["score", "lyrics", str(out), "--lang", "zh", "--model-dir", str(exp),
+                                 "--json", str(tmp_path / "s.json")])
     assert code == 0, err
     assert "perplexity" in table and '"rhyme_accuracy"' in (tmp_path / "s.json").read_text()
     bad_file = tmp_path / "bad.txt"
     bad_file.write_text("我[BOOM]你\n", encoding="utf-8")
-    code, _, err = run_main(["score", "lyrics", str(bad_file), "--lang", "zh"], capsys)
+    code, _, err = run_cli(["score", "lyrics", str(bad_file), "--lang", "zh"])
     assert code == 1 and err.strip().splitlines() == [f"error: {bad_file}:1: unknown tag [BOOM] (known: [BEAT], [S], [M], [F])"]

@@ -18,13 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LYRICS = "Hel-lo my friend\nsing a-long\n\nA-men\n"
 
 
-def run(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("songmass")
@@ -39,11 +32,11 @@ def model_dir(tmp_path_factory) -> Path:
     return work / "exp"
 
 
-def test_generate_melody_writes_midi_with_lyrics(model_dir, tmp_path, capsys):
+def test_generate_melody_writes_midi_with_lyrics(model_dir, tmp_path, run_cli):
     music21 = pytest.importorskip("music21")
     (tmp_path / "lyrics.txt").write_text(LYRICS)
-    code, out, err = run(["music", "generate-melody", "--model-dir", str(model_dir), "--lyrics", str(tmp_path / "lyrics.txt"),
-                          "--out-dir", str(tmp_path / "out"), "--beam", "2", "--device", "cpu"], capsys)
+    code, out, err = run_cli(["music", "generate-melody", "--model-dir", str(model_dir), "--lyrics", str(tmp_path / "lyrics.txt"),
+                          "--out-dir", str(tmp_path / "out"), "--beam", "2", "--device", "cpu"])
     assert code == 0, err
     out_dir = tmp_path / "out"
     assert sorted(p.name for p in out_dir.iterdir()) == ["1.mid", "1.txt", "2.mid", "2.txt", "hyp.melody"]
@@ -66,16 +59,16 @@ def test_generate_melody_writes_midi_with_lyrics(model_dir, tmp_path, capsys):
     assert sorted(encoding[:, 3].tolist()) == sorted(n.pitch for n in midi.instruments[0].notes)
 
 
-def test_generate_lyrics_for_a_melody(model_dir, tmp_path, capsys):
+def test_generate_lyrics_for_a_melody(model_dir, tmp_path, run_cli):
     midi = miditoolkit.MidiFile(ticks_per_beat=480)
     track = miditoolkit.Instrument(program=0)
     starts = [0, 480, 960, 1440, 3360, 3840, 4320]   # a 2-beat rest ends the first sentence
     track.notes = [miditoolkit.Note(velocity=80, pitch=60 + 2 * k, start=s, end=s + 480) for k, s in enumerate(starts)]
     midi.instruments = [track]
     midi.dump(str(tmp_path / "tune.mid"))
-    code, out, err = run(["music", "generate-lyrics", "--model-dir", str(model_dir), "--melody", str(tmp_path / "tune.mid"),
+    code, out, err = run_cli(["music", "generate-lyrics", "--model-dir", str(model_dir), "--melody", str(tmp_path / "tune.mid"),
                           "--out", str(tmp_path / "tune.txt"), "--midi-out", str(tmp_path / "tune_lyrics.mid"), "--beam", "2",
-                          "--device", "cpu"], capsys)
+                          "--device", "cpu"])
     assert code == 0, err
     lines = (tmp_path / "tune.txt").read_text().splitlines()
     assert len(lines) == 2
@@ -84,38 +77,38 @@ def test_generate_lyrics_for_a_melody(model_dir, tmp_path, capsys):
     assert [l.text for l in written.lyrics] == " ".join(lines).split()
 
 
-def test_bad_inputs_give_one_line_errors(model_dir, tmp_path, capsys):
+def test_bad_inputs_give_one_line_errors(model_dir, tmp_path, run_cli):
     (tmp_path / "empty.txt").write_text("123 456\n")
-    code, _, err = run(["music", "generate-melody", "--model-dir", str(model_dir), "--lyrics", str(tmp_path / "empty.txt"),
-                        "--out-dir", str(tmp_path / "o")], capsys)
+    code, _, err = run_cli(["music", "generate-melody", "--model-dir", str(model_dir), "--lyrics", str(tmp_path / "empty.txt"),
+                        "--out-dir", str(tmp_path / "o")])
     assert code == 1 and err.splitlines() == [f"error: {tmp_path / 'empty.txt'}:1: no syllable in line '123 456' (a syllable needs a letter)"]
     silent = miditoolkit.MidiFile(ticks_per_beat=480)
     silent.instruments = [miditoolkit.Instrument(program=0)]
     silent.dump(str(tmp_path / "silent.mid"))
-    code, _, err = run(["music", "generate-lyrics", "--model-dir", str(model_dir), "--melody", str(tmp_path / "silent.mid"),
-                        "--out", str(tmp_path / "x.txt")], capsys)
+    code, _, err = run_cli(["music", "generate-lyrics", "--model-dir", str(model_dir), "--melody", str(tmp_path / "silent.mid"),
+                        "--out", str(tmp_path / "x.txt")])
     assert code == 1 and err.splitlines() == [f"error: {tmp_path / 'silent.mid'}: the MIDI file has no notes (outside drum tracks)"]
     assert not (tmp_path / "o").exists() and not (tmp_path / "x.txt").exists()
 
 
-def test_evaluate_and_generate_for_the_test_songs(model_dir, tmp_path, capsys):
+def test_evaluate_and_generate_for_the_test_songs(model_dir, tmp_path, run_cli):
     import json
 
     songs = model_dir.parent / "data" / "songs.jsonl"
-    code, out, err = run(["music", "evaluate", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "train", "--beam", "1",
-                          "--json", str(tmp_path / "eval.json"), "--device", "cpu"], capsys)
+    code, out, err = run_cli(["music", "evaluate", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "train", "--beam", "1",
+                          "--json", str(tmp_path / "eval.json"), "--device", "cpu"])
     assert code == 0, err
     figures = json.loads((tmp_path / "eval.json").read_text())
     assert figures["songs"] > 0 and figures["aligned_notes"] > 0
     assert 0 <= figures["alignment_accuracy_argmax"] <= 1 and 0 < figures["alignment_accuracy_dp"] <= 1
     assert figures["lyric_to_melody_ppl"] > 1 and figures["melody_to_lyric_ppl"] > 1
     assert 0 <= figures["syllables_fit_notes"] <= 1
-    code, _, err = run(["music", "generate-melody", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "valid", "--beam", "1",
-                        "--out-dir", str(tmp_path / "gen"), "--device", "cpu"], capsys)
+    code, _, err = run_cli(["music", "generate-melody", "--model-dir", str(model_dir), "--songs", str(songs), "--split", "valid", "--beam", "1",
+                        "--out-dir", str(tmp_path / "gen"), "--device", "cpu"])
     assert code == 0, err
     hyp = (tmp_path / "gen" / "hyp.melody").read_text().splitlines()
     ref = (model_dir.parent / "data" / "para" / "valid.melody").read_text().splitlines()
     assert len(hyp) == len(ref) and all(h.split().count("[sep]") == r.split().count("[sep]") for h, r in zip(hyp, ref))
     assert all(h.split().count("[align]") == r.split().count("[align]") for h, r in zip(hyp, ref))  # one per word
-    code, out, _ = run(["score", "melody", str(model_dir.parent / "data" / "para" / "valid.melody"), str(tmp_path / "gen" / "hyp.melody")], capsys)
+    code, out, _ = run_cli(["score", "melody", str(model_dir.parent / "data" / "para" / "valid.melody"), str(tmp_path / "gen" / "hyp.melody")])
     assert code == 0 and out.startswith("%MELODY")
