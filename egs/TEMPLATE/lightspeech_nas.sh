@@ -11,8 +11,14 @@
 #                           or --max-params, or (neither) the latency of --reference-arch measured here
 #   6 training              the found architecture from scratch with --conf's settings -> exp/<tag>
 #   7 synthesis, scoring    ./tts.sh stages 5-6 for exp/<tag>
+#   8 comparison training   the same --conf for --reference-arch (exp/reference) and the first --random-rows
+#                           random candidates of the search (exp/random<N>: random draws that met the same
+#                           limit), each from scratch like the found one
+#   9 comparison table      every row (found, reference, random, --compare-systems) synthesised with
+#                           Griffin-Lim and scored (MCD, log-F0 RMSE, DNSMOS, ASR WER) + `score cost`
+#                           (parameters, MACs, RTF at --threads): exp/compare/*, exp/results.{md,json}
 stage=1                  # first stage to run
-stop_stage=7             # last stage to run
+stop_stage=9             # last stage to run
 corpus=""                # corpus folder; empty = the recipe's bundled mini corpus
 data_prep=ljspeech       # speechtools data prepare <data_prep>
 train_set=train
@@ -33,6 +39,10 @@ latency_sentences=20     # sentences of the dev set (first by id) timed per cand
 repeats=3                # timed passes per candidate (the fastest counts)
 search_args=""           # extra arguments of speechtools nas search (e.g. "--per-round 8 --pool 2000")
 tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
+random_rows=3            # stage 8: random candidates of the search trained as comparison rows
+compare_systems=""       # stage 9: more trained acoustic models scored beside them, "NAME=MODEL_DIR ..." (e.g. FastSpeech 2 at the same budget)
+gl_iters=60              # stage 9: Griffin-Lim iterations of the comparison's synthesis
+jobs=1                   # stage 8: trainings at once (each with nproc/jobs threads)
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 frontend=en_phone        # text front-end
 nj=2                     # parallel feature-extraction jobs
@@ -40,10 +50,11 @@ device=auto              # auto | cpu | cuda[:N] (training; the search runs on t
 seed=1
 asr=auto                 # auto: ASR scoring if pocketsphinx is installed; true: required; false: skip
 overwrite=false          # training stages: false = continue a killed run; true = start afresh
-help_message="Usage: ./run.sh [options]   (stages: 1-3 data/features/durations, 4 supernet, 5 search, 6 train the found architecture, 7 synthesis and scoring)"
+help_message="Usage: ./run.sh [options]   (stages: 1-3 data/features/durations, 4 supernet, 5 search, 6 train the found architecture, 7 synthesis and scoring, 8 train the comparison rows, 9 comparison table)"
 . ../../../local/path.sh
 . "$SPEECHTOOLS_ROOT/local/parse_options.sh"
 . "$SPEECHTOOLS_ROOT/local/stage.sh"
+. "$SPEECHTOOLS_ROOT/local/recipe_lib.sh"
 set -euo pipefail
 logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
@@ -95,6 +106,60 @@ score_stage() {
   "$tts" "${tts_args[@]}" --stage 5 --stop-stage 6 --logdir "$logdir/$tag" --conf "$nas_dir/lightspeech_nas.yaml" --tag "$tag"
 }
 
+# comparison_rows: "NAME ARCH" lines of stage 8: the reference, then the first --random-rows random
+# candidates of the search (in draw order; neither the found nor the reference architecture).
+comparison_rows() {
+  python - "$nas_dir/search.json" "$random_rows" "$reference_arch" <<'PY'
+import json, sys
+from speechtools.nn.search_space import canonical_arch
+log = json.load(open(sys.argv[1], encoding="utf-8"))
+skip = {canonical_arch(log["summary"]["best_arch"]), canonical_arch(sys.argv[3])}
+rows = [e["arch"] for e in sorted(log["evaluated"], key=lambda e: e["index"]) if e["source"] == "random" and canonical_arch(e["arch"]) not in skip]
+print("reference", canonical_arch(sys.argv[3]))
+want = int(sys.argv[2])
+if len(rows) < want:
+    sys.exit(f"{sys.argv[1]}: {len(rows)} random candidates besides the found one, --random-rows {want}")
+for i, arch in enumerate(rows[:want], 1):
+    print(f"random{i} {arch}")
+PY
+}
+
+compare_train_stage() {
+  local dir=$nas_dir/compare name arch cmds=() rows
+  mkdir -p "$dir"
+  rows=$(comparison_rows)
+  while read -r name arch; do
+    # the found architecture's config (--conf's training, the supernet's widths) with this arch
+    printf 'base: ../lightspeech_nas.yaml\nmodel_conf:\n  arch: "%s"\n' "$arch" > "$dir/$name.yaml"
+    cmds+=("$name" "$(printf '%q ' "$tts" "${tts_args[@]}" --stage 4 --stop-stage 4 --logdir "$logdir/$name" --conf "$dir/$name.yaml" \
+      --tag "$name" ${max_steps:+--max-steps "$max_steps"})")
+  done <<< "$rows"
+  run_jobs "${cmds[@]}"
+}
+
+compare_score_stage() {
+  local systems=("$tag=exp/$tag") s name model dir reports=() costs=() versus=()
+  for name in $(comparison_rows | cut -d' ' -f1); do systems+=("$name=exp/$name"); done
+  for s in $compare_systems; do systems+=("$s"); done
+  for s in "${systems[@]}"; do
+    name=${s%%=*} model=${s#*=} dir=exp/compare/${s%%=*}
+    speechtools synth --model-dir "$model" --text-file "data/$eval_set/text" --ids --out-dir "$dir/decode_$eval_set" \
+      --device "$device" --vocoder-set "n_iter=$gl_iters"
+    # shellcheck disable=SC2046
+    speechtools score tts --ref "data/$eval_set" --hyp "$dir/decode_$eval_set" --feats-conf "$feats_conf" --dnsmos $(asr_flag) \
+      --out-dir "$dir/scoring" --json "$dir/scores.json"
+    reports+=(--system "$name=$dir/scores.json" --system "$name=exp/compare/cost/$name.json")
+    costs+=(--system "$s")
+    [ "$name" = "$tag" ] || versus+=(--versus "$tag,$name")
+  done
+  speechtools score cost "${costs[@]}" --data "data/$eval_set" --feats "dump/$eval_set" --threads "$threads" \
+    --sentences "$latency_sentences" --repeats "$repeats" --out-dir exp/compare/cost
+  speechtools score compare "${reports[@]}" "${versus[@]}" --metric params_m --metric gmacs --metric rtf --metric mcd_db \
+    --metric log_f0_rmse --metric p808_mos --metric ovrl_mos --metric asr_wer \
+    --title "The found architecture ($(cat "$nas_dir/best_arch.txt")) beside the comparison rows ($eval_set; RTF at $threads thread(s), mel generation only)" \
+    --out exp/results.md --json exp/results.json
+}
+
 data_stop=$((stop_stage < 3 ? stop_stage : 3))
 if [ "$stage" -le "$data_stop" ]; then
   run_stage "$stage" "data, features and durations (./tts.sh stages $stage-$data_stop)" data_stages
@@ -103,3 +168,5 @@ run_stage 4 "supernet training -> $supernet_dir" supernet_stage
 run_stage 5 "architecture search -> $nas_dir" search_stage
 run_stage 6 "training the found architecture -> exp/$tag" train_stage
 run_stage 7 "synthesis and scoring of exp/$tag" score_stage
+run_stage 8 "training the comparison rows (reference and $random_rows random architectures)" compare_train_stage
+run_stage 9 "comparison table -> exp/results.md" compare_score_stage

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import click
 
@@ -36,6 +36,14 @@ def set_option(f: F) -> F:
 def nj_option(f: F) -> F:
     """``--nj N`` parallel jobs."""
     return click.option("--nj", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel jobs.")(f)
+
+
+def split_pair(text: str, option: str, sep: str) -> Tuple[str, str]:
+    """``A<sep>B`` of an option value as ``(A, B)``; a usage error naming ``option`` when either side is missing."""
+    left, found, right = text.partition(sep)
+    if not found or not left or not right:
+        raise click.BadParameter(f"expected A{sep}B, got {text!r}", param_hint=f"'{option}'")
+    return left, right
 
 
 class FiniteRange(click.FloatRange):

@@ -31,6 +31,8 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
                    "Speaker similarity: cosine of d-vectors, per utterance or to the speaker's centroid (extra eval)."),
     "attention": ("speechtools.cli.score_attention:attention",
                   "TTS attention quality: word coverage ratio (WCR) and attention diagonal ratio (ADR) (LRSpeech)."),
+    "cost": ("speechtools.cli.score_cost:cost",
+             "Size and CPU speed of trained acoustic models side by side: parameters, MACs, ms per sentence, RTF."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
     "lyrics": ("speechtools.cli.score_lyrics:lyrics",

@@ -7,15 +7,8 @@ from typing import List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import OUTPUT_FILE
+from speechtools.cli.options import OUTPUT_FILE, split_pair
 from speechtools.errors import UserError
-
-
-def _pair(text: str, option: str, sep: str) -> Tuple[str, str]:
-    left, found, right = text.partition(sep)
-    if not found or not left or not right:
-        raise click.BadParameter(f"expected A{sep}B, got {text!r}", param_hint=f"'{option}'")
-    return left, right
 
 
 @click.command()
@@ -46,13 +39,13 @@ def compare(systems: Tuple[str, ...], metrics: Tuple[str, ...], versus: Tuple[st
     from speechtools.scoring.compare import head_to_head, head_to_head_table, load_systems, metric_keys, systems_table
     from speechtools.scoring.report import write_json
 
-    specs = [(name, Path(path)) for name, path in (_pair(s, "--system", "=") for s in systems)]
+    specs = [(name, Path(path)) for name, path in (split_pair(s, "--system", "=") for s in systems)]
     table = load_systems(specs)
     by_name = {s.name: s for s in table}
     keys = metric_keys(table, metrics)
     duels = []
     for pair in versus:
-        a, b = _pair(pair, "--versus", ",")
+        a, b = split_pair(pair, "--versus", ",")
         for name in (a, b):
             if name not in by_name:
                 raise UserError(f"--versus {pair}: no system named {name!r} (systems: {', '.join(by_name)})")

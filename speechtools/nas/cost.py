@@ -125,10 +125,7 @@ class CostMeter:
         """``(parameters, MACs of the median sentence)`` of ``arch``."""
         key = canonical_arch(arch)
         if key not in self._size:
-            model = self.build(key)
-            tokens, durations = self.median
-            macs = count_macs(lambda: _run(model, tokens, durations))
-            self._size[key] = (sum(p.numel() for p in model.parameters()), macs)
+            self._size[key] = model_size(self.build(key), self.median)
         return self._size[key]
 
     def param_count(self, arch: str) -> int:
@@ -152,25 +149,41 @@ class CostMeter:
 
     def measure(self, model: torch.nn.Module) -> float:
         """Mean ms per sentence of ``model`` over the set at ``threads`` threads: the fastest of ``repeats`` passes."""
-        saved = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                _run(model, *self.sentences[0])
-                best = float("inf")
-                for _ in range(self.repeats):
-                    start = time.perf_counter()
-                    for tokens, durations in self.sentences:
-                        _run(model, tokens, durations)
-                    best = min(best, time.perf_counter() - start)
-        finally:
-            torch.set_num_threads(saved)
-        return best / len(self.sentences) * 1e3
+        return mean_latency_ms(model, self.sentences, self.threads, self.repeats)
 
     def cost(self, arch: str, latency: bool = True) -> Cost:
         """:class:`Cost` of ``arch``; latency measured only if ``latency``."""
         params, macs = self.size(arch)
         return Cost(params, macs, self.latency_ms(arch) if latency else None)
+
+
+def model_size(model: torch.nn.Module, sentence: Sentence) -> Tuple[int, int]:
+    """``(parameters, MACs of one batch-1 pass over sentence)``; MACs counted as ``bench/tts_speed.py`` counts them."""
+    tokens, durations = sentence
+    return sum(p.numel() for p in model.parameters()), count_macs(lambda: _run(model, tokens, durations))
+
+
+def mean_latency_ms(model: torch.nn.Module, sentences: Sequence[Sentence], threads: int, repeats: int) -> float:
+    """Mean ms per sentence of an acoustic model at batch 1 over ``sentences`` at ``threads`` threads.
+
+    Under ``torch.inference_mode()``, after one warm-up sentence; the fastest of ``repeats`` passes
+    (the least disturbed by other load). Each sentence runs with its given durations, so models
+    that predict different durations still generate the same frames (their predictors still run).
+    """
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            _run(model, *sentences[0])
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for tokens, durations in sentences:
+                    _run(model, tokens, durations)
+                best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(saved)
+    return best / len(sentences) * 1e3
 
 
 def _run(model: torch.nn.Module, tokens: torch.Tensor, durations: torch.Tensor) -> torch.Tensor:

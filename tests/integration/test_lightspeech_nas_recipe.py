@@ -1,5 +1,6 @@
 """The mini path of egs/kathleen/lightspeech_nas on the bundled LJSpeech mini corpus: supernet -> search under
-a CPU-latency limit -> the found architecture trained from scratch -> synthesis -> scoring (stages 4-7).
+a CPU-latency limit -> the found architecture trained from scratch -> synthesis -> scoring (stages 4-7) ->
+the reference and one random architecture trained alike -> the comparison table (stages 8-9).
 
 Stages 1-3 are egs/TEMPLATE/tts.sh's, run end to end by the other recipe smoke tests; here their outputs
 (data/, dump/, tokens, durations) are built in-process (prior-only MAS durations instead of the aligner)
@@ -76,7 +77,7 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     args = ["--stage", "4", "--device", "cpu", "--asr", "false", "--data-prep", "ljspeech",
             "--supernet-conf", "conf/supernet_tiny.yaml", "--conf", "conf/lightspeech_tiny.yaml",
             "--supernet-steps", "12", "--max-steps", "5", "--budget", "4", "--max-latency-ms", "500",
-            "--latency-sentences", "2", "--repeats", "1", "--search-args", "--initial 2 --per-round 2 --pool 20 --no-progress"]
+            "--latency-sentences", "2", "--repeats", "1", "--random-rows", "1", "--gl-iters", "4", "--search-args", "--initial 2 --per-round 2 --pool 20 --no-progress"]
     result = subprocess.run(["bash", "run.sh", *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = json.loads((work / "exp" / "nas" / "search.json").read_text())
@@ -89,3 +90,14 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     decode = work / "exp" / "lightspeech_nas" / "decode_eval"
     assert set(read_table(decode / "wav.scp")) == set(read_table(work / "data" / "eval" / "text"))
     assert "MCD" in (decode / "scoring" / "summary.txt").read_text()
+    # stages 8-9: the reference and the first random candidate that is not the found one, trained alike, in one table
+    first_random = next(e["arch"] for e in sorted(log["evaluated"], key=lambda e: e["index"])
+                        if e["source"] == "random" and e["arch"] != best)
+    assert f'arch: "{first_random}"' in (work / "exp" / "nas" / "compare" / "random1.yaml").read_text()
+    assert "sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13" in (work / "exp" / "reference" / "config.yaml").read_text()
+    assert "max_steps: 5\n" in (work / "exp" / "random1" / "config.yaml").read_text()
+    table = json.loads((work / "exp" / "results.json").read_text())
+    assert list(table["systems"]) == ["lightspeech_nas", "reference", "random1"]
+    for row in table["systems"].values():
+        assert row["params_m"]["value"] > 0 and row["rtf"]["value"] > 0 and row["mcd_db"]["value"] > 0
+    assert [(v["a"], v["b"]) for v in table["versus"]] == [("lightspeech_nas", "reference"), ("lightspeech_nas", "random1")]

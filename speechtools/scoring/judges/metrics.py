@@ -21,6 +21,11 @@ BAK_MOS = Metric("bak_mos", "P.835 BAK", 2)
 ASR_WER = Metric("asr_wer", "ASR WER %", 2, lower_is_better=True)
 ASR_IR = Metric("asr_ir", "IR % (ASR)", 2)
 SPEAKER_SIM = Metric("speaker_sim", "Speaker similarity", 3)
+# Size and speed of an acoustic model (speechtools score cost)
+PARAMS_M = Metric("params_m", "Params (M)", 2, lower_is_better=True)
+GMACS = Metric("gmacs", "GMACs", 3, lower_is_better=True)
+LATENCY_MS = Metric("latency_ms", "ms / sentence", 2, lower_is_better=True)
+RTF = Metric("rtf", "RTF", 4, lower_is_better=True)
 
 METRICS: Dict[str, Metric] = {m.key: m for m in (MCD, LOG_F0_RMSE, PESQ_WB, STOI, P808_MOS, OVRL_MOS, SIG_MOS, BAK_MOS, ASR_WER, ASR_IR,
-                                                    SPEAKER_SIM)}
+                                                    SPEAKER_SIM, PARAMS_M, GMACS, LATENCY_MS, RTF)}
