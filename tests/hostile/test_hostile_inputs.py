@@ -182,6 +182,8 @@ def rows() -> Dict[str, Row]:
         "score classification": Row(lambda w: [f(w, "labels_ref.txt"), f(w, "labels_hyp.txt"), "--json", Out(suffix=".json")]),
         "score compare": Row(lambda w: ["--system", In(w.files / "report_a.json", prefix="a="), "--system", In(w.files / "report_b.json", prefix="b="),
                                         "--versus", "a,b", "--out", Out(suffix=".md"), "--json", Out(suffix=".json")]),
+        "score cost": Row(lambda w: ["--system", In(w.tts, "model", prefix="a="), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
+                                     "--sentences", Num("1"), "--repeats", Num("1"), "--out-dir", Out("dir")]),
         "score correction": Row(lambda w: ["--src", f(w, "hyp.txt"), "--hyp", f(w, "hyp.txt"), "--ref", f(w, "ref.txt"),
                                            "--json", Out(suffix=".json")]),
         "score lyrics": Row(lambda w: [In(FIXTURES / "music" / "lyrics" / "beats_zh.txt"), "--lang", "zh", "--json", Out(suffix=".json")]),
