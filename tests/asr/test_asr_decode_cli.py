@@ -11,26 +11,16 @@ decoding machinery (inputs, sample rates, failures, workers, search options, uni
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from speechtools.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 FEATS_CONF = REPO / "conf" / "feats" / "mel22k.yaml"
-
-
-def run(capsys: pytest.CaptureFixture, *args: str) -> Tuple[int, str, str]:
-    """Exit code, stdout and stderr of ``speechtools ARGS``."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
 
 
 def _cli(*args: str) -> None:
@@ -127,22 +117,22 @@ def resampled_copies(world: World, folder: Path, count: int = 3) -> Dict[str, Pa
 # ----------------------------------------------------------------------------- decoding
 
 
-def test_a_data_directory_decodes_every_utterance(world: World, tmp_path: Path, capsys) -> None:
+def test_a_data_directory_decodes_every_utterance(world: World, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "hyp.txt"
-    code, stdout, err = run(capsys, "asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu")
+    code, stdout, err = run_cli(["asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu"])
     assert code == 0, err
     assert set(read_text(out)) == set(world.wavs)
     assert f"({len(world.wavs)} utterances)" in stdout
 
 
-def test_a_wav_scp_at_16_and_22_khz_gives_the_same_features_and_hypotheses(world: World, tmp_path: Path, capsys) -> None:
+def test_a_wav_scp_at_16_and_22_khz_gives_the_same_features_and_hypotheses(world: World, tmp_path: Path, run_cli) -> None:
     from speechtools.asr.recognizer import Recognizer
     from speechtools.audio.extract import Job
 
     entries = resampled_copies(world, tmp_path / "wavs")
     out = tmp_path / "hyp.txt"
-    code, _, err = run(capsys, "asr", "decode", "--wav-scp", write_scp(tmp_path / "wav.scp", entries), "--model-dir", world.model,
-                       "--out", out, "--device", "cpu")
+    code, _, err = run_cli(["asr", "decode", "--wav-scp", write_scp(tmp_path / "wav.scp", entries), "--model-dir", world.model,
+                       "--out", out, "--device", "cpu"])
     assert code == 0, err
     hyps = read_text(out)
     assert set(hyps) == set(entries)
@@ -157,35 +147,35 @@ def test_a_wav_scp_at_16_and_22_khz_gives_the_same_features_and_hypotheses(world
         assert hyps[f"{uttid}-22k"] == hyps[f"{uttid}-16k"]
     # joint beam search (whose hypotheses are not empty even for this barely trained model): the same too
     out = tmp_path / "beam_hyp.txt"
-    code, _, err = run(capsys, "asr", "decode", "--wav-scp", tmp_path / "wav.scp", "--model-dir", world.model, "--out", out,
-                       "--device", "cpu", "--beam-size", "3", "--ctc-weight", "0.3")
+    code, _, err = run_cli(["asr", "decode", "--wav-scp", tmp_path / "wav.scp", "--model-dir", world.model, "--out", out,
+                       "--device", "cpu", "--beam-size", "3", "--ctc-weight", "0.3"])
     assert code == 0, err
     beam = read_text(out)
     assert all(beam.values()), beam
     for uttid in {k.rsplit("-", 1)[0] for k in entries}:
         assert beam[f"{uttid}-22k"] == beam[f"{uttid}-16k"]
     # the 22.05 kHz copy is the data directory's own clip: the same hypothesis as decoding the flac
-    flac = read_text(_decode_data(world, tmp_path, capsys))
+    flac = read_text(_decode_data(world, tmp_path, run_cli))
     for key, text in hyps.items():
         if key.endswith("-22k"):
             assert text == flac[key[: -len("-22k")]]
 
 
-def _decode_data(world: World, tmp_path: Path, capsys, *options: str) -> Path:
+def _decode_data(world: World, tmp_path: Path, run_cli, *options: str) -> Path:
     out = tmp_path / f"data_hyp{len(list(tmp_path.glob('data_hyp*')))}.txt"
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu", *options)
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu", *options])
     assert code == 0, err
     return out
 
 
-def test_unreadable_and_empty_recordings_are_listed_and_the_others_decoded(world: World, tmp_path: Path, capsys) -> None:
+def test_unreadable_and_empty_recordings_are_listed_and_the_others_decoded(world: World, tmp_path: Path, run_cli) -> None:
     good = dict(sorted(world.wavs.items())[:3])
     (tmp_path / "garbage.wav").write_bytes(np.random.default_rng(0).bytes(3000))
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 22050)
     entries = {**good, "bad-garbage": tmp_path / "garbage.wav", "bad-empty": tmp_path / "empty.wav"}
     out = tmp_path / "hyp.txt"
-    code, stdout, err = run(capsys, "asr", "decode", "--wav-scp", write_scp(tmp_path / "wav.scp", entries), "--model-dir", world.model,
-                            "--out", out, "--device", "cpu")
+    code, stdout, err = run_cli(["asr", "decode", "--wav-scp", write_scp(tmp_path / "wav.scp", entries), "--model-dir", world.model,
+                            "--out", out, "--device", "cpu"])
     assert code == 1
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
@@ -197,36 +187,36 @@ def test_unreadable_and_empty_recordings_are_listed_and_the_others_decoded(world
     assert "(3 utterances)" in stdout
 
 
-def test_two_workers_give_the_output_of_one(world: World, tmp_path: Path, capsys) -> None:
-    one = _decode_data(world, tmp_path, capsys, "--nj", "1", "--batch-size", "2")
-    two = _decode_data(world, tmp_path, capsys, "--nj", "2", "--batch-size", "2")  # 8 utterances > batch: the worker path
+def test_two_workers_give_the_output_of_one(world: World, tmp_path: Path, run_cli) -> None:
+    one = _decode_data(world, tmp_path, run_cli, "--nj", "1", "--batch-size", "2")
+    two = _decode_data(world, tmp_path, run_cli, "--nj", "2", "--batch-size", "2")  # 8 utterances > batch: the worker path
     assert one.read_text() == two.read_text()
     assert set(read_text(two)) == set(world.wavs)
 
 
-def test_joint_beam_search_with_and_without_a_language_model(world: World, tmp_path: Path, capsys) -> None:
-    beam = read_text(_decode_data(world, tmp_path, capsys, "--beam-size", "3", "--ctc-weight", "0.3"))
-    fused = read_text(_decode_data(world, tmp_path, capsys, "--beam-size", "3", "--ctc-weight", "0.3", "--lm-dir", str(world.lm),
+def test_joint_beam_search_with_and_without_a_language_model(world: World, tmp_path: Path, run_cli) -> None:
+    beam = read_text(_decode_data(world, tmp_path, run_cli, "--beam-size", "3", "--ctc-weight", "0.3"))
+    fused = read_text(_decode_data(world, tmp_path, run_cli, "--beam-size", "3", "--ctc-weight", "0.3", "--lm-dir", str(world.lm),
                                    "--lm-weight", "0.3"))
     assert set(beam) == set(fused) == set(world.wavs)
 
 
-def test_a_language_model_over_another_token_list_is_refused(world: World, tmp_path: Path, capsys) -> None:
+def test_a_language_model_over_another_token_list_is_refused(world: World, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "hyp.txt"
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu",
-                       "--beam-size", "3", "--lm-dir", world.other_lm, "--lm-weight", "0.3")
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", world.model, "--out", out, "--device", "cpu",
+                       "--beam-size", "3", "--lm-dir", world.other_lm, "--lm-weight", "0.3"])
     assert code == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: ") and "tokens.txt differs" in err
     assert not out.exists()
 
 
 @pytest.mark.parametrize("which", ["missing", "lm_dir", "empty_dir"])
-def test_a_model_dir_that_is_not_a_recogniser_is_a_one_line_error(world: World, tmp_path: Path, capsys, which: str) -> None:
+def test_a_model_dir_that_is_not_a_recogniser_is_a_one_line_error(world: World, tmp_path: Path, run_cli, which: str) -> None:
     model_dir = {"missing": tmp_path / "nowhere", "lm_dir": world.lm, "empty_dir": tmp_path / "empty"}[which]
     if which == "empty_dir":
         model_dir.mkdir()
     out = tmp_path / "hyp.txt"
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", model_dir, "--out", out, "--device", "cpu")
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", model_dir, "--out", out, "--device", "cpu"])
     assert code == 1 and "Traceback" not in err, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -245,9 +235,9 @@ def test_make_tokens_units_layout(world: World) -> None:
 
 
 @pytest.mark.parametrize("flags", [[], ["--frontend", "en_phone", "--units", "en_char"]])
-def test_make_tokens_needs_exactly_one_of_frontend_and_units(world: World, tmp_path: Path, capsys, flags: List[str]) -> None:
+def test_make_tokens_needs_exactly_one_of_frontend_and_units(world: World, tmp_path: Path, run_cli, flags: List[str]) -> None:
     out = tmp_path / "tokens.txt"
-    code, _, err = run(capsys, "make-tokens", world.data, *flags, "--out", out)
+    code, _, err = run_cli(["make-tokens", world.data, *flags, "--out", out])
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and "exactly one" in err, err
     assert not out.exists()
@@ -303,14 +293,14 @@ def test_an_en_bpe_model_directory_carries_its_sentencepiece_model(pieces: Piece
 
 
 @pytest.mark.parametrize("search", [[], ["--beam-size", "3", "--ctc-weight", "0.3", "--lm-weight", "0.3"]], ids=["greedy", "beam_lm"])
-def test_an_en_bpe_recogniser_decodes_every_utterance_to_words(world: World, pieces: PieceWorld, tmp_path: Path, capsys,
+def test_an_en_bpe_recogniser_decodes_every_utterance_to_words(world: World, pieces: PieceWorld, tmp_path: Path, run_cli,
                                                                search: List[str]) -> None:
     from speechtools.asr.recognizer import DecodeOptions, Recognizer
     from speechtools.audio.extract import Job
 
     out = tmp_path / "hyp.txt"
     lm = ["--lm-dir", pieces.lm] if search else []
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu", *search, *lm)
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu", *search, *lm])
     assert code == 0, err
     hyps = read_text(out)
     assert set(hyps) == set(world.wavs)
@@ -324,14 +314,14 @@ def test_an_en_bpe_recogniser_decodes_every_utterance_to_words(world: World, pie
 
 
 def test_a_language_model_with_another_sentencepiece_model_is_refused(world: World, pieces: PieceWorld, tmp_path: Path,
-                                                                       capsys) -> None:
+                                                                       run_cli) -> None:
     out = tmp_path / "hyp.txt"
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
-                       "--beam-size", "3", "--lm-dir", pieces.other_lm, "--lm-weight", "0.3")
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
+                       "--beam-size", "3", "--lm-dir", pieces.other_lm, "--lm-weight", "0.3"])
     assert code == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: ") and "units (en_bpe) are not the recogniser's" in err, err
-    code, _, err = run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
-                       "--beam-size", "3", "--lm-dir", world.lm, "--lm-weight", "0.3")  # characters: another tokens.txt
+    code, _, err = run_cli(["asr", "decode", world.data, "--model-dir", pieces.model, "--out", out, "--device", "cpu",
+                       "--beam-size", "3", "--lm-dir", world.lm, "--lm-weight", "0.3"])  # characters: another tokens.txt
     assert code == 1 and "tokens.txt differs" in err
     assert not out.exists()
 
@@ -339,7 +329,7 @@ def test_a_language_model_with_another_sentencepiece_model_is_refused(world: Wor
 # ----------------------------------------------------------------------------- pseudo-pairs transcribe (LRSpeech)
 
 
-def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, pieces: PieceWorld, tmp_path: Path, capsys) -> None:
+def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, pieces: PieceWorld, tmp_path: Path, run_cli) -> None:
     from speechtools.data.kaldi import DataDir
     from speechtools.data.synthetic import read_marker
 
@@ -350,7 +340,7 @@ def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, 
     write_scp(unpaired / "wav.scp", {**good, "bad-garbage": tmp_path / "garbage.wav"})
     (unpaired / "utt2spk").write_text("".join(f"{u} spk\n" for u in sorted([*good, "bad-garbage"])))
     out = tmp_path / "pseudo"
-    code, stdout, err = run(capsys, "pseudo-pairs", "transcribe", unpaired, "--asr-model", pieces.model, "--out-data", out, "--device", "cpu")
+    code, stdout, err = run_cli(["pseudo-pairs", "transcribe", unpaired, "--asr-model", pieces.model, "--out-data", out, "--device", "cpu"])
     assert code == 1 and "Traceback" not in err, err
     assert [line for line in err.splitlines() if line.startswith("error:")][-1].startswith("error: 1 utterance(s) could not be decoded")
     data = DataDir.load(out)
@@ -359,24 +349,24 @@ def test_transcribe_writes_a_pair_for_every_utterance_or_a_reason(world: World, 
     assert "bad-garbage" in dropped and set(data.text).isdisjoint(dropped)
     assert all(reason == "empty hypothesis" for u, reason in dropped.items() if u != "bad-garbage")
     reference = tmp_path / "reference.txt"
-    assert run(capsys, "asr", "decode", world.data, "--model-dir", pieces.model, "--out", reference, "--device", "cpu")[0] == 0
+    assert run_cli(["asr", "decode", world.data, "--model-dir", pieces.model, "--out", reference, "--device", "cpu"])[0] == 0
     assert data.text and all(read_text(reference)[u] == t for u, t in data.text.items())  # the same hypotheses as asr decode
     marker = read_marker(out)
     assert (marker.kind, marker.kept, marker.dropped) == ("text", len(data.text), len(dropped))
 
 
-def test_a_recogniser_that_hears_nothing_gives_no_pairs_and_every_reason(world: World, tmp_path: Path, capsys) -> None:
+def test_a_recogniser_that_hears_nothing_gives_no_pairs_and_every_reason(world: World, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "pseudo"
-    code, _, err = run(capsys, "pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu")
-    hyps = read_text(_decode_data(world, tmp_path, capsys))
+    code, _, err = run_cli(["pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu"])
+    hyps = read_text(_decode_data(world, tmp_path, run_cli))
     assert not any(h.strip() for h in hyps.values())  # the world's 20-step recogniser hears nothing yet
     assert code == 0 and "warning: no pseudo-pairs" in err
     assert read_text(out / "text") == {} and set(read_text(out / "dropped")) == set(hyps)
 
 
-def test_transcribe_refuses_to_replace_a_folder_that_is_not_a_data_directory(world: World, tmp_path: Path, capsys) -> None:
+def test_transcribe_refuses_to_replace_a_folder_that_is_not_a_data_directory(world: World, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "precious"
     out.mkdir()
     (out / "thesis.tex").write_text("x")
-    code, _, err = run(capsys, "pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu")
+    code, _, err = run_cli(["pseudo-pairs", "transcribe", world.data, "--asr-model", world.model, "--out-data", out, "--device", "cpu"])
     assert code != 0 and "thesis.tex" in err and (out / "thesis.tex").exists()

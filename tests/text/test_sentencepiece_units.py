@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import pytest
 
-from speechtools.cli.main import main
 from speechtools.config import from_dict
 from speechtools.errors import ConfigError, UserError
 from speechtools.tasks.asr import ASRTaskConfig
@@ -137,14 +136,6 @@ def test_the_task_configs_pair_units_and_bpe_model(config: type) -> None:
 # ----------------------------------------------------------------------------- make-tokens --units en_bpe
 
 
-def run(capsys: pytest.CaptureFixture, *args: object) -> Tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
-
-
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir()
@@ -154,10 +145,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("model_type", [None, "bpe"])
-def test_make_tokens_trains_the_model_and_lists_every_piece(tmp_path: Path, capsys: pytest.CaptureFixture, model_type: str) -> None:
+def test_make_tokens_trains_the_model_and_lists_every_piece(tmp_path: Path, run_cli, model_type: str) -> None:
     data, out, model = data_dir(tmp_path), tmp_path / "tokens.txt", tmp_path / "bpe.model"
-    code, stdout, err = run(capsys, "make-tokens", data, "--units", "en_bpe", "--bpe-size", "80", "--bpe-model", model, "--out", out,
-                            *(["--bpe-type", model_type] if model_type else []))
+    code, stdout, err = run_cli(["make-tokens", data, "--units", "en_bpe", "--bpe-size", "80", "--bpe-model", model, "--out", out,
+                            *(["--bpe-type", model_type] if model_type else [])])
     assert code == 0, err
     assert f"SentencePiece {model_type or 'unigram'} model" in stdout
     units = EnglishPieceUnits.load(model)
@@ -182,17 +173,17 @@ def test_make_tokens_trains_the_model_and_lists_every_piece(tmp_path: Path, caps
     (["--frontend", "en_phone", "--bpe-model", "{tmp}/bpe.model", "--bpe-type", "bpe"], "--bpe-model, --bpe-type: only with --units en_bpe"),
     (["--units", "en_bpe", "--bpe-size", "20", "--bpe-model", "{tmp}/bpe.model"], "below the 29 pieces"),
 ])
-def test_make_tokens_bpe_option_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, flags: List[str], message: str) -> None:
+def test_make_tokens_bpe_option_errors_are_one_line(tmp_path: Path, run_cli, flags: List[str], message: str) -> None:
     data, out = data_dir(tmp_path), tmp_path / "tokens.txt"
-    code, _, err = run(capsys, "make-tokens", data, *[f.format(tmp=tmp_path) for f in flags], "--out", out)
+    code, _, err = run_cli(["make-tokens", data, *[f.format(tmp=tmp_path) for f in flags], "--out", out])
     last = err.strip().splitlines()[-1]
     assert code == 1 and "Traceback" not in err, err
     assert last.startswith("error: ") and message in last, err
     assert not out.exists() and not (tmp_path / "bpe.model").exists()
 
 
-def test_make_tokens_writes_both_files_or_neither(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_make_tokens_writes_both_files_or_neither(tmp_path: Path, run_cli) -> None:
     data, model = data_dir(tmp_path), tmp_path / "bpe.model"
-    code, _, err = run(capsys, "make-tokens", data, "--units", "en_bpe", "--bpe-size", "80", "--bpe-model", model, "--out", "/dev/full")
+    code, _, err = run_cli(["make-tokens", data, "--units", "en_bpe", "--bpe-size", "80", "--bpe-model", model, "--out", "/dev/full"])
     assert code == 1 and err.strip().splitlines()[-1].startswith("error: /dev/full: cannot write")
     assert not model.exists()

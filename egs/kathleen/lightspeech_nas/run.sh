@@ -10,4 +10,4 @@
 #   ./run.sh --stage 5 --max-latency-ms 6 --budget 60     # search again under another limit
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/lightspeech_nas.sh --data-prep kathleen --aligner-conf conf/aligner_small.yaml \
-  --supernet-conf conf/supernet_small.yaml --conf conf/lightspeech_small.yaml "$@"
+  --supernet-conf conf/supernet_small.yaml --conf conf/lightspeech_compare.yaml "$@"
