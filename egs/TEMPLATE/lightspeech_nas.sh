@@ -42,7 +42,7 @@ tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
 random_rows=3            # stage 8: random candidates of the search trained as comparison rows
 compare_systems=""       # stage 9: more trained acoustic models scored beside them, "NAME=MODEL_DIR ..." (e.g. FastSpeech 2 at the same budget)
 gl_iters=60              # stage 9: Griffin-Lim iterations of the comparison's synthesis
-jobs=1                   # stage 8: trainings at once (each with nproc/jobs threads)
+jobs=1                   # stages 8-9: trainings / scoring jobs at once (each with nproc/jobs threads)
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 frontend=en_phone        # text front-end
 nj=2                     # parallel feature-extraction jobs
@@ -138,20 +138,22 @@ compare_train_stage() {
 }
 
 compare_score_stage() {
-  local systems=("$tag=exp/$tag") s name model dir reports=() costs=() versus=()
+  local systems=("$tag=exp/$tag") s name model dir reports=() costs=() versus=() jobs_cmds=()
   for name in $(comparison_rows | cut -d' ' -f1); do systems+=("$name=exp/$name"); done
   for s in $compare_systems; do systems+=("$s"); done
   for s in "${systems[@]}"; do
     name=${s%%=*} model=${s#*=} dir=exp/compare/${s%%=*}
-    speechtools synth --model-dir "$model" --text-file "data/$eval_set/text" --ids --out-dir "$dir/decode_$eval_set" \
-      --device "$device" --vocoder-set "n_iter=$gl_iters"
+    # one job per row (--jobs at once): Griffin-Lim synthesis of the eval prompts, then score tts
     # shellcheck disable=SC2046
-    speechtools score tts --ref "data/$eval_set" --hyp "$dir/decode_$eval_set" --feats-conf "$feats_conf" --dnsmos $(asr_flag) \
-      --out-dir "$dir/scoring" --json "$dir/scores.json"
+    jobs_cmds+=("score_$name" "$(printf '%q ' speechtools synth --model-dir "$model" --text-file "data/$eval_set/text" --ids \
+      --out-dir "$dir/decode_$eval_set" --device "$device" --vocoder-set "n_iter=$gl_iters") && $(printf '%q ' speechtools score tts \
+      --ref "data/$eval_set" --hyp "$dir/decode_$eval_set" --feats-conf "$feats_conf" --dnsmos $(asr_flag) --out-dir "$dir/scoring" \
+      --json "$dir/scores.json")")
     reports+=(--system "$name=$dir/scores.json" --system "$name=exp/compare/cost/$name.json")
     costs+=(--system "$s")
     [ "$name" = "$tag" ] || versus+=(--versus "$tag,$name")
   done
+  run_jobs "${jobs_cmds[@]}"
   speechtools score cost "${costs[@]}" --data "data/$eval_set" --feats "dump/$eval_set" --threads "$threads" \
     --sentences "$latency_sentences" --repeats "$repeats" --out-dir exp/compare/cost
   speechtools score compare "${reports[@]}" "${versus[@]}" --metric params_m --metric gmacs --metric rtf --metric mcd_db \
