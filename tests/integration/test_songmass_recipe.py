@@ -53,6 +53,8 @@ def test_songmass_recipe_mini_path(tmp_path):
     assert "| songmass_ft |" in table and table.rstrip().endswith("| 30 | 3 |")  # pre-training and supervised steps
 
     exp = work / "exp"
+    bootstrap = (exp / "bootstrap_tiny.md").read_text()
+    assert bootstrap.count("\n| ") == 3 * 3  # songmass, no_align, songmass_ft - no_pretrain: PD, DD, MD
     pre_config = yaml.safe_load((exp / "pretrain_tiny" / "config.yaml").read_text())
     ft_config = yaml.safe_load((exp / "songmass_ft_tiny" / "config.yaml").read_text())
     assert pre_config["task_conf"]["kinds"] == ["lyric_mass", "melody_mass"] and pre_config["trainer"]["max_steps"] == 30
