@@ -66,15 +66,16 @@ train_one() {  # train_one OUT_DIR STEPS [--set ...]: one `speechtools train` of
 }
 
 train() {
-  local system pre
+  local system pre args
   for system in $systems; do
+    args=$(system_args "$system")  # stops the stage on an unknown system
     pre=$(pretrain_args "$system")
     if [ -n "$pre" ]; then
       log "pre-train $system -> exp/pretrain_$tag"
       train_one "exp/pretrain_$tag" "${pretrain_steps:-$steps}" $pre
     fi
     log "train $system -> exp/${system}_$tag"
-    train_one "exp/${system}_$tag" "$steps" $(system_args "$system")
+    train_one "exp/${system}_$tag" "$steps" $args
   done
 }
 
