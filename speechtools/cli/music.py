@@ -129,7 +129,7 @@ def rap(model_dir: str, prompt: Optional[str], prompt_file: Optional[str], promp
 
 
 @music.command("lyrics-melody")
-@click.option("--scores", multiple=True, help="A folder of scores music21 reads (.mxl/.xml/.musicxml/.krn), or music21:COLLECTION "
+@click.option("--scores", multiple=True, help="A folder of scores music21 reads (.mxl/.xml/.musicxml/.krn/.abc: the first tune of each), or music21:COLLECTION "
                                               "for a collection of the corpus inside the music21 wheel. Repeatable.")
 @click.option("--lmd-dir", multiple=True, type=click.Path(file_okay=False),
               help="A folder of Lakh-derived lyric/melody .npy files (the paper's paired data). Repeatable.")

@@ -28,7 +28,7 @@ from speechtools.music.lyric_melody import (Song, lyric_tokens, melody_tokens, n
                                             song_to_json, split_of)
 from speechtools.music.lyric_sources import song_from_lmd, songs_from_score
 
-SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
+SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
 SPLITS = ("train", "valid", "test")
 
 

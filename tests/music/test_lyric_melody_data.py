@@ -93,6 +93,16 @@ def test_score_without_lyrics_is_an_unpaired_melody(tmp_path):
     assert [[n.pitch for w in s for syl in w for n in syl.notes] for s in melody.sentences] == [[64, 64], [67]]
 
 
+def test_abc_tune_without_lyrics_is_collected_as_an_unpaired_melody(tmp_path):
+    from speechtools.music.lyric_dataset import collect
+
+    (tmp_path / "tune.abc").write_text("X:1\nT:Made-up reel\nM:4/4\nL:1/4\nK:C\nC D E F | G2 z G | c4 |]\n")
+    collected = collect([str(tmp_path)])
+    assert collected.songs == [] and collected.skipped == [] and len(collected.melodies) == 1
+    notes = [(n.pitch, n.duration, n.rest) for n in collected.melodies[0].notes()]
+    assert notes == [(60, 1.0, 0.0), (62, 1.0, 0.0), (64, 1.0, 0.0), (65, 1.0, 0.0), (67, 2.0, 0.0), (67, 1.0, 1.0), (72, 4.0, 0.0)]
+
+
 def test_normalisation_transposes_to_c_major_octave_5_and_quantises():
     g_major = [67, 69, 71, 72, 74, 76, 78]
     # E natural minor has the same pitches and its tonic comes first (the reference's tie rule) -> A minor.

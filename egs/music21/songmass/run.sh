@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# SongMASS on the music21 corpus: lyric-melody data -> training of three systems (SongMASS; without
-# pre-training; without the alignment constraints) -> lyric-to-melody generation for the test songs ->
+# SongMASS on the music21 corpus: lyric-melody data -> training of four systems (SongMASS, every kind
+# together; without pre-training; without the alignment constraints; MASS pre-training then supervised
+# fine-tuning) -> lyric-to-melody generation for the test songs ->
 # PD/DD/MD, perplexity, DP vs argmax alignment accuracy, syllable-count agreement of generated lyrics.
 #
 #   ./run.sh                                        # mini path (CPU, about a minute): 40 chorales, a few steps
@@ -14,10 +15,12 @@ lmd_dir=""                # optional folder of Lakh-derived lyric/melody .npy fi
 max_files=40              # at most this many files per source (0 = all)
 config=conf/songmass_tiny.yaml
 tag=tiny                  # experiment names: exp/<system>_<tag>
-systems="songmass no_pretrain no_align"
-steps=""                  # override trainer.max_steps (the same for every system)
+systems="songmass no_pretrain no_align songmass_ft"
+steps=""                  # override trainer.max_steps (the same for every system; for songmass_ft its supervised phase)
+pretrain_steps=""         # updates of the MASS pre-training phase (exp/pretrain_<tag>) of songmass_ft; empty = as --steps
 train_args=""             # extra options for every training, e.g. "--set trainer.batch_bins=2048"
 beam=5
+baseline=no_pretrain      # stage 4: paired bootstrap over test songs of every other system against it (empty = none)
 device=auto               # auto | cpu | cuda[:N]
 ngpu=""                   # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs
 seed=1
@@ -35,7 +38,14 @@ system_args() {  # the --set options that make a system out of the config
     songmass) ;;
     no_pretrain) echo "--set task_conf.kinds=[lyric_to_melody,melody_to_lyric]" ;;
     no_align) echo "--set model_conf.align_weight=0 --set model_conf.sentence_constraint=false" ;;
-    *) echo "unknown system $1 (songmass, no_pretrain, no_align)" >&2; return 1 ;;
+    songmass_ft) echo "--set task_conf.kinds=[lyric_to_melody,melody_to_lyric] --set trainer.init_from.path=exp/pretrain_$tag" ;;
+    *) echo "unknown system $1 (songmass, no_pretrain, no_align, songmass_ft)" >&2; return 1 ;;
+  esac
+}
+
+pretrain_args() {  # the --set options of a system's pre-training phase (exp/pretrain_<tag>); nothing = none
+  case "$1" in
+    songmass_ft) echo "--set task_conf.kinds=[lyric_mass,melody_mass]" ;;
   esac
 }
 
@@ -46,14 +56,26 @@ prepare() {
   speechtools music lyrics-melody "${inputs[@]}" --max-files "$max_files" --out-dir "$data"
 }
 
+train_one() {  # train_one OUT_DIR STEPS [--set ...]: one `speechtools train` of the config
+  local out=$1 n=$2
+  shift 2
+  local extra=(--set "task_conf.data_dir=$data")
+  [ -n "$n" ] && extra+=(--set "trainer.max_steps=$n")
+  speechtools train --config "$config" --out-dir "$out" $(train_launch_args) $(train_resume_args) --seed "$seed" \
+    --quiet "${extra[@]}" "$@" $train_args
+}
+
 train() {
-  local system extra
+  local system pre args
   for system in $systems; do
-    extra=(--set "task_conf.data_dir=$data")
-    [ -n "$steps" ] && extra+=(--set "trainer.max_steps=$steps")
+    args=$(system_args "$system")  # stops the stage on an unknown system
+    pre=$(pretrain_args "$system")
+    if [ -n "$pre" ]; then
+      log "pre-train $system -> exp/pretrain_$tag"
+      train_one "exp/pretrain_$tag" "${pretrain_steps:-$steps}" $pre
+    fi
     log "train $system -> exp/${system}_$tag"
-    speechtools train --config "$config" --out-dir "exp/${system}_$tag" $(train_launch_args) $(train_resume_args) --seed "$seed" \
-      --quiet "${extra[@]}" $(system_args "$system") $train_args
+    train_one "exp/${system}_$tag" "$steps" $args
   done
 }
 
@@ -75,6 +97,10 @@ score() {
   done
   python local/collect_results.py exp "$tag" $systems > "exp/results_$tag.md"
   cat "exp/results_$tag.md"
+  if [ -n "$baseline" ] && [[ " $systems " == *" $baseline "* ]]; then
+    python local/paired_bootstrap.py exp "$tag" "$baseline" $systems > "exp/bootstrap_$tag.md"
+    cat "exp/bootstrap_$tag.md"
+  fi
 }
 
 mkdir -p exp
