@@ -36,7 +36,7 @@ def cost(systems: Tuple[str, ...], data_dir: str, feats: str, sentences: int, th
     """
     from speechtools.device import cpu_name
     from speechtools.fileio import atomic_dir, checked_id, id_file, write_lines
-    from speechtools.scoring.model_cost import cost_table, measure_model_dirs
+    from speechtools.nas.model_cost import cost_table, measure_model_dirs
     from speechtools.scoring.report import write_json
 
     pairs = [split_pair(s, "--system", "=") for s in systems]
