@@ -6,6 +6,7 @@
 #   jobs     trainings run at once (run_jobs)
 #   logdir   where run_jobs writes NAME.log
 #   asr      auto | true | false (asr_flag)
+#   eval_set, device, gl_iters, feats_conf   (gl_score_command)
 #
 # Functions:
 #   run_jobs NAME CMD [NAME CMD ...]   each CMD (a command line) in the background, at most $jobs at
@@ -13,6 +14,12 @@
 #                                      $logdir/NAME.log; fails if any fails
 #   asr_flag                           "--asr" for the score commands, or nothing when ASR scoring is
 #                                      off (asr=false, or asr=auto without pocketsphinx)
+#   gl_score_command MODEL DECODE SCORING JSON
+#                                      one command line (for run_jobs or eval): Griffin-Lim synthesis
+#                                      of data/$eval_set's text by MODEL into DECODE, scored by
+#                                      `score tts --dnsmos` (+ asr_flag) into SCORING and JSON; a
+#                                      no-op when JSON is newer than MODEL/model.pt and was made by
+#                                      the same command (JSON.command holds its hash)
 
 run_jobs() {
   local threads pids=() names=() i rc=0
@@ -35,4 +42,18 @@ asr_flag() {
     return 0
   fi
   echo --asr
+}
+
+gl_score_command() {
+  local model=$1 decode=$2 scoring=$3 json=$4 cmd key
+  # shellcheck disable=SC2046
+  cmd="$(printf '%q ' speechtools synth --model-dir "$model" --text-file "data/$eval_set/text" --ids --out-dir "$decode" \
+    --device "$device" --vocoder-set "n_iter=$gl_iters") && $(printf '%q ' speechtools score tts --ref "data/$eval_set" \
+    --hyp "$decode" --feats-conf "$feats_conf" --dnsmos $(asr_flag) --out-dir "$scoring" --json "$json")"
+  key=$(printf '%s' "$cmd" | md5sum | cut -c1-32)
+  if [ "$json" -nt "$model/model.pt" ] && [ "$(cat "$json.command" 2>/dev/null)" = "$key" ]; then
+    printf 'echo %q\n' "$json: scored already by the same command"
+  else
+    printf '%s && echo %s > %q\n' "$cmd" "$key" "$json.command"
+  fi
 }

@@ -6,9 +6,11 @@
 #
 #   1-3 data, features, durations    as ./tts.sh (data/, dump/, exp/aligner_*)
 #   4 supernet training     exp/<supernet tag> (model: lightspeech_supernet, fair path sampling)
-#   5 search                exp/nas: search.json (every evaluated candidate), best_arch.txt,
+#   5 search                <nas_dir> (exp/nas): search.json (every evaluated candidate), best_arch.txt,
 #                           lightspeech_nas.yaml (= --conf with the found arch). The limit: --max-latency-ms,
-#                           or --max-params, or (neither) the latency of --reference-arch measured here
+#                           or --max-params, or (neither) the latency of --reference-arch measured here.
+#                           --finetune-steps N: each candidate trained N updates from the supernet's
+#                           weights before its held-out loss is taken
 #   6 training              the found architecture from scratch with --conf's settings -> exp/<tag>
 #   7 synthesis, scoring    ./tts.sh stages 5-6 for exp/<tag>
 #   8 comparison training   the same --conf for --reference-arch (exp/reference) and the first --random-rows
@@ -37,7 +39,9 @@ reference_arch="2 7 4 3 5 6 3 4"   # with neither limit: no slower than this arc
 threads=1                # threads of the latency measurement
 latency_sentences=20     # sentences of the dev set (first by id) timed per candidate
 repeats=3                # timed passes per candidate (the fastest counts)
+finetune_steps=0         # updates of each candidate from the supernet's weights (on --train-set) before its evaluation; 0 = shared weights as they are
 search_args=""           # extra arguments of speechtools nas search (e.g. "--per-round 8 --pool 2000")
+nas_dir=exp/nas          # search folder (stage 5; stages 6 and 8-9 read it)
 tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
 random_rows=3            # stage 8: random candidates of the search trained as comparison rows
 compare_systems=""       # stage 9: more trained acoustic models scored beside them, "NAME=MODEL_DIR ..." (e.g. FastSpeech 2 at the same budget)
@@ -59,7 +63,6 @@ set -euo pipefail
 logdir=exp/logs
 [ -n "$feats_conf" ] || feats_conf="$SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml"
 supernet_dir=exp/$(basename "$supernet_conf" .yaml)
-nas_dir=exp/nas
 tts=../../TEMPLATE/tts.sh
 tts_args=(--data-prep "$data_prep" --train-set "$train_set" --dev-set "$dev_set" --eval-set "$eval_set"
           --aligner-conf "$aligner_conf" --feats-conf "$feats_conf" --frontend "$frontend" --nj "$nj"
@@ -93,7 +96,8 @@ search_stage() {
   fi
   # shellcheck disable=SC2086
   speechtools nas search "${held[@]}" --out-dir "$nas_dir" --budget "$budget" "${limit[@]}" --seed "$seed" \
-    --train-config "$conf" $search_args
+    --train-config "$conf" --finetune-steps "$finetune_steps" --finetune-data "data/$train_set" --finetune-feats "dump/$train_set" \
+    $search_args
 }
 
 train_stage() {
@@ -143,12 +147,9 @@ compare_score_stage() {
   for s in $compare_systems; do systems+=("$s"); done
   for s in "${systems[@]}"; do
     name=${s%%=*} model=${s#*=} dir=exp/compare/${s%%=*}
-    # one job per row (--jobs at once): Griffin-Lim synthesis of the eval prompts, then score tts
-    # shellcheck disable=SC2046
-    jobs_cmds+=("score_$name" "$(printf '%q ' speechtools synth --model-dir "$model" --text-file "data/$eval_set/text" --ids \
-      --out-dir "$dir/decode_$eval_set" --device "$device" --vocoder-set "n_iter=$gl_iters") && $(printf '%q ' speechtools score tts \
-      --ref "data/$eval_set" --hyp "$dir/decode_$eval_set" --feats-conf "$feats_conf" --dnsmos $(asr_flag) --out-dir "$dir/scoring" \
-      --json "$dir/scores.json")")
+    # one job per row (--jobs at once): Griffin-Lim synthesis of the eval prompts, then score tts (a row
+    # scored already by the same command, after its model.pt was written, is not scored again)
+    jobs_cmds+=("score_$name" "$(gl_score_command "$model" "$dir/decode_$eval_set" "$dir/scoring" "$dir/scores.json")")
     reports+=(--system "$name=$dir/scores.json" --system "$name=exp/compare/cost/$name.json")
     costs+=(--system "$s")
     [ "$name" = "$tag" ] || versus+=(--versus "$tag,$name")

@@ -168,11 +168,7 @@ acoustic_score_stage() {
   for m in $(acoustic_models); do
     for n in $(checkpoint_steps "$acoustic_steps"); do
       dir=exp/$m/snap_step_$n/decode_$eval_set
-      speechtools synth --model-dir "exp/$m/snap_step_$n" --text-file "data/$eval_set/text" --ids --out-dir "$dir" \
-        --device "$device" --vocoder-set "n_iter=$gl_iters"
-      # shellcheck disable=SC2046
-      speechtools score tts --ref "data/$eval_set" --hyp "$dir" --feats-conf "$feats_conf" --dnsmos $(asr_flag) \
-        --out-dir "$dir/scoring" --json "$dir/scores.json"
+      eval "$(gl_score_command "exp/$m/snap_step_$n" "$dir" "$dir/scoring" "$dir/scores.json")"
     done
   done
 }

@@ -44,7 +44,8 @@ def cost(systems: Tuple[str, ...], data_dir: str, feats: str, sentences: int, th
     if len(set(names)) != len(names):
         raise click.BadParameter("each NAME may be given once", param_hint="'--system'")
     costs = measure_model_dirs(pairs, data_dir, feats, sentences, threads=threads, repeats=repeats)
-    heading = f"CPU: {cpu_name()}; {threads} thread(s); batch 1; {costs[0].sentences} sentences of {data_dir}"
+    cpu = cpu_name()
+    heading = f"CPU: {cpu}; {threads} thread(s); batch 1; {costs[0].sentences} sentences of {data_dir}"
     table = cost_table(costs)
     click.echo(heading)
     click.echo(table)
@@ -52,6 +53,6 @@ def cost(systems: Tuple[str, ...], data_dir: str, feats: str, sentences: int, th
         with atomic_dir(out_dir) as tmp:
             for c in costs:
                 write_json(id_file(tmp, c.name, ".json", "system name"),
-                           {"summary": c.summary(), "cpu": cpu_name(), "threads": threads, "repeats": repeats,
+                           {"summary": c.summary(), "cpu": cpu, "threads": threads, "repeats": repeats,
                             "sentences": c.sentences, "audio_seconds": c.audio_seconds, "params": c.params, "macs": c.macs})
             write_lines(Path(tmp) / "cost.md", [heading, "", table])

@@ -32,7 +32,7 @@ import torch
 from speechtools.device import cpu_name
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import atomic_write
-from speechtools.models import MODELS
+from speechtools.nas.evaluate import build_standalone
 from speechtools.nn.cpu_fast_path import enable_cpu_fast_path
 from speechtools.nn.macs import count_macs
 from speechtools.nn.search_space import OPERATIONS, Operation, arch_ids, canonical_arch
@@ -114,9 +114,7 @@ class CostMeter:
 
     def build(self, arch: str) -> torch.nn.Module:
         """The standalone LightSpeech of ``arch`` with the supernet's weights, eval mode, CPU fast path."""
-        conf, state = self.supernet.standalone(arch)
-        model = MODELS.build("lightspeech", conf, self.task)
-        model.load_state_dict(state)
+        model = build_standalone(self.supernet, self.task, arch)
         model.eval()
         enable_cpu_fast_path(model)
         return model

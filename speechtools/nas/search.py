@@ -4,7 +4,9 @@ The loop (GBDT-NAS, Luo et al. 2020, with the supernet's shared-weight loss as t
 evaluation, as one-shot NAS does):
 
 1. draw random architectures (each layer's operation uniform over the twelve), keep those that
-   meet the constraint, and evaluate ``initial`` of them on the held-out set with the supernet;
+   meet the constraint, and evaluate ``initial`` of them on the held-out set with the supernet
+   (its shared weights, or with ``finetune`` those weights after a short fine-tune of the
+   candidate, :mod:`speechtools.nas.evaluate`);
 2. fit the gradient-boosted-tree predictor of validation loss on every evaluated candidate;
 3. draw a pool of ``pool`` new random architectures, rank them by predicted loss, and evaluate
    the best-ranked ones that meet the constraint (``per_round`` per round);
@@ -47,7 +49,7 @@ from tqdm import tqdm
 from speechtools.errors import UserError
 from speechtools.fileio import atomic_write
 from speechtools.nas.cost import AdditiveEstimate, Cost, CostMeter
-from speechtools.nas.evaluate import SupernetEvaluator
+from speechtools.nas.evaluate import FinetuneSettings, SupernetEvaluator
 from speechtools.nas.predictor import cross_validated_predictions, fit_predictor, kendall_tau, predict
 from speechtools.nn.search_space import OPERATIONS, arch_from_ids
 
@@ -86,6 +88,7 @@ class SearchSettings:
     latency_sentences: int = 20
     repeats: int = 3
     latency_slack: float = 0.1
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
 
     def __post_init__(self) -> None:
         if self.max_latency_ms is None and self.max_params is None:
@@ -117,7 +120,10 @@ class _Log:
 
     def __init__(self, path: Path, settings: SearchSettings, context: Dict[str, Any]) -> None:
         self.path = path
-        self.head = {"settings": asdict(settings), **context}
+        stored_settings = asdict(settings)
+        if not settings.finetune.steps:
+            del stored_settings["finetune"]  # a log of shared-weight evaluation reads as before fine-tuning existed
+        self.head = {"settings": stored_settings, **context}
         self.memo: Dict[str, Dict[str, Any]] = {}
         if path.is_file():
             try:

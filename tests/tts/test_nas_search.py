@@ -14,7 +14,8 @@ import torch
 
 from speechtools.models import MODELS
 from speechtools.nas.cost import AdditiveEstimate, CostMeter, fixed_sentences
-from speechtools.nas.evaluate import SupernetEvaluator, load_supernet
+from speechtools.nas.evaluate import (FinetuneSettings, InheritedFinetune, SupernetEvaluator, build_standalone, held_out_losses,
+                                       load_supernet)
 from speechtools.nas.predictor import decode, encode, kendall_tau
 from speechtools.nn.search_space import arch_from_ids, arch_ids
 from speechtools.train.experiment import load_experiment
@@ -217,3 +218,66 @@ def test_a_latency_limited_search_measures_only_plausible_candidates_and_keeps_t
     assert summary["latency_estimate_ms"]["decoder"]["sep1"] == 11.0  # (11 + 3) - 3: measured minus all-identity
     # each architecture measured once (the cache): all-identity, the 22 one-operation ones, then candidates that passed the screen
     assert len(measured) == len(set(measured)) >= 23 + 8
+
+
+def _finetune(loaded, tiny_model_dir: Path, steps: int, lr: float = 1e-3, seed: int = 5) -> InheritedFinetune:
+    data, feats = tiny_model_dir.parent / "data" / "train", tiny_model_dir.parent / "dump"
+    return InheritedFinetune(loaded, data, feats, FinetuneSettings(steps=steps, lr=lr, seed=seed))
+
+
+def test_finetuned_evaluation_trains_the_candidate_from_inherited_weights_and_leaves_the_supernet(supernet: Path, tiny_model_dir: Path):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    loaded = load_supernet(supernet)
+    shared = SupernetEvaluator(loaded, data, feats, batch_size=4)
+    before = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    plain = shared.evaluate(ARCH_A)
+    # zero steps: the evaluation is the shared weights' (the standalone model of inherited weights is that path)
+    assert SupernetEvaluator(loaded, data, feats, batch_size=4, finetune=_finetune(loaded, tiny_model_dir, 0)).evaluate(ARCH_A) == plain
+    untouched = held_out_losses(loaded.task, build_standalone(loaded.model, loaded.task, ARCH_A), shared.batches)
+    assert math.isclose(untouched["loss"], plain["loss"], rel_tol=1e-6)
+    tuned = SupernetEvaluator(loaded, data, feats, batch_size=4, finetune=_finetune(loaded, tiny_model_dir, 6))
+    after = tuned.evaluate(ARCH_A)
+    # six updates at 1e-3 on the same six clips: the (held-out = training) loss goes down
+    assert after["loss"] < plain["loss"]
+    assert tuned.evaluate(ARCH_A) == after  # the same batches and dropout seed every time
+    assert all(torch.equal(v, before[k]) for k, v in loaded.model.state_dict().items())
+    assert shared.evaluate(ARCH_A) == plain
+
+
+def test_the_finetune_equals_the_trainer_started_from_the_inherited_weights(supernet: Path, tiny_model_dir: Path, tmp_path: Path):
+    """Independent reference: `speechtools train` with init_from, a constant rate and the same seed gives the same weights."""
+    from speechtools.nas.export import write_train_config
+    from speechtools.train.trainer import Trainer
+
+    loaded = load_supernet(supernet)
+    conf, state = loaded.model.standalone(ARCH_B)
+    torch.save({"model": state}, tmp_path / "inherited.pt")
+    write_train_config(supernet / "config.yaml", conf, tmp_path / "standalone.yaml")
+    (tmp_path / "finetune.yaml").write_text(
+        "base: standalone.yaml\noptim: {lr: 0.001}\nscheduler: {name: constant, warmup_steps: 0}\n"
+        f"trainer: {{max_steps: 3, save_interval: 3, valid_interval: 0, log_interval: 3, ema_decay: 0.0, average_last: 1, seed: 5,"
+        f" init_from: {{path: {tmp_path / 'inherited.pt'}}}}}\n"
+    )
+    torch.set_num_threads(1)
+    Trainer(load_experiment(tmp_path / "finetune.yaml"), tmp_path / "exp", device="cpu", show_progress=False).run()
+    reference = torch.load(tmp_path / "exp" / "model.pt", map_location="cpu")
+    reference = reference.get("model", reference)
+    ours = _finetune(loaded, tiny_model_dir, 3, lr=1e-3, seed=5).train(ARCH_B).state_dict()
+    assert set(ours) == set(reference)
+    assert all(torch.allclose(ours[k], reference[k], atol=1e-6) for k in ours)
+
+
+def test_a_finetuned_search_records_its_settings_and_refuses_other_ones(supernet: Path, tiny_model_dir: Path, tmp_path: Path, run_cli):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    limit = ["--max-params", "50000", "--seed", "3", "--budget", "4", "--initial", "3", "--per-round", "1"]
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "2")
+    assert code == 0, err
+    log = json.loads((tmp_path / "f" / "search.json").read_text())
+    assert log["settings"]["finetune"] == {"steps": 2, "lr": 3e-4, "seed": 3} and len(log["evaluated"]) == 4
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "3")
+    assert code == 1 and err.count("\n") == 1 and "other settings" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "g", *limit)
+    assert code == 0 and "finetune" not in json.loads((tmp_path / "g" / "search.json").read_text())["settings"]
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "h", *limit, "--finetune-steps", "2",
+                           "--finetune-data", str(tmp_path / "missing"))
+    assert code == 1 and err.count("\n") == 1 and "missing" in err
