@@ -40,6 +40,7 @@ threads=1                # threads of the latency measurement
 latency_sentences=20     # sentences of the dev set (first by id) timed per candidate
 repeats=3                # timed passes per candidate (the fastest counts)
 finetune_steps=0         # updates of each candidate from the supernet's weights (on --train-set) before its evaluation; 0 = shared weights as they are
+objective=loss           # held-out loss term the search minimises: loss (total) | mel_loss | duration_loss | pitch_loss
 search_args=""           # extra arguments of speechtools nas search (e.g. "--per-round 8 --pool 2000")
 nas_dir=exp/nas          # search folder (stage 5; stages 6 and 8-9 read it)
 tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
@@ -97,7 +98,7 @@ search_stage() {
   # shellcheck disable=SC2086
   speechtools nas search "${held[@]}" --out-dir "$nas_dir" --budget "$budget" "${limit[@]}" --seed "$seed" \
     --train-config "$conf" --finetune-steps "$finetune_steps" --finetune-data "data/$train_set" --finetune-feats "dump/$train_set" \
-    $search_args
+    --objective "$objective" $search_args
 }
 
 train_stage() {

@@ -59,12 +59,14 @@ def nas() -> None:
               help="Constant learning rate of that fine-tune.")
 @click.option("--finetune-data", default=None, help="Data directory of the fine-tune [default: the supernet's training set].")
 @click.option("--finetune-feats", default=None, help="Its feature store [default: the supernet's training features].")
+@click.option("--objective", default="loss", show_default=True,
+              help="Held-out loss term to minimise: loss (the total training loss), mel_loss, duration_loss or pitch_loss.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, max_latency_ms: Optional[float],
            max_params: Optional[int], seed: int, initial: int, per_round: int, pool: int, max_draws: int, threads: int,
            latency_sentences: int, repeats: int, latency_slack: float, latency_cache: Optional[str], train_config: Optional[str],
            finetune_steps: int, finetune_lr: float, finetune_data: Optional[str], finetune_feats: Optional[str],
-           progress: bool) -> None:
+           objective: str, progress: bool) -> None:
     """Predictor-based search (GBDT-NAS) under a parameter or measured CPU-latency limit.
 
     Evaluates random candidates with the supernet's shared weights (held-out loss), fits a
@@ -90,7 +92,7 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     settings = SearchSettings(budget=budget, max_latency_ms=max_latency_ms, max_params=max_params, seed=seed, initial=initial,
                               per_round=per_round, pool=pool, max_draws=max_draws, threads=threads,
                               latency_sentences=latency_sentences, repeats=repeats, latency_slack=latency_slack,
-                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr, seed=seed))
+                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr, seed=seed), objective=objective)
     loaded = load_supernet(supernet)
     finetune = None
     if finetune_steps:
@@ -109,7 +111,7 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     write_train_config(train_config or Path(supernet) / "config.yaml", loaded.model.standalone(best)[0], out / "lightspeech_nas.yaml")
     s = result.summary
     tau = s["kendall_tau_initial_cross_validated"]
-    click.echo(f"evaluated {s['evaluated']}; best loss {s['best_loss']:.4f}; "
+    click.echo(f"evaluated {s['evaluated']}; best {objective} {s['best_loss']:.4f}; "
                f"predictor Kendall tau (held-out random candidates) {'n/a' if tau is None else f'{tau:.3f}'}", err=True)
     click.echo(best)
 

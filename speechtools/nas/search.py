@@ -11,7 +11,8 @@ evaluation, as one-shot NAS does):
 3. draw a pool of ``pool`` new random architectures, rank them by predicted loss, and evaluate
    the best-ranked ones that meet the constraint (``per_round`` per round);
 4. repeat 2-3 until ``budget`` candidates are evaluated; the answer is the evaluated candidate
-   with the lowest loss (all evaluated candidates meet the constraint).
+   with the lowest loss (all evaluated candidates meet the constraint). "Loss" is ``objective``:
+   the total training loss (default) or one of its terms, e.g. the mel loss alone.
 
 Constraints: ``max_params`` (exact count of the standalone model) and/or ``max_latency_ms``
 (measured on this machine, :mod:`speechtools.nas.cost`, cached per architecture and thread
@@ -55,6 +56,7 @@ from speechtools.nn.search_space import OPERATIONS, arch_from_ids
 
 LOG_NAME = "search.json"
 IDENTITY = max(OPERATIONS)  # op 12
+OBJECTIVES = ("loss", "mel_loss", "duration_loss", "pitch_loss")
 ESTIMATE_DRAWS = 200_000  # random draws in a row that may be estimated over the limit (cheap: no model is built)
 
 
@@ -89,6 +91,7 @@ class SearchSettings:
     repeats: int = 3
     latency_slack: float = 0.1
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    objective: str = "loss"
 
     def __post_init__(self) -> None:
         if self.max_latency_ms is None and self.max_params is None:
@@ -96,6 +99,8 @@ class SearchSettings:
         for name in ("budget", "per_round", "pool", "max_draws", "threads", "latency_sentences", "repeats"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.objective not in OBJECTIVES:
+            raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if not 0 <= self.latency_slack:
             raise UserError(f"--latency-slack must be >= 0, got {self.latency_slack}")
         if self.budget < 2:
@@ -121,8 +126,11 @@ class _Log:
     def __init__(self, path: Path, settings: SearchSettings, context: Dict[str, Any]) -> None:
         self.path = path
         stored_settings = asdict(settings)
+        # a log with the default evaluation and objective reads as before these settings existed
         if not settings.finetune.steps:
-            del stored_settings["finetune"]  # a log of shared-weight evaluation reads as before fine-tuning existed
+            del stored_settings["finetune"]
+        if settings.objective == "loss":
+            del stored_settings["objective"]
         self.head = {"settings": stored_settings, **context}
         self.memo: Dict[str, Dict[str, Any]] = {}
         if path.is_file():
@@ -272,7 +280,7 @@ class Search:
         """One round: fit, rank a fresh pool, evaluate the best-ranked feasible candidates; how many were evaluated."""
         s = self.settings
         entries = self.log.entries
-        model = fit_predictor([e["arch"] for e in entries], [e["loss"] for e in entries], s.seed)
+        model = fit_predictor([e["arch"] for e in entries], [e[s.objective] for e in entries], s.seed)
         pool: List[str] = []
         draws = 0
         while len(pool) < s.pool and draws < 100 * s.pool:
@@ -300,19 +308,21 @@ class Search:
 
     def _finish(self) -> SearchResult:
         entries = self.log.entries
-        best = min(entries, key=lambda e: (e["loss"], e["index"]))
+        key = self.settings.objective
+        best = min(entries, key=lambda e: (e[key], e["index"]))
         initial = [e for e in entries if e["source"] == "random"]
-        oof = cross_validated_predictions([e["arch"] for e in initial], [e["loss"] for e in initial], self.settings.seed)
+        oof = cross_validated_predictions([e["arch"] for e in initial], [e[key] for e in initial], self.settings.seed)
         proposed = [e for e in entries if e["source"] == "predictor"]
         summary = {
             "best_arch": best["arch"],
-            "best_loss": best["loss"],
+            "objective": key,
+            "best_loss": best[key],
             "evaluated": len(entries),
             "random_draws_failing_constraint": self.draws_failed,
             "random_draws_skipped_by_estimate": self.draws_skipped,
             "latency_estimate_ms": self.latency_estimate.to_dict() if self.latency_estimate is not None else None,
-            "kendall_tau_initial_cross_validated": _finite(kendall_tau(oof.tolist(), [e["loss"] for e in initial])),
-            "kendall_tau_proposed": _finite(kendall_tau([e["predicted_loss"] for e in proposed], [e["loss"] for e in proposed])),
+            "kendall_tau_initial_cross_validated": _finite(kendall_tau(oof.tolist(), [e[key] for e in initial])),
+            "kendall_tau_proposed": _finite(kendall_tau([e["predicted_loss"] for e in proposed], [e[key] for e in proposed])),
             "proposed": len(proposed),
         }
         self.log.save(summary)

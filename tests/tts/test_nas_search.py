@@ -270,14 +270,19 @@ def test_the_finetune_equals_the_trainer_started_from_the_inherited_weights(supe
 def test_a_finetuned_search_records_its_settings_and_refuses_other_ones(supernet: Path, tiny_model_dir: Path, tmp_path: Path, run_cli):
     data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
     limit = ["--max-params", "50000", "--seed", "3", "--budget", "4", "--initial", "3", "--per-round", "1"]
-    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "2")
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "2", "--objective", "mel_loss")
     assert code == 0, err
     log = json.loads((tmp_path / "f" / "search.json").read_text())
     assert log["settings"]["finetune"] == {"steps": 2, "lr": 3e-4, "seed": 3} and len(log["evaluated"]) == 4
-    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "3")
+    assert log["settings"]["objective"] == log["summary"]["objective"] == "mel_loss"
+    assert out.strip() == min(log["evaluated"], key=lambda e: e["mel_loss"])["arch"] == log["summary"]["best_arch"]
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "3", "--objective", "mel_loss")
     assert code == 1 and err.count("\n") == 1 and "other settings" in err
     code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "g", *limit)
-    assert code == 0 and "finetune" not in json.loads((tmp_path / "g" / "search.json").read_text())["settings"]
+    settings = json.loads((tmp_path / "g" / "search.json").read_text())["settings"]
+    assert code == 0 and "finetune" not in settings and "objective" not in settings  # a default log reads as before
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "o", *limit, "--objective", "mcd")
+    assert code == 1 and err.count("\n") == 1 and "--objective must be one of" in err
     code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "h", *limit, "--finetune-steps", "2",
                            "--finetune-data", str(tmp_path / "missing"))
     assert code == 1 and err.count("\n") == 1 and "missing" in err
