@@ -92,19 +92,21 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     settings = SearchSettings(budget=budget, max_latency_ms=max_latency_ms, max_params=max_params, seed=seed, initial=initial,
                               per_round=per_round, pool=pool, max_draws=max_draws, threads=threads,
                               latency_sentences=latency_sentences, repeats=repeats, latency_slack=latency_slack,
-                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr, seed=seed), objective=objective)
+                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr), objective=objective)
     loaded = load_supernet(supernet)
+    context = {"supernet": str(Path(supernet).resolve()), "data": str(Path(data_dir).resolve())}
     finetune = None
     if finetune_steps:
         task_conf = loaded.task.conf
-        finetune = InheritedFinetune(loaded, finetune_data or task_conf.train_data, finetune_feats or task_conf.train_feats,
-                                     settings.finetune)
+        tune_data, tune_feats = finetune_data or task_conf.train_data, finetune_feats or task_conf.train_feats
+        finetune = InheritedFinetune(loaded, tune_data, tune_feats, settings.finetune, seed=seed)
+        context.update(finetune_data=str(Path(tune_data).resolve()), finetune_feats=str(Path(tune_feats).resolve()))
     evaluator = SupernetEvaluator(loaded, data_dir, feats, finetune=finetune)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meter = CostMeter(loaded.model, loaded.task, fixed_sentences(evaluator.dataset.items, latency_sentences), threads=threads,
                       cache_path=latency_cache or out / "latency_cache.json", repeats=repeats)
-    context = {"supernet": str(Path(supernet).resolve()), "data": str(Path(data_dir).resolve()), "cpu": meter.cache.meta["cpu"]}
+    context["cpu"] = meter.cache.meta["cpu"]
     result = Search(evaluator, meter, settings, out, context, progress=progress).run()
     best = result.best["arch"]
     write_lines(out / "best_arch.txt", [best])

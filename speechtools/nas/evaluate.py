@@ -71,12 +71,10 @@ class FinetuneSettings:
     Attributes:
         steps: optimiser updates per candidate (0: no fine-tune, the shared weights as they are).
         lr: constant learning rate (the supernet's optimiser otherwise: Adam, betas, eps).
-        seed: seed of the batch order and of dropout, the same for every candidate.
     """
 
     steps: int = 0
     lr: float = 3e-4
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -89,21 +87,24 @@ class InheritedFinetune:
     """Train a candidate's standalone model from the supernet's weights for ``settings.steps`` updates.
 
     The batches are the supernet's (``trainer.batch_bins``, length-bucketed, shuffled with
-    ``settings.seed``) over ``data_dir``/``feats_dir`` (the training set), epoch after epoch;
-    gradients are clipped at the supernet's ``trainer.grad_clip``.
+    ``seed``) over ``data_dir``/``feats_dir`` (the training set), epoch after epoch; dropout is
+    seeded with ``seed`` too, so every candidate sees the same batches and masks. Gradients are
+    clipped at the supernet's ``trainer.grad_clip``.
     """
 
-    def __init__(self, loaded: LoadedModel, data_dir: PathLike, feats_dir: PathLike, settings: FinetuneSettings) -> None:
+    def __init__(self, loaded: LoadedModel, data_dir: PathLike, feats_dir: PathLike, settings: FinetuneSettings,
+                 seed: int = 0) -> None:
         self.supernet = loaded.model
         self.task = loaded.task
         self.settings = settings
+        self.seed = seed
         self.optim = dataclasses.replace(loaded.config.optim, lr=settings.lr)
         self.grad_clip = loaded.config.trainer.grad_clip
         self.dataset = self.task.dataset(str(data_dir), str(feats_dir))
         if len(self.dataset) == 0:
             raise UserError("the fine-tuning set is empty", Path(data_dir) / "text")
         sampler = LengthBucketBatchSampler(self.task.lengths(self.dataset), batch_bins=loaded.config.trainer.batch_bins,
-                                           shuffle=True, seed=settings.seed)
+                                           shuffle=True, seed=seed)
         self.order: List[List[int]] = []
         epoch = 0
         while len(self.order) < settings.steps:
@@ -117,7 +118,7 @@ class InheritedFinetune:
         model.train()
         optimizer = build_optimizer(model.parameters(), self.optim)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.settings.seed)
+            torch.manual_seed(self.seed)
             for indices in self.order:
                 loss, _ = self.task.compute_loss(model, self.task.collate([self.dataset[i] for i in indices]))
                 optimizer.zero_grad(set_to_none=True)

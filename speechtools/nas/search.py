@@ -121,7 +121,11 @@ class SearchResult:
 
 
 class _Log:
-    """``search.json``: settings, every evaluated candidate (rewritten after each), the summary."""
+    """``search.json``: settings, every evaluated candidate (rewritten after each), the summary.
+
+    ``context`` names the inputs the evaluations depend on (supernet, held-out and fine-tune data,
+    CPU); a log is resumed only with the same settings and the same context.
+    """
 
     def __init__(self, path: Path, settings: SearchSettings, context: Dict[str, Any]) -> None:
         self.path = path
@@ -138,8 +142,11 @@ class _Log:
                 stored = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise UserError(f"unreadable search log ({exc}); remove it to start afresh", path) from None
-            if stored.get("settings") != self.head["settings"]:
-                raise UserError("this search log was written with other settings; use another --out-dir or the same options", path)
+            changed = sorted(key for key in set(stored) | set(self.head)
+                             if key not in ("evaluated", "summary") and stored.get(key) != self.head.get(key))
+            if changed:
+                raise UserError(f"this search log was written with other settings ({', '.join(changed)}); "
+                                "use another --out-dir or the same options and inputs", path)
             self.memo = {e["arch"]: e for e in stored.get("evaluated", [])}
         self.entries: List[Dict[str, Any]] = []
 

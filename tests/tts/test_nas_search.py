@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from itertools import combinations
 from pathlib import Path
 from typing import List
@@ -222,7 +223,7 @@ def test_a_latency_limited_search_measures_only_plausible_candidates_and_keeps_t
 
 def _finetune(loaded, tiny_model_dir: Path, steps: int, lr: float = 1e-3, seed: int = 5) -> InheritedFinetune:
     data, feats = tiny_model_dir.parent / "data" / "train", tiny_model_dir.parent / "dump"
-    return InheritedFinetune(loaded, data, feats, FinetuneSettings(steps=steps, lr=lr, seed=seed))
+    return InheritedFinetune(loaded, data, feats, FinetuneSettings(steps=steps, lr=lr), seed=seed)
 
 
 def test_finetuned_evaluation_trains_the_candidate_from_inherited_weights_and_leaves_the_supernet(supernet: Path, tiny_model_dir: Path):
@@ -273,11 +274,18 @@ def test_a_finetuned_search_records_its_settings_and_refuses_other_ones(supernet
     code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "2", "--objective", "mel_loss")
     assert code == 0, err
     log = json.loads((tmp_path / "f" / "search.json").read_text())
-    assert log["settings"]["finetune"] == {"steps": 2, "lr": 3e-4, "seed": 3} and len(log["evaluated"]) == 4
+    assert log["settings"]["finetune"] == {"steps": 2, "lr": 3e-4} and len(log["evaluated"]) == 4
+    assert log["finetune_data"] == str(Path(data).resolve()) and log["finetune_feats"] == str(Path(feats).resolve())
     assert log["settings"]["objective"] == log["summary"]["objective"] == "mel_loss"
     assert out.strip() == min(log["evaluated"], key=lambda e: e["mel_loss"])["arch"] == log["summary"]["best_arch"]
     code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "3", "--objective", "mel_loss")
-    assert code == 1 and err.count("\n") == 1 and "other settings" in err
+    assert code == 1 and err.count("\n") == 1 and "other settings (settings)" in err
+    # the same options on other fine-tune data: its evaluations would not be these, so refused too
+    other = tmp_path / "other_train"
+    shutil.copytree(data, other)
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "f", *limit, "--finetune-steps", "2", "--objective", "mel_loss",
+                           "--finetune-data", str(other))
+    assert code == 1 and err.count("\n") == 1 and "other settings (finetune_data)" in err
     code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "g", *limit)
     settings = json.loads((tmp_path / "g" / "search.json").read_text())["settings"]
     assert code == 0 and "finetune" not in settings and "objective" not in settings  # a default log reads as before
