@@ -41,6 +41,7 @@ latency_sentences=20     # sentences of the dev set (first by id) timed per cand
 repeats=3                # timed passes per candidate (the fastest counts)
 finetune_steps=0         # updates of each candidate from the supernet's weights (on --train-set) before its evaluation; 0 = shared weights as they are
 objective=loss           # held-out loss term the search minimises: loss (total) | mel_loss | duration_loss | pitch_loss
+include_reference=false  # true: the search evaluates --reference-arch first (it may be the answer; never a random row)
 search_args=""           # extra arguments of speechtools nas search (e.g. "--per-round 8 --pool 2000")
 nas_dir=exp/nas          # search folder (stage 5; stages 6 and 8-9 read it)
 tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
@@ -82,7 +83,8 @@ supernet_stage() {
 }
 
 search_stage() {
-  local limit=()
+  local limit=() given=()
+  [ "$include_reference" = true ] && given=(--include-arch "$reference_arch")
   [ -n "$max_latency_ms" ] && limit+=(--max-latency-ms "$max_latency_ms")
   [ -n "$max_params" ] && limit+=(--max-params "$max_params")
   local held=(--supernet "$supernet_dir" --data "data/$dev_set" --feats "dump/$dev_set" --threads "$threads"
@@ -98,7 +100,7 @@ search_stage() {
   # shellcheck disable=SC2086
   speechtools nas search "${held[@]}" --out-dir "$nas_dir" --budget "$budget" "${limit[@]}" --seed "$seed" \
     --train-config "$conf" --finetune-steps "$finetune_steps" --finetune-data "data/$train_set" --finetune-feats "dump/$train_set" \
-    --objective "$objective" $search_args
+    --objective "$objective" "${given[@]}" $search_args
 }
 
 train_stage() {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import click
 
@@ -61,12 +61,15 @@ def nas() -> None:
 @click.option("--finetune-feats", default=None, help="Its feature store [default: the supernet's training features].")
 @click.option("--objective", default="loss", show_default=True,
               help="Held-out loss term to minimise: loss (the total training loss), mel_loss, duration_loss or pitch_loss.")
+@click.option("--include-arch", "include_arch", multiple=True,
+              help="An architecture to evaluate first (repeatable), e.g. a published one: it must meet the limit, may be the "
+                   "answer, and is not part of the random sample.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, max_latency_ms: Optional[float],
            max_params: Optional[int], seed: int, initial: int, per_round: int, pool: int, max_draws: int, threads: int,
            latency_sentences: int, repeats: int, latency_slack: float, latency_cache: Optional[str], train_config: Optional[str],
            finetune_steps: int, finetune_lr: float, finetune_data: Optional[str], finetune_feats: Optional[str],
-           objective: str, progress: bool) -> None:
+           objective: str, include_arch: Tuple[str, ...], progress: bool) -> None:
     """Predictor-based search (GBDT-NAS) under a parameter or measured CPU-latency limit.
 
     Evaluates random candidates with the supernet's shared weights (held-out loss), fits a
@@ -92,7 +95,8 @@ def search(supernet: str, data_dir: str, feats: str, out_dir: str, budget: int, 
     settings = SearchSettings(budget=budget, max_latency_ms=max_latency_ms, max_params=max_params, seed=seed, initial=initial,
                               per_round=per_round, pool=pool, max_draws=max_draws, threads=threads,
                               latency_sentences=latency_sentences, repeats=repeats, latency_slack=latency_slack,
-                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr), objective=objective)
+                              finetune=FinetuneSettings(steps=finetune_steps, lr=finetune_lr), objective=objective,
+                              include=list(include_arch))
     loaded = load_supernet(supernet)
     context = {"supernet": str(Path(supernet).resolve()), "data": str(Path(data_dir).resolve())}
     finetune = None

@@ -3,6 +3,8 @@
 The loop (GBDT-NAS, Luo et al. 2020, with the supernet's shared-weight loss as the
 evaluation, as one-shot NAS does):
 
+0. evaluate the architectures given in ``include`` (e.g. a published one), if any: they join
+   the predictor's training set and may win, but are not part of the random sample;
 1. draw random architectures (each layer's operation uniform over the twelve), keep those that
    meet the constraint, and evaluate ``initial`` of them on the held-out set with the supernet
    (its shared weights, or with ``finetune`` those weights after a short fine-tune of the
@@ -52,7 +54,7 @@ from speechtools.fileio import atomic_write
 from speechtools.nas.cost import AdditiveEstimate, Cost, CostMeter
 from speechtools.nas.evaluate import FinetuneSettings, SupernetEvaluator
 from speechtools.nas.predictor import cross_validated_predictions, fit_predictor, kendall_tau, predict
-from speechtools.nn.search_space import OPERATIONS, arch_from_ids
+from speechtools.nn.search_space import OPERATIONS, arch_from_ids, canonical_arch
 
 LOG_NAME = "search.json"
 IDENTITY = max(OPERATIONS)  # op 12
@@ -92,8 +94,13 @@ class SearchSettings:
     latency_slack: float = 0.1
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
     objective: str = "loss"
+    include: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        try:
+            self.include = list(dict.fromkeys(canonical_arch(arch) for arch in self.include))
+        except ValueError as exc:
+            raise UserError(f"--include-arch: {exc}") from None
         if self.max_latency_ms is None and self.max_params is None:
             raise UserError("give a constraint: --max-latency-ms or --max-params")
         for name in ("budget", "per_round", "pool", "max_draws", "threads", "latency_sentences", "repeats"):
@@ -109,6 +116,8 @@ class SearchSettings:
             self.initial = max(2, self.budget // 2)
         if not 2 <= self.initial <= self.budget:
             raise UserError(f"--initial must be between 2 and --budget ({self.budget}), got {self.initial}")
+        if self.initial + len(self.include) > self.budget:
+            raise UserError(f"--budget {self.budget} is less than --initial ({self.initial}) plus {len(self.include)} --include-arch")
 
 
 @dataclass
@@ -135,6 +144,8 @@ class _Log:
             del stored_settings["finetune"]
         if settings.objective == "loss":
             del stored_settings["objective"]
+        if not settings.include:
+            del stored_settings["include"]
         self.head = {"settings": stored_settings, **context}
         self.memo: Dict[str, Dict[str, Any]] = {}
         if path.is_file():
@@ -238,6 +249,21 @@ class Search:
         self.log.save()
         return entry
 
+    def _given_cost(self, arch: str) -> Cost:
+        """The cost of an ``include`` architecture; one line if it has the wrong length or fails the constraint."""
+        try:
+            self.evaluator.model.split(arch)
+        except ValueError as exc:
+            raise UserError(f"--include-arch: {exc}") from None
+        self.seen.add(arch)
+        ok, cost = self.feasible(arch)
+        if not ok:
+            s = self.settings
+            over = (f"{cost.params} parameters, over --max-params {s.max_params}" if cost.latency_ms is None
+                    else f"{cost.latency_ms:.3f} ms per sentence here, over --max-latency-ms {s.max_latency_ms:g}")
+            raise UserError(f"--include-arch {arch!r} fails the constraint: {over}")
+        return cost
+
     def _draw_feasible(self) -> Tuple[str, Cost]:
         skipped = 0
         while True:
@@ -269,7 +295,10 @@ class Search:
             self.latency_estimate = AdditiveEstimate(self.meter.latency_ms, enc, self.n_layers - enc)
         bar = tqdm(total=s.budget, desc="nas search", unit="arch", disable=not self.progress, dynamic_ncols=True)
         try:
-            while len(self.log.entries) < s.initial:
+            for arch in s.include:
+                self.evaluate(arch, self._given_cost(arch), "given", 0, None)
+                bar.update(1)
+            while len(self.log.entries) < s.initial + len(s.include):
                 arch, cost = self._draw_feasible()
                 self.evaluate(arch, cost, "random", 0, None)
                 bar.update(1)

@@ -218,7 +218,7 @@ def rows() -> Dict[str, Row]:
         "nas search": Row(lambda w: ["--supernet", In(w.supernet, "model"), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
                                      "--out-dir", Out("dir"), "--budget", Num("3"), "--initial", Num("2"), "--pool", Num("5"),
                                      "--max-params", Num("1000000"), "--finetune-steps", Num("1"),
-                                     "--finetune-data", In(w.data, "data"), "--finetune-feats", In(w.dump, "dump"), "--no-progress"]),
+                                     "--finetune-data", In(w.data, "data"), "--finetune-feats", In(w.dump, "dump"), "--include-arch", "2 7 4 3 5 6 3 4", "--no-progress"]),
         "teacher distill": Row(lambda w: ["--model-dir", In(w.teacher, "model"), "--data", In(w.data, "data"), "--feats", In(w.dump, "dump"),
                                           "--out-data", Out("dir"), "--out-feats", Out("dir"), "--max-ratio", Num("2"), "--min-focus-rate", Num("0"),
                                           "--device", "cpu"]),

@@ -77,7 +77,7 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     args = ["--stage", "4", "--device", "cpu", "--asr", "false", "--data-prep", "ljspeech",
             "--supernet-conf", "conf/supernet_tiny.yaml", "--conf", "conf/lightspeech_tiny.yaml",
             "--supernet-steps", "12", "--max-steps", "5", "--budget", "4", "--max-latency-ms", "500",
-            "--latency-sentences", "2", "--repeats", "1", "--random-rows", "1", "--finetune-steps", "2", "--gl-iters", "4", "--search-args", "--initial 2 --per-round 2 --pool 20 --no-progress"]
+            "--latency-sentences", "2", "--repeats", "1", "--random-rows", "1", "--finetune-steps", "2", "--include-reference", "true", "--gl-iters", "4", "--search-args", "--initial 2 --per-round 2 --pool 20 --no-progress"]
     # stage 7 (tts.sh's synthesis and scoring of the found row) is skipped: stage 9 scores that row too
     for stages in (["--stop-stage", "6"], ["--stage", "8"]):
         result = subprocess.run(["bash", "run.sh", *args, *stages], cwd=work, env=env, capture_output=True, text=True, timeout=600)
@@ -86,6 +86,9 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     best = (work / "exp" / "nas" / "best_arch.txt").read_text().strip()
     assert len(log["evaluated"]) == 4 and best == log["summary"]["best_arch"]
     assert log["settings"]["finetune"]["steps"] == 2  # each candidate fine-tuned 2 updates before its evaluation
+    reference = "sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13"
+    assert [e["source"] for e in log["evaluated"]] == ["given", "random", "random", "predictor"]  # --include-reference true
+    assert log["evaluated"][0]["arch"] == reference
     assert all(0 < e["latency_ms"] <= 500 for e in log["evaluated"])
     config = (work / "exp" / "lightspeech_nas" / "config.yaml").read_text()
     assert "model: lightspeech\n" in config and best in config
@@ -97,7 +100,7 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     first_random = next(e["arch"] for e in sorted(log["evaluated"], key=lambda e: e["index"])
                         if e["source"] == "random" and e["arch"] != best)
     assert f'arch: "{first_random}"' in (work / "exp" / "nas" / "compare" / "random1.yaml").read_text()
-    assert "sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13" in (work / "exp" / "reference" / "config.yaml").read_text()
+    assert reference in (work / "exp" / "reference" / "config.yaml").read_text()
     assert "max_steps: 5\n" in (work / "exp" / "random1" / "config.yaml").read_text()
     table = json.loads((work / "exp" / "results.json").read_text())
     assert list(table["systems"]) == ["lightspeech_nas", "reference", "random1"]

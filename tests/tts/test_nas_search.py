@@ -18,7 +18,7 @@ from speechtools.nas.cost import AdditiveEstimate, CostMeter, fixed_sentences
 from speechtools.nas.evaluate import (FinetuneSettings, InheritedFinetune, SupernetEvaluator, build_standalone, held_out_losses,
                                        load_supernet)
 from speechtools.nas.predictor import decode, encode, kendall_tau
-from speechtools.nn.search_space import arch_from_ids, arch_ids
+from speechtools.nn.search_space import arch_from_ids, arch_ids, parse_arch
 from speechtools.train.experiment import load_experiment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -294,3 +294,39 @@ def test_a_finetuned_search_records_its_settings_and_refuses_other_ones(supernet
     code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "h", *limit, "--finetune-steps", "2",
                            "--finetune-data", str(tmp_path / "missing"))
     assert code == 1 and err.count("\n") == 1 and "missing" in err
+
+
+def test_included_architectures_are_evaluated_first_and_kept_apart_from_the_random_sample(supernet: Path, tiny_model_dir: Path,
+                                                                                          tmp_path: Path, run_cli):
+    data, feats = str(tiny_model_dir.parent / "data" / "train"), str(tiny_model_dir.parent / "dump")
+    ids_a = " ".join(str(op.op_id) for op in parse_arch(ARCH_A))
+    common = ["--max-params", "1000000", "--seed", "3"]
+    code, out, err = _search(run_cli, supernet, data, feats, tmp_path / "i", *common, "--include-arch", ids_a,
+                             "--include-arch", ARCH_A)
+    assert code == 0, err
+    log = json.loads((tmp_path / "i" / "search.json").read_text())
+    entries = log["evaluated"]
+    # ids and names of one architecture are one candidate, evaluated first, outside the 5 random ones
+    assert log["settings"]["include"] == [ARCH_A]
+    assert [e["source"] for e in entries] == ["given"] + ["random"] * 5 + ["predictor"] * 2 and entries[0]["arch"] == ARCH_A
+    assert ARCH_A not in [e["arch"] for e in entries[1:]]
+    plain = _search(run_cli, supernet, data, feats, tmp_path / "p", *common)
+    assert plain[0] == 0
+    without = json.loads((tmp_path / "p" / "search.json").read_text())
+    # the shared-weight evaluation is the same whether given or drawn; the random sample is the run without it
+    assert math.isclose(entries[0]["loss"], SupernetEvaluator(load_supernet(supernet), data, feats).evaluate(ARCH_A)["loss"], rel_tol=1e-6)
+    assert [e["arch"] for e in entries[1:6]] == [e["arch"] for e in without["evaluated"][:5]]
+    assert out.strip() == min(entries, key=lambda e: e["loss"])["arch"]
+    # resumed with another list: refused; a given architecture over the limit, of the wrong length, unknown: one line each
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "i", *common, "--include-arch", ARCH_B)
+    assert code == 1 and err.count("\n") == 1 and "other settings (settings)" in err
+    limit = str(entries[0]["params"] - 1)
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "o", "--max-params", limit, "--include-arch", ARCH_A)
+    assert code == 1 and err.count("\n") == 1 and f"fails the constraint: {entries[0]['params']} parameters, over --max-params {limit}" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "w", *common, "--include-arch", "sep5 sep9")
+    assert code == 1 and err.count("\n") == 1 and "has 2 operations" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "u", *common, "--include-arch", "sep6 " * 8)
+    assert code == 1 and err.count("\n") == 1 and "--include-arch: unknown operation 'sep6'" in err
+    code, _, err = _search(run_cli, supernet, data, feats, tmp_path / "b", *common, "--include-arch", ARCH_A, "--budget", "5",
+                           "--initial", "5")
+    assert code == 1 and err.count("\n") == 1 and "--budget 5 is less than --initial (5) plus 1 --include-arch" in err
