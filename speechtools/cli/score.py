@@ -35,6 +35,8 @@ EXTERNAL: Dict[str, Tuple[str, str]] = {
              "Size and CPU speed of trained acoustic models side by side: parameters, MACs, ms per sentence, RTF."),
     "compare": ("speechtools.cli.score_compare:compare",
                 "Systems side by side from score reports (JSON), and head-to-heads: who is ahead on which metric."),
+    "paired": ("speechtools.cli.score_paired:paired",
+               "Paired bootstrap of two systems' difference per metric over utterances; a system may be several runs (seeds)."),
     "lyrics": ("speechtools.cli.score_lyrics:lyrics",
                "Lyrics: rhyme accuracy, rhyme density, Combo-N, distinct-n (+ perplexity under a DeepRapper model)."),
     "melody": ("speechtools.cli.score_music:melody", "SongMASS melody metrics: PD, DD and melody distance (DTW)."),

@@ -166,8 +166,9 @@ def _text_files(folder: Path, data: Path, pairs: Path, music_data: Path) -> Path
     (folder / "labels_ref.txt").write_text("s1 bach\ns2 mozart\ns3 bach\n")
     (folder / "labels_hyp.txt").write_text("s1 bach\ns2 bach\ns3 bach\n")
     (folder / "ranking.txt").write_text("a a1 0 0.9\na a2 1 0.8\na a3 0 0.1\nb b1 1 0.9\nb b2 0 0.7\n")
-    for name, mcd in (("report_a.json", 5.0), ("report_b.json", 6.0)):  # score compare's inputs: --json reports
-        (folder / name).write_text('{"summary": {"mcd_db": {"value": %s, "ci_low": null, "ci_high": null}}}\n' % mcd)
+    for name, mcd in (("report_a.json", 5.0), ("report_b.json", 6.0)):  # score compare's and score paired's inputs: --json reports
+        (folder / name).write_text('{"summary": {"mcd_db": {"value": %s, "ci_low": null, "ci_high": null}}, '
+                                   '"utterances": {"u1": {"mcd_db": %s}, "u2": {"mcd_db": %s}}}\n' % (mcd, mcd - 1, mcd + 1))
     (folder / "mos.csv").write_text("system,utterance,listener,score\nA,u1,L1,4\nA,u2,L1,5\nA,u1,L2,3\nB,u1,L1,2\nB,u2,L2,3\n")
     (folder / "intelligibility.csv").write_text("system,utterance,listener,transcription\ntts,u1,L1,the cat sat\ntts,u2,L1,hello world\n")
     (folder / "intelligibility_ref.txt").write_text("u1 The cat sat.\nu2 Hello world\n")

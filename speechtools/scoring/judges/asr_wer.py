@@ -29,6 +29,13 @@ from speechtools.scoring.normalize import Normalizer
 from speechtools.scoring.wer import align
 
 BOOTSTRAP_REPLICATIONS = 10000
+TRANSCRIPT_NORMALIZER = Normalizer(ignore_case=True, remove_punct=True)
+"""How reference and recognised text are compared (``score wer --ignore-case --remove-punct``)."""
+
+
+def reference_words(text: str) -> int:
+    """Words of a reference transcript as the judge counts them (the weight of its utterance in the pooled WER)."""
+    return len(TRANSCRIPT_NORMALIZER(text))
 
 
 class AsrWer(Judge):
@@ -38,7 +45,7 @@ class AsrWer(Judge):
     metrics = (ASR_WER, ASR_IR)
 
     def __init__(self, recognize: Callable[[np.ndarray], str], rate: int,
-                 normalizer: Normalizer = Normalizer(ignore_case=True, remove_punct=True)) -> None:
+                 normalizer: Normalizer = TRANSCRIPT_NORMALIZER) -> None:
         self.recognize, self.rate, self.normalizer = recognize, rate, normalizer
         self.counts: Dict[str, Tuple[int, int, int]] = {}  # errors, hits, reference words
         self.transcripts: Dict[str, str] = {}
