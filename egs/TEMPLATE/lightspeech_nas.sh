@@ -18,7 +18,9 @@
 #                           limit), each from scratch like the found one
 #   9 comparison table      every row (found, reference, random, --compare-systems) synthesised with
 #                           Griffin-Lim and scored (MCD, log-F0 RMSE, DNSMOS, ASR WER) + `score cost`
-#                           (parameters, MACs, RTF at --threads): exp/compare/*, exp/results.{md,json}
+#                           (parameters, MACs, RTF at --threads): exp/compare/*, exp/results.{md,json}; the
+#                           found row against every other by `score paired`, each row pooled over its
+#                           --seed and --extra-seeds runs: exp/paired.{md,json}
 stage=1                  # first stage to run
 stop_stage=9             # last stage to run
 corpus=""                # corpus folder; empty = the recipe's bundled mini corpus
@@ -48,7 +50,9 @@ tag=lightspeech_nas      # model directory of the found architecture: exp/<tag>
 random_rows=3            # stage 8: random candidates of the search trained as comparison rows
 compare_systems=""       # stage 9: more trained acoustic models scored beside them, "NAME=MODEL_DIR ..." (e.g. FastSpeech 2 at the same budget)
 gl_iters=60              # stage 9: Griffin-Lim iterations of the comparison's synthesis
-jobs=1                   # stages 8-9: trainings / scoring jobs at once (each with nproc/jobs threads)
+jobs=1                   # stages 6, 8-9: trainings / scoring jobs at once (each with nproc/jobs threads)
+extra_seeds=""           # stages 6, 8, 9: e.g. "2 3": every row trained again with these seeds (exp/<row>_seed<N>); stage 9
+                         # pools each row's runs in a paired bootstrap against the found row (exp/paired.{md,json})
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 frontend=en_phone        # text front-end
 nj=2                     # parallel feature-extraction jobs
@@ -103,10 +107,19 @@ search_stage() {
     --objective "$objective" "${given[@]}" $search_args
 }
 
+# train_commands NAME CONF: "job command" pairs training CONF as exp/NAME with --seed, then as exp/NAME_seed<N> per --extra-seeds
+train_commands() {
+  local name=$1 conf=$2 s
+  for s in "" $extra_seeds; do
+    printf '%s\n%s\n' "$name${s:+_seed$s}" "$(printf '%q ' "$tts" "${tts_args[@]}" --stage 4 --stop-stage 4 --logdir "$logdir/$name${s:+_seed$s}" \
+      --conf "$conf" --tag "$name${s:+_seed$s}" ${s:+--seed "$s"} ${max_steps:+--max-steps "$max_steps"})"
+  done
+}
+
 train_stage() {
-  local extra=()
-  [ -n "$max_steps" ] && extra=(--max-steps "$max_steps")
-  "$tts" "${tts_args[@]}" --stage 4 --stop-stage 4 --logdir "$logdir/$tag" --conf "$nas_dir/lightspeech_nas.yaml" --tag "$tag" "${extra[@]}"
+  local cmds=()
+  mapfile -t cmds < <(train_commands "$tag" "$nas_dir/lightspeech_nas.yaml")
+  run_jobs "${cmds[@]}"
 }
 
 score_stage() {
@@ -138,26 +151,36 @@ compare_train_stage() {
   while read -r name arch; do
     # the found architecture's config (--conf's training, the supernet's widths) with this arch
     printf 'base: ../lightspeech_nas.yaml\nmodel_conf:\n  arch: "%s"\n' "$arch" > "$dir/$name.yaml"
-    cmds+=("$name" "$(printf '%q ' "$tts" "${tts_args[@]}" --stage 4 --stop-stage 4 --logdir "$logdir/$name" --conf "$dir/$name.yaml" \
-      --tag "$name" ${max_steps:+--max-steps "$max_steps"})")
+    mapfile -t -O "${#cmds[@]}" cmds < <(train_commands "$name" "$dir/$name.yaml")
   done <<< "$rows"
   run_jobs "${cmds[@]}"
 }
 
 compare_score_stage() {
-  local systems=("$tag=exp/$tag") s name model dir reports=() costs=() versus=() jobs_cmds=()
-  for name in $(comparison_rows | cut -d' ' -f1); do systems+=("$name=exp/$name"); done
+  local systems=("$tag=exp/$tag") s name model dir reports=() costs=() versus=() jobs_cmds=() runs=() seed trained=" $tag "
+  for name in $(comparison_rows | cut -d' ' -f1); do systems+=("$name=exp/$name"); trained+="$name "; done
   for s in $compare_systems; do systems+=("$s"); done
   for s in "${systems[@]}"; do
-    name=${s%%=*} model=${s#*=} dir=exp/compare/${s%%=*}
-    # one job per row (--jobs at once): Griffin-Lim synthesis of the eval prompts, then score tts (a row
-    # scored already by the same command, after its model.pt was written, is not scored again)
-    jobs_cmds+=("score_$name" "$(gl_score_command "$model" "$dir/decode_$eval_set" "$dir/scoring" "$dir/scores.json")")
+    name=${s%%=*} model=${s#*=}
+    # one job per run (--jobs at once): Griffin-Lim synthesis of the eval prompts, then score tts (a run
+    # scored already by the same command, after its model.pt was written, is not scored again); the
+    # --extra-seeds runs of the found and comparison rows too (not of --compare-systems)
+    for seed in "" $extra_seeds; do
+      [ -z "$seed" ] || [[ $trained == *" $name "* ]] || continue
+      dir=exp/compare/$name${seed:+_seed$seed}
+      jobs_cmds+=("score_$name${seed:+_seed$seed}" "$(gl_score_command "$model${seed:+_seed$seed}" "$dir/decode_$eval_set" "$dir/scoring" "$dir/scores.json")")
+      runs+=(--system "$name=$dir/scores.json")
+    done
+    dir=exp/compare/$name
     reports+=(--system "$name=$dir/scores.json" --system "$name=exp/compare/cost/$name.json")
     costs+=(--system "$s")
     [ "$name" = "$tag" ] || versus+=(--versus "$tag,$name")
   done
   run_jobs "${jobs_cmds[@]}"
+  local asr_metric=()
+  [ -n "$(asr_flag)" ] && asr_metric=(--metric asr_wer)
+  speechtools score paired "${runs[@]}" "${versus[@]}" --metric mcd_db --metric p808_mos --metric ovrl_mos "${asr_metric[@]}" \
+    --ref "data/$eval_set" --out exp/paired.md --json exp/paired.json
   speechtools score cost "${costs[@]}" --data "data/$eval_set" --feats "dump/$eval_set" --threads "$threads" \
     --sentences "$latency_sentences" --repeats "$repeats" --out-dir exp/compare/cost
   speechtools score compare "${reports[@]}" "${versus[@]}" --metric params_m --metric gmacs --metric rtf --metric mcd_db \

@@ -107,3 +107,8 @@ def test_lightspeech_nas_recipe_mini_path(tmp_path):
     for row in table["systems"].values():
         assert row["params_m"]["value"] > 0 and row["rtf"]["value"] > 0 and row["mcd_db"]["value"] > 0
     assert [(v["a"], v["b"]) for v in table["versus"]] == [("lightspeech_nas", "reference"), ("lightspeech_nas", "random1")]
+    # the paired bootstrap of the found row against each other row (one run each here; --extra-seeds adds runs)
+    paired = json.loads((work / "exp" / "paired.json").read_text())["differences"]
+    assert [(d["b"], d["metric"]) for d in paired] == [(b, m) for b in ("reference", "random1") for m in ("mcd_db", "p808_mos", "ovrl_mos")]
+    mcd = {row: value["mcd_db"]["value"] for row, value in table["systems"].items()}
+    assert paired[0]["difference"] == pytest.approx(mcd["lightspeech_nas"] - mcd["reference"])
