@@ -137,6 +137,10 @@ def _check_figure(run: Run, metric: str, ids: Sequence[str], weights: np.ndarray
 def paired_difference(a: str, runs_a: Sequence[Run], b: str, runs_b: Sequence[Run], metric: str,
                       words: Optional[Mapping[str, int]] = None, replications: int = 10000, seed: int = 1) -> PairedDifference:
     """The paired bootstrap of ``figure(a) − figure(b)`` on ``metric`` (module docstring; Koehn 2004, Sec. 4)."""
+    for run in (*runs_a, *runs_b):
+        if not any(metric in values for values in run.utterances.values()):
+            present = sorted({key for values in run.utterances.values() for key in values})
+            raise UserError(f"no per-utterance values of {metric!r} (it has: {', '.join(present) or 'none'})", run.path)
     ids = sorted(set().union(*(run.utterances for run in (*runs_a, *runs_b))))
     weights = _weights(metric, [*runs_a, *runs_b], ids, words)
     for run in (*runs_a, *runs_b):

@@ -89,6 +89,8 @@ def test_the_command_writes_table_and_json_and_refuses_bad_input_in_one_line(tmp
     assert code == 0, err
     data = json.loads(js.read_text())["differences"][0]
     assert data["difference"] == pytest.approx(-1.5) and data["verdict"] == "a ahead" and "a ahead" in out.read_text() == stdout
+    code, _, err = run_cli(["score", "paired", "--system", f"a={a}", "--system", f"b={b}", "--versus", "a,b", "--metric", "mcd"])
+    assert code == 1 and err.count("\n") == 1 and "a.json" in err and "no per-utterance values of 'mcd' (it has: mcd_db)" in err
     code, _, err = run_cli(["score", "paired", "--system", f"a={a}", "--versus", "a,c", "--metric", "mcd_db"])
     assert code == 1 and err.count("\n") == 1 and "no system named 'c'" in err
     bad = tmp_path / "bad.json"
