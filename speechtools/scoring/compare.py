@@ -56,14 +56,19 @@ class HeadToHead:
                 "compared": len(self.ahead) + len(self.behind) + len(self.tied)}
 
 
-def read_report(path: Path) -> Dict[str, Figure]:
-    """The ``summary`` of one JSON report; one line naming the file when it is missing or not such a report."""
+def load_report(path: Path) -> object:
+    """The parsed JSON of a score command's ``--json`` report; one line naming the file when it is missing or not JSON."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError("no such report (a JSON file written by a score command's --json)", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"not a JSON report: {exc}", path) from None
+
+
+def read_report(path: Path) -> Dict[str, Figure]:
+    """The ``summary`` of one JSON report; one line naming the file when it is missing or not such a report."""
+    data = load_report(path)
     summary = data.get("summary") if isinstance(data, dict) else None
     if not isinstance(summary, dict) or not all(isinstance(v, dict) and "value" in v for v in summary.values()):
         raise UserError('not a score report: expected {"summary": {metric: {"value": ...}}}', path)

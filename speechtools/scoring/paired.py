@@ -18,7 +18,6 @@ some other way (log-F0 RMSE over voiced frames) have no per-utterance weights he
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from speechtools.errors import UserError
-from speechtools.scoring.compare import metric_of
+from speechtools.scoring.compare import load_report, metric_of
 from speechtools.scoring.judges.metrics import ASR_IR, ASR_WER, METRICS
 from speechtools.scoring.report import markdown_table
 
@@ -46,12 +45,7 @@ class Run:
 
 def read_run(path: Path) -> Run:
     """A JSON report with per-utterance values; one line naming the file otherwise."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("no such report (a JSON file written by a score command's --json)", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"not a JSON report: {exc}", path) from None
+    data = load_report(path)
     utterances = data.get("utterances") if isinstance(data, dict) else None
     summary = data.get("summary") if isinstance(data, dict) else None
     if not isinstance(utterances, dict) or not utterances or not isinstance(summary, dict) \
@@ -114,7 +108,8 @@ def _weights(metric: str, runs: Sequence[Run], ids: Sequence[str], words: Option
             raise UserError(f"--ref has no text for {missing[0]!r} ({len(missing)} utterances of the reports)")
         return np.array([float(words[u]) for u in ids])
     for run in runs:
-        statistic = run.summary.get(metric, {}).get("statistic", "mean") if isinstance(run.summary.get(metric), dict) else "mean"
+        figure = run.summary.get(metric)
+        statistic = figure.get("statistic", "mean") if isinstance(figure, dict) else "mean"
         if statistic != "mean":
             raise UserError(f"{metric} is a {statistic} figure without per-utterance weights: not supported by the paired bootstrap",
                             run.path)
