@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import click
+
+from speechtools.errors import UserError
 
 F = Callable[..., Any]
 
@@ -44,6 +46,18 @@ def split_pair(text: str, option: str, sep: str) -> Tuple[str, str]:
     if not found or not left or not right:
         raise click.BadParameter(f"expected A{sep}B, got {text!r}", param_hint=f"'{option}'")
     return left, right
+
+
+def versus_pairs(versus: Sequence[str], names: Sequence[str]) -> List[Tuple[str, str]]:
+    """The ``(A, B)`` of each ``--versus A,B``; a one-line error when either is not one of ``names``."""
+    pairs = []
+    for pair in versus:
+        a, b = split_pair(pair, "--versus", ",")
+        for name in (a, b):
+            if name not in names:
+                raise UserError(f"--versus {pair}: no system named {name!r} (systems: {', '.join(names)})")
+        pairs.append((a, b))
+    return pairs
 
 
 class FiniteRange(click.FloatRange):

@@ -7,8 +7,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import OUTPUT_FILE, split_pair
-from speechtools.errors import UserError
+from speechtools.cli.options import OUTPUT_FILE, split_pair, versus_pairs
 
 
 @click.command()
@@ -35,21 +34,14 @@ def compare(systems: Tuple[str, ...], metrics: Tuple[str, ...], versus: Tuple[st
           --system diffwave=exp/voc_std/copy/scoring/vocoder.json --versus priorgrad,diffwave \\
           --metric mcd_db --metric pesq_wb --metric stoi --metric p808_mos --metric asr_wer --out results.md
     """
-    from speechtools.fileio import atomic_paths, write_lines
     from speechtools.scoring.compare import head_to_head, head_to_head_table, load_systems, metric_keys, systems_table
-    from speechtools.scoring.report import write_json
+    from speechtools.scoring.report import write_markdown_and_json
 
     specs = [(name, Path(path)) for name, path in (split_pair(s, "--system", "=") for s in systems)]
     table = load_systems(specs)
     by_name = {s.name: s for s in table}
     keys = metric_keys(table, metrics)
-    duels = []
-    for pair in versus:
-        a, b = split_pair(pair, "--versus", ",")
-        for name in (a, b):
-            if name not in by_name:
-                raise UserError(f"--versus {pair}: no system named {name!r} (systems: {', '.join(by_name)})")
-        duels.append(head_to_head(by_name[a], by_name[b], keys))
+    duels = [head_to_head(by_name[a], by_name[b], keys) for a, b in versus_pairs(versus, list(by_name))]
     lines: List[str] = [f"### {title}", ""] if title else []
     lines.append(systems_table(table, keys))
     if duels:
@@ -58,8 +50,4 @@ def compare(systems: Tuple[str, ...], metrics: Tuple[str, ...], versus: Tuple[st
         click.echo(line)
     report = {"title": title, "metrics": keys, "systems": {s.name: {k: s.figures.get(k) for k in keys} for s in table},
               "versus": [d.to_dict() for d in duels]}
-    targets = [(path, write) for path, write in ((out_md, lambda p: write_lines(p, lines)), (json_out, lambda p: write_json(p, report)))
-               if path]
-    with atomic_paths(*(path for path, _ in targets)) as temporary:  # --out and --json together or not at all
-        for tmp, (_, write) in zip(temporary, targets):
-            write(tmp)
+    write_markdown_and_json(lines, report, out_md, json_out)

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from speechtools.cli.options import OUTPUT_FILE, split_pair
+from speechtools.cli.options import OUTPUT_FILE, split_pair, versus_pairs
 from speechtools.errors import UserError
 
 
@@ -41,10 +41,9 @@ def paired(systems: Tuple[str, ...], versus: Tuple[str, ...], metrics: Tuple[str
           --metric mcd_db --metric p808_mos --metric asr_wer --ref data/eval --out paired.md
     """
     from speechtools.data.kaldi import read_table
-    from speechtools.fileio import atomic_paths, write_lines
     from speechtools.scoring.judges.asr_wer import reference_words
     from speechtools.scoring.paired import paired_difference, paired_table, read_run
-    from speechtools.scoring.report import write_json
+    from speechtools.scoring.report import write_markdown_and_json
 
     runs: Dict[str, List] = {}
     for spec in systems:
@@ -56,19 +55,10 @@ def paired(systems: Tuple[str, ...], versus: Tuple[str, ...], metrics: Tuple[str
         if not text.is_file():
             raise UserError("no text file in the --ref data directory", text)
         words = {utt: reference_words(line) for utt, line in read_table(text, min_fields=1, allow_empty_value=True).items()}
-    results = []
-    for pair in versus:
-        a, b = split_pair(pair, "--versus", ",")
-        for name in (a, b):
-            if name not in runs:
-                raise UserError(f"--versus {pair}: no system named {name!r} (systems: {', '.join(runs)})")
-        results += [paired_difference(a, runs[a], b, runs[b], metric, words, replications, seed) for metric in metrics]
+    results = [paired_difference(a, runs[a], b, runs[b], metric, words, replications, seed)
+               for a, b in versus_pairs(versus, list(runs)) for metric in metrics]
     lines = [paired_table(results)]
     for line in lines:
         click.echo(line)
     report = {"replications": replications, "seed": seed, "differences": [r.to_dict() for r in results]}
-    targets = [(path, write) for path, write in ((out_md, lambda p: write_lines(p, lines)), (json_out, lambda p: write_json(p, report)))
-               if path]
-    with atomic_paths(*(path for path, _ in targets)) as temporary:  # --out and --json together or not at all
-        for tmp, (_, write) in zip(temporary, targets):
-            write(tmp)
+    write_markdown_and_json(lines, report, out_md, json_out)

@@ -6,14 +6,14 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tqdm import tqdm
 
 from speechtools.errors import PathLike
-from speechtools.fileio import atomic_dir, atomic_write
+from speechtools.fileio import atomic_dir, atomic_paths, atomic_write, write_lines
 from speechtools.scoring.edit_distance import Op
 from speechtools.scoring.wer import WerResult
 
@@ -38,6 +38,15 @@ def write_json(path: PathLike, data: Any, indent: int = 2) -> None:
     with atomic_write(path) as handle:
         json.dump(json_ready(data), handle, indent=indent, allow_nan=False)
         handle.write("\n")
+
+
+def write_markdown_and_json(lines: Sequence[str], data: Any, out_md: Optional[PathLike], json_out: Optional[PathLike]) -> None:
+    """Write ``lines`` to ``out_md`` and ``data`` (:func:`write_json`) to ``json_out``, each if given, together or not at all."""
+    targets = [(path, write) for path, write in ((out_md, lambda p: write_lines(p, lines)), (json_out, lambda p: write_json(p, data)))
+               if path]
+    with atomic_paths(*(path for path, _ in targets)) as temporary:
+        for tmp, (_, write) in zip(temporary, targets):
+            write(tmp)
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
