@@ -116,10 +116,9 @@ def _weights(metric: str, runs: Sequence[Run], ids: Sequence[str], words: Option
     return np.ones(len(ids))
 
 
-def _check_figure(run: Run, metric: str, ids: Sequence[str], weights: np.ndarray) -> None:
-    """The run's reported corpus figure must be the weighted mean of its per-utterance values (wrong --ref, edited report)."""
+def _check_figure(run: Run, metric: str, values: np.ndarray, weights: np.ndarray) -> None:
+    """The run's reported corpus figure must be the weighted mean of its per-utterance ``values`` (wrong --ref, edited report)."""
     figure = run.summary.get(metric, {}).get("value") if isinstance(run.summary.get(metric), dict) else None
-    values = _matrix([run], metric, ids)[0]
     ok = np.isfinite(values) & (weights > 0)
     if not isinstance(figure, (int, float)) or not ok.any():
         return
@@ -138,9 +137,9 @@ def paired_difference(a: str, runs_a: Sequence[Run], b: str, runs_b: Sequence[Ru
             raise UserError(f"no per-utterance values of {metric!r} (it has: {', '.join(present) or 'none'})", run.path)
     ids = sorted(set().union(*(run.utterances for run in (*runs_a, *runs_b))))
     weights = _weights(metric, [*runs_a, *runs_b], ids, words)
-    for run in (*runs_a, *runs_b):
-        _check_figure(run, metric, ids, weights)
     va, vb = _matrix(runs_a, metric, ids), _matrix(runs_b, metric, ids)
+    for run, values in zip((*runs_a, *runs_b), (*va, *vb)):
+        _check_figure(run, metric, values, weights)
     keep = np.isfinite(va).all(axis=0) & np.isfinite(vb).all(axis=0) & (weights > 0)
     n = int(keep.sum())
     if n < 2:
