@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import List, Match, Tuple
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.pinyin_dict import pinyin_dict
-
 from speechtools.text.chinese_numbers import cardinal_zh, decimal_zh, digits_zh, fraction_zh, integer_zh
 from speechtools.text.cleaning import strip_controls, vulgar_fraction
 
@@ -54,7 +51,13 @@ _CURRENCY = "[" + "".join(CURRENCIES) + "]"
 
 
 def has_reading(char: str) -> bool:
-    """True for a character pypinyin can read (a Han character in its dictionary)."""
+    """True for a character pypinyin can read (a Han character in its dictionary).
+
+    pypinyin is imported on first use (here and in :func:`_syllables`): loading its phrase table takes about half a
+    second, which every command that merely imports the text front-ends (English synthesis too) would pay.
+    """
+    from pypinyin.pinyin_dict import pinyin_dict
+
     return ord(char) in pinyin_dict
 
 
@@ -141,6 +144,8 @@ class Syllable:
 
 
 def _syllables(run: str) -> List[Syllable]:
+    from pypinyin import Style, lazy_pinyin
+
     initials = lazy_pinyin(run, style=Style.INITIALS, strict=True)
     finals = lazy_pinyin(run, style=Style.FINALS_TONE3, strict=True, neutral_tone_with_five=True)
     whole = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True)
@@ -235,6 +240,7 @@ def mandarin_inventory() -> List[str]:
     """Every phone :func:`mandarin_phones` can emit: the initials and the finals (also with
     erhua ``r``) in pypinyin's dictionary, syllabic nasals, each final with tones 1-5, then pause
     marks and the letters A-Z."""
+    from pypinyin import Style
     from pypinyin.pinyin_dict import pinyin_dict
     from pypinyin.style import convert
 
