@@ -41,9 +41,9 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "midi": ("speechtools.cli.midi:midi", "OctupleMIDI: encode, decode and count tokens of MIDI files."),
     "asr": ("speechtools.cli.asr:asr", "Train and run a CTC/attention recogniser; decode with pocketsphinx for intelligibility."),
     "score": ("speechtools.cli.score:score", "Score WER/CER, listening tests (MOS/SMOS/CMOS), corrections, music tasks."),
-    "music": ("speechtools.cli.music:music", "Lyrics: prepare a corpus for DeepRapper, generate rap lyrics (music rap)."),
+    "music": ("speechtools.cli.music:music",
+              "Lyrics and melodies: DeepRapper rap lyrics, SongMASS lyric-to-melody and melody-to-lyric generation."),
     "nas": ("speechtools.cli.nas:nas", "LightSpeech architecture search on your data and CPU (supernet + GBDT predictor)."),
-    "music": ("speechtools.cli.music:music", "Lyric-melody data and generation (SongMASS)."),
 }
 
 
