@@ -7,10 +7,8 @@ the tables. Checks the plumbing and the tables' shape, not the quality."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ METRICS = ["speaker_sim", "mcd_db", "log_f0_rmse", "p808_mos", "ovrl_mos", "asr_
 
 
 @pytest.mark.slow
-def test_ljspeech_adaspeech_recipe_mini_path(tmp_path):
+def test_ljspeech_adaspeech_recipe_mini_path(tmp_path, recipe_env):
     # The recipe's relative paths (../../TEMPLATE, ../../../local, ../fastspeech2/conf, ../mini_corpus) need the layout.
     egs = tmp_path / "egs" / "ljspeech"
     shutil.copytree(ROOT / "egs" / "ljspeech" / "adaspeech", egs / "adaspeech", ignore=shutil.ignore_patterns("data", "dump", "exp"))
@@ -36,7 +34,7 @@ def test_ljspeech_adaspeech_recipe_mini_path(tmp_path):
     (tmp_path / "conf").symlink_to(ROOT / "conf")
     (tmp_path / "bench").symlink_to(ROOT / "bench")
     work = egs / "adaspeech"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false"],
                             cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -5,10 +5,8 @@ split on a fixture with Kathleen's and Philipp's real layouts and ids; the AISHE
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,6 @@ from speechtools.data.corpora.philipp import ADAPT_IDS, EVAL_IDS
 from speechtools.data.kaldi import read_records, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
 
 
 def recipe(tmp_path: Path, corpus: str, name: str = "asr") -> Path:
@@ -32,19 +29,19 @@ def recipe(tmp_path: Path, corpus: str, name: str = "asr") -> Path:
     return egs / name
 
 
-def run(work: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", *args], cwd=work, env=ENV,
+def run(work: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", *args], cwd=work, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
 @pytest.mark.slow
-def test_ljspeech_asr_recipe_mini_path(tmp_path: Path) -> None:
+def test_ljspeech_asr_recipe_mini_path(tmp_path: Path, recipe_env: dict) -> None:
     egs = tmp_path / "egs" / "ljspeech"
     work = recipe(tmp_path, "ljspeech")
     (egs / "mini_corpus").symlink_to(ROOT / "egs" / "ljspeech" / "mini_corpus")
-    run(work)
+    run(work, recipe_env)
     search = "beam2_ctc0.3_lm0.3"
     for row in ("train_none", "train_mixspeech+specaug"):
         hyp = read_table(work / "exp" / row / f"decode_eval_{search}" / "text")
@@ -65,7 +62,7 @@ def tone(path: Path, k: int, rate: int) -> None:
 
 
 @pytest.mark.slow
-def test_kathleen_asr_data_split_on_the_real_layouts(tmp_path: Path) -> None:
+def test_kathleen_asr_data_split_on_the_real_layouts(tmp_path: Path, recipe_env: dict) -> None:
     kathleen = tmp_path / "kathleen"
     (kathleen / "wavs").mkdir(parents=True)
     ids = [f"arctic_a{n:04d}" for n in range(1, 594)]
@@ -80,7 +77,7 @@ def test_kathleen_asr_data_split_on_the_real_layouts(tmp_path: Path) -> None:
         tone(philipp / "wavs" / f"{u}.flac", k % 50, 22050)
     work = recipe(tmp_path, "kathleen")
     shutil.copytree(ROOT / "egs" / "kathleen" / "fastcorrect" / "local", work.parent / "fastcorrect" / "local")
-    run(work, "--stop-stage", "1", "--corpus-args", f"--corpus {kathleen} --corpus-philipp {philipp}")
+    run(work, recipe_env, "--stop-stage", "1", "--corpus-args", f"--corpus {kathleen} --corpus-philipp {philipp}")
     sets = {s: sorted(read_table(work / "data" / s / "text")) for s in ("train", "train_100", "dev", "test", "philipp")}
     test_ids = (ROOT / "egs" / "kathleen" / "fastcorrect" / "local" / "test_ids.txt").read_text().split()
     dev_ids = (ROOT / "egs" / "kathleen" / "fastcorrect" / "local" / "dev_ids.txt").read_text().split()
@@ -95,7 +92,7 @@ AISHELL_TEXT = ["而对楼市成交抑制作用最大的限购", "也成为地�
 
 
 @pytest.mark.slow
-def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path) -> None:
+def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path, recipe_env: dict) -> None:
     corpus = tmp_path / "data_aishell"
     lines = []
     mini = sorted((ROOT / "egs" / "ljspeech" / "mini_corpus" / "wavs").glob("*.flac"))
@@ -113,7 +110,7 @@ def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path
     (corpus / "transcript").mkdir()
     (corpus / "transcript" / "aishell_transcript_v0.8.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     work = recipe(tmp_path, "aishell1")
-    run(work, "--corpus-args", f"--corpus {corpus}", "--conf", str(ROOT / "conf" / "asr" / "ctc_attention_tiny.yaml"),
+    run(work, recipe_env, "--corpus-args", f"--corpus {corpus}", "--conf", str(ROOT / "conf" / "asr" / "ctc_attention_tiny.yaml"),
         "--max-steps", "4")
     tokens = (work / "data" / "tokens.txt").read_text(encoding="utf-8").split()
     assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>" and "限" in tokens
@@ -126,13 +123,13 @@ def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_ljspeech_asr_recipe_with_sentencepiece_units(tmp_path: Path) -> None:
+def test_ljspeech_asr_recipe_with_sentencepiece_units(tmp_path: Path, recipe_env: dict) -> None:
     """--units en_bpe: stage 2 trains the SentencePiece model, the LM and the recogniser share it, and the
     piece run's files sit beside (not over) those of a character run."""
     egs = tmp_path / "egs" / "ljspeech"
     work = recipe(tmp_path, "ljspeech")
     (egs / "mini_corpus").symlink_to(ROOT / "egs" / "ljspeech" / "mini_corpus")
-    run(work, "--units", "en_bpe", "--bpe-size", "60", "--augment", "none", "--max-steps", "20", "--lm-steps", "5")
+    run(work, recipe_env, "--units", "en_bpe", "--bpe-size", "60", "--augment", "none", "--max-steps", "20", "--lm-steps", "5")
     tag = "_unigram60"
     tokens = (work / "data" / f"tokens{tag}.txt").read_text(encoding="utf-8").split()
     assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>" and "▁the" in tokens

@@ -4,10 +4,8 @@ stages) and English verse (DeepRapper only, through generation)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,9 +26,8 @@ def recipe_copy(tmp_path: Path) -> Path:
     return work
 
 
-def run(work: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-               PYTHONPATH=str(ROOT))
+def run(work: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    env = dict(env, PYTHONPATH=str(ROOT))
     result = subprocess.run(["bash", "run.sh", "--mini", "true", "--device", "cpu", *args], cwd=work, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -38,9 +35,10 @@ def run(work: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_deeprapper_recipe_mini_paths(tmp_path: Path) -> None:
+def test_deeprapper_recipe_mini_paths(tmp_path: Path, cold_recipe_env: dict) -> None:
+    # This smoke runs the real console script on every call (the others use the warm server, conftest.py).
     work = recipe_copy(tmp_path)
-    run(work)
+    run(work, cold_recipe_env)
     exp = work / "exp"
     for system in ("full", "l2r"):
         ppl = json.loads((exp / f"zh_{system}_mini" / "test_ppl.json").read_text())
@@ -53,7 +51,7 @@ def test_deeprapper_recipe_mini_paths(tmp_path: Path) -> None:
         assert len(lines) == 1 + 4 and lines[0] == real.splitlines()[0]  # the prompt, then 4 new lines
     table = (exp / "results_zh_mini.md").read_text()
     assert table.count("\n| (") == 4
-    run(work, "--lang", "en", "--systems", "full", "--stop-stage", "3")
+    run(work, cold_recipe_env, "--lang", "en", "--systems", "full", "--stop-stage", "3")
     verse = (exp / "en_full_mini" / "gen_rhyme.txt").read_text(encoding="utf-8").strip().splitlines()
     assert len(verse) == 5 and verse[0] == "the cat sat down upon the mat"
     assert all(line.replace("'", "").replace(" ", "").isalnum() for line in verse)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,8 +27,7 @@ def _stage_tree(tmp_path: Path, recipe: str) -> Path:
     return target
 
 
-def _run(recipe_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+def _run(recipe_dir: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "run.sh", *args], cwd=recipe_dir, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -46,28 +44,28 @@ def _check_outputs(recipe_dir: Path, hyp_name: str, n_test: int) -> None:
 
 
 @pytest.mark.slow
-def test_aishell1_mini_path(tmp_path: Path) -> None:
+def test_aishell1_mini_path(tmp_path: Path, recipe_env: dict) -> None:
     recipe = _stage_tree(tmp_path, "aishell1/fastcorrect")
-    proc = _run(recipe, "--size", "tiny", "--noise-epochs", "2", "--pretrain-steps", "20", "--finetune-steps", "5")
+    proc = _run(recipe, recipe_env, "--size", "tiny", "--noise-epochs", "2", "--pretrain-steps", "20", "--finetune-steps", "5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_outputs(recipe, "hyp", 50)
     assert "model directory:" in proc.stderr and str(recipe / "exp" / "fastcorrect") in proc.stderr
 
 
 @pytest.mark.slow
-def test_kathleen_default_path(tmp_path: Path) -> None:
+def test_kathleen_default_path(tmp_path: Path, recipe_env: dict) -> None:
     recipe = _stage_tree(tmp_path, "kathleen/fastcorrect")
     text = tmp_path / "lj_head.txt"
     with gzip.open(recipe / "corpus" / "ljspeech_LJ001-LJ040.txt.gz", "rt", encoding="utf-8") as handle:
         text.write_text("".join(line for _, line in zip(range(1500), handle)))
-    proc = _run(recipe, "--size", "tiny", "--text-corpus", str(text), "--noise-epochs", "1",
+    proc = _run(recipe, recipe_env, "--size", "tiny", "--text-corpus", str(text), "--noise-epochs", "1",
                 "--pretrain-steps", "20", "--finetune-steps", "5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_outputs(recipe, "hyp", 100)
     test_ids = {line.split()[0] for line in (recipe / "data" / "test" / "ref").read_text().splitlines()}
     assert test_ids == set((recipe / "local" / "test_ids.txt").read_text().split())
     uniform = (recipe / "data" / "pretrain.tsv").read_text()
-    proc = _run(recipe, "--stage", "2", "--stop-stage", "2", "--text-corpus", str(text), "--noise-epochs", "1",
+    proc = _run(recipe, recipe_env, "--stage", "2", "--stop-stage", "2", "--text-corpus", str(text), "--noise-epochs", "1",
                 "--noise-channel", "data/train/pairs.tsv")
     assert proc.returncode == 0, proc.stderr[-3000:]
     channel = (recipe / "data" / "pretrain.tsv").read_text()
@@ -99,7 +97,7 @@ def _check_fastcorrect2(recipe_dir: Path, n_test: int) -> str:
 
 
 @pytest.mark.slow
-def test_kathleen_fastcorrect2_path(tmp_path: Path) -> None:
+def test_kathleen_fastcorrect2_path(tmp_path: Path, recipe_env: dict) -> None:
     recipe = _stage_tree(tmp_path, "kathleen/fastcorrect")
     corpus = tmp_path / "english_text"  # a folder of .txt/.txt.gz, as the large corpus (--text-corpus .../english_text)
     corpus.mkdir()
@@ -108,7 +106,7 @@ def test_kathleen_fastcorrect2_path(tmp_path: Path) -> None:
     with gzip.open(corpus / "a.txt.gz", "wt", encoding="utf-8") as handle:
         handle.write("".join(lines[:500]))
     (corpus / "b.txt").write_text("".join(lines[500:]))
-    proc = _run(recipe, "--models", "fastcorrect2", "--size", "tiny", "--text-corpus", str(corpus), "--noise-epochs", "1",
+    proc = _run(recipe, recipe_env, "--models", "fastcorrect2", "--size", "tiny", "--text-corpus", str(corpus), "--noise-epochs", "1",
                 "--pretrain-steps", "10", "--finetune-steps", "3")
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_fastcorrect2(recipe, 100)
@@ -126,14 +124,14 @@ def test_kathleen_fastcorrect2_path(tmp_path: Path) -> None:
     assert min(sizes) == 1 and max(sizes) == 5  # pocketsphinx's 4-best lists, and a 1-best that differs from all of them
     oracle = (recipe / "exp" / "oracle" / "decode_test" / "oracle_wer.txt").read_text()
     assert oracle.startswith("%WER ") and "Scored 100 sentences" in oracle
-    bad = _run(recipe, "--stage", "7", "--models", "fastcorrect2", "--nbest", "four")
+    bad = _run(recipe, recipe_env, "--stage", "7", "--models", "fastcorrect2", "--nbest", "four")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1] == "error: --nbest must be a positive integer, got 'four'"
 
 
 @pytest.mark.slow
-def test_aishell1_fastcorrect2_fixture_path(tmp_path: Path) -> None:
+def test_aishell1_fastcorrect2_fixture_path(tmp_path: Path, recipe_env: dict) -> None:
     recipe = _stage_tree(tmp_path, "aishell1/fastcorrect")
-    proc = _run(recipe, "--models", "fastcorrect2", "--size", "tiny", "--noise-epochs", "1", "--pretrain-steps", "10",
+    proc = _run(recipe, recipe_env, "--models", "fastcorrect2", "--size", "tiny", "--noise-epochs", "1", "--pretrain-steps", "10",
                 "--finetune-steps", "3", "--gate-grid", "0 0.9")  # the gate chosen by dev CER on the n-best lists
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_fastcorrect2(recipe, 50)
@@ -162,7 +160,7 @@ def test_aishell1_fastcorrect2_paper_setting() -> None:
         assert model["n_candidates"] == 4 and model["dropout"] == 0.3 and conf.get("optim")["name"] == "adam"
 
 
-def test_aishell1_corpus_path_takes_n_best_lists_from_the_hyp_dir(tmp_path: Path) -> None:
+def test_aishell1_corpus_path_takes_n_best_lists_from_the_hyp_dir(tmp_path: Path, recipe_env: dict) -> None:
     """--corpus + --hyp-dir: {set}/nbest.tsv (TSV or Kaldi n-best) become data/{set}/nbest.tsv; without one, the 1-best alone."""
     import numpy as np
     import soundfile as sf
@@ -182,7 +180,7 @@ def test_aishell1_corpus_path_takes_n_best_lists_from_the_hyp_dir(tmp_path: Path
                                                  encoding="utf-8")
     (hyp_dir / "dev" / "nbest.tsv").write_text(f"{utts['dev']}-1 而对楼市成交一制作用\n{utts['dev']}-2 儿对楼市成交抑制作用\n",
                                                encoding="utf-8")  # Kaldi n-best text
-    proc = _run(recipe, "--corpus", str(release), "--hyp-dir", str(hyp_dir), "--stop-stage", "1")
+    proc = _run(recipe, recipe_env, "--corpus", str(release), "--hyp-dir", str(hyp_dir), "--stop-stage", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = recipe / "data"
     pairs = {s: (data / s / "nbest_pairs.tsv").read_text(encoding="utf-8") for s in utts}
@@ -191,7 +189,7 @@ def test_aishell1_corpus_path_takes_n_best_lists_from_the_hyp_dir(tmp_path: Path
     assert (data / "test" / "nbest.tsv").read_text(encoding="utf-8") == f"{utts['test']}\t而对楼市成交一制作用\n"
     assert pairs["test"] == "而对楼市成交一制作用\t而对楼市成交抑制作用\n"
     (data / "dev" / "nbest.tsv").unlink()
-    proc = _run(recipe, "--stage", "6", "--models", "fastcorrect2")
+    proc = _run(recipe, recipe_env, "--stage", "6", "--models", "fastcorrect2")
     # a stage's output goes to stdout and its log (local/stage.sh)
     assert proc.returncode == 1 and proc.stdout == "error: data/dev/nbest.tsv: no such file (stage 1 writes the n-best lists)\n"
     assert proc.stderr.splitlines()[-1].endswith("stage 6 failed (exit 1); see exp/logs/stage6.log")

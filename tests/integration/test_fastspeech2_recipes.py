@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ STEPS = 12  # FastSpeech 2 training steps: 3 checkpoints of the killed run at sa
 
 
 @pytest.mark.slow
-def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
+def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path, recipe_env):
     # The recipe's relative paths (../../TEMPLATE, ../../../local, ../../../../conf) need the repository layout.
     (tmp_path / "egs" / "ljspeech").mkdir(parents=True)
     work = tmp_path / "egs" / "ljspeech" / "fastspeech2"
@@ -34,7 +33,7 @@ def test_ljspeech_fastspeech2_recipe_mini_path(tmp_path):
     (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")
     (tmp_path / "local").symlink_to(ROOT / "local")
     (tmp_path / "conf").symlink_to(ROOT / "conf")
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     result = subprocess.run(
         ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--aligner-steps", "10", "--max-steps", str(STEPS), "--asr", "false"],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,

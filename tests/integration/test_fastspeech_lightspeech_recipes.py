@@ -3,10 +3,8 @@ and egs/ljspeech/lightspeech (aligner -> LightSpeech), through synthesis and sco
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,8 +28,7 @@ def _recipe_copy(tmp_path: Path, name: str) -> Path:
     return work
 
 
-def _run(work: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+def _run(work: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false", *args],
                           cwd=work, env=env, capture_output=True, text=True, timeout=900)
 
@@ -47,9 +44,9 @@ def _check_synthesis_and_scores(work: Path, tag: str) -> None:
 
 
 @pytest.mark.slow
-def test_fastspeech_recipe_mini_path_with_distillation(tmp_path):
+def test_fastspeech_recipe_mini_path_with_distillation(tmp_path, recipe_env):
     work = _recipe_copy(tmp_path, "fastspeech")
-    result = _run(work, "--kd", "true", "--min-focus-rate", "0", "--kd-args", "--max-ratio 2",
+    result = _run(work, recipe_env, "--kd", "true", "--min-focus-rate", "0", "--kd-args", "--max-ratio 2",
                   "--teacher-steps", "10", "--max-steps", "10")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     teacher = work / "exp" / "teacher_transformer_tts_tiny"
@@ -73,9 +70,9 @@ def test_fastspeech_recipe_mini_path_with_distillation(tmp_path):
 
 
 @pytest.mark.slow
-def test_lightspeech_recipe_mini_path(tmp_path):
+def test_lightspeech_recipe_mini_path(tmp_path, recipe_env):
     work = _recipe_copy(tmp_path, "lightspeech")
-    result = _run(work, "--aligner-steps", "10", "--max-steps", "10")
+    result = _run(work, recipe_env, "--aligner-steps", "10", "--max-steps", "10")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     config = (work / "exp" / "lightspeech_tiny" / "config.yaml").read_text()
     assert "model: lightspeech" in config and "sep5 sep25 sep13 sep9 sep17 sep21 sep9 sep13" in config

@@ -10,10 +10,8 @@ so the recipe's own stages fit the CI budget.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,10 +68,10 @@ def _stages_1_to_3(work: Path) -> None:
 
 
 @pytest.mark.slow
-def test_lightspeech_nas_recipe_mini_path(tmp_path):
+def test_lightspeech_nas_recipe_mini_path(tmp_path, recipe_env):
     work = _recipe_copy(tmp_path)
     _stages_1_to_3(work)
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     args = ["--stage", "4", "--device", "cpu", "--asr", "false", "--data-prep", "ljspeech",
             "--supernet-conf", "conf/supernet_tiny.yaml", "--conf", "conf/lightspeech_tiny.yaml",
             "--supernet-steps", "12", "--max-steps", "5", "--budget", "4", "--max-latency-ms", "500",

@@ -7,10 +7,8 @@ synthetic set, the init_from chain), not the quality."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,7 @@ def init_path(model_dir: Path) -> str:
 
 
 @pytest.mark.slow
-def test_ljspeech_lrspeech_recipe_mini_path(tmp_path):
+def test_ljspeech_lrspeech_recipe_mini_path(tmp_path, recipe_env):
     egs = tmp_path / "egs" / "ljspeech"
     shutil.copytree(ROOT / "egs" / "ljspeech" / "lrspeech", egs / "lrspeech", ignore=shutil.ignore_patterns("data", "dump", "exp", "*.log"))
     (egs / "mini_corpus").symlink_to(ROOT / "egs" / "ljspeech" / "mini_corpus")
@@ -35,7 +33,7 @@ def test_ljspeech_lrspeech_recipe_mini_path(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     (tmp_path / "egs" / "TEMPLATE").symlink_to(ROOT / "egs" / "TEMPLATE")
     work = egs / "lrspeech"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--asr", "false"], cwd=work, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ RECIPE = ROOT / "egs" / "bach" / "musicbert"
 
 
 @pytest.mark.slow
-def test_musicbert_recipe_mini_path(tmp_path):
+def test_musicbert_recipe_mini_path(tmp_path, recipe_env):
     # The recipe's relative paths (../../../local, ../../../../conf) need the repository layout.
     (tmp_path / "egs" / "bach").mkdir(parents=True)
     work = tmp_path / "egs" / "bach" / "musicbert"
@@ -26,7 +24,7 @@ def test_musicbert_recipe_mini_path(tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     (tmp_path / "local").symlink_to(ROOT / "local")
     (tmp_path / "conf").symlink_to(ROOT / "conf")
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     small = "--set trainer.batch_bins=3000 --set trainer.max_batch_size=4"
     result = subprocess.run(
         ["bash", "run.sh", "--device", "cpu", "--pretrain-steps", "4", "--finetune-steps", "3",

@@ -5,10 +5,8 @@ and synthesis scored by the third-party judges -> the comparison tables."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_ljspeech_priorgrad_recipe_mini_path(tmp_path):
+def test_ljspeech_priorgrad_recipe_mini_path(tmp_path, recipe_env):
     # The recipe's relative paths (../../TEMPLATE, ../../../local, ../fastspeech2/conf) need the repository layout.
     egs = tmp_path / "egs" / "ljspeech"
     shutil.copytree(ROOT / "egs" / "ljspeech" / "priorgrad", egs / "priorgrad", ignore=shutil.ignore_patterns("data", "dump", "exp"))
@@ -28,7 +26,7 @@ def test_ljspeech_priorgrad_recipe_mini_path(tmp_path):
     (tmp_path / "local").symlink_to(ROOT / "local")
     (tmp_path / "conf").symlink_to(ROOT / "conf")
     work = egs / "priorgrad"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = recipe_env
     result = subprocess.run(
         ["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false", "--checkpoints", "100"],
         cwd=work, env=env, capture_output=True, text=True, timeout=900,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ RECIPE = ROOT / "egs" / "music21" / "songmass"
 
 
 @pytest.mark.slow
-def test_songmass_recipe_mini_path(tmp_path):
+def test_songmass_recipe_mini_path(tmp_path, recipe_env):
     pytest.importorskip("music21")
     # The recipe's relative paths (../../../local, ../../../../conf) need the repository layout.
     work = tmp_path / "egs" / "music21" / "songmass"
@@ -30,7 +28,7 @@ def test_songmass_recipe_mini_path(tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     (tmp_path / "local").symlink_to(ROOT / "local")
     (tmp_path / "conf").symlink_to(ROOT / "conf")
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = dict(recipe_env, PYTHONPATH=str(ROOT))
     small = ("--set trainer.batch_bins=1024 --set model_conf.d_model=32 --set model_conf.n_heads=2 --set model_conf.ffn_dim=64 "
              "--set model_conf.encoder_layers=1 --set model_conf.decoder_layers=1")
     # songmass_ft pre-trains for more updates than it fine-tunes: its weights must end near

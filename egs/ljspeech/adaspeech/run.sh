@@ -8,7 +8,7 @@
 # LJ's voice, read by `data prepare philipp` like the real corpus. Its adaptation clips overlap the
 # source training audio; its eval clips do not.
 #
-#   ./run.sh                        # ~1 minute on one core
+#   ./run.sh                        # about 2.5 minutes on one core (2-core AMD EPYC, 2026-12-07)
 cd "$(dirname "$0")"
 root=../../..
 mini=$root/egs/ljspeech/mini_corpus
