@@ -60,7 +60,7 @@ def classification(ref: str, hyp: str, json_out: Optional[str]) -> None:
 @click.command()
 @click.argument("ref", type=click.Path(dir_okay=False))
 @click.argument("hyp", type=click.Path(dir_okay=False))
-@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the metrics and per-song values as JSON.")
+@click.option("--json", "json_out", type=OUTPUT_FILE, default=None, help="Also write the metrics and per-song values as JSON (the input of score compare and score paired).")
 def melody(ref: str, hyp: str, json_out: Optional[str]) -> None:
     """SongMASS melody metrics: pitch (PD) and duration (DD) distribution similarity, melody distance (MD, by DTW).
 
@@ -86,5 +86,4 @@ def melody(ref: str, hyp: str, json_out: Optional[str]) -> None:
     click.echo("|---:|---:|---:|---:|")
     click.echo(f"|{result.songs}|{result.pd:.4f}|{result.dd:.4f}|{result.md:.4f}|")
     if json_out:
-        write_json(json_out, {"songs": result.songs, "pd": result.pd, "dd": result.dd, "md": result.md,
-                              "per_song": [dict(zip(("pd", "dd", "md"), v)) for v in result.per_song]}, indent=1)
+        write_json(json_out, result.report(), indent=1)

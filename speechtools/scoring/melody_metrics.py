@@ -18,7 +18,7 @@ A hypothesis is cut to the reference's number of ``[sep]`` sentences (``cut_exce
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -110,6 +110,15 @@ class MelodyScores:
     md: float
     songs: int
     per_song: List[Tuple[float, float, float]]
+
+    def report(self) -> Dict[str, object]:
+        """The ``score melody --json`` report: the corpus figures (also as ``summary``, the form ``score compare``
+        reads) and each song's values under ``utterances`` (``song_00001`` = line 1), the form ``score paired``
+        bootstraps. MD's corpus figure leaves out songs without an MD (no note generated), as their value does."""
+        keys = ("melody_pd", "melody_dd", "melody_md")
+        summary = {key: {"value": value, "statistic": "mean"} for key, value in zip(keys, (self.pd, self.dd, self.md))}
+        utterances = {f"song_{k:05d}": dict(zip(keys, values)) for k, values in enumerate(self.per_song, start=1)}
+        return {"songs": self.songs, "pd": self.pd, "dd": self.dd, "md": self.md, "summary": summary, "utterances": utterances}
 
 
 def score_melodies(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) -> MelodyScores:

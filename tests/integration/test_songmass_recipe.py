@@ -51,8 +51,13 @@ def test_songmass_recipe_mini_path(tmp_path, recipe_env):
     assert "| songmass_ft |" in table and table.rstrip().endswith("| 30 | 3 |")  # pre-training and supervised steps
 
     exp = work / "exp"
-    bootstrap = (exp / "bootstrap_tiny.md").read_text()
-    assert bootstrap.count("\n| ") == 3 * 3  # songmass, no_align, songmass_ft - no_pretrain: PD, DD, MD
+    bootstrap = json.loads((exp / "bootstrap_tiny.json").read_text())  # score paired over the test songs
+    assert [(d["a"], d["b"], d["metric"]) for d in bootstrap["differences"]] == [
+        (system, "no_pretrain", metric) for system in ("songmass", "no_align", "songmass_ft")
+        for metric in ("melody_pd", "melody_dd", "melody_md")]
+    for d in bootstrap["differences"]:
+        assert d["utterances"] + d["left_out"] == summary["paired"]["test"] and d["ci_low"] <= d["difference"] <= d["ci_high"]
+    assert (exp / "bootstrap_tiny.md").read_text().count("|PD|") == 3
     pre_config = yaml.safe_load((exp / "pretrain_tiny" / "config.yaml").read_text())
     ft_config = yaml.safe_load((exp / "songmass_ft_tiny" / "config.yaml").read_text())
     assert pre_config["task_conf"]["kinds"] == ["lyric_mass", "melody_mass"] and pre_config["trainer"]["max_steps"] == 30

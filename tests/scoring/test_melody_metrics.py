@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from speechtools.cli.main import main
-from speechtools.scoring.melody_metrics import dtw_distance, melody_pairs, score_melodies, time_series
+from speechtools.scoring.melody_metrics import MelodyScores, dtw_distance, melody_pairs, score_melodies, time_series
+from speechtools.scoring.report import write_json
 
 REF = "60 132 [align] 128 132 62 132 [align] [sep]".split()   # C 1 beat, rest 1 beat, D 1 beat
 HYP = "60 132 [align] 62 136 [align] [sep] 64 132 [sep]".split()  # C 1 beat, D 2 beats; a second sentence cut off
@@ -59,3 +61,37 @@ def test_cli(tmp_path, capsys):
         main(["score", "melody", str(tmp_path / "ref"), str(tmp_path / "hyp")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 1 and err.splitlines() == [f"error: {tmp_path / 'hyp'}: 2 songs (lines) but the reference {tmp_path / 'ref'} has 1"]
+
+
+def _report(path, songs) -> str:
+    """A ``score melody --json`` report of per-song (PD, DD, MD) values, as :meth:`MelodyScores.report` writes it."""
+    values = np.array(songs, dtype=np.float64)
+    md = values[:, 2][~np.isnan(values[:, 2])]
+    scores = MelodyScores(float(values[:, 0].mean()), float(values[:, 1].mean()), float(md.mean()), len(songs), songs)
+    write_json(path, scores.report())
+    return str(path)
+
+
+def test_report_holds_the_summary_and_each_song(tmp_path):
+    data = json.loads(Path(_report(tmp_path / "m.json", [(0.5, 0.25, 2.0), (0.3, 0.75, float("nan"))])).read_text())
+    assert data["utterances"] == {"song_00001": {"melody_pd": 0.5, "melody_dd": 0.25, "melody_md": 2.0},
+                                  "song_00002": {"melody_pd": 0.3, "melody_dd": 0.75, "melody_md": None}}
+    assert {k: v["value"] for k, v in data["summary"].items()} == {"melody_pd": pytest.approx(0.4), "melody_dd": 0.5, "melody_md": 2.0}
+    assert (data["songs"], data["pd"], data["md"]) == (2, pytest.approx(0.4), 2.0)
+
+
+def test_score_paired_on_melody_reports_worked_example(tmp_path, run_cli):
+    """Per song: PD +0.1 everywhere; DD +0.3 on the third song only; MD −1, +1, and no MD for the base's third song.
+    Exact bootstrap facts: a constant difference has a zero-width interval; the mean of resampled (0, 0, 0.3) is 0 with
+    probability (2/3)^3 and 0.3 with 1/27, both above 2.5 %, so the interval is [0, 0.3]."""
+    base = _report(tmp_path / "base.json", [(0.5, 0.5, 2.0), (0.4, 0.6, 1.0), (0.3, 0.7, float("nan"))])
+    new = _report(tmp_path / "new.json", [(0.6, 0.5, 1.0), (0.5, 0.6, 2.0), (0.4, 1.0, 3.0)])
+    code, _, err = run_cli(["score", "paired", "--system", f"new={new}", "--system", f"base={base}", "--versus", "new,base",
+                            "--metric", "melody_pd", "--metric", "melody_dd", "--metric", "melody_md", "--json", tmp_path / "p.json"])
+    assert code == 0, err
+    pd, dd, md = json.loads((tmp_path / "p.json").read_text())["differences"]
+    assert (pd["difference"], pd["ci_low"], pd["ci_high"]) == pytest.approx((0.1, 0.1, 0.1))
+    assert pd["verdict"] == "new ahead" and pd["a_better_share"] == 1.0
+    assert (dd["difference"], dd["ci_low"], dd["ci_high"]) == pytest.approx((0.1, 0.0, 0.3))
+    assert (md["utterances"], md["left_out"], md["difference"]) == (2, 1, pytest.approx(0.0))  # lower MD is better
+    assert md["verdict"] == "no significant difference"

@@ -20,7 +20,7 @@ steps=""                  # override trainer.max_steps (the same for every syste
 pretrain_steps=""         # updates of the MASS pre-training phase (exp/pretrain_<tag>) of songmass_ft; empty = as --steps
 train_args=""             # extra options for every training, e.g. "--set trainer.batch_bins=2048"
 beam=5
-baseline=no_pretrain      # stage 4: paired bootstrap over test songs of every other system against it (empty = none)
+baseline=no_pretrain      # stage 4: paired bootstrap over test songs (score paired) of every other system against it (empty = none)
 device=auto               # auto | cpu | cuda[:N]
 ngpu=""                   # GPUs for training: empty = use --device; 0 = CPU; N > 1 = DDP over N GPUs
 seed=1
@@ -98,8 +98,13 @@ score() {
   python local/collect_results.py exp "$tag" $systems > "exp/results_$tag.md"
   cat "exp/results_$tag.md"
   if [ -n "$baseline" ] && [[ " $systems " == *" $baseline "* ]]; then
-    python local/paired_bootstrap.py exp "$tag" "$baseline" $systems > "exp/bootstrap_$tag.md"
-    cat "exp/bootstrap_$tag.md"
+    local args=()
+    for system in $systems; do
+      args+=(--system "$system=exp/${system}_$tag/test_melody.json")
+      [ "$system" = "$baseline" ] || args+=(--versus "$system,$baseline")
+    done
+    speechtools score paired "${args[@]}" --metric melody_pd --metric melody_dd --metric melody_md \
+      --out "exp/bootstrap_$tag.md" --json "exp/bootstrap_$tag.json"
   fi
 }
 

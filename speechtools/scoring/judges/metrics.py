@@ -1,4 +1,4 @@
-"""Every metric a speech judge reports, once: its JSON key, printed label, decimals and direction.
+"""Every metric a speech judge (and ``score melody``) reports, once: its JSON key, printed label, decimals and direction.
 
 The judges declare their columns from here, and ``speechtools score compare`` reads labels and
 directions from :data:`METRICS` (the order of its columns).
@@ -26,6 +26,10 @@ PARAMS_M = Metric("params_m", "Params (M)", 2, lower_is_better=True)
 GMACS = Metric("gmacs", "GMACs", 3, lower_is_better=True)
 LATENCY_MS = Metric("latency_ms", "ms / sentence", 2, lower_is_better=True)
 RTF = Metric("rtf", "RTF", 4, lower_is_better=True)
+# Generated melodies against the real ones (speechtools score melody; SongMASS)
+MELODY_PD = Metric("melody_pd", "PD", 4)
+MELODY_DD = Metric("melody_dd", "DD", 4)
+MELODY_MD = Metric("melody_md", "MD", 4, lower_is_better=True)
 
 METRICS: Dict[str, Metric] = {m.key: m for m in (MCD, LOG_F0_RMSE, PESQ_WB, STOI, P808_MOS, OVRL_MOS, SIG_MOS, BAK_MOS, ASR_WER, ASR_IR,
-                                                    SPEAKER_SIM, PARAMS_M, GMACS, LATENCY_MS, RTF)}
+                                                    SPEAKER_SIM, PARAMS_M, GMACS, LATENCY_MS, RTF, MELODY_PD, MELODY_DD, MELODY_MD)}
