@@ -130,12 +130,32 @@ def test_the_child_dies_with_its_client(warm):
         os.close(write_end)
 
 
+def _wait_until_sigterm_is_caught(cwd: Path, timeout: float = 60.0) -> None:
+    """Until every process working in ``cwd`` (the client and its child, or the real script) catches SIGTERM: ``main``
+    installs its handler after the imports, and a SIGTERM before that kills without a message."""
+    bit = 1 << (signal.SIGTERM - 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        masks = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") == str(cwd):
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    masks.append(int(status.split("SigCgt:")[1].split()[0], 16))
+            except (OSError, IndexError):
+                continue
+        if masks and all(mask & bit for mask in masks):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no process in {cwd} caught SIGTERM within {timeout} s")
+
+
 def test_sigterm_reaches_the_command(warm, tmp_path):
     runs = []
     for env in (warm, cold_env(warm)):
         proc = subprocess.Popen(["speechtools", "text", "normalize", "--lang", "en"], cwd=tmp_path, env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3.0)  # past start-up: the real script needs its imports before its handler is installed
+        _wait_until_sigterm_is_caught(tmp_path)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         runs.append((proc.returncode, out, err))
