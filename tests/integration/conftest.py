@@ -1,6 +1,6 @@
 """The environment every recipe smoke runs its ``run.sh`` in: one thread, the test's virtual environment first on
-``PATH``, and ``speechtools`` answered by the warm server of :mod:`warm_cli` (set ``SPEECHTOOLS_COLD=1`` to run the
-real console script on every call, e.g. to time a recipe as a user would see it)."""
+``PATH``, and ``speechtools`` answered by the warm server of :mod:`warm_cli` on Linux (set ``SPEECHTOOLS_COLD=1`` to
+run the real console script on every call, e.g. to time a recipe as a user would see it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -16,16 +17,19 @@ import pytest
 WARM_CLI = Path(__file__).with_name("warm_cli.py")
 VENV_BIN = Path(sys.executable).parent
 THREADS = "1"
+MAX_SOCKET_PATH = 100
 
 
 @pytest.fixture(scope="session")
 def warm_cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
     """Start the warm server once per session; the variables that route ``speechtools`` to it (none when cold)."""
-    if os.environ.get("SPEECHTOOLS_COLD") == "1":
+    if os.environ.get("SPEECHTOOLS_COLD") == "1" or not sys.platform.startswith("linux"):  # /proc, SOCK_SEQPACKET
         yield {}
         return
     home = tmp_path_factory.mktemp("warm_cli")
     socket_path = home / "cli.sock"
+    if len(str(socket_path)) > MAX_SOCKET_PATH:  # a long TMPDIR: bind() takes at most 107 bytes
+        socket_path = Path(tempfile.mkdtemp(prefix="stw", dir="/tmp")) / "cli.sock"
     bin_dir = home / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "speechtools"
