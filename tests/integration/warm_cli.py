@@ -17,6 +17,11 @@ commands from a process that has imported those libraries once (a fork server, a
   ``sys.path`` is rebuilt per call as the interpreter would build it: the script's folder, the caller's
   ``PYTHONPATH``, then the installation's paths.
 
+What a child shares with its siblings, unlike separate processes: the preloaded modules' import-time effects
+(a warning they print at import, such as webrtcvad's about ``pkg_resources``, appears once in the server's log,
+not on each command's stderr), numpy's legacy global random state and the string hash seed (drawn once; the
+commands seed their own generators), and the process group (one per child, not the caller's).
+
 Only the standard library is imported at module level: the client starts with ``python -S``.
 """
 
