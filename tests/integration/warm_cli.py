@@ -7,7 +7,7 @@ commands from a process that has imported those libraries once (a fork server, a
 
 * ``serve SOCKET``: import the heavy third-party libraries (never ``speechtools`` itself, so every command's own
   imports still run in each call), then, for each connection, fork a child that takes the caller's arguments,
-  working directory, environment and standard streams, runs :func:`speechtools.cli.main.main` exactly as the
+  working directory, environment and open descriptors (standard streams, a ``<(...)``'s ``/dev/fd/63``), runs :func:`speechtools.cli.main.main` exactly as the
   console script does, and sends back the exit status.
 * ``client ARGS...``: what the recipe runs as ``speechtools`` (through a two-line wrapper on ``PATH``). It forwards
   SIGINT, SIGTERM and SIGHUP to the child and exits with the child's status. The child runs in a process group of
