@@ -32,6 +32,7 @@ acoustic_steps=2000      # acoustic training steps, PriorGrad and baseline alike
 acoustic_ema=0.995       # EMA decay of every acoustic model (the baseline included)
 checkpoints="25 50 100"  # checkpoints scored, in % of the steps (each of 25, 50, 75, 100)
 vocode_steps=6           # vocoder sampling steps in the scoring stages (6, 12 or 50)
+num_eval=""              # stages 5, 7 and 8 score only the first N clips of --eval-set by id (empty: all of it)
 gl_iters=60              # Griffin-Lim iterations of the vocoder baseline and the acoustic scoring
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 frontend=en_phone        # text front-end
@@ -66,6 +67,11 @@ for n in "$vocoder_steps" "$acoustic_steps"; do
     exit 1
   fi
 done
+
+if [ -n "$num_eval" ] && ! [[ $num_eval =~ ^[1-9][0-9]*$ ]]; then
+  echo "error: --num-eval takes a positive number of clips, got $num_eval" >&2
+  exit 1
+fi
 
 for pct in $checkpoints; do
   case $pct in 25|50|75|100) ;; *) echo "error: --checkpoints takes 25, 50, 75 or 100 (% of the steps), got $pct" >&2; exit 1 ;; esac
@@ -143,8 +149,21 @@ score_copy() {
     --out-dir "$dir/scoring" --json "$dir/scores.json"
 }
 
+# scored_set: data/<eval set>_first<N> (speechtools data subset) and its mel list (absolute paths into the eval
+# set's feature store, beside a copy of its feats_config.yaml) for --num-eval N; nothing without it.
+scored_set() {
+  [ "$eval_set" = "$full_eval_set" ] && return 0
+  [ -s "data/$eval_set/text" ] || speechtools data subset "data/$full_eval_set" "data/$eval_set" --first "$num_eval"
+  mkdir -p "dump/$eval_set"
+  cp "dump/$full_eval_set/feats_config.yaml" "dump/$eval_set/"
+  awk -v dir="$(cd "dump/$full_eval_set" && pwd)" 'NR == FNR {keep[$1]; next}
+    $1 in keep {print $1, ($2 ~ /^\// ? $2 : dir "/" $2)}' "data/$eval_set/text" "dump/$full_eval_set/mel.scp" \
+    > "dump/$eval_set/mel.scp"
+}
+
 vocoder_score_stage() {
   local p n dir
+  scored_set
   # shellcheck disable=SC2046
   snapshots "$vocoder_steps" $(printf 'vocoder_%s\n' $priors)
   dir=exp/griffin_lim/copy_$eval_set
@@ -163,6 +182,7 @@ vocoder_score_stage() {
 
 acoustic_score_stage() {
   local m n dir
+  scored_set
   # shellcheck disable=SC2046
   snapshots "$acoustic_steps" $(acoustic_models)
   for m in $(acoustic_models); do
@@ -212,6 +232,8 @@ results_stage() {
 if [ "$stage" -le 3 ]; then  # tts.sh's stages 1-3, with their own logs
   "$tts" "${tts_args[@]}" --stage "$stage" --stop-stage "$(( stop_stage < 3 ? stop_stage : 3 ))"
 fi
+full_eval_set=$eval_set
+[ -n "$num_eval" ] && eval_set=${full_eval_set}_first$num_eval   # what stages 5, 7 and 8 score
 run_stage 4 "vocoder training ($priors) -> exp/vocoder_*" vocoder_stage
 run_stage 5 "vocoder snapshots, copy-synthesis and scoring" vocoder_score_stage
 run_stage 6 "acoustic model training ($priors${baseline_conf:+, baseline}) -> exp/acoustic_*${baseline_conf:+, exp/baseline}" acoustic_stage

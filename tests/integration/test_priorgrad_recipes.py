@@ -39,9 +39,12 @@ def test_ljspeech_priorgrad_recipe_mini_path(tmp_path, recipe_env):
         data, standard = ((work / "exp" / f"{kind}_{p}" / "config.yaml").read_text() for p in ("data", "standard"))
         assert [a for a, b in zip(data.splitlines(), standard.splitlines()) if a != b] == ["  prior: data"]
     assert (work / "exp" / "acoustic_data" / "mel_prior.npz").is_file()
-    eval_ids = sorted(read_table(work / "data" / "eval" / "text"))
-    copy = work / "exp" / "vocoder_data" / "snap_step_8" / "copy_eval_T6"
+    # --num-eval 2 (the mini run.sh): stages 5, 7 and 8 score the eval set's first two clips by id
+    eval_ids = sorted(read_table(work / "data" / "eval" / "text"))[:2]
+    assert sorted(read_table(work / "data" / "eval_first2" / "text")) == eval_ids
+    copy = work / "exp" / "vocoder_data" / "snap_step_8" / "copy_eval_first2_T6"
     assert sorted(read_table(copy / "wav.scp")) == eval_ids
+    assert sorted(read_table(work / "exp" / "baseline" / "snap_step_8" / "decode_eval_first2" / "wav.scp")) == eval_ids
     vocoder = json.loads((work / "exp" / "results_vocoder.json").read_text())
     assert list(vocoder["systems"]) == ["vocoder_data@8", "vocoder_standard@8", "griffin_lim"]
     assert vocoder["metrics"] == ["mcd_db", "pesq_wb", "stoi", "p808_mos", "ovrl_mos", "asr_wer"]
@@ -58,4 +61,4 @@ def test_ljspeech_priorgrad_recipe_mini_path(tmp_path, recipe_env):
     assert [(d["a"], d["b"]) for d in acoustic["versus"]] == [
         ("acoustic_data@8", "acoustic_standard@8"), ("acoustic_data@8", "baseline@8"), ("acoustic_standard@8", "baseline@8")]
     results = (work / "exp" / "results.md").read_text()
-    assert "### Vocoder copy-synthesis of eval" in results and "|griffin_lim|" in results and "|baseline@8|" in results
+    assert "### Vocoder copy-synthesis of eval_first2" in results and "|griffin_lim|" in results and "|baseline@8|" in results
