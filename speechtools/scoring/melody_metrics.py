@@ -111,11 +111,22 @@ class MelodyScores:
     songs: int
     per_song: List[Tuple[float, float, float]]
 
+    @classmethod
+    def of_songs(cls, per_song: Sequence[Tuple[float, float, float]]) -> "MelodyScores":
+        """The corpus figures of per-song ``(PD, DD, MD)``: PD and DD averaged over songs, MD over songs that have one
+        (NaN where no note was generated); NaN for an empty list."""
+        values = np.asarray(per_song, dtype=np.float64).reshape(-1, 3)
+        md = values[:, 2][~np.isnan(values[:, 2])]
+        return cls(float(values[:, 0].mean()) if len(values) else float("nan"), float(values[:, 1].mean()) if len(values) else float("nan"),
+                   float(md.mean()) if len(md) else float("nan"), len(values), list(per_song))
+
     def report(self) -> Dict[str, object]:
         """The ``score melody --json`` report: the corpus figures (also as ``summary``, the form ``score compare``
         reads) and each song's values under ``utterances`` (``song_00001`` = line 1), the form ``score paired``
         bootstraps. MD's corpus figure leaves out songs without an MD (no note generated), as their value does."""
-        keys = ("melody_pd", "melody_dd", "melody_md")
+        from speechtools.scoring.judges.metrics import MELODY_DD, MELODY_MD, MELODY_PD  # judges.base imports torch: only here
+
+        keys = (MELODY_PD.key, MELODY_DD.key, MELODY_MD.key)
         summary = {key: {"value": value, "statistic": "mean"} for key, value in zip(keys, (self.pd, self.dd, self.md))}
         utterances = {f"song_{k:05d}": dict(zip(keys, values)) for k, values in enumerate(self.per_song, start=1)}
         return {"songs": self.songs, "pd": self.pd, "dd": self.dd, "md": self.md, "summary": summary, "utterances": utterances}
@@ -132,7 +143,4 @@ def score_melodies(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]])
         pd = overlap(histogram([p for p, _ in hyp], N_PITCH_BINS), histogram([p for p, _ in ref], N_PITCH_BINS))
         dd = overlap(histogram([d for _, d in hyp], N_DURATION_BINS, DURATION_BASE), histogram([d for _, d in ref], N_DURATION_BINS, DURATION_BASE))
         per_song.append((pd, dd, melody_distance(ref, hyp)))
-    values = np.asarray(per_song, dtype=np.float64).reshape(-1, 3)
-    md = values[:, 2][~np.isnan(values[:, 2])]
-    return MelodyScores(float(values[:, 0].mean()) if len(values) else float("nan"), float(values[:, 1].mean()) if len(values) else float("nan"),
-                        float(md.mean()) if len(md) else float("nan"), len(per_song), per_song)
+    return MelodyScores.of_songs(per_song)

@@ -65,10 +65,7 @@ def test_cli(tmp_path, capsys):
 
 def _report(path, songs) -> str:
     """A ``score melody --json`` report of per-song (PD, DD, MD) values, as :meth:`MelodyScores.report` writes it."""
-    values = np.array(songs, dtype=np.float64)
-    md = values[:, 2][~np.isnan(values[:, 2])]
-    scores = MelodyScores(float(values[:, 0].mean()), float(values[:, 1].mean()), float(md.mean()), len(songs), songs)
-    write_json(path, scores.report())
+    write_json(path, MelodyScores.of_songs(songs).report())
     return str(path)
 
 
