@@ -108,7 +108,7 @@ lm_stage() {
   # shellcheck disable=SC2046,SC2086
   speechtools train --config "$lm_conf" --out-dir "$lm_dir" $(train_resume_args) --device "$device" --seed "$seed" --quiet \
     --set "task_conf.train_text=$text" --set "task_conf.text_format=$format" --set "task_conf.valid_text=data/$dev_set/text" \
-    --set "task_conf.token_list=$tokens" $units_args "${extra[@]}"
+    --set "task_conf.valid_text_format=kaldi" --set "task_conf.token_list=$tokens" $units_args "${extra[@]}"
 }
 
 train_command() {

@@ -61,9 +61,11 @@ class LMTaskConfig:
 
     Attributes:
         train_text: training text (see ``text_format``).
-        valid_text: validation text in the same format (``None``: no validation).
+        valid_text: validation text (``None``: no validation).
         text_format: ``kaldi`` (``uttid transcript`` lines) or ``plain`` (one sentence per line;
             a ``.txt``/``.txt.gz`` file or a folder of them).
+        valid_text_format: the format of ``valid_text`` (``None``: ``text_format``), e.g. ``kaldi`` for a
+            recipe's dev transcripts beside a plain training corpus, whose ids would otherwise be read as words.
         token_list: the recogniser's ``tokens.txt`` (``make-tokens --units``).
         units: output units (``en_char``, ``zh_char``, ``en_bpe``), those of the recogniser.
         bpe_model: the recogniser's SentencePiece model (``en_bpe``; empty for the other units).
@@ -73,6 +75,7 @@ class LMTaskConfig:
     train_text: str = ""
     valid_text: Optional[str] = None
     text_format: Literal["kaldi", "plain"] = "kaldi"
+    valid_text_format: Optional[Literal["kaldi", "plain"]] = None
     token_list: str = ""
     units: str = "en_char"
     bpe_model: str = ""
@@ -257,10 +260,10 @@ class LMTask(Task):
         if their_model.is_file() and EnglishPieceUnits.load(their_model).identity != self.units.identity:
             raise UserError("trainer.init_from: its bpe.model differs from task_conf.bpe_model", model_dir)
 
-    def dataset(self, text: str) -> UnitSequences:
+    def dataset(self, text: str, text_format: str) -> UnitSequences:
         """The sentences of ``text`` (a file or, for ``plain``, a folder) as unit ids; counts on stderr."""
-        data, counts = read_unit_sequences(text_files(text, self.conf.text_format), self.conf.text_format, self.units,
-                                           self.tokens, self.conf.max_units)
+        data, counts = read_unit_sequences(text_files(text, text_format), text_format, self.units, self.tokens,
+                                           self.conf.max_units)
         print(f"lm: {text}: {counts.kept} sentences; skipped {counts.empty} empty and {counts.too_long} longer than "
               f"{self.conf.max_units} units; {counts.unknown_units} units mapped to <unk>", file=sys.stderr)
         if not len(data):
@@ -270,10 +273,12 @@ class LMTask(Task):
     def train_dataset(self) -> Dataset:
         if not self.conf.train_text:
             raise UserError("task_conf.train_text: no training text given")
-        return self.dataset(self.conf.train_text)
+        return self.dataset(self.conf.train_text, self.conf.text_format)
 
     def valid_dataset(self) -> Optional[Dataset]:
-        return self.dataset(self.conf.valid_text) if self.conf.valid_text else None
+        if not self.conf.valid_text:
+            return None
+        return self.dataset(self.conf.valid_text, self.conf.valid_text_format or self.conf.text_format)
 
     def lengths(self, dataset: Dataset) -> Sequence[int]:
         """Units + 1 (the ``<sos/eos>`` each of ``prev`` and ``target`` adds)."""

@@ -168,6 +168,18 @@ def test_the_task_reads_a_folder_of_plain_and_gzipped_text(tokens_file: Path, tm
     assert len(one) == 3
 
 
+def test_a_kaldi_validation_text_beside_a_plain_training_corpus(tokens_file: Path, tmp_path: Path) -> None:
+    """A recipe's dev transcripts (``uttid text``) validate an LM trained on plain text: the ids are not words."""
+    (tmp_path / "corpus.txt").write_text("hello world\n", encoding="utf-8")
+    (tmp_path / "dev").write_text("dev_0001 good morning\n", encoding="utf-8")
+    conf = dict(train_text=str(tmp_path / "corpus.txt"), valid_text=str(tmp_path / "dev"), text_format="plain")
+    as_kaldi = lm_task(tokens_file, valid_text_format="kaldi", **conf).valid_dataset()
+    assert [decode(lm_task(tokens_file, **conf), as_kaldi[0])] == ["good morning"]
+    as_plain = lm_task(tokens_file, **conf).valid_dataset()  # the default: the training text's format
+    read_as_words = decode(lm_task(tokens_file, **conf), as_plain[0])
+    assert read_as_words.endswith(" good morning") and read_as_words.startswith("de")  # "dev_0001" spelt out
+
+
 def test_a_batch_is_sos_plus_units_against_units_plus_eos(tokens_file: Path, tmp_path: Path) -> None:
     text = tmp_path / "text"
     text.write_text("a1 hello\na2 fun\n", encoding="utf-8")
