@@ -21,9 +21,11 @@
 #   6 synthesis     target_eval's text by the source model (no adaptation: a source speaker's
 #                   embedding and the reference clip) and by the four adapted models (the target
 #                   speaker), every row with the same reference clip -> exp/<dir>/decode_target_eval
+#                   (--jobs rows at once; logs exp/logs/synth_<row>.log)
 #   7 scoring       score tts (MCD, log-F0 RMSE, DNSMOS, pocketsphinx WER) against the real eval
 #                   recordings; score similarity (resemblyzer d-vectors) against the centroid of the
-#                   target's adaptation clips; the real eval recordings scored the same way (the ceiling)
+#                   target's adaptation clips; the real eval recordings scored the same way (the ceiling);
+#                   --jobs rows at once (logs exp/logs/score_<row>.log)
 #   8 results       exp/results.md, exp/results.json (speechtools score compare with the head-to-heads
 #                   of the targets), exp/results_params.{md,json} and exp/results_targets.{md,json}
 #   9 duration      AdaSpeech 3's mixture-of-experts duration predictor against the plain one: two
@@ -58,7 +60,7 @@ ref_utt=""               # target adaptation clip given as --reference-audio to 
 feats_conf=""            # feature YAML (default: $SPEECHTOOLS_ROOT/conf/feats/mel22k.yaml)
 frontend=en_phone        # text front-end
 gl_iters=60              # Griffin-Lim iterations of every row's synthesis
-jobs=1                   # adaptations run at once (each with nproc/jobs threads)
+jobs=1                   # adaptations, syntheses and scorings run at once (each with nproc/jobs threads)
 nj=2                     # parallel feature-extraction jobs
 device=auto              # auto | cpu | cuda[:N]
 ngpu=""                  # GPUs for the source training: empty = use --device; 0 = CPU; N > 1 = DDP
@@ -234,42 +236,52 @@ reference_clip() {  # the wav path of $ref_utt (default: the first adaptation ut
   echo "$wav"
 }
 
-synth_stage() {
-  local row dir spk ref
-  ref=$(reference_clip)
-  for row in source $adapt_rows; do
-    dir=$(row_dir "$row")
-    if [ "$row" = source ]; then
-      spk=$source_speaker
-      [ -n "$spk" ] || spk=$(head -n 1 exp/source/speakers.txt | cut -d' ' -f1)
-    else
-      spk=$(target_speaker)
-    fi
-    log "synthesis $row: --model-dir $dir --speaker $spk --reference-audio $ref"
-    rm -rf "$dir/decode_target_eval"
-    speechtools synth --model-dir "$dir" --text-file data/target_eval/text --ids --out-dir "$dir/decode_target_eval" \
-      --speaker "$spk" --reference-audio "$ref" --device "$device" --vocoder-set "n_iter=$gl_iters" --batch-size 8
-  done
+# One row's synthesis of target_eval (a command line for run_jobs; its output in $logdir/synth_<row>.log).
+synth_cmd() {
+  local row=$1 ref=$2 dir spk
+  dir=$(row_dir "$row")
+  if [ "$row" = source ]; then
+    spk=$source_speaker
+    [ -n "$spk" ] || spk=$(head -n 1 exp/source/speakers.txt | cut -d' ' -f1)
+  else
+    spk=$(target_speaker)
+  fi
+  log "synthesis $row: --model-dir $dir --speaker $spk --reference-audio $ref"
+  printf 'rm -rf %q && ' "$dir/decode_target_eval"
+  printf '%q ' speechtools synth --model-dir "$dir" --text-file data/target_eval/text --ids --out-dir "$dir/decode_target_eval" \
+    --speaker "$spk" --reference-audio "$ref" --device "$device" --vocoder-set "n_iter=$gl_iters" --batch-size 8
 }
 
-# score DIR HYP: the judges of every row; the same similarity reference for all (the adaptation clips' centroid)
-score() {
+synth_stage() {
+  local row ref cmds=()
+  ref=$(reference_clip)
+  for row in source $adapt_rows; do
+    cmds+=("synth_$row" "$(synth_cmd "$row" "$ref")")
+  done
+  run_jobs "${cmds[@]}"
+}
+
+# score_cmd OUT HYP: the judges of one row (a command line for run_jobs); the same similarity reference for
+# all (the adaptation clips' centroid)
+score_cmd() {
   local out=$1 hyp=$2
-  mkdir -p "$out"
+  printf 'mkdir -p %q && ' "$out"
   # shellcheck disable=SC2046
-  speechtools score tts --ref data/target_eval --hyp "$hyp" --feats-conf "$feats_conf" --dnsmos $(asr_flag) \
+  printf '%q ' speechtools score tts --ref data/target_eval --hyp "$hyp" --feats-conf "$feats_conf" --dnsmos $(asr_flag) \
     --out-dir "$out/scoring" --json "$out/scores.json"
-  speechtools score similarity --ref data/target_adapt --hyp "$hyp" --against centroid --json "$out/similarity.json"
+  printf '&& '
+  printf '%q ' speechtools score similarity --ref data/target_adapt --hyp "$hyp" --against centroid --json "$out/similarity.json"
 }
 
 score_stage() {
-  local row dir
+  local row dir cmds=()
   for row in source $adapt_rows; do
     dir=$(row_dir "$row")/decode_target_eval
-    score "$dir" "$dir"
+    cmds+=("score_$row" "$(score_cmd "$dir" "$dir")")
   done
   # the ceiling: the real eval recordings (MCD and log-F0 RMSE are 0 by construction)
-  score exp/real data/target_eval
+  cmds+=(score_real "$(score_cmd exp/real data/target_eval)")
+  run_jobs "${cmds[@]}"
 }
 
 results_stage() {

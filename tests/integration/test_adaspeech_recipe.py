@@ -35,7 +35,7 @@ def test_ljspeech_adaspeech_recipe_mini_path(tmp_path, recipe_env):
     (tmp_path / "bench").symlink_to(ROOT / "bench")
     work = egs / "adaspeech"
     env = recipe_env
-    result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false"],
+    result = subprocess.run(["bash", "run.sh", "--device", "cpu", "--nj", "1", "--asr", "false", "--jobs", "2"],
                             cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     models = ["source"] + [f"adapt_{r}" for r in ADAPTED] + ["duration_plain", "duration_moe"]
