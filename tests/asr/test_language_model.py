@@ -173,10 +173,10 @@ def test_a_kaldi_validation_text_beside_a_plain_training_corpus(tokens_file: Pat
     (tmp_path / "corpus.txt").write_text("hello world\n", encoding="utf-8")
     (tmp_path / "dev").write_text("dev_0001 good morning\n", encoding="utf-8")
     conf = dict(train_text=str(tmp_path / "corpus.txt"), valid_text=str(tmp_path / "dev"), text_format="plain")
+    plain = lm_task(tokens_file, **conf)  # the default: the training text's format
     as_kaldi = lm_task(tokens_file, valid_text_format="kaldi", **conf).valid_dataset()
-    assert [decode(lm_task(tokens_file, **conf), as_kaldi[0])] == ["good morning"]
-    as_plain = lm_task(tokens_file, **conf).valid_dataset()  # the default: the training text's format
-    read_as_words = decode(lm_task(tokens_file, **conf), as_plain[0])
+    assert len(as_kaldi) == 1 and decode(plain, as_kaldi[0]) == "good morning"
+    read_as_words = decode(plain, plain.valid_dataset()[0])
     assert read_as_words.endswith(" good morning") and read_as_words.startswith("de")  # "dev_0001" spelt out
 
 
@@ -225,6 +225,8 @@ def test_the_configs_validate() -> None:
         experiment = load_experiment(CONF / f"{name}.yaml")
         assert experiment.task == "lm" and experiment.model == "lstm_lm"
     assert load_experiment(CONF / "lstm_lm.yaml").model_conf.dim == 650
+    with pytest.raises(Exception, match="valid_text_format"):
+        load_experiment(CONF / "lstm_lm_tiny.yaml", ["task_conf.valid_text_format=csv"])
 
 
 # -------------------------------------------------------------------------------------- training
