@@ -188,6 +188,8 @@ def apply_overrides(config: Config, overrides: Iterable[str]) -> None:
 
 
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -211,7 +213,10 @@ def _convert(value: Any, tp: Any, key: str, origin: str, config: Optional[Config
                 return _convert(value, arg, key, origin, config)
             except ConfigError as exc:
                 errors.append(exc.message)
-        raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(tp)}", origin)
+        if len(errors) == 1:  # Optional[X]: X's own message (e.g. a Literal's choices), None named beside it
+            raise ConfigError(f"{errors[0]} (or null)", origin)
+        names = " | ".join("null" if arg is type(None) else _type_name(arg) for arg in args)
+        raise ConfigError(f"{key}: {value!r} is not a valid {names}", origin)
     if type_origin is typing.Literal:
         if value not in args:
             choices = ", ".join(repr(a) for a in args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Literal, Optional, Tuple
+from typing import List, Literal, Optional, Tuple, Union
 
 import pytest
 import yaml
@@ -19,12 +19,15 @@ class ModelConf:
     dropout: float = 0.1
     kernel_sizes: List[int] = field(default_factory=lambda: [9, 1])
     act: Literal["relu", "gelu"] = "relu"
+    norm: Optional[Literal["batch", "layer"]] = None
 
 
 @dataclass
 class OptimConf:
     lr: float = 1e-3
     betas: Tuple[float, float] = (0.9, 0.98)
+    warmup: Optional[int] = None
+    schedule: Union[int, Literal["auto"]] = "auto"
 
 
 @dataclass
@@ -122,6 +125,9 @@ def test_unknown_key_from_override_names_set(tree: Path) -> None:
         ("optim.betas=[0.9]", "optim.betas: expected 2 items, got 1"),
         ("optim.lr=fast", "optim.lr: expected a number, got 'fast'"),
         ("model=3", "model: expected a mapping, got 3"),
+        ("optim.warmup=soon", "optim.warmup: expected an integer, got 'soon' (or null)"),
+        ("model.norm=group", "model.norm: 'group' is not one of 'batch', 'layer' (or null)"),
+        ("optim.schedule=[1]", "optim.schedule: [1] is not a valid int | 'auto'"),
     ],
 )
 def test_type_errors(tree: Path, override: str, message: str) -> None:
