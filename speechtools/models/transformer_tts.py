@@ -49,6 +49,10 @@ class TransformerTTSConfig:
     Attributes:
         prenet_dropout_at_inference: keep the decoder pre-net dropout on at inference
             (Tacotron 2 Sec. 2.2 / ESPnet); off makes decoding deterministic.
+        reduction_factor: frames predicted per decoder step (Tacotron, Wang et al. 2017,
+            Sec. 3.3; ESPnet's ``reduction_factor``): step j reads the last frame of group
+            j − 1 and emits frames j·r .. j·r + r − 1 with one stop logit, so the decoder runs
+            ⌈frames / r⌉ steps; 1 is Transformer TTS as published.
         guided_attention: add the guided attention loss on ``guided_heads`` heads of the last
             ``guided_layers`` decoder layers, width ``guided_sigma``, weight ``guided_weight``.
     """
@@ -67,6 +71,7 @@ class TransformerTTSConfig:
     decoder_prenet_units: int = 256
     prenet_dropout: float = 0.5
     prenet_dropout_at_inference: bool = True
+    reduction_factor: int = 1
     postnet_layers: int = 5
     postnet_channels: int = 256
     stop_pos_weight: float = 5.0
@@ -77,7 +82,7 @@ class TransformerTTSConfig:
     guided_heads: int = 2
 
     def __post_init__(self) -> None:
-        check_ranges(self, positive=("dim", "heads", "encoder_layers", "decoder_layers", "ffn_hidden", "encoder_prenet_layers",
+        check_ranges(self, positive=("dim", "heads", "encoder_layers", "decoder_layers", "ffn_hidden", "reduction_factor", "encoder_prenet_layers",
                                      "encoder_prenet_channels", "encoder_prenet_kernel", "decoder_prenet_layers",
                                      "decoder_prenet_units", "postnet_channels"),
                      non_negative=("postnet_layers", "guided_sigma", "guided_weight", "stop_pos_weight", "guided_layers", "guided_heads"),
@@ -226,7 +231,7 @@ class TransformerTTS(nn.Module):
         self.decoder_positions = SinusoidalPositionalEncoding(conf.dim, learnable_alpha=True)
         self.decoder_layers = nn.ModuleList(_DecoderLayer(conf) for _ in range(conf.decoder_layers))
         self.decoder_norm = nn.LayerNorm(conf.dim)
-        self.mel_head = nn.Linear(conf.dim, n_mels)
+        self.mel_head = nn.Linear(conf.dim, n_mels * conf.reduction_factor)
         self.stop_head = nn.Linear(conf.dim, 1)
         self.postnet = Postnet(n_mels, conf.postnet_channels, layers=conf.postnet_layers) if conf.postnet_layers else None
         self.dropout = nn.Dropout(conf.dropout)
@@ -254,8 +259,17 @@ class TransformerTTS(nn.Module):
         return [layer.cross_attention.keys_values(memory) for layer in self.decoder_layers]
 
     def _outputs(self, hidden: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Frames ``(batch, steps · r, n_mels)`` and stop logits ``(batch, steps)`` of decoder states ``(batch, steps, dim)``."""
         hidden = self.decoder_norm(hidden)
-        return self.mel_head(hidden), self.stop_head(hidden).squeeze(-1)
+        mel = self.mel_head(hidden)
+        return mel.reshape(mel.size(0), -1, self.n_mels), self.stop_head(hidden).squeeze(-1)
+
+    def _frame_attention(self, attention: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Per-step attention ``(batch, layers, heads, steps, T)`` repeated over each step's r frames and masked."""
+        r = self.conf.reduction_factor
+        if r > 1:
+            attention = attention.repeat_interleave(r, dim=3)[:, :, :, : frame_mask.size(1)]
+        return attention * frame_mask[:, None, None, :, None]
 
     def forward(
         self, tokens: torch.Tensor, token_lengths: torch.Tensor, mel: torch.Tensor, mel_lengths: torch.Tensor,
@@ -265,13 +279,20 @@ class TransformerTTS(nn.Module):
 
         Takes a task's batch as ``model(**batch)``; keys it does not use land in ``unused``.
 
-        Returns ``mel``, ``mel_post``, ``stop_logits`` ``(batch, S)``, ``frame_mask``,
-        ``token_mask`` and, with ``need_attention`` (or the guided loss while training),
-        ``attention`` ``(batch, layers, heads, S, T)`` of the encoder-decoder attention.
+        With reduction factor r, decoder step j reads frame j·r − 1 (zeros for j = 0).
+
+        Returns ``mel``, ``mel_post``, ``stop_logits`` ``(batch, ⌈S/r⌉)``, ``frame_mask``,
+        ``step_lengths``, ``token_mask`` and, with ``need_attention`` (or the guided loss while
+        training), ``attention`` ``(batch, layers, heads, S, T)`` of the encoder-decoder attention
+        (each step's row repeated over its r frames) and ``step_attention`` (one row per step).
         """
         memory, token_mask = self.encode(tokens, token_lengths, speakers)
-        frame_mask = lengths_to_mask(mel_lengths.to(mel.device), mel.size(1))
-        previous = F.pad(mel[:, :-1], (0, 0, 1, 0))
+        frames = mel.size(1)
+        frame_mask = lengths_to_mask(mel_lengths.to(mel.device), frames)
+        r = self.conf.reduction_factor
+        steps = -(-frames // r)
+        last_of_group = F.pad(mel, (0, 0, 0, steps * r - frames))[:, r - 1 :: r]
+        previous = F.pad(last_of_group[:, :-1], (0, 0, 1, 0))
         x = self.dropout(self.decoder_positions(self.decoder_prenet(previous)))
         record = need_attention or (self.training and self.conf.guided_attention)
         memory_mask = key_mask(~token_mask)
@@ -281,22 +302,28 @@ class TransformerTTS(nn.Module):
             if record:
                 attention.append(weights)
         mel_out, stop = self._outputs(x)
-        mel_out = masked_fill_padding(mel_out, frame_mask)
+        mel_out = masked_fill_padding(mel_out[:, :frames], frame_mask)
         out = {
             "mel": mel_out,
             "mel_post": self.postnet(mel_out, frame_mask) if self.postnet is not None else mel_out,
             "stop_logits": stop,
             "frame_mask": frame_mask,
+            "step_lengths": (mel_lengths.to(mel.device) + r - 1) // r,
             "token_mask": token_mask,
             "frame_lengths": mel_lengths,
         }
         if record:
-            out["attention"] = torch.stack(attention, dim=1) * frame_mask[:, None, None, :, None]
+            out["step_attention"] = torch.stack(attention, dim=1)
+            out["attention"] = self._frame_attention(out["step_attention"], frame_mask)
         return out
 
     def loss(self, out: Dict[str, torch.Tensor], mel: torch.Tensor, mel_lengths: torch.Tensor, token_lengths: torch.Tensor,
              **unused: Any) -> Dict[str, torch.Tensor]:
-        """L1 + MSE mel (before/after post-net), weighted BCE stop token, optional guided attention."""
+        """L1 + MSE mel (before/after post-net), weighted BCE stop token, optional guided attention.
+
+        The stop target is the step holding the last frame; the guided attention weights
+        (Tachibana et al. 2017, Eq. 5) are laid over the decoder steps.
+        """
         mask = out["frame_mask"].unsqueeze(-1).to(mel.dtype)
         denom = mask.sum().clamp(min=1) * mel.size(-1)
         terms: Dict[str, torch.Tensor] = {}
@@ -304,15 +331,17 @@ class TransformerTTS(nn.Module):
             diff = (out[key] - mel) * mask
             terms[f"{name}_l1"] = diff.abs().sum() / denom
             terms[f"{name}_l2"] = (diff ** 2).sum() / denom
-        frame_mask = out["frame_mask"]
-        target = F.one_hot((mel_lengths - 1).clamp(min=0).to(mel.device), mel.size(1)).to(mel.dtype)
+        steps = out["stop_logits"].size(1)
+        step_lengths = out["step_lengths"]
+        step_mask = lengths_to_mask(step_lengths, steps).to(mel.dtype)
+        target = F.one_hot((step_lengths - 1).clamp(min=0), steps).to(mel.dtype)
         bce = F.binary_cross_entropy_with_logits(
             out["stop_logits"], target, pos_weight=torch.tensor(self.conf.stop_pos_weight, device=mel.device), reduction="none"
         )
-        terms["stop_loss"] = (bce * frame_mask).sum() / frame_mask.sum().clamp(min=1)
-        if self.conf.guided_attention and "attention" in out:
-            att = out["attention"][:, -self.conf.guided_layers:, : self.conf.guided_heads]
-            w = guided_attention_weights(token_lengths.to(mel.device), mel_lengths.to(mel.device), self.conf.guided_sigma)
+        terms["stop_loss"] = (bce * step_mask).sum() / step_mask.sum().clamp(min=1)
+        if self.conf.guided_attention and "step_attention" in out:
+            att = out["step_attention"][:, -self.conf.guided_layers:, : self.conf.guided_heads]
+            w = guided_attention_weights(token_lengths.to(mel.device), step_lengths, self.conf.guided_sigma)
             valid = (w > 0).sum().clamp(min=1) * att.size(1) * att.size(2)
             terms["guided_attention_loss"] = self.conf.guided_weight * (att * w[:, None, None]).sum() / valid
         terms["loss"] = sum(terms.values())  # type: ignore[assignment]
@@ -348,25 +377,28 @@ class TransformerTTS(nn.Module):
     ) -> Dict[str, torch.Tensor]:
         """Autoregressive decoding with cached keys/values (call under ``torch.inference_mode()``).
 
-        Each sequence stops at the first step whose stop probability exceeds ``stop_threshold``
-        (that frame included), after ``max_ratio × tokens`` frames, or, with ``forced_lengths``,
-        after exactly that many frames (the stop token is then ignored). Returns ``mel``,
-        ``mel_post``, ``frame_lengths`` and, with ``need_attention``, ``attention``.
+        Each step emits r (``reduction_factor``) frames. Each sequence stops at the first step
+        whose stop probability exceeds ``stop_threshold`` (that step's frames included), after
+        ``max_ratio × tokens`` frames, or, with ``forced_lengths``, after exactly that many frames
+        (the stop token is then ignored). Returns ``mel``, ``mel_post``, ``frame_lengths`` and,
+        with ``need_attention``, ``attention`` (each step's row repeated over its frames).
         """
         memory, token_mask = self.encode(tokens, token_lengths, speakers)
         batch = tokens.size(0)
         device = tokens.device
+        r = self.conf.reduction_factor
         if forced_lengths is not None:
             limit = forced_lengths.to(device).long()
         else:
             limit = torch.ceil(token_lengths.to(device).float() * max_ratio).long().clamp(min=1)
-        max_steps = int(limit.max())
+        step_limit = (limit + r - 1) // r
+        max_steps = int(step_limit.max())
         memory_kv = self._memory(memory)
         shape = (batch, self.conf.heads, max_steps, self.conf.dim // self.conf.heads)
         caches = [(memory.new_zeros(shape), memory.new_zeros(shape)) for _ in self.decoder_layers]
         memory_mask = key_mask(~token_mask)
         frame = torch.zeros(batch, 1, self.n_mels, device=device, dtype=memory.dtype)
-        lengths = torch.full((batch,), max_steps, dtype=torch.long, device=device)
+        lengths = limit.clone()
         done = torch.zeros(batch, dtype=torch.bool, device=device)
         frames: List[torch.Tensor] = []
         attention: List[torch.Tensor] = []
@@ -381,16 +413,16 @@ class TransformerTTS(nn.Module):
             frames.append(mel_step)
             if need_attention:
                 attention.append(torch.stack(step_att, dim=1))
-            frame = mel_step
-            ended = step + 1 >= limit
+            frame = mel_step[:, -1:]
+            ended = step + 1 >= step_limit
             if forced_lengths is None:
                 ended = ended | (torch.sigmoid(stop[:, 0]) > stop_threshold)
             newly = ended & ~done
-            lengths = torch.where(newly, torch.full_like(lengths, step + 1), lengths)
+            lengths = torch.where(newly, torch.clamp(limit, max=(step + 1) * r), lengths)
             done = done | ended
             if bool(done.all()):
                 break
-        mel = torch.cat(frames, dim=1)
+        mel = torch.cat(frames, dim=1)[:, : int(lengths.max())]
         frame_mask = lengths_to_mask(lengths, mel.size(1))
         mel = masked_fill_padding(mel, frame_mask)
         out = {
@@ -401,5 +433,5 @@ class TransformerTTS(nn.Module):
             "token_mask": token_mask,
         }
         if need_attention:
-            out["attention"] = torch.cat(attention, dim=3) * frame_mask[:, None, None, :, None]
+            out["attention"] = self._frame_attention(torch.cat(attention, dim=3), frame_mask)
         return out

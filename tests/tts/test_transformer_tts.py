@@ -22,9 +22,10 @@ def batch():
     return tokens, lengths
 
 
-def test_cached_generation_equals_teacher_forcing_on_its_output():
+@pytest.mark.parametrize("r", [1, 2, 3])
+def test_cached_generation_equals_teacher_forcing_on_its_output(r):
     torch.manual_seed(0)
-    model = TransformerTTS(tiny_conf(), vocab_size=20, n_mels=6).eval()
+    model = TransformerTTS(tiny_conf(reduction_factor=r), vocab_size=20, n_mels=6).eval()
     tokens, lengths = batch()
     forced = torch.tensor([9, 6])
     with torch.inference_mode():
@@ -74,6 +75,44 @@ def test_stop_threshold_and_max_ratio():
         assert model.generate(tokens, lengths)["frame_lengths"].tolist() == [1, 1]
 
 
+@pytest.mark.parametrize("r", [2, 3])
+def test_reduction_factor_stops_on_whole_steps_and_respects_the_frame_limits(r):
+    torch.manual_seed(0)
+    model = TransformerTTS(tiny_conf(reduction_factor=r), vocab_size=20, n_mels=6).eval()
+    tokens, lengths = batch()
+    with torch.no_grad():
+        model.stop_head.bias.fill_(-50.0)
+    with torch.inference_mode():
+        # max_ratio 1.5: ceil(7.5) = 8 and ceil(4.5) = 5 frames, however many frames a step emits.
+        out = model.generate(tokens, lengths, max_ratio=1.5, need_attention=True)
+    assert out["frame_lengths"].tolist() == [8, 5]
+    assert out["mel"].shape == (2, 8, 6) and out["attention"].shape == (2, 2, 2, 8, 5)
+    # Each decoder step's attention row covers its r frames.
+    torch.testing.assert_close(out["attention"][0, :, :, 0], out["attention"][0, :, :, r - 1])
+    with torch.no_grad():
+        model.stop_head.weight.zero_()
+        model.stop_head.bias.fill_(50.0)
+    with torch.inference_mode():
+        assert model.generate(tokens, lengths)["frame_lengths"].tolist() == [r, r]
+
+
+def test_reduction_factor_stop_target_is_the_step_of_the_last_frame():
+    torch.manual_seed(0)
+    model = TransformerTTS(tiny_conf(reduction_factor=2), vocab_size=20, n_mels=6)
+    tokens, lengths = batch()
+    mel = torch.randn(2, 7, 6)
+    mel_lengths = torch.tensor([7, 4])
+    out = model(tokens, lengths, mel, mel_lengths)
+    assert out["mel"].shape == (2, 7, 6) and out["stop_logits"].shape == (2, 4)
+    assert out["step_lengths"].tolist() == [4, 2]
+    logits = out["stop_logits"]
+    target = torch.tensor([[0.0, 0, 0, 1], [0, 1, 0, 0]])
+    mask = torch.tensor([[1.0, 1, 1, 1], [1, 1, 0, 0]])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(5.0), reduction="none")
+    expected = (bce * mask).sum() / mask.sum()
+    torch.testing.assert_close(model.loss(out, mel, mel_lengths, lengths)["stop_loss"], expected)
+
+
 def test_guided_attention_weights_by_hand():
     w = guided_attention_weights(torch.tensor([2]), torch.tensor([2]), sigma=0.5)
     # s/S, t/T in {0, 0.5}: off-diagonal 1 - exp(-0.25 / 0.5) = 1 - e^-0.5.
@@ -81,9 +120,11 @@ def test_guided_attention_weights_by_hand():
     torch.testing.assert_close(w, expected)
 
 
-def test_training_with_guided_attention_learns_a_diagonal():
+@pytest.mark.parametrize("r", [1, 2])
+def test_training_with_guided_attention_learns_a_diagonal(r):
     torch.manual_seed(0)
-    model = TransformerTTS(tiny_conf(guided_attention=True, guided_layers=2, guided_heads=2, guided_sigma=0.2), vocab_size=20, n_mels=6)
+    conf = tiny_conf(guided_attention=True, guided_layers=2, guided_heads=2, guided_sigma=0.2, reduction_factor=r)
+    model = TransformerTTS(conf, vocab_size=20, n_mels=6)
     assert MODELS.get("transformer_tts").cls is TransformerTTS
     tokens = torch.tensor([[3, 4, 5, 6]])
     lengths = torch.tensor([4])
@@ -117,3 +158,5 @@ def test_config_validation():
         TransformerTTSConfig(dim=30, heads=4)
     with pytest.raises(ValueError):
         TransformerTTSConfig(decoder_layers=2, guided_layers=3)
+    with pytest.raises(ValueError, match="reduction_factor"):
+        TransformerTTSConfig(reduction_factor=0)
