@@ -31,7 +31,7 @@
 #   7 (e) ceiling   (b)'s pre-trained models fine-tuned on data/target_all -> exp/e_tts, exp/e_asr
 #   8 evaluation    each row's TTS speaks data/test's prompts (exp/<row>_tts/decode_test: score tts with
 #                   --asr: MCD, pocketsphinx WER and IR), the real recordings scored the same way (with
-#                   --asr), each row's recogniser decodes data/test (exp/<row>_asr/decode_test/wer.txt);
+#                   --asr), each row's recogniser decodes data/test (exp/<row>_asr/decode_test/{wer,cer}.txt);
 #                   the rows run as --jobs parallel jobs (logs: exp/logs/eval_<row>.log)
 #   9 results       exp/results.{md,json}: per row IR, MCD and WER, the budget of each stage, the targets
 stage=1                  # first stage to run
@@ -182,7 +182,9 @@ eval_cmd() {
     "&& mkdir -p exp/${row}_asr/decode_test" \
     "&& speechtools asr decode data/test --model-dir exp/${row}_asr --out exp/${row}_asr/decode_test/text --device $device" \
     "&& speechtools score wer data/test/text exp/${row}_asr/decode_test/text --ignore-case --remove-punct" \
-    "> exp/${row}_asr/decode_test/wer.txt"
+    "> exp/${row}_asr/decode_test/wer.txt" \
+    "&& speechtools score wer data/test/text exp/${row}_asr/decode_test/text --ignore-case --remove-punct --cer" \
+    "> exp/${row}_asr/decode_test/cer.txt"
 }
 
 evaluation_stage() {

@@ -66,11 +66,11 @@ def test_ljspeech_lrspeech_recipe_mini_path(tmp_path, recipe_env):
     assert set(read_table(data / "kd_text" / "durations")) == set(read_table(data / "kd_text" / "text"))
     assert yaml.safe_load((exp / "d_tts" / "config.yaml").read_text())["model"] == "fastspeech"
 
-    # evaluation and the table: every row has MCD and ASR WER; IR is off (--asr false) and reported as not measured
+    # evaluation and the table: every row has MCD, ASR WER and CER; IR is off (--asr false) and reported as not measured
     report = json.loads((exp / "results.json").read_text())
     assert report["rows"] == ["a", "b", "c1", "d", "e"]
     for row in report["rows"]:
-        assert report["figures"][row]["mcd_db"] is not None and report["figures"][row]["asr_wer"] is not None
+        assert all(report["figures"][row][key] is not None for key in ("mcd_db", "asr_wer", "asr_cer"))
         assert len(read_table(exp / f"{row}_tts" / "decode_test" / "wav.scp")) == 3
     assert {t["met"] for t in report["targets"] if "TTS IR" in t["target"]} == {None}
     assert all(report["stage_seconds"][f"stage{n}"] is not None for n in range(1, 9))
