@@ -22,12 +22,14 @@
 #   5 (c) dual      --dt-iterations K times, from (b): the recogniser transcribes data/unpaired_speech
 #                   (pseudo-pairs transcribe -> data/dt<k>_speech), the TTS speaks data/unpaired_text
 #                   (pseudo-pairs speak -> data/dt<k>_text, dump/dt<k>_text), then each model continues
-#                   on the target pairs plus the other's pseudo-pairs -> exp/c<k>_tts, exp/c<k>_asr
+#                   on the target pairs plus the other's pseudo-pairs -> exp/c<k>_tts, exp/c<k>_asr;
+#                   transcribing and speaking run side by side with --jobs 2 (logs: exp/logs/dt<k>_*.log)
 #   6 (d) distill   the last dual models are the teachers: the TTS speaks the unpaired text keeping
 #                   sentences with WCR >= --min-wcr and ADR >= --min-adr (data/kd_text: its mels and
 #                   attention durations), the recogniser transcribes the unpaired speech (data/kd_speech);
 #                   students from scratch: a FastSpeech TTS (--student-conf) on data/kd_text -> exp/d_tts,
-#                   a recogniser on target + kd_speech + kd_text -> exp/d_asr
+#                   a recogniser on target + kd_speech + kd_text -> exp/d_asr (speaking and transcribing
+#                   side by side with --jobs 2, logs exp/logs/kd_{speak,transcribe}.log)
 #   7 (e) ceiling   (b)'s pre-trained models fine-tuned on data/target_all -> exp/e_tts, exp/e_asr
 #   8 evaluation    each row's TTS speaks data/test's prompts (exp/<row>_tts/decode_test: score tts with
 #                   --asr: MCD, pocketsphinx WER and IR), the real recordings scored the same way (with
@@ -53,7 +55,7 @@ min_wcr=0.7              # distillation filter: word coverage ratio
 min_adr=0.7              # distillation filter: attention diagonal ratio
 gl_iters=32              # Griffin-Lim iterations of every synthesis
 asr=auto                 # pocketsphinx IR/WER of the TTS: auto = if installed; true; false
-jobs=1                   # trainings run at once (each with nproc/jobs threads)
+jobs=1                   # trainings (and pseudo-labelling runs) at once, each with nproc/jobs threads
 nj=2                     # parallel feature-extraction and decoding jobs
 device=auto              # auto | cpu | cuda[:N]
 seed=1
@@ -138,14 +140,18 @@ pretrain_stage() {
   run_jobs b_tts "$(train_cmd tts b_tts target "$steps_finetune" b_tts_pre)" b_asr "$(train_cmd asr b_asr target "$steps_finetune" b_asr_pre)"
 }
 
+# transcribe_cmd MODEL OUT: the recogniser exp/MODEL transcribes the unpaired speech into data/OUT
+transcribe_cmd() {
+  echo "speechtools pseudo-pairs transcribe data/unpaired_speech --asr-model exp/$1 --out-data data/$2 --device $device --nj $nj $transcribe_args"
+}
+
 dual_stage() {
   local k prev=b
   for k in $(seq 1 "$dt_iterations"); do
     log "dual transformation iteration $k of $dt_iterations, from exp/${prev}_tts and exp/${prev}_asr"
-    speechtools pseudo-pairs transcribe data/unpaired_speech --asr-model "exp/${prev}_asr" --out-data "data/dt${k}_speech" \
-      --device "$device" --nj "$nj" $transcribe_args
-    speechtools pseudo-pairs speak --tts-model "exp/${prev}_tts" --text data/unpaired_text/text --out-data "data/dt${k}_text" \
-      --out-feats "dump/dt${k}_text" --vocoder-set "n_iter=$gl_iters" --device "$device"
+    run_jobs "dt${k}_transcribe" "$(transcribe_cmd "${prev}_asr" "dt${k}_speech")" \
+      "dt${k}_speak" "speechtools pseudo-pairs speak --tts-model exp/${prev}_tts --text data/unpaired_text/text --out-data data/dt${k}_text \
+      --out-feats dump/dt${k}_text --vocoder-set n_iter=$gl_iters --device $device"
     rm -rf "data/dt${k}_tts_train" "dump/dt${k}_tts_train" "data/dt${k}_asr_train" "dump/dt${k}_asr_train"
     speechtools data combine "data/dt${k}_tts_train" data/target "data/dt${k}_speech"
     speechtools combine-feats "dump/dt${k}_tts_train" dump/target dump/unpaired_speech --features mel
@@ -157,11 +163,10 @@ dual_stage() {
 }
 
 distill_stage() {
-  speechtools pseudo-pairs speak --tts-model "exp/${last_dt}_tts" --text data/unpaired_text/text --out-data data/kd_text \
-    --out-feats dump/kd_text --min-wcr "$min_wcr" --min-adr "$min_adr" --attention-dir "exp/${last_dt}_tts/kd_attention" \
-    --vocoder-set "n_iter=$gl_iters" --device "$device"
-  speechtools pseudo-pairs transcribe data/unpaired_speech --asr-model "exp/${last_dt}_asr" --out-data data/kd_speech --device "$device" \
-    --nj "$nj" $transcribe_args
+  run_jobs kd_speak "speechtools pseudo-pairs speak --tts-model exp/${last_dt}_tts --text data/unpaired_text/text --out-data data/kd_text \
+    --out-feats dump/kd_text --min-wcr $min_wcr --min-adr $min_adr --attention-dir exp/${last_dt}_tts/kd_attention \
+    --vocoder-set n_iter=$gl_iters --device $device" \
+    kd_transcribe "$(transcribe_cmd "${last_dt}_asr" kd_speech)"
   rm -rf data/kd_asr_train dump/kd_asr_train
   speechtools data combine data/kd_asr_train data/target data/kd_speech data/kd_text
   speechtools combine-feats dump/kd_asr_train dump/target dump/unpaired_speech dump/kd_text --features mel

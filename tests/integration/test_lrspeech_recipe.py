@@ -58,6 +58,7 @@ def test_ljspeech_lrspeech_recipe_mini_path(tmp_path, recipe_env):
             marker = read_marker(data / name)
             assert (marker.kind, marker.produced_by) == (kind, str((exp / model).resolve()))
         assert init_path(exp / f"c{k}_tts") == f"exp/{prev}_tts" and init_path(exp / f"c{k}_asr") == f"exp/{prev}_asr"
+        assert all((exp / "logs" / f"dt{k}_{job}.log").is_file() for job in ("transcribe", "speak"))  # side by side
     assert init_path(exp / "b_tts") == "exp/b_tts_pre" and init_path(exp / "e_asr") == "exp/b_asr_pre"
 
     # distillation: the teacher's attention scored per sentence, its mels and durations train a FastSpeech student
@@ -65,6 +66,7 @@ def test_ljspeech_lrspeech_recipe_mini_path(tmp_path, recipe_env):
     assert set(scores) == unpaired_text and len(list((exp / "c1_tts" / "kd_attention").glob("*.npy"))) == 6
     assert set(read_table(data / "kd_text" / "durations")) == set(read_table(data / "kd_text" / "text"))
     assert yaml.safe_load((exp / "d_tts" / "config.yaml").read_text())["model"] == "fastspeech"
+    assert all((exp / "logs" / f"kd_{job}.log").is_file() for job in ("speak", "transcribe"))
 
     # evaluation and the table: every row has MCD, ASR WER and CER; IR is off (--asr false) and reported as not measured
     report = json.loads((exp / "results.json").read_text())
