@@ -3,10 +3,10 @@
 
 Reads, for each row (a, b, c<K>, d, e), the TTS's ``score tts --json`` report on the test prompts
 (intelligibility rate and WER of pocketsphinx as the listener, MCD) and the recogniser's
-``score wer`` outputs (WER, and CER, which still moves where nearly every word has an error); the same report of the real recordings; the wall time of each stage
-(``exp/logs/stageN.log``) and each model's training steps (its ``config.yaml``). Writes
-``<out>.md`` and ``<out>.json`` with issue 21's targets, each met, missed or not measured (a
-missing figure is never a met target):
+``score wer`` outputs (WER, and CER, which still moves where nearly every word has an error); the
+same report of the real recordings; the wall time of each stage (``exp/logs/stageN.log``) and
+each model's training steps (its ``config.yaml``). Writes ``<out>.md`` and ``<out>.json`` with
+issue 21's targets, each met, missed or not measured (a missing figure is never a met target):
 
 * each of (b), (c), (d) improves TTS IR and ASR WER over the row before it;
 * (d) closes at least half of the gap between (a) and (e) on both.

@@ -35,7 +35,7 @@
 #                   --asr: MCD, pocketsphinx WER and IR), the real recordings scored the same way (with
 #                   --asr), each row's recogniser decodes data/test (exp/<row>_asr/decode_test/{wer,cer}.txt);
 #                   the rows run as --jobs parallel jobs (logs: exp/logs/eval_<row>.log)
-#   9 results       exp/results.{md,json}: per row IR, MCD and WER, the budget of each stage, the targets
+#   9 results       exp/results.{md,json}: per row IR, MCD, WER and CER, the budget of each stage, the targets
 stage=1                  # first stage to run
 stop_stage=9             # last stage to run
 corpus_args=""           # arguments of local/data.sh
