@@ -142,7 +142,15 @@ pretrain_stage() {
 
 # transcribe_cmd MODEL OUT: the recogniser exp/MODEL transcribes the unpaired speech into data/OUT
 transcribe_cmd() {
-  echo "speechtools pseudo-pairs transcribe data/unpaired_speech --asr-model exp/$1 --out-data data/$2 --device $device --nj $nj $transcribe_args"
+  # shellcheck disable=SC2086
+  printf '%q ' speechtools pseudo-pairs transcribe data/unpaired_speech --asr-model "exp/$1" --out-data "data/$2" \
+    --device "$device" --nj "$nj" $transcribe_args
+}
+
+# speak_cmd MODEL OUT [OPTION...]: the TTS model exp/MODEL speaks the unpaired text into data/OUT, dump/OUT
+speak_cmd() {
+  printf '%q ' speechtools pseudo-pairs speak --tts-model "exp/$1" --text data/unpaired_text/text --out-data "data/$2" \
+    --out-feats "dump/$2" --vocoder-set "n_iter=$gl_iters" --device "$device" "${@:3}"
 }
 
 dual_stage() {
@@ -150,8 +158,7 @@ dual_stage() {
   for k in $(seq 1 "$dt_iterations"); do
     log "dual transformation iteration $k of $dt_iterations, from exp/${prev}_tts and exp/${prev}_asr"
     run_jobs "dt${k}_transcribe" "$(transcribe_cmd "${prev}_asr" "dt${k}_speech")" \
-      "dt${k}_speak" "speechtools pseudo-pairs speak --tts-model exp/${prev}_tts --text data/unpaired_text/text --out-data data/dt${k}_text \
-      --out-feats dump/dt${k}_text --vocoder-set n_iter=$gl_iters --device $device"
+      "dt${k}_speak" "$(speak_cmd "${prev}_tts" "dt${k}_text")"
     rm -rf "data/dt${k}_tts_train" "dump/dt${k}_tts_train" "data/dt${k}_asr_train" "dump/dt${k}_asr_train"
     speechtools data combine "data/dt${k}_tts_train" data/target "data/dt${k}_speech"
     speechtools combine-feats "dump/dt${k}_tts_train" dump/target dump/unpaired_speech --features mel
@@ -163,9 +170,8 @@ dual_stage() {
 }
 
 distill_stage() {
-  run_jobs kd_speak "speechtools pseudo-pairs speak --tts-model exp/${last_dt}_tts --text data/unpaired_text/text --out-data data/kd_text \
-    --out-feats dump/kd_text --min-wcr $min_wcr --min-adr $min_adr --attention-dir exp/${last_dt}_tts/kd_attention \
-    --vocoder-set n_iter=$gl_iters --device $device" \
+  run_jobs kd_speak "$(speak_cmd "${last_dt}_tts" kd_text --min-wcr "$min_wcr" --min-adr "$min_adr" \
+    --attention-dir "exp/${last_dt}_tts/kd_attention")" \
     kd_transcribe "$(transcribe_cmd "${last_dt}_asr" kd_speech)"
   rm -rf data/kd_asr_train dump/kd_asr_train
   speechtools data combine data/kd_asr_train data/target data/kd_speech data/kd_text
