@@ -14,7 +14,7 @@
 #                noised $noise_epochs times (seeds 1..N) -> data/pretrain.tsv; with $noise_channel
 #                (pairs of the target recogniser), like that recogniser errs (correct noise --channel);
 #                for n-best correctors the same text with $nbest noised candidates per sentence
-#                (correct noise --n-best $nbest $nbest_noise_args) -> data/pretrain_nbest.tsv
+#                (correct noise --n-best $nbest --n-best-noise $nbest_noise $nbest_noise_args) -> data/pretrain_nbest.tsv
 #   3 vocab      data/tokens.txt                              (speechtools correct vocab $vocab_args)
 #   4 pretrain   each of $models on the noised pairs           -> exp/pretrain_<model>/
 #   5 finetune   each of $models on data/train/pairs.tsv (n-best correctors: nbest_pairs.tsv) -> exp/<model>/
@@ -27,7 +27,8 @@
 #                (speechtools score wer --n-best -> exp/oracle/decode_<set>/), the ceiling of choosing
 #
 # Variables it reads: lang (en | zh), text_corpus, noise_epochs, noise_channel, nbest (candidates per
-# list, default 4), nbest_noise_args (extra `correct noise` options of the n-best pre-training noise),
+# list, default 4), nbest_noise (independent | correlated candidates, default independent),
+# nbest_noise_args (extra `correct noise` options of the n-best pre-training noise),
 # vocab_args, models, size, pretrain_steps, finetune_steps, edit_threshold, gate_grid, batch_size,
 # device, ngpu, overwrite, ref_name (reference file in data/<set>/), score_args (e.g. --cer).
 # Training configs: conf/<model>_{pretrain,finetune}.yaml with the sizes of
@@ -70,7 +71,8 @@ noise_stage() {
   fi
   if [ -n "$nbest_models" ]; then
     # shellcheck disable=SC2086  # nbest_noise_args holds several options
-    speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" --n-best "$nbest" $nbest_noise_args "${channel[@]}" \
+    speechtools correct noise --lang "$lang" --seed 1 --epochs "$noise_epochs" --n-best "$nbest" --n-best-noise "${nbest_noise:-independent}" \
+      $nbest_noise_args "${channel[@]}" \
       data/pretrain_text.txt data/pretrain_nbest.tsv
   fi
 }
@@ -165,6 +167,10 @@ run_correction_stages() {  # stages 2-7, then the model directories
   if [ "${stop_stage:-10000}" -ge 2 ]; then
     nbest_models=$(find_nbest_models)
     [ -z "$nbest_models" ] || log "n-best correctors: $(echo $nbest_models) ($nbest candidates)"
+    if [ -n "$nbest_models" ] && [ -n "$noise_channel" ] && [ "${nbest_noise:-independent}" = correlated ] && [ "${stage:-1}" -le 2 ]; then
+      echo "error: --nbest-noise correlated takes the uniform noise; with --noise-channel pass --nbest-noise independent" >&2
+      exit 1
+    fi
   fi
   run_stage 2 "noised pre-training text ($noise_epochs epochs)" noise_stage
   run_stage 3 "token list" vocab_stage

@@ -49,16 +49,20 @@ def _sentences(path: str) -> List[str]:
 @click.option("--channel-prior", type=FiniteRange(0), default=5.0, show_default=True,
               help="Pseudo-count pulling rarely seen units to the global error rate and the uniform noise.")
 @click.option("--n-best", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Noised candidates per sentence (FastCorrect 2 pre-training): `cand1 ||| cand2 ...<TAB>original`, "
-                   "each an independent draw of the noise.")
+              help="Noised candidates per sentence (FastCorrect 2 pre-training): `cand1 ||| cand2 ...<TAB>original`.")
+@click.option("--n-best-noise", type=click.Choice(["independent", "correlated"]), default="independent", show_default=True,
+              help="With --n-best: each candidate an independent draw of the noise, or beams that share their error "
+                   "positions, the first the cleanest (the FastCorrect 2 reference's pseudo n-best).")
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT", type=OUTPUT_FILE)
 def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_left: float, p_ins_right: float,
-          p_del: float, channel_path: Optional[str], channel_prior: float, n_best: int, input_path: str, output_path: str) -> None:
+          p_del: float, channel_path: Optional[str], channel_prior: float, n_best: int, n_best_noise: str,
+          input_path: str, output_path: str) -> None:
     """Write noised copies of IN (one sentence per line) as `noised<TAB>original` pairs to OUT.
 
     With --n-best N (FastCorrect 2 pre-training) each line holds N noised candidates joined by
-    ` ||| ` (independent draws; the FastCorrect 2 reference correlates its beams instead).
+    ` ||| `: independent draws, or with --n-best-noise correlated beams that share the positions
+    of their errors, later beams noisier (the FastCorrect 2 reference's ``add_noise.py``).
 
     FastCorrect Sec. 3.3: each unit is noised with probability --ratio; substitutes come from a
     similar-pronunciation table over IN's vocabulary, rank-weighted. With --channel, each unit
@@ -71,7 +75,7 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
       speechtools correct noise --lang en --channel data/train/pairs.tsv text.txt pretrain.tsv
     """
     from speechtools.correction.error_channel import ChannelNoiser, ErrorChannel
-    from speechtools.correction.multi_alignment import TSV_SEPARATOR, noisy_candidates
+    from speechtools.correction.multi_alignment import CANDIDATE_NOISE, TSV_SEPARATOR
     from speechtools.correction.noising import NoiseConfig, Noiser
     from speechtools.correction.pairs import read_pairs
     from speechtools.correction.similar_pronunciation import build_table
@@ -84,6 +88,8 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
     conf = NoiseConfig(ratio=ratio, p_sub=p_sub, p_ins_left=p_ins_left, p_ins_right=p_ins_right, p_del=p_del)
     uniform = Noiser(build_table(counts, lang), counts, conf)
     noiser: Union[Noiser, ChannelNoiser] = uniform
+    if channel_path is not None and n_best > 1 and n_best_noise == "correlated":
+        raise UserError("--n-best-noise correlated noises with the uniform noise; drop --channel or use independent")
     if channel_path is not None:
         pairs = [(split_words(h, lang), split_words(r, lang)) for h, r in read_pairs(channel_path)]
         channel = ErrorChannel.from_pairs(pairs, source=channel_path)
@@ -94,7 +100,8 @@ def noise(lang: str, seed: int, epochs: int, ratio: float, p_sub: float, p_ins_l
             rng = np.random.default_rng(seed + epoch)
             for units in sentences:
                 if n_best > 1:
-                    source = f" {TSV_SEPARATOR} ".join(join_words(c, lang) for c in noisy_candidates(units, noiser, rng, n_best))  # type: ignore[arg-type]
+                    candidates = CANDIDATE_NOISE[n_best_noise](units, noiser, rng, n_best)  # type: ignore[operator]
+                    source = f" {TSV_SEPARATOR} ".join(join_words(c, lang) for c in candidates)
                 else:
                     source = join_words(noiser.noise(units, rng), lang)
                 handle.write(f"{source}\t{join_words(units, lang)}\n")

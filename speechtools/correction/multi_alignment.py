@@ -17,7 +17,8 @@ length, so the encoder can merge them position by position (paper Fig. 2):
    (``10000·#unchanged − char edit distance``, maximum → 1), plus every candidate's WER.
 
 Input formats (:func:`parse_nbest_tsv`, :func:`parse_kaldi_nbest`, :func:`fit_to_n`) and
-synthetic multi-candidate noise for text-only pre-training (:func:`noisy_candidates`) are
+synthetic multi-candidate noise for text-only pre-training (:func:`noisy_candidates`,
+:func:`correlated_candidates`) are
 here too. Everything is a function of its arguments; the only caches live in
 :class:`PronunciationDistance` instances.
 """
@@ -32,7 +33,7 @@ import editdistance
 import numpy as np
 
 from speechtools.correction.edit_alignment import align_durations, signed_durations
-from speechtools.correction.noising import Noiser
+from speechtools.correction.noising import INS_LEFT, INS_RIGHT, SUB, Noiser
 from speechtools.correction.tokenizer import CONT, is_cjk
 from speechtools.errors import PathLike, UserError
 from speechtools.fileio import read_lines
@@ -557,9 +558,79 @@ def noisy_candidates(units: Sequence[str], noiser: Noiser, rng: np.random.Genera
     pseudo n-best list; the clean sentence is the target). Copy 0 plays the 1-best.
 
     Each copy is an independent draw of FastCorrect's noise (``Noiser.noise``, paper Sec. 3.3).
-    The FastCorrect 2 reference (``FastCorrect2/scripts/add_noise.py``) instead correlates the
-    beams (main noise on one beam, the others share part of it); that is not reproduced here.
+    :func:`correlated_candidates` correlates the copies as the FastCorrect 2 reference does.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     return [noiser.noise(units, rng) for _ in range(n)]
+
+
+BEAM_PROB_RANGE = (0.15, 0.35)
+"""Probability of the first and the last beam to carry a noise site's main error (reference, 4 beams:
+0.15, 0.22, 0.28, 0.35); the beams between are spaced evenly."""
+FOLLOW_PROB = 0.5
+"""Probability that a beam other than the main one is noised at a noise site (reference)."""
+SHARED_INSERT_PROB = 0.4
+"""Probability that a following insertion repeats the main beam's inserted unit (reference)."""
+FOLLOW_SUB_SHARE = 4 / 7
+"""Share of substitutions among a following beam's operations after a deletion or an insertion; the
+rest repeat the main operation (reference). After a substitution a beam follows with any operation,
+drawn as the main one."""
+
+
+def beam_probabilities(n: int) -> np.ndarray:
+    """Probability of each of ``n`` beams to carry a noise site's main error: evenly spaced from
+    :data:`BEAM_PROB_RANGE`'s first to its last value, normalised; beam 0 (the 1-best) is the least
+    likely, as in the reference's ``prob_beam`` for 4 beams."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    probs = np.linspace(BEAM_PROB_RANGE[0], BEAM_PROB_RANGE[1], n)
+    return probs / probs.sum()
+
+
+def _follow_op(main_op: int, noiser: Noiser, rng: np.random.Generator) -> int:
+    if main_op == SUB:
+        return int(rng.choice(4, p=noiser.op_probs))
+    return SUB if rng.random() < FOLLOW_SUB_SHARE else main_op
+
+
+def correlated_candidates(units: Sequence[str], noiser: Noiser, rng: np.random.Generator, n: int = DEFAULT_N) -> List[List[str]]:
+    """``n`` correlated noised copies of a clean sentence, like a recogniser's beams: the pseudo
+    n-best noise of the FastCorrect 2 reference (``FastCorrect2/scripts/add_noise.py``).
+
+    Each unit is a noise site with probability ``noiser.conf.ratio``. At a site one beam, drawn by
+    :func:`beam_probabilities` (later beams more often), takes the main error: an operation drawn
+    from ``noiser.op_probs`` and realised by ``Noiser.noise_unit``. Every other beam follows with
+    probability :data:`FOLLOW_PROB`: after a substitution with any operation, after a deletion or
+    an insertion with a substitution (:data:`FOLLOW_SUB_SHARE`) or the same operation, an insertion
+    repeating the main beam's inserted unit with probability :data:`SHARED_INSERT_PROB`; otherwise
+    it keeps the unit. So the beams share the positions of their errors, and beam 0 (the 1-best)
+    is the cleanest on average. A copy noised to nothing is the clean sentence.
+    """
+    probs = beam_probabilities(n)
+    beams: List[List[str]] = [[] for _ in range(n)]
+    for unit in units:
+        if rng.random() >= noiser.conf.ratio:
+            for beam in beams:
+                beam.append(unit)
+            continue
+        main = int(rng.choice(n, p=probs))
+        main_op = int(rng.choice(4, p=noiser.op_probs))
+        main_out = noiser.noise_unit(unit, main_op, rng)
+        inserted = main_out[0] if main_op == INS_LEFT else main_out[-1] if main_op == INS_RIGHT else None
+        for k, beam in enumerate(beams):
+            if k == main:
+                beam.extend(main_out)
+            elif rng.random() >= FOLLOW_PROB:
+                beam.append(unit)
+            else:
+                op = _follow_op(main_op, noiser, rng)
+                out = noiser.noise_unit(unit, op, rng)
+                if op == main_op and inserted is not None and rng.random() < SHARED_INSERT_PROB:
+                    out = [inserted, unit] if op == INS_LEFT else [unit, inserted]
+                beam.extend(out)
+    return [beam if beam else list(units) for beam in beams]
+
+
+CANDIDATE_NOISE = {"independent": noisy_candidates, "correlated": correlated_candidates}
+"""The pseudo n-best generators by name (``correct noise --n-best-noise``)."""

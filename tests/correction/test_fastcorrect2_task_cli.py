@@ -47,6 +47,24 @@ def test_noise_writes_n_candidates_per_sentence(setup, tmp_path) -> None:
     assert again.read_text() == setup["pretrain"].read_text()
 
 
+def test_noise_correlated_beams(setup, tmp_path) -> None:
+    out = tmp_path / "correlated.tsv"
+    args = ["correct", "noise", "--lang", "en", "--seed", "2", "--n-best", "4", "--n-best-noise", "correlated"]
+    run(*args, str(setup["text"]), str(out))
+    lines = out.read_text().splitlines()
+    assert [line.split("\t")[1] for line in lines] == setup["text"].read_text().splitlines()
+    cands = [line.split("\t")[0].split(" ||| ") for line in lines]
+    assert all(len(c) == 4 for c in cands)
+    assert out.read_text() != setup["pretrain"].read_text()  # not the independent draws
+    again = tmp_path / "again.tsv"
+    run(*args, str(setup["text"]), str(again))
+    assert again.read_text() == out.read_text()
+    refused = tmp_path / "refused.tsv"
+    with pytest.raises(UserError, match="correlated"):
+        run(*args, "--channel", str(FIXTURE), str(setup["text"]), str(refused))
+    assert not refused.exists()
+
+
 def test_training_ran_and_the_model_directory_loads(setup) -> None:
     from speechtools.models.fastcorrect2 import FastCorrect2
     from speechtools.train.model_dir import load_model_dir

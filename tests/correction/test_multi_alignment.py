@@ -23,6 +23,8 @@ from speechtools.correction.multi_alignment import (
     format_nbest_tsv,
     length_key,
     format_werdur,
+    beam_probabilities,
+    correlated_candidates,
     noisy_candidates,
     parse_kaldi_nbest,
     parse_nbest_tsv,
@@ -411,3 +413,78 @@ def test_noisy_candidates_give_n_independent_draws() -> None:
     assert len(al.rows) == 4 and all(sum(d) == len(clean) for d in tg.durations)
     with pytest.raises(ValueError):
         noisy_candidates(clean, noiser, np.random.default_rng(0), n=0)
+
+
+def _sub_only_noiser(ratio: float, vocab: int = 50) -> Tuple[Noiser, List[str]]:
+    words = [f"w{i}" for i in range(vocab)]
+    table = {w: [f"x{w}"] for w in words}  # every substitute differs from its unit
+    conf = NoiseConfig(ratio=ratio, p_sub=1.0, p_ins_left=0.0, p_ins_right=0.0, p_del=0.0, p_random_sub=0.0)
+    return Noiser(table, {w: 1 for w in words}, conf), words
+
+
+def test_beam_probabilities_are_the_reference_ones_for_four_beams() -> None:
+    assert np.allclose(beam_probabilities(4), [0.15, 0.22, 0.28, 0.35], atol=0.004)
+    assert np.allclose(beam_probabilities(1), [1.0])
+    probs = beam_probabilities(7)
+    assert np.isclose(probs.sum(), 1.0) and bool((np.diff(probs) > 0).all())
+    with pytest.raises(ValueError):
+        beam_probabilities(0)
+
+
+def test_correlated_candidates_rates_and_shared_positions() -> None:
+    """With substitutions only (lengths kept), beam k errs at a unit with probability
+    ratio * (p_k + (1 - p_k) / 2), and two beams err together far more often than independent draws."""
+    ratio = 0.3
+    noiser, words = _sub_only_noiser(ratio)
+    units = [words[k % len(words)] for k in range(20000)]
+    cands = correlated_candidates(units, noiser, np.random.default_rng(5), n=4)
+    wrong = np.array([[a != b for a, b in zip(c, units)] for c in cands])
+    assert wrong.shape == (4, len(units))
+    expected = ratio * (beam_probabilities(4) + (1 - beam_probabilities(4)) * 0.5)
+    assert np.allclose(wrong.mean(1), expected, atol=0.01)
+    assert wrong[0].mean() < wrong[3].mean()  # the 1-best is the cleanest beam
+    together = (wrong[0] & wrong[1]).mean()
+    assert together > 2.5 * wrong[0].mean() * wrong[1].mean()
+    # no beam errs where no site was drawn: every error column is shared by at least one site
+    assert wrong.any(0).mean() <= ratio + 0.01
+
+
+def test_correlated_candidates_are_deterministic_and_independent_ones_are_not_correlated() -> None:
+    noiser, words = _sub_only_noiser(0.3)
+    units = words * 40
+    first = correlated_candidates(units, noiser, np.random.default_rng(2), n=3)
+    assert first == correlated_candidates(units, noiser, np.random.default_rng(2), n=3)
+    indep = noisy_candidates(units, noiser, np.random.default_rng(2), n=3)
+    wrong = np.array([[a != b for a, b in zip(c, units)] for c in indep])
+    assert abs((wrong[0] & wrong[1]).mean() - wrong[0].mean() * wrong[1].mean()) < 0.02
+
+
+def test_correlated_insertions_follow_the_main_beam() -> None:
+    """After a left insertion another beam substitutes (4/7) or inserts too (3/7), and an insertion
+    repeats the main beam's inserted unit with probability 0.4 (or by chance)."""
+    words = [f"w{i}" for i in range(200)]
+    conf = NoiseConfig(ratio=1.0, p_sub=0.0, p_ins_left=1.0, p_ins_right=0.0, p_del=0.0, p_random_sub=0.0, n_frequent=200)
+    noiser = Noiser({w: [f"x{w}"] for w in words}, {w: 1 for w in words}, conf)
+    rng = np.random.default_rng(0)
+    follows = inserts = shared = 0
+    for _ in range(3000):
+        cands = correlated_candidates(["w0"], noiser, rng, n=2)
+        assert all(c[-1] in ("w0", "xw0") for c in cands) and any(len(c) == 2 for c in cands)  # one beam inserted
+        if ["w0"] in cands:
+            continue  # the other beam did not follow
+        follows += 1
+        if ["xw0"] in cands:
+            continue  # it followed with a substitution
+        inserts += 1
+        shared += cands[0][0] == cands[1][0]
+    assert abs(follows / 3000 - 0.5) < 0.04
+    assert abs(inserts / follows - 3 / 7) < 0.05
+    assert abs(shared / inserts - (0.4 + 0.6 / 200)) < 0.08
+
+
+def test_correlated_candidates_keep_a_sentence_deleted_to_nothing() -> None:
+    conf = NoiseConfig(ratio=1.0, p_sub=0.0, p_ins_left=0.0, p_ins_right=0.0, p_del=1.0)
+    noiser = Noiser({}, {"a": 2, "b": 1}, conf)
+    cands = correlated_candidates(["a", "b"], noiser, np.random.default_rng(1), n=4)
+    assert len(cands) == 4 and all(c for c in cands)
+    assert any(c == ["a", "b"] for c in cands)

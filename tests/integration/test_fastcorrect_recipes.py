@@ -126,6 +126,15 @@ def test_kathleen_fastcorrect2_path(tmp_path: Path, recipe_env: dict) -> None:
     assert oracle.startswith("%WER ") and "Scored 100 sentences" in oracle
     bad = _run(recipe, recipe_env, "--stage", "7", "--models", "fastcorrect2", "--nbest", "four")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1] == "error: --nbest must be a positive integer, got 'four'"
+    independent = (data / "pretrain_nbest.tsv").read_text()
+    stage2 = ("--stage", "2", "--stop-stage", "2", "--models", "fastcorrect2", "--text-corpus", str(corpus), "--noise-epochs", "1")
+    proc = _run(recipe, recipe_env, *stage2, "--nbest-noise", "correlated")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    correlated = (data / "pretrain_nbest.tsv").read_text().splitlines()
+    assert correlated != independent.splitlines() and len(correlated) == len(independent.splitlines())
+    assert all(_candidates(line) == 4 for line in correlated)
+    bad = _run(recipe, recipe_env, *stage2, "--nbest-noise", "correlated", "--noise-channel", "data/train/pairs.tsv")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].startswith("error: --nbest-noise correlated takes the uniform noise")
 
 
 @pytest.mark.slow

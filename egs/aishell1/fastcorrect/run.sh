@@ -31,6 +31,7 @@ noise_channel=""           # pairs of the target recogniser (e.g. data/train/pai
 size=tiny                  # model size: tiny | small | paper (conf/correction/<model>_<size>.yaml)
 models="fastcorrect transformer_corrector"  # which correctors to train: fastcorrect, transformer_corrector, fastcorrect2
 nbest=4                    # FastCorrect 2: candidates per n-best list (pre-training noise, model_conf.n_candidates, oracle row)
+nbest_noise=correlated     # FastCorrect 2 pre-training candidates: correlated beams (the reference's pseudo n-best) or independent draws
 pretrain_steps=""          # override trainer.max_steps of pre-training
 finetune_steps=""          # override trainer.max_steps of fine-tuning
 edit_threshold=""          # FastCorrect edit gate for decoding (empty = from --gate-grid on dev; 0 = off)

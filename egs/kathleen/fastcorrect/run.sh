@@ -31,6 +31,7 @@ max_words=30000            # stage 3: the word list keeps at most this many word
 size=mini                  # model size: tiny | mini | small | paper (conf/correction/<model>_<size>.yaml)
 models="fastcorrect transformer_corrector"  # which correctors to train: fastcorrect, transformer_corrector, fastcorrect2
 nbest=4                    # FastCorrect 2: candidates per n-best list (pre-training noise, model_conf.n_candidates, oracle row)
+nbest_noise=independent    # FastCorrect 2 pre-training candidates: independent draws, or correlated beams (the reference's pseudo n-best)
 pretrain_steps=""          # override trainer.max_steps of pre-training
 finetune_steps=""          # override trainer.max_steps of fine-tuning
 edit_threshold=""          # FastCorrect edit gate for decoding (empty = choose from --gate-grid on dev, 0 = off)
@@ -48,7 +49,7 @@ set -euo pipefail
 logdir=exp/logs
 lang=en
 vocab_args="--min-count 3 --max-words $max_words"
-nbest_noise_args=""        # FastCorrect 2 pre-training: the same uniform noise as FastCorrect's, one draw per candidate
+nbest_noise_args=""        # FastCorrect 2 pre-training: the same uniform noise as FastCorrect's
 ref_name=ref
 score_args=""
 
