@@ -18,6 +18,9 @@ length predictor, expansion and decoder. What FastCorrect 2 adds (paper Sec. 3.2
 * **Loss**: the sum over candidates of FastCorrect's terms (CE with label smoothing,
   ``duration_loss_weight``·duration MSE, ``edit_loss_weight``·edit BCE) plus
   ``score_loss_weight``·MSE(predicted score, the decoder's mean NLL on that candidate, detached).
+  With ``score_target: centred`` (not the reference's) both sides of that MSE are centred on
+  their list's mean, so the head learns only how the candidates of one list differ, which is all
+  the choice reads.
 * **Inference** (one pass): decode all candidates and keep, per sentence, the one with the
   smallest ``choice_duration_weight·mean((d̂ − round d̂)²) + choice_score_weight·predicted loss``
   (reference: 0.5 and 0.5). With ``n_candidates = 1`` this is FastCorrect's decoding.
@@ -26,7 +29,7 @@ length predictor, expansion and decoder. What FastCorrect 2 adds (paper Sec. 3.2
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, NamedTuple, Optional, Tuple
+from typing import Any, ClassVar, Dict, Literal, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -52,12 +55,19 @@ class FastCorrect2Config(FastCorrectConfig):
         choice_duration_weight: weight of the mean squared rounding gap of the predicted
             durations in the inference choice (reference 0.5).
         choice_score_weight: weight of the predicted loss in the inference choice (reference 0.5).
+        score_target: what the candidate-score head is trained to predict: ``absolute`` the
+            decoder's mean NLL of each candidate (the reference), ``centred`` its difference from
+            the mean over the list's candidates (predictions centred the same way). The choice is
+            an argmin over one list's candidates, so a per-list constant never changes it; the
+            absolute target spends the head on how hard a sentence is, which is most of the NLL's
+            variance.
     """
 
     n_candidates: int = 4
     score_loss_weight: float = 1.0
     choice_duration_weight: float = 0.5
     choice_score_weight: float = 0.5
+    score_target: Literal["absolute", "centred"] = "absolute"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -190,6 +200,9 @@ class FastCorrect2(FastCorrect):
             logp = F.log_softmax(out.logits.float(), dim=-1)
             nll = -logp.gather(-1, rows_target.unsqueeze(-1)).squeeze(-1) * mask
             nll = (nll.sum(dim=1) / mask.sum(dim=1).clamp(min=1)).view(b, n)
-        score_mse = F.mse_loss(out.scores.float(), nll)
+        scores = out.scores.float()
+        if self.conf.score_target == "centred":
+            scores, nll = scores - scores.mean(dim=1, keepdim=True), nll - nll.mean(dim=1, keepdim=True)
+        score_mse = F.mse_loss(scores, nll)
         total = n * terms["loss"] + self.conf.score_loss_weight * score_mse
         return {**terms, "loss": total, "score_mse": score_mse}

@@ -138,3 +138,45 @@ def test_a_few_steps_lower_the_loss() -> None:
         losses.append(float(loss.detach()))
         assert float(stats["score_mse"]) >= 0
     assert losses[-1] < 0.5 * losses[0]
+
+
+def _score_mse(m: FastCorrect2, shift: torch.Tensor) -> Tuple[float, torch.Tensor, torch.Tensor]:
+    """The score MSE with the head's predictions shifted by ``shift`` ``(B, n)``, the shifted
+    predictions and the decoder's mean NLL per candidate (the head's absolute target)."""
+    src, lengths, durations, target, edited = toy_batch()
+    with torch.no_grad():
+        out = m(src, lengths, durations)
+        out = out._replace(scores=out.scores + shift)
+        terms = m.loss(out, lengths, durations, edited, target)
+        mask = target.repeat_interleave(3, 0) != 0
+        logp = torch.log_softmax(out.logits.float(), -1).gather(-1, target.repeat_interleave(3, 0).unsqueeze(-1)).squeeze(-1)
+        nll = ((-logp * mask).sum(1) / mask.sum(1)).view(2, 3)
+    return float(terms["score_mse"]), out.scores, nll
+
+
+def test_centred_score_target_ignores_a_constant_per_list() -> None:
+    absolute, centred = model(), model()
+    centred.conf.score_target = "centred"
+    per_list = torch.tensor([[3.0], [-2.0]]).expand(2, 3)
+    a0, scores, nll = _score_mse(absolute, torch.zeros(2, 3))
+    assert abs(a0 - float(((scores - nll) ** 2).mean())) < 1e-5  # the reference's target: the NLL itself
+    a1, _, _ = _score_mse(absolute, per_list)
+    assert a1 > a0 + 1.0
+    c0, scores, nll = _score_mse(centred, torch.zeros(2, 3))
+    by_hand = ((scores - scores.mean(1, keepdim=True)) - (nll - nll.mean(1, keepdim=True))) ** 2
+    assert abs(c0 - float(by_hand.mean())) < 1e-5
+    c1, _, _ = _score_mse(centred, per_list)
+    assert abs(c1 - c0) < 1e-5
+    c2, scores, nll = _score_mse(centred, torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]))
+    by_hand = ((scores - scores.mean(1, keepdim=True)) - (nll - nll.mean(1, keepdim=True))) ** 2
+    assert abs(c2 - float(by_hand.mean())) < 1e-5 and abs(c2 - c0) > 1e-2  # a difference within a list counts
+
+
+def test_score_target_is_checked() -> None:
+    import pytest
+
+    from speechtools.config import from_dict
+    from speechtools.errors import UserError
+
+    with pytest.raises(UserError, match="score_target"):
+        from_dict(FastCorrect2Config, {**TINY, "score_target": "relative"}, prefix="model_conf")
