@@ -169,3 +169,23 @@ def test_choose_gate_decodes_n_best_lists(setup, tmp_path, capsys) -> None:
         run("correct", "choose-gate", "--model-dir", str(setup["model"]), "--grid", "0 0.9", "--n-best", "--src", str(nbest),
             "--ref", str(ref), "--device", "cpu", "--quiet")
     assert err.value.path == str(nbest)
+
+
+def test_candidate_choice_check_of_the_kathleen_recipe(setup) -> None:
+    """egs/kathleen/fastcorrect/local/candidate_choice.py on 4-candidate pairs: consistent rates and counts."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "egs" / "kathleen" / "fastcorrect" / "local" / "candidate_choice.py"
+    spec = importlib.util.spec_from_file_location("candidate_choice", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    report = module.choice_report(str(setup["model"]), str(setup["pretrain"]), batch_size=7)
+    n_lists = len(setup["pretrain"].read_text().splitlines())
+    assert report["lists"] == n_lists
+    by_rank, rates = report["token_error_rate_by_rank"], report["token_error_rate"]
+    assert len(by_rank) == 4 and rates["one_best"] == by_rank[0]
+    assert rates["oracle"] <= min(by_rank + [rates["decoder_nll"], rates["head"]])
+    assert min(by_rank) > 0  # every noised candidate has errors somewhere in the corpus
+    for counts in report["chosen_rank"].values():
+        assert len(counts) == 4 and sum(counts) == n_lists
+    assert -1.0 <= report["kendall_tau"]["nll_vs_errors"] <= 1.0
