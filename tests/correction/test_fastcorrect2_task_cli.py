@@ -184,7 +184,7 @@ def test_candidate_choice_check_of_the_kathleen_recipe(setup) -> None:
     assert report["lists"] == n_lists
     by_rank, rates = report["token_error_rate_by_rank"], report["token_error_rate"]
     assert len(by_rank) == 4 and rates["one_best"] == by_rank[0]
-    assert rates["oracle"] <= min(by_rank + [rates["decoder_nll"], rates["head"]])
+    assert rates["oracle"] <= min(by_rank + [rates["decoder_nll"], rates["head"], rates["confidence"]])
     assert min(by_rank) > 0  # every noised candidate has errors somewhere in the corpus
     for counts in report["chosen_rank"].values():
         assert len(counts) == 4 and sum(counts) == n_lists

@@ -6,10 +6,12 @@ and padded to the model's n as in training, it computes per candidate:
   * the decoder's mean NLL of the reference given that candidate's edit-alignment durations
     (what the candidate-score head is trained to predict; it needs the reference);
   * the head's predicted score;
+  * the decoder's confidence in its own free-running output (predicted durations, no edit gate):
+    the mean over output positions of the largest log-probability (needs no reference);
   * the candidate's token errors against the reference (edit distance over the model's tokens,
     `<void>` removed; so the rate differs from the word error rate).
 It prints the token error rate when each list is resolved by: the 1-best, the lowest decoder NLL,
-the lowest predicted score, and the fewest errors (the oracle); Kendall's tau within each list
+the lowest predicted score, the highest confidence, and the fewest errors (the oracle); Kendall's tau within each list
 (head vs NLL, NLL vs errors), averaged over the lists where it is defined; and how often each rank
 is chosen. `--json` writes the same numbers.
 
@@ -29,8 +31,22 @@ import torch
 import torch.nn.functional as F
 
 from speechtools.fileio import atomic_write
+from speechtools.models.fastcorrect import inference_durations
 from speechtools.nas.predictor import kendall_tau
 from speechtools.train.model_dir import load_model_dir
+
+
+def _confidence(model: torch.nn.Module, src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor:
+    """Per candidate row ``(B·n,)``: the mean over the free-running output's positions of the
+    largest log-probability (predicted durations, no edit gate), as ``FastCorrect2.infer`` decodes."""
+    b, n, length = src.shape
+    enc, pad, pred_dur, edit, _ = model._predict(src, src_lengths)
+    pad_n = pad.repeat_interleave(n, dim=0)
+    durations, _ = inference_durations(pred_dur, edit, pad_n, src_lengths.repeat_interleave(n), None, None)
+    out = model._decode(src.reshape(b * n, length), enc.repeat_interleave(n, dim=0), pad_n, durations, pred_dur, edit)
+    best = F.log_softmax(out.logits.float(), dim=-1).max(dim=-1).values
+    valid = torch.arange(best.size(1))[None, :] < out.lengths[:, None]
+    return (best * valid).sum(1) / valid.sum(1).clamp(min=1)
 
 
 def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str, object]:
@@ -43,6 +59,7 @@ def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str,
     pad, void = model.conf.pad_id, task.tokenizer.vocab.index["<void>"]
     nll_rows: List[np.ndarray] = []
     score_rows: List[np.ndarray] = []
+    confidence_rows: List[np.ndarray] = []
     error_rows: List[np.ndarray] = []
     words: List[int] = []
     with torch.inference_mode():
@@ -56,12 +73,14 @@ def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str,
             logp = F.log_softmax(out.logits.float(), dim=-1).gather(-1, rows_target.unsqueeze(-1)).squeeze(-1)
             nll_rows.append(((-logp * mask).sum(1) / mask.sum(1).clamp(min=1)).view(b, n).numpy())
             score_rows.append(out.scores.float().numpy())
+            confidence_rows.append(_confidence(model, src, batch["src_lengths"]).view(b, n).numpy())
             for i in range(b):
                 ref = [t for t in target[i].tolist() if t != pad]
                 words.append(len(ref))
                 error_rows.append(np.array([editdistance.eval([t for t in src[i, k].tolist() if t not in (pad, void)], ref)
                                             for k in range(n)], dtype=np.float64))
     nll, scores, errors = np.concatenate(nll_rows), np.concatenate(score_rows), np.stack(error_rows)
+    confidence = np.concatenate(confidence_rows)
     total = float(sum(words))
     lists = np.arange(len(errors))
 
@@ -78,10 +97,12 @@ def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str,
         "lists": len(errors),
         "token_error_rate_by_rank": [rate(np.full(len(errors), k)) for k in range(n)],
         "token_error_rate": {"one_best": rate(np.zeros(len(errors), dtype=int)), "decoder_nll": rate(nll.argmin(1)),
-                             "head": rate(scores.argmin(1)), "oracle": rate(errors.argmin(1))},
+                             "head": rate(scores.argmin(1)), "confidence": rate(confidence.argmax(1)),
+                             "oracle": rate(errors.argmin(1))},
         "kendall_tau": {"head_vs_nll": mean_tau(scores, nll), "nll_vs_errors": mean_tau(nll, errors)},
         "chosen_rank": {"decoder_nll": np.bincount(nll.argmin(1), minlength=n).tolist(),
-                        "head": np.bincount(scores.argmin(1), minlength=n).tolist()},
+                        "head": np.bincount(scores.argmin(1), minlength=n).tolist(),
+                        "confidence": np.bincount(confidence.argmax(1), minlength=n).tolist()},
     }
 
 
