@@ -181,6 +181,17 @@ class FastCorrect2(FastCorrect):
         rows, index = ids.tolist(), out.source_index.tolist()
         return Corrections([r[:k] for r, k in zip(rows, lengths)], [r[:k] for r, k in zip(index, lengths)], choice.tolist())
 
+    def candidate_nll(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean NLL of each sentence's reference given each candidate ``(B, n)``, what the
+        candidate-score head predicts; ``logits`` ``(B·n, T, V)`` (rows as in :class:`FastCorrect2Output`),
+        ``target`` ``(B, T)``."""
+        b, n = target.size(0), self.n_candidates
+        rows_target = target.repeat_interleave(n, dim=0)
+        mask = rows_target != self.conf.pad_id
+        logp = F.log_softmax(logits.float(), dim=-1)
+        nll = -logp.gather(-1, rows_target.unsqueeze(-1)).squeeze(-1) * mask
+        return (nll.sum(dim=1) / mask.sum(dim=1).clamp(min=1)).view(b, n)
+
     def loss(self, out: FastCorrect2Output, src_lengths: torch.Tensor, durations: torch.Tensor,  # type: ignore[override]
              edited: torch.Tensor, target: torch.Tensor, **unused: Any) -> Dict[str, torch.Tensor]:
         """Sum over candidates of FastCorrect's loss, plus the candidate-score MSE.
@@ -196,10 +207,7 @@ class FastCorrect2(FastCorrect):
         terms = super().loss(out.flat(), src_lengths.repeat_interleave(n), durations.reshape(b * n, length),
                              edited.reshape(b * n, length), rows_target)
         with torch.no_grad():
-            mask = rows_target != self.conf.pad_id
-            logp = F.log_softmax(out.logits.float(), dim=-1)
-            nll = -logp.gather(-1, rows_target.unsqueeze(-1)).squeeze(-1) * mask
-            nll = (nll.sum(dim=1) / mask.sum(dim=1).clamp(min=1)).view(b, n)
+            nll = self.candidate_nll(out.logits, target)
         scores = out.scores.float()
         if self.conf.score_target == "centred":
             scores, nll = scores - scores.mean(dim=1, keepdim=True), nll - nll.mean(dim=1, keepdim=True)

@@ -36,11 +36,11 @@ from speechtools.nas.predictor import kendall_tau
 from speechtools.train.model_dir import load_model_dir
 
 
-def _confidence(model: torch.nn.Module, src: torch.Tensor, src_lengths: torch.Tensor) -> torch.Tensor:
+def _confidence(model: torch.nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, enc: torch.Tensor, pad: torch.Tensor,
+                pred_dur: torch.Tensor, edit: torch.Tensor) -> torch.Tensor:
     """Per candidate row ``(B·n,)``: the mean over the free-running output's positions of the
     largest log-probability (predicted durations, no edit gate), as ``FastCorrect2.infer`` decodes."""
     b, n, length = src.shape
-    enc, pad, pred_dur, edit, _ = model._predict(src, src_lengths)
     pad_n = pad.repeat_interleave(n, dim=0)
     durations, _ = inference_durations(pred_dur, edit, pad_n, src_lengths.repeat_interleave(n), None, None)
     out = model._decode(src.reshape(b * n, length), enc.repeat_interleave(n, dim=0), pad_n, durations, pred_dur, edit)
@@ -67,13 +67,12 @@ def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str,
             batch = task.collate([data[k] for k in range(start, min(start + batch_size, len(data)))])
             src, target = batch["src"], batch["target"]
             b, n, _ = src.shape
-            out = model(src, batch["src_lengths"], durations=batch["durations"])
-            rows_target = target.repeat_interleave(n, dim=0)
-            mask = rows_target != pad
-            logp = F.log_softmax(out.logits.float(), dim=-1).gather(-1, rows_target.unsqueeze(-1)).squeeze(-1)
-            nll_rows.append(((-logp * mask).sum(1) / mask.sum(1).clamp(min=1)).view(b, n).numpy())
-            score_rows.append(out.scores.float().numpy())
-            confidence_rows.append(_confidence(model, src, batch["src_lengths"]).view(b, n).numpy())
+            enc, pad_mask, pred_dur, edit, scores = model._predict(src, batch["src_lengths"])
+            forced = model._decode(src.reshape(b * n, -1), enc.repeat_interleave(n, dim=0), pad_mask.repeat_interleave(n, dim=0),
+                                   batch["durations"].reshape(b * n, -1), pred_dur, edit)
+            nll_rows.append(model.candidate_nll(forced.logits, target).numpy())
+            score_rows.append(scores.float().numpy())
+            confidence_rows.append(_confidence(model, src, batch["src_lengths"], enc, pad_mask, pred_dur, edit).view(b, n).numpy())
             for i in range(b):
                 ref = [t for t in target[i].tolist() if t != pad]
                 words.append(len(ref))
