@@ -13,6 +13,8 @@ length predictor, expansion and decoder. What FastCorrect 2 adds (paper Sec. 3.2
   FastCorrect's length predictor (5 convs → duration and edit heads) → the candidate's durations,
   and a **candidate-score head** on the same conv features (mean over the row's positions, then
   Linear d→hidden, ReLU, dropout, Linear→1) that predicts the decoder's loss on that candidate.
+  With ``score_pool: disagree`` (not the reference's) the mean runs only over the columns where
+  the aligned candidates differ, the only columns where one candidate can be better than another.
 * **Decoder**: FastCorrect's NAR decoder decodes every candidate's expansion (training: by the
   edit-alignment durations; inference: by the rounded predicted durations).
 * **Loss**: the sum over candidates of FastCorrect's terms (CE with label smoothing,
@@ -61,6 +63,11 @@ class FastCorrect2Config(FastCorrectConfig):
             an argmin over one list's candidates, so a per-list constant never changes it; the
             absolute target spends the head on how hard a sentence is, which is most of the NLL's
             variance.
+        score_pool: which positions the candidate-score head averages: ``all`` the row's
+            non-padding positions (the reference), ``disagree`` only the columns where not every
+            candidate has the same token (all positions for a list whose candidates are equal).
+            In the mean over all positions the one or two columns where candidates differ are
+            diluted by the columns they share.
     """
 
     n_candidates: int = 4
@@ -68,6 +75,7 @@ class FastCorrect2Config(FastCorrectConfig):
     choice_duration_weight: float = 0.5
     choice_score_weight: float = 0.5
     score_target: Literal["absolute", "centred"] = "absolute"
+    score_pool: Literal["all", "disagree"] = "all"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -126,10 +134,20 @@ class FastCorrect2(FastCorrect):
         pad_n = pad.repeat_interleave(n, dim=0)
         feats = self.predictor.features(per_cand.reshape(b * n, length, d), pad_n)
         dur, edit = self.predictor.heads(feats, pad_n)
-        keep = (~pad_n).unsqueeze(-1).to(feats.dtype)
+        keep = self.score_columns(src, pad).repeat_interleave(n, dim=0).unsqueeze(-1).to(feats.dtype)
         pooled = (feats * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
         scores = self.score(pooled).view(b, n)
         return enc, pad, dur, edit, scores
+
+    def score_columns(self, src: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """The positions ``(B, L)`` the candidate-score head averages over (``score_pool``): every
+        non-padding column, or only those where the aligned candidates ``src`` ``(B, n, L)`` differ
+        (every non-padding column where they never differ)."""
+        real = ~pad
+        if self.conf.score_pool == "all":
+            return real
+        differs = (src != src[:, :1]).any(dim=1) & real
+        return torch.where(differs.any(dim=1, keepdim=True), differs, real)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, durations: Optional[torch.Tensor] = None,
                 **unused: Any) -> FastCorrect2Output:  # type: ignore[override]

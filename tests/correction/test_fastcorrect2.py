@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Tuple
 
+import pytest
 import torch
 
 from speechtools.models import MODELS
@@ -53,8 +54,10 @@ def test_shapes() -> None:
     assert set(terms) == {"loss", "ce", "dur_mse", "edit_bce", "score_mse"} and terms["loss"].dim() == 0
 
 
-def test_padded_batch_equals_items_alone() -> None:
+@pytest.mark.parametrize("pool", ["all", "disagree"])
+def test_padded_batch_equals_items_alone(pool: str) -> None:
     m = model().eval()
+    m.conf.score_pool = pool
     src, lengths, durations, _, _ = toy_batch()
     with torch.inference_mode():
         batch = m(src, lengths, durations)
@@ -173,10 +176,36 @@ def test_centred_score_target_ignores_a_constant_per_list() -> None:
 
 
 def test_score_target_is_checked() -> None:
-    import pytest
-
     from speechtools.config import from_dict
     from speechtools.errors import UserError
 
     with pytest.raises(UserError, match="score_target"):
         from_dict(FastCorrect2Config, {**TINY, "score_target": "relative"}, prefix="model_conf")
+    with pytest.raises(UserError, match="score_pool"):
+        from_dict(FastCorrect2Config, {**TINY, "score_pool": "some"}, prefix="model_conf")
+
+
+def test_score_columns_are_where_the_candidates_differ() -> None:
+    m = model()
+    m.conf.score_pool = "disagree"
+    src, lengths, _, _, _ = toy_batch()
+    same = src[1:2, :1].expand(1, 3, 5)  # one list whose candidates are all equal
+    pad = torch.tensor([[False] * 5, [False, False, False, True, True], [False, False, False, True, True]])
+    columns = m.score_columns(torch.cat([src, same]), pad)
+    assert columns.tolist() == [[True, True, False, True, True],  # column 2 is 7 in every row
+                                [True, False, True, False, False],  # padding never counts
+                                [True, True, True, False, False]]  # no column differs: every real one
+    m.conf.score_pool = "all"
+    assert m.score_columns(torch.cat([src, same]), pad).tolist() == (~pad).tolist()
+
+
+def test_disagree_pool_changes_the_scores_only_where_columns_are_shared() -> None:
+    m = model().eval()
+    src, lengths, durations, _, _ = toy_batch()
+    everywhere = torch.tensor([[[5, 6, 7, 8, 9], [6, 7, 8, 9, 5], [7, 8, 9, 5, 6]]])  # every column differs
+    with torch.inference_mode():
+        pooled_all = [m(x, k, d).scores for x, k, d in ((src, lengths, durations), (everywhere, lengths[:1], durations[:1]))]
+        m.conf.score_pool = "disagree"
+        pooled_disagree = [m(x, k, d).scores for x, k, d in ((src, lengths, durations), (everywhere, lengths[:1], durations[:1]))]
+    assert torch.allclose(pooled_all[1], pooled_disagree[1], atol=1e-6)
+    assert (pooled_all[0] - pooled_disagree[0]).abs().min() > 1e-4
