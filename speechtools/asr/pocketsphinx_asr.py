@@ -7,7 +7,7 @@ converted to 16 kHz mono 16-bit PCM, the rate of that model, and decoded as one 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List
 
 import numpy as np
 
@@ -33,10 +33,25 @@ class PocketsphinxRecognizer:
 
     def recognize(self, wav_16k: np.ndarray) -> str:
         """1-best word sequence (lower case, no fillers) of a 16 kHz float waveform in [-1, 1]."""
+        self._decode(wav_16k)
+        hyp = self.decoder.hyp()
+        return _words(hyp.hypstr if hyp is not None else "")
+
+    def recognize_nbest(self, wav_16k: np.ndarray, n: int) -> List[str]:
+        """The 1-best followed by the first ``n`` entries of the decoder's n-best list (lattice
+        A* search; entries may repeat the 1-best or each other, as in the corpus provider's
+        ``asr_hyp.tsv``), each lower case."""
+        self._decode(wav_16k)
+        hyp = self.decoder.hyp()
+        entries = [_words(h.hypstr) for h, _ in zip(self.decoder.nbest(), range(n))]
+        return [_words(hyp.hypstr if hyp is not None else "")] + entries
+
+    def _decode(self, wav_16k: np.ndarray) -> None:
         pcm = (np.clip(np.asarray(wav_16k, dtype=np.float32), -1.0, 1.0) * 32767.0).astype(np.int16)
         self.decoder.start_utt()
         self.decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
         self.decoder.end_utt()
-        hyp = self.decoder.hyp()
-        words = hyp.hypstr.split() if hyp is not None else []
-        return " ".join(w.lower() for w in words)
+
+
+def _words(hypstr: str) -> str:
+    return " ".join(w.lower() for w in hypstr.split())

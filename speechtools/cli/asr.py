@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, List, Optional, TypeVar
+from typing import Callable, Dict, List, Optional, TypeVar
 
 import click
 
@@ -77,12 +77,15 @@ def decode_options(beam_size: int, ctc_weight: Optional[float], lm_dir: Optional
 @click.option("--wav-scp", default=None, help="A wav.scp file to decode instead of DATA_DIR.")
 @click.option("--out", required=True, type=OUTPUT_FILE, help="Kaldi text file of hypotheses to write ('uttid words').")
 @click.option("--model-dir", default=None, help="Our recogniser's model directory (speechtools asr train); without it, pocketsphinx.")
+@click.option("--n-best", type=click.IntRange(min=1), default=None,
+              help="pocketsphinx only: write `id<TAB>1-best<TAB>cand1 ||| cand2 ...` (asr_hyp.tsv's format) with the "
+                   "first N entries of its n-best list, for `correct-asr --n-best` and FastCorrect 2.")
 @search_options
 @nj_option
 @device_option
-def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir: Optional[str], beam_size: int,
-           ctc_weight: Optional[float], lm_dir: Optional[str], lm_weight: float, length_bonus: float, batch_size: int,
-           nj: int, device: str) -> None:
+def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir: Optional[str], n_best: Optional[int],
+           beam_size: int, ctc_weight: Optional[float], lm_dir: Optional[str], lm_weight: float, length_bonus: float,
+           batch_size: int, nj: int, device: str) -> None:
     """Recognise every utterance of DATA_DIR (wav.scp, optional segments) or of --wav-scp.
 
     Audio at any sample rate is resampled to the model's. With --model-dir, an unreadable, empty
@@ -94,14 +97,17 @@ def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir:
       speechtools asr decode data/test --model-dir exp/asr --out exp/asr/decode_test/text
       speechtools asr decode --wav-scp my/wav.scp --model-dir exp/asr --beam-size 10 --ctc-weight 0.3 --out hyp.txt
       speechtools asr decode exp/fs2/decode_eval --out exp/fs2/decode_eval/asr.txt
+      speechtools asr decode data/train --n-best 4 --out data/train/asr_hyp.tsv   # pocketsphinx 4-best
     """
     from speechtools.data.kaldi import write_table
 
     if model_dir is None:
         if wav_scp is not None or data_dir is None:
             raise UserError("pocketsphinx decoding takes a data directory (give --model-dir to decode a wav.scp)")
-        _pocketsphinx(data_dir, out)
+        _pocketsphinx(data_dir, out, n_best)
         return
+    if n_best is not None:
+        raise UserError("--n-best is for pocketsphinx decoding (leave out --model-dir)")
     from speechtools.asr.recognizer import decode_jobs
 
     options = decode_options(beam_size, ctc_weight, lm_dir, lm_weight, length_bonus, batch_size)
@@ -116,20 +122,24 @@ def decode(data_dir: Optional[str], wav_scp: Optional[str], out: str, model_dir:
         raise UserError(f"{len(failures)} of {len(jobs)} utterance(s) could not be decoded (listed above)")
 
 
-def _pocketsphinx(data_dir: str, out: str) -> None:
-    """Recognise every utterance of ``data_dir`` with pocketsphinx at 16 kHz."""
+def _pocketsphinx(data_dir: str, out: str, n_best: Optional[int] = None) -> None:
+    """Recognise every utterance of ``data_dir`` with pocketsphinx at 16 kHz: a Kaldi text of
+    1-best hypotheses, or with ``n_best`` the n-best lines of
+    :func:`~speechtools.correction.multi_alignment.format_nbest_tsv`."""
     from tqdm import tqdm
 
     from speechtools.asr.pocketsphinx_asr import SAMPLE_RATE, PocketsphinxRecognizer
     from speechtools.audio.io import load_audio
+    from speechtools.correction.multi_alignment import format_nbest_tsv
     from speechtools.data.kaldi import data_file, read_segments, read_table, write_table
+    from speechtools.fileio import write_lines
 
     root = Path(data_dir)
     scp = read_table(root / "wav.scp")
     segments_path = data_file(root, "segments")
     segments = read_segments(segments_path) if segments_path is not None else None
     recognizer = PocketsphinxRecognizer()
-    hyps = {}
+    hyps: Dict[str, List[str]] = {}
     keys = sorted(segments) if segments else sorted(scp)
     for uttid in tqdm(keys, desc="asr decode", unit="utt"):
         if segments:
@@ -137,6 +147,9 @@ def _pocketsphinx(data_dir: str, out: str) -> None:
             wav = load_audio(scp[seg.wav_id], SAMPLE_RATE, (seg.start, seg.end), resample=True, utt_id=uttid)
         else:
             wav = load_audio(scp[uttid], SAMPLE_RATE, resample=True, utt_id=uttid)
-        hyps[uttid] = recognizer.recognize(wav)
-    write_table(out, hyps)
+        hyps[uttid] = [recognizer.recognize(wav)] if n_best is None else recognizer.recognize_nbest(wav, n_best)
+    if n_best is None:
+        write_table(out, {u: cands[0] for u, cands in hyps.items()})
+    else:
+        write_lines(out, [format_nbest_tsv(u, hyps[u]) for u in keys])
     click.echo(f"wrote {out} ({len(hyps)} utterances)")
