@@ -11,8 +11,10 @@
 #   run_stage N "what" cmd ...  if enabled: run cmd (often a shell function) with stdout and
 #                               stderr shown and written to $logdir/stageN.log (replaced on each
 #                               run, so re-running a stage is safe); stop the recipe with the
-#                               log's name if it fails. cmd runs in a subshell with
-#                               "set -eo pipefail": it stops at its first failing command, and
+#                               log's name and the stage's last output line (the error of a
+#                               failing speechtools command) on stderr if it fails. cmd runs
+#                               in a subshell with "set -eo pipefail": it stops at its first
+#                               failing command, and
 #                               variables it sets do not leak into the recipe.
 #                               Call it as a plain statement (not after "if", "||" or "&&",
 #                               where bash would ignore set -e inside the stage).
@@ -50,10 +52,12 @@ run_stage() {
   ( set -eo pipefail; "$@" ) 2>&1 | tee -a "$logfile"
   rc=${PIPESTATUS[0]}
   [ "$had_e" -eq 1 ] && set -e
-  local elapsed=$((SECONDS - start))
+  local elapsed=$((SECONDS - start)) last
+  # the stage's last non-empty output line (progress bars split at carriage returns), after the 3-line header
+  last=$(tail -n +4 "$logfile" | tr '\r' '\n' | grep -v '^[[:space:]]*$' | tail -n 1 || true)
   printf '# ended %s with status %s after %ss\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$rc" "$elapsed" >> "$logfile"
   if [ "$rc" -ne 0 ]; then
-    log "stage $n failed (exit $rc); see $logfile"
+    log "stage $n failed (exit $rc); see $logfile${last:+; its last line: $last}"
     exit "$rc"
   fi
   log "stage $n done in ${elapsed}s"

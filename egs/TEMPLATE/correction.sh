@@ -167,10 +167,6 @@ run_correction_stages() {  # stages 2-7, then the model directories
   if [ "${stop_stage:-10000}" -ge 2 ]; then
     nbest_models=$(find_nbest_models)
     [ -z "$nbest_models" ] || log "n-best correctors: $(echo $nbest_models) ($nbest candidates)"
-    if [ -n "$nbest_models" ] && [ -n "$noise_channel" ] && [ "${nbest_noise:-independent}" = correlated ] && [ "${stage:-1}" -le 2 ]; then
-      echo "error: --nbest-noise correlated takes the uniform noise; with --noise-channel pass --nbest-noise independent" >&2
-      exit 1
-    fi
   fi
   run_stage 2 "noised pre-training text ($noise_epochs epochs)" noise_stage
   run_stage 3 "token list" vocab_stage

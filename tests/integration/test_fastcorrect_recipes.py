@@ -134,7 +134,9 @@ def test_kathleen_fastcorrect2_path(tmp_path: Path, recipe_env: dict) -> None:
     assert correlated != independent.splitlines() and len(correlated) == len(independent.splitlines())
     assert all(_candidates(line) == 4 for line in correlated)
     bad = _run(recipe, recipe_env, *stage2, "--nbest-noise", "correlated", "--noise-channel", "data/train/pairs.tsv")
-    assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].startswith("error: --nbest-noise correlated takes the uniform noise")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].endswith(
+        "stage 2 failed (exit 1); see exp/logs/stage2.log; its last line: "
+        "error: --n-best-noise correlated noises with the uniform noise; drop --channel or use independent")
 
 
 @pytest.mark.slow
@@ -201,4 +203,5 @@ def test_aishell1_corpus_path_takes_n_best_lists_from_the_hyp_dir(tmp_path: Path
     proc = _run(recipe, recipe_env, "--stage", "6", "--models", "fastcorrect2")
     # a stage's output goes to stdout and its log (local/stage.sh)
     assert proc.returncode == 1 and proc.stdout == "error: data/dev/nbest.tsv: no such file (stage 1 writes the n-best lists)\n"
-    assert proc.stderr.splitlines()[-1].endswith("stage 6 failed (exit 1); see exp/logs/stage6.log")
+    assert proc.stderr.splitlines()[-1].endswith("stage 6 failed (exit 1); see exp/logs/stage6.log; its last line: "
+                                                 "error: data/dev/nbest.tsv: no such file (stage 1 writes the n-best lists)")

@@ -74,7 +74,8 @@ def test_failing_stage_stops_recipe_and_names_log(recipe: Path) -> None:
     assert proc.returncode == 1
     assert "not reached" not in proc.stdout and "finished" not in proc.stdout
     assert (recipe.parent / "ran.txt").read_text().split() == ["1", "2"]
-    assert "stage 3 failed (exit 1); see exp/demo/logs/stage3.log" in proc.stderr
+    assert proc.stderr.splitlines()[-1].endswith(
+        "stage 3 failed (exit 1); see exp/demo/logs/stage3.log; its last line: stage 3 is failing on purpose")
     log = (recipe.parent / "exp/demo/logs/stage3.log").read_text()
     assert "stage 3 is failing on purpose" in log
     assert "with status 1 after" in log
