@@ -14,8 +14,8 @@
 #                               log's name and the stage's last output line (the error of a
 #                               failing speechtools command) on stderr if it fails. cmd runs
 #                               in a subshell with "set -eo pipefail": it stops at its first
-#                               failing command, and
-#                               variables it sets do not leak into the recipe.
+#                               failing command, and variables it sets do not leak into the
+#                               recipe.
 #                               Call it as a plain statement (not after "if", "||" or "&&",
 #                               where bash would ignore set -e inside the stage).
 #   log message ...             timestamped message on stderr
