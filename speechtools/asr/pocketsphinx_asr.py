@@ -33,25 +33,21 @@ class PocketsphinxRecognizer:
 
     def recognize(self, wav_16k: np.ndarray) -> str:
         """1-best word sequence (lower case, no fillers) of a 16 kHz float waveform in [-1, 1]."""
-        self._decode(wav_16k)
-        hyp = self.decoder.hyp()
-        return _words(hyp.hypstr if hyp is not None else "")
+        return self.recognize_nbest(wav_16k, 0)[0]
 
     def recognize_nbest(self, wav_16k: np.ndarray, n: int) -> List[str]:
         """The 1-best followed by the first ``n`` entries of the decoder's n-best list (lattice
         A* search; entries may repeat the 1-best or each other, as in the corpus provider's
-        ``asr_hyp.tsv``), each lower case."""
-        self._decode(wav_16k)
-        hyp = self.decoder.hyp()
-        entries = [_words(h.hypstr) for h, _ in zip(self.decoder.nbest(), range(n))]
-        return [_words(hyp.hypstr if hyp is not None else "")] + entries
-
-    def _decode(self, wav_16k: np.ndarray) -> None:
+        ``asr_hyp.tsv``), each lower case; an entry without a hypothesis (no speech found) is
+        empty."""
         pcm = (np.clip(np.asarray(wav_16k, dtype=np.float32), -1.0, 1.0) * 32767.0).astype(np.int16)
         self.decoder.start_utt()
         self.decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
         self.decoder.end_utt()
+        entries = [h for _, h in zip(range(n), self.decoder.nbest())] if n > 0 else []
+        return [_words(h) for h in [self.decoder.hyp()] + entries]
 
 
-def _words(hypstr: str) -> str:
-    return " ".join(w.lower() for w in hypstr.split())
+def _words(hyp: Any) -> str:
+    """A pocketsphinx hypothesis (or None) as lower-case words."""
+    return " ".join(w.lower() for w in hyp.hypstr.split()) if hyp is not None else ""

@@ -110,6 +110,9 @@ def rows() -> Dict[str, Row]:
         "align train": Row(lambda w: ["--config", In(w.configs / "aligner.yaml"), "--out-dir", Out("dir"), "--device", "cpu", "--quiet"],
                            skip=slow_text),
         "asr decode": Row(lambda w: [In(w.wavs, "data"), "--out", Out()], skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),
+        # pocketsphinx's n-best lists in asr_hyp.tsv's format (format_nbest_tsv through write_lines)
+        "asr decode[n-best]": Row(lambda w: [In(w.wavs, "data"), "--n-best", Num("4"), "--out", Out(suffix=".tsv")],
+                                  skip=frozenset({"bom_text", "crlf_text", "dangling_text"})),
         # our recogniser; reads wav.scp only. Its per-utterance failures (some recordings bad, the others
         # written, exit 1) are tested in tests/asr/test_asr_decode_cli.py.
         "asr decode[model-dir]": Row(lambda w: [In(w.data, "data"), "--model-dir", In(w.asr, "model"), "--out", Out(), "--device", "cpu",

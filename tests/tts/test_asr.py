@@ -43,7 +43,7 @@ def test_asr_decode_n_best_matches_recorded_pocketsphinx_lists(tmp_path):
     assert [len(c) for c in recorded.values()] == [5, 5, 5]
 
 
-def test_n_best_needs_pocketsphinx(tmp_path, capsys):
+def test_n_best_with_our_recogniser_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["asr", "decode", str(tmp_path), "--model-dir", str(tmp_path), "--n-best", "4", "--out", str(tmp_path / "x")])
     assert exc.value.code != 0
