@@ -155,9 +155,16 @@ class FastCorrect2(FastCorrect):
         enc, pad, pred_dur, edit, scores = self._predict(src, src_lengths)
         b, n, length = src.shape
         dur = pred_dur.round().clamp(min=0).long() if durations is None else durations.reshape(b * n, length)
-        out = self._decode(src.reshape(b * n, length), enc.repeat_interleave(n, dim=0), pad.repeat_interleave(n, dim=0),
-                           dur, pred_dur, edit)
-        return FastCorrect2Output(*out, scores)
+        return FastCorrect2Output(*self.decode_candidates(src, enc, pad, dur, pred_dur, edit), scores)
+
+    def decode_candidates(self, src: torch.Tensor, enc: torch.Tensor, pad: torch.Tensor, durations: torch.Tensor,
+                          pred_dur: torch.Tensor, edit: torch.Tensor) -> FastCorrectOutput:
+        """FastCorrect's decoder on every candidate's expansion by ``durations`` ``(B·n, L)``: ``src``
+        ``(B, n, L)``, and ``enc``, ``pad``, ``pred_dur``, ``edit`` as :meth:`_predict` returns them
+        (the sentence's encoder states shared by its candidates); rows as in :class:`FastCorrect2Output`."""
+        b, n, length = src.shape
+        return self._decode(src.reshape(b * n, length), enc.repeat_interleave(n, dim=0), pad.repeat_interleave(n, dim=0),
+                            durations, pred_dur, edit)
 
     def choose(self, pred_dur: torch.Tensor, scores: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         """Index ``(B,)`` of the candidate with the smallest ``w_d·mean((d̂ − round d̂)²) + w_s·score``
@@ -181,7 +188,7 @@ class FastCorrect2(FastCorrect):
         flat_src, pad_n = src.reshape(b * n, length), pad.repeat_interleave(n, dim=0)
         flat_frozen = None if frozen is None else frozen.reshape(b * n, length)
         durations, keep = inference_durations(pred_dur, edit, pad_n, src_lengths.repeat_interleave(n), edit_threshold, flat_frozen)
-        out = self._decode(flat_src, enc.repeat_interleave(n, dim=0), pad_n, durations, pred_dur, edit)
+        out = self.decode_candidates(src, enc, pad, durations, pred_dur, edit)
         ids = copy_kept(out.logits.argmax(dim=-1), out.source_index, flat_src, keep)
         choice = self.choose(pred_dur, scores, pad)
         rows = torch.arange(b, device=src.device) * n + choice

@@ -40,10 +40,10 @@ def _confidence(model: torch.nn.Module, src: torch.Tensor, src_lengths: torch.Te
                 pred_dur: torch.Tensor, edit: torch.Tensor) -> torch.Tensor:
     """Per candidate row ``(B·n,)``: the mean over the free-running output's positions of the
     largest log-probability (predicted durations, no edit gate), as ``FastCorrect2.infer`` decodes."""
-    b, n, length = src.shape
+    n = src.size(1)
     pad_n = pad.repeat_interleave(n, dim=0)
     durations, _ = inference_durations(pred_dur, edit, pad_n, src_lengths.repeat_interleave(n), None, None)
-    out = model._decode(src.reshape(b * n, length), enc.repeat_interleave(n, dim=0), pad_n, durations, pred_dur, edit)
+    out = model.decode_candidates(src, enc, pad, durations, pred_dur, edit)
     best = F.log_softmax(out.logits.float(), dim=-1).max(dim=-1).values
     valid = torch.arange(best.size(1))[None, :] < out.lengths[:, None]
     return (best * valid).sum(1) / valid.sum(1).clamp(min=1)
@@ -68,8 +68,7 @@ def choice_report(model_dir: str, pairs: str, batch_size: int = 32) -> Dict[str,
             src, target = batch["src"], batch["target"]
             b, n, _ = src.shape
             enc, pad_mask, pred_dur, edit, scores = model._predict(src, batch["src_lengths"])
-            forced = model._decode(src.reshape(b * n, -1), enc.repeat_interleave(n, dim=0), pad_mask.repeat_interleave(n, dim=0),
-                                   batch["durations"].reshape(b * n, -1), pred_dur, edit)
+            forced = model.decode_candidates(src, enc, pad_mask, batch["durations"].reshape(b * n, -1), pred_dur, edit)
             nll_rows.append(model.candidate_nll(forced.logits, target).numpy())
             score_rows.append(scores.float().numpy())
             confidence_rows.append(_confidence(model, src, batch["src_lengths"], enc, pad_mask, pred_dur, edit).view(b, n).numpy())
