@@ -53,10 +53,11 @@ run_stage() {
   rc=${PIPESTATUS[0]}
   [ "$had_e" -eq 1 ] && set -e
   local elapsed=$((SECONDS - start)) last
-  # the stage's last non-empty output line (progress bars split at carriage returns), after the 3-line header
-  last=$(tail -n +4 "$logfile" | tr '\r' '\n' | grep -v '^[[:space:]]*$' | tail -n 1 || true)
   printf '# ended %s with status %s after %ss\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$rc" "$elapsed" >> "$logfile"
   if [ "$rc" -ne 0 ]; then
+    # the stage's last non-empty output line (progress bars split at carriage returns), between the
+    # 3-line header and the "# ended" line
+    last=$(sed -e '1,3d' -e '$d' "$logfile" | tr '\r' '\n' | grep -v '^[[:space:]]*$' | tail -n 1 || true)
     log "stage $n failed (exit $rc); see $logfile${last:+; its last line: $last}"
     exit "$rc"
   fi

@@ -147,7 +147,7 @@ def _pocketsphinx(data_dir: str, out: str, n_best: Optional[int] = None) -> None
             wav = load_audio(scp[seg.wav_id], SAMPLE_RATE, (seg.start, seg.end), resample=True, utt_id=uttid)
         else:
             wav = load_audio(scp[uttid], SAMPLE_RATE, resample=True, utt_id=uttid)
-        hyps[uttid] = [recognizer.recognize(wav)] if n_best is None else recognizer.recognize_nbest(wav, n_best)
+        hyps[uttid] = recognizer.recognize_nbest(wav, n_best or 0)
     if n_best is None:
         write_table(out, {u: cands[0] for u, cands in hyps.items()})
     else:
