@@ -4,7 +4,8 @@
 # Run from the recipe folder.
 #
 #   1 data        local/data.sh --out data [--corpus ...]  -> data/<train sets>, data/<dev_set>, data/<test sets>
-#   2 features    log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
+#   2 features    (--speed-perturb-factors) each training set at those speeds, data/<set>_sp (speechtools data
+#                 speed-perturb: ESPnet's stage 2); log-mel of every set into dump/<set> (the TTS feature store: --feats-conf), stats.npz of
 #                 --stats-set (default: the last of --train-sets: list the full set last), tokens.txt
 #                 (make-tokens --units) from its text; with --units en_bpe first a SentencePiece model
 #                 (--bpe-size, --bpe-type) trained on that text. Piece runs sit beside the character runs:
@@ -12,7 +13,8 @@
 #                 exp/results_<type><size>.md (e.g. _unigram100)
 #   3 lm          (--use-lm true) an LSTM LM over the same units on --lm-text (default: the training transcripts)
 #   4 training    one recogniser per (training set, augmentation) pair: exp/<train_set>_<augment>, the same
-#                 steps, batch, learning rate and seed for every one (--train-sets, --augment)
+#                 steps, batch, learning rate and seed for every one (--train-sets, --augment); with
+#                 --speed-perturb-factors on data/<set>_sp: exp/<train_set>_sp_<augment>
 #   5 decoding    every model on every test set (greedy CTC, or --beam-size/--ctc-weight joint search,
 #                 with the LM when --use-lm true) -> exp/<model>/decode_<test>_<search>/text
 #   6 scoring     speechtools score wer of each decode against the reference (--score-args); pocketsphinx
@@ -26,6 +28,7 @@ stats_set=""             # set whose stats.npz and tokens.txt every row uses (de
 dev_set=dev              # validation set
 test_sets=test           # sets decoded and scored
 augment="none"           # rows: none | specaug | mixspeech | mixspeech+specaug (space separated)
+speed_perturb_factors="" # stage 2: every row trains on its set at these speeds (ESPnet's "0.9 1.0 1.1"); empty: off
 conf=""                  # recogniser config (default: $SPEECHTOOLS_ROOT/conf/asr/ctc_attention_small.yaml)
 max_steps=""             # override trainer.max_steps of every recogniser
 mix_alpha=0.5            # MixSpeech: λ ~ Beta(α, α)
@@ -67,6 +70,8 @@ bpe_model=data/bpe$tag.model
 lm_dir=exp/lm_$(basename "$lm_conf" .yaml)$tag
 units_args="--set task_conf.units=$units"   # the units of the LM and of every recogniser
 if [ "$units" = en_bpe ]; then units_args="$units_args --set task_conf.bpe_model=$bpe_model"; fi
+sp=""                    # the speed-perturbed sets' suffix
+if [ -n "$speed_perturb_factors" ]; then sp=_sp; fi
 search=$([ "$beam_size" = 1 ] && [ "$ctc_weight" = 1.0 ] && [ "$use_lm" = false ] && echo greedy || echo "beam${beam_size}_ctc${ctc_weight}$([ "$use_lm" = true ] && echo "_lm$lm_weight")")
 
 augment_args() {
@@ -80,6 +85,10 @@ augment_args() {
 }
 for a in $augment; do augment_args "$a" > /dev/null; done
 
+row_name() {  # row_name SET AUG: the experiment folder name of a row (exp/<it>)
+  echo "$1${sp}_$2$tag"
+}
+
 data_stage() {
   # shellcheck disable=SC2086
   local/data.sh --out data $corpus_args
@@ -90,8 +99,14 @@ data_stage() {
 }
 
 features_stage() {
-  local s
-  for s in $(echo $train_sets $stats_set $dev_set $test_sets | tr ' ' '\n' | sort -u); do
+  local s perturbed=""
+  if [ -n "$sp" ]; then
+    for s in $train_sets; do
+      speechtools data speed-perturb "data/$s" "data/$s$sp" --factors "$speed_perturb_factors"
+      perturbed="$perturbed $s$sp"
+    done
+  fi
+  for s in $(echo $train_sets $perturbed $stats_set $dev_set $test_sets | tr ' ' '\n' | sort -u); do
     speechtools extract-feats "data/$s" "dump/$s" --conf "$feats_conf" --features mel --nj "$nj"
   done
   speechtools compute-stats "dump/$stats_set" --out "dump/$stats_set/stats.npz"
@@ -114,8 +129,8 @@ lm_stage() {
 train_command() {
   local set=$1 aug=$2 extra=""
   [ -n "$max_steps" ] && extra="--set trainer.max_steps=$max_steps"
-  echo "speechtools asr train --config $conf --out-dir exp/${set}_$aug$tag $(train_resume_args) --device $device --seed $seed --quiet" \
-    "--set task_conf.train_data=data/$set --set task_conf.train_feats=dump/$set" \
+  echo "speechtools asr train --config $conf --out-dir exp/$(row_name "$set" "$aug") $(train_resume_args) --device $device --seed $seed --quiet" \
+    "--set task_conf.train_data=data/$set$sp --set task_conf.train_feats=dump/$set$sp" \
     "--set task_conf.valid_data=data/$dev_set --set task_conf.valid_feats=dump/$dev_set" \
     "--set task_conf.token_list=$tokens --set task_conf.stats=dump/$stats_set/stats.npz" \
     "--set task_conf.feats_conf=$feats_conf $units_args $extra $(augment_args "$aug")"
@@ -125,21 +140,22 @@ train_stage() {
   local set aug args=()
   for set in $train_sets; do
     for aug in $augment; do
-      args+=("${set}_$aug$tag" "$(train_command "$set" "$aug")")
+      args+=("$(row_name "$set" "$aug")" "$(train_command "$set" "$aug")")
     done
   done
   run_jobs "${args[@]}"
 }
 
 decode_stage() {
-  local set aug test lm=()
+  local set aug test row lm=()
   [ "$use_lm" = true ] && lm=(--lm-dir "$lm_dir" --lm-weight "$lm_weight")
   for set in $train_sets; do
     for aug in $augment; do
+      row=$(row_name "$set" "$aug")
       for test in $test_sets; do
-        mkdir -p "exp/${set}_$aug$tag/decode_${test}_$search"
-        speechtools asr decode "data/$test" --model-dir "exp/${set}_$aug$tag" --beam-size "$beam_size" --ctc-weight "$ctc_weight" \
-          "${lm[@]}" --nj "$nj" --device "$device" --out "exp/${set}_$aug$tag/decode_${test}_$search/text"
+        mkdir -p "exp/$row/decode_${test}_$search"
+        speechtools asr decode "data/$test" --model-dir "exp/$row" --beam-size "$beam_size" --ctc-weight "$ctc_weight" \
+          "${lm[@]}" --nj "$nj" --device "$device" --out "exp/$row/decode_${test}_$search/text"
       done
     done
   done
@@ -163,7 +179,7 @@ score_stage() {
   for set in $train_sets; do
     for aug in $augment; do
       for test in $test_sets; do
-        score_one "exp/${set}_$aug$tag/decode_${test}_$search" "$test"
+        score_one "exp/$(row_name "$set" "$aug")/decode_${test}_$search" "$test"
       done
     done
   done
@@ -202,8 +218,8 @@ results_stage() {
     printf '\n'
     for set in $train_sets; do
       for aug in $augment; do
-        row="| ${set}_$aug$tag ($search) | $set ($(wc -l < "data/$set/text") utts) | $aug |"
-        for test in $test_sets; do row="$row $(cells "exp/${set}_$aug$tag/decode_${test}_$search")"; done
+        row="| $(row_name "$set" "$aug") ($search) | $set$sp ($(wc -l < "data/$set$sp/text") utts) | $aug |"
+        for test in $test_sets; do row="$row $(cells "exp/$(row_name "$set" "$aug")/decode_${test}_$search")"; done
         echo "$row"
       done
     done
@@ -217,7 +233,7 @@ results_stage() {
 }
 
 run_stage 1 "data preparation (local/data.sh $corpus_args)" data_stage
-run_stage 2 "features, stats and token list" features_stage
+run_stage 2 "speed perturbation, features, stats and token list" features_stage
 run_stage 3 "language model -> $lm_dir" lm_stage
 run_stage 4 "recogniser training: $train_sets × $augment" train_stage
 run_stage 5 "decoding ($search): $test_sets" decode_stage
@@ -226,7 +242,7 @@ run_stage 7 "results -> exp/results$tag.md" results_stage
 if [ "$stop_stage" -ge 4 ]; then
   for set in $train_sets; do
     for aug in $augment; do
-      echo "model directory: $(pwd)/exp/${set}_$aug$tag"
+      echo "model directory: $(pwd)/exp/$(row_name "$set" "$aug")"
     done
   done
 fi

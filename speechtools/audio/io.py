@@ -106,28 +106,12 @@ def _check_not_truncated(handle: Union[Path, io.BytesIO], name: str, label: str)
                         f"but the file holds {held} ({held / rate:.3f} s)", name)
 
 
-def load_audio(
-    entry: Union[PathLike, str],
-    sample_rate: int,
-    segment: Optional[Span] = None,
-    resample: bool = False,
-    utt_id: Optional[str] = None,
-) -> np.ndarray:
-    """Load a recording as mono float32 at ``sample_rate``.
+def read_audio(
+    entry: Union[PathLike, str], segment: Optional[Span] = None, utt_id: Optional[str] = None
+) -> Tuple[np.ndarray, int, str]:
+    """Read a recording as mono float32 at its own rate: ``(samples, sample rate, name for messages)``.
 
-    Args:
-        entry: a file path, or a ``wav.scp`` value (a path, or a shell command ending in ``|``
-            whose standard output is an audio file).
-        sample_rate: the rate the caller needs, in Hz.
-        segment: ``(start, end)`` in seconds of the recording to keep (Kaldi ``segments``);
-            ``end <= 0`` means to the end of the recording.
-        resample: convert other rates with soxr (``HQ``) instead of raising.
-        utt_id: the utterance, to name in error messages.
-
-    Raises:
-        UserError: missing, empty, truncated (a WAV shorter than its header declares), undecodable
-            or non-finite audio; a path that is a folder; a failed pipe command;
-            a segment outside the recording; a rate other than ``sample_rate`` without ``resample``.
+    Args and errors as :func:`load_audio` (without the rate check).
     """
     handle, name = _open_source(entry, utt_id)
     label = _label(utt_id)
@@ -159,6 +143,34 @@ def load_audio(
     if not np.isfinite(data).all():
         raise UserError(f"{label}audio contains NaN or infinite samples", name)
     wav = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    return np.ascontiguousarray(wav, dtype=np.float32), rate, name
+
+
+def load_audio(
+    entry: Union[PathLike, str],
+    sample_rate: int,
+    segment: Optional[Span] = None,
+    resample: bool = False,
+    utt_id: Optional[str] = None,
+) -> np.ndarray:
+    """Load a recording as mono float32 at ``sample_rate``.
+
+    Args:
+        entry: a file path, or a ``wav.scp`` value (a path, or a shell command ending in ``|``
+            whose standard output is an audio file).
+        sample_rate: the rate the caller needs, in Hz.
+        segment: ``(start, end)`` in seconds of the recording to keep (Kaldi ``segments``);
+            ``end <= 0`` means to the end of the recording.
+        resample: convert other rates with soxr (``HQ``) instead of raising.
+        utt_id: the utterance, to name in error messages.
+
+    Raises:
+        UserError: missing, empty, truncated (a WAV shorter than its header declares), undecodable
+            or non-finite audio; a path that is a folder; a failed pipe command;
+            a segment outside the recording; a rate other than ``sample_rate`` without ``resample``.
+    """
+    wav, rate, name = read_audio(entry, segment, utt_id)
+    label = _label(utt_id)
     if rate != sample_rate:
         if not resample:
             raise UserError(

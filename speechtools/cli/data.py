@@ -1,4 +1,4 @@
-"""``speechtools data``: validate, fix, subset, split, combine and prepare Kaldi data directories."""
+"""``speechtools data``: validate, fix, subset, split, combine, speed-perturb and prepare Kaldi data directories."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from speechtools.cli.options import OUTPUT_DIR
 from speechtools.data.combine import combine_data_dirs
 from speechtools.data.corpora import corpus_names, import_corpus
 from speechtools.data.fix import fix_data_dir
+from speechtools.data.speed_perturb import parse_factors, speed_perturb_data_dir
 from speechtools.data.split import split_data_dir
 from speechtools.data.subset import subset_data_dir
 from speechtools.data.validate import validate_data_dir
@@ -118,6 +119,28 @@ def combine(dst: str, srcs: Tuple[str, ...]) -> None:
     """
     _check_destination(dst, srcs)
     for line in combine_data_dirs(dst, list(srcs)).lines():
+        click.echo(line)
+
+
+@data.command("speed-perturb")
+@click.argument("src")
+@click.argument("dst", type=OUTPUT_DIR)
+@click.option("--factors", default="0.9 1.0 1.1", show_default=True,
+              help="Speeds, space or comma separated, each in [0.5, 2]; 1.0 keeps the source's utterances as they are.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def speed_perturb(src: str, dst: str, factors: str, progress: bool) -> None:
+    """Write SRC at several speeds as the one data directory DST (Kaldi's speed perturbation).
+
+    A factor f plays each recording f times faster (tempo and pitch, as sox's speed effect):
+    its utterances become sp<f>-<utt> of speaker sp<f>-<spk>, their audio DST/wav/*.wav at the
+    source's rate; text is copied; durations and spk_vectors.scp are left out of the copies.
+
+    \b
+    Example (ESPnet's <train>_sp):
+      speechtools data speed-perturb data/train data/train_sp --factors "0.9 1.0 1.1"
+    """
+    _check_destination(dst, [src])
+    for line in speed_perturb_data_dir(src, dst, parse_factors(factors), progress=progress).lines():
         click.echo(line)
 
 

@@ -154,6 +154,7 @@ def rows() -> Dict[str, Row]:
         "combine-feats": Row(lambda w: [Out("dir"), In(w.dump, "dump"), In(w.files / "tg_dump", "dump"), "--features", "mel"]),
         "data split": Row(lambda w: [InPlace(w.files / "plain_data"), Num("2")]),
         "data subset": Row(lambda w: [In(w.data, "data"), Out("dir"), "--first", Num("2")]),
+        "data speed-perturb": Row(lambda w: [In(w.data, "data"), Out("dir"), "--factors", "0.9 1.0", "--no-progress"]),
         "data validate": Row(lambda w: [In(w.data, "data"), "--feats", In(w.dump, "dump"), "--frontend", "en_phone"]),
         "extract-feats": Row(lambda w: [In(w.data, "data"), Out("dir"), "--conf", In(FEATS_CONF), "--no-progress"]),
         "make-tokens": Row(lambda w: [In(w.data, "data"), "--frontend", "en_phone", "--out", Out()]),

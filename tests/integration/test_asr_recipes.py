@@ -123,23 +123,29 @@ def test_aishell1_asr_recipe_on_a_fixture_with_the_release_layout(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_ljspeech_asr_recipe_with_sentencepiece_units(tmp_path: Path, recipe_env: dict) -> None:
+def test_ljspeech_asr_recipe_with_sentencepiece_units_and_speed_perturbation(tmp_path: Path, recipe_env: dict) -> None:
     """--units en_bpe: stage 2 trains the SentencePiece model, the LM and the recogniser share it, and the
-    piece run's files sit beside (not over) those of a character run."""
+    piece run's files sit beside (not over) those of a character run. --speed-perturb-factors: the row trains
+    on data/train_sp (the training set at the three speeds) and is named for it."""
     egs = tmp_path / "egs" / "ljspeech"
     work = recipe(tmp_path, "ljspeech")
     (egs / "mini_corpus").symlink_to(ROOT / "egs" / "ljspeech" / "mini_corpus")
-    run(work, recipe_env, "--units", "en_bpe", "--bpe-size", "60", "--augment", "none", "--max-steps", "20", "--lm-steps", "5")
+    run(work, recipe_env, "--units", "en_bpe", "--bpe-size", "60", "--augment", "none", "--max-steps", "20", "--lm-steps", "5",
+        "--speed-perturb-factors", "0.9 1.0 1.1")
     tag = "_unigram60"
     tokens = (work / "data" / f"tokens{tag}.txt").read_text(encoding="utf-8").split()
     assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>" and "▁the" in tokens
-    model = work / "exp" / f"train_none{tag}"
+    model = work / "exp" / f"train_sp_none{tag}"
     lm = work / "exp" / f"lm_lstm_lm_tiny{tag}"
     for model_dir in (model, lm):
         assert (model_dir / "bpe.model").read_bytes() == (work / "data" / f"bpe{tag}.model").read_bytes()
         assert "units: en_bpe" in (model_dir / "config.yaml").read_text()
+    train, train_sp = read_table(work / "data" / "train" / "text"), read_table(work / "data" / "train_sp" / "text")
+    assert sorted(train_sp) == sorted([*train, *(f"sp{f}-{u}" for f in ("0.9", "1.1") for u in train)])
+    assert "train_data: data/train_sp" in (model / "config.yaml").read_text()
+    assert sorted(read_table(work / "dump" / "train_sp" / "mel.scp")) == sorted(train_sp)
     hyp = read_records(model / "decode_eval_beam2_ctc0.3_lm0.3" / "text", allow_empty_value=True)
     assert sorted(r.key for r in hyp) == sorted(read_table(work / "data" / "eval" / "text"))
     table = (work / "exp" / f"results{tag}.md").read_text().splitlines()
-    assert len(table) == 3 and table[2].startswith(f"| train_none{tag} ")
+    assert len(table) == 3 and table[2].startswith(f"| train_sp_none{tag} ") and "| train_sp (78 utts) |" in table[2]
     assert not (work / "exp" / "train_none").exists() and not (work / "data" / "tokens.txt").exists()
