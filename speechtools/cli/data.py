@@ -21,7 +21,7 @@ from speechtools.errors import UserError
 
 @click.group()
 def data() -> None:
-    """Validate, fix, subset, split and combine Kaldi data directories.
+    """Validate, fix, subset, split, combine and speed-perturb Kaldi data directories.
 
     A data directory holds wav.scp, text, utt2spk, spk2utt and optionally segments and
     durations: UTF-8, one record per line, key first, sorted in C byte order.

@@ -9,6 +9,7 @@
 #   ./run.sh ... --stage 5 --beam-size 10 --ctc-weight 0.3      # joint CTC/attention search on the trained models
 #   ./run.sh ... --train-sets train --augment mixspeech --max-steps 200   # one quick row
 #   ./run.sh ... --stage 2 --units en_bpe --bpe-size 100   # SentencePiece units (default: characters): exp/<row>_unigram100
+#   ./run.sh ... --stage 2 --speed-perturb-factors "0.9 1.0 1.1"   # ESPnet's speed perturbation: exp/<set>_sp_<augment>
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/asr.sh --train-sets "train_100 train" --augment "none specaug mixspeech mixspeech+specaug" \
   --test-sets "test philipp" --jobs 2 "$@"
