@@ -123,6 +123,31 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(tmp_path, signame):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temporary file
 
 
+SWALLOWED_SIGTERM = """
+import os, signal
+from speechtools.cli import main as entry
+
+class SignalsInFinalizer:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # handled inside __del__, where Python ignores exceptions
+
+@entry.cli.command("finalizer")
+def finalizer():
+    SignalsInFinalizer()
+    print("ran on")
+
+entry.main(["finalizer"])
+"""
+
+
+def test_a_sigterm_whose_exception_python_swallows_still_exits_143() -> None:
+    """A signal handled inside a finalizer: Python prints "Exception ignored" and the command runs on; the exit
+    status and the last line must still say it was terminated (tests/integration/test_warm_cli.py hit it once)."""
+    proc = subprocess.run([sys.executable, "-c", SWALLOWED_SIGTERM], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: terminated (SIGTERM)"
+
+
 def test_a_full_disk_on_stdout_is_one_line_and_a_closed_pipe_exits_quietly(tmp_path):
     small = tmp_path / "in.txt"
     small.write_text("The 3 dogs ran.\n" * 20_000)

@@ -93,8 +93,17 @@ class Terminated(Exception):
         self.signum = signum
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated(signum)
+class _TerminationHandler:
+    """The SIGTERM/SIGHUP handler: raises :class:`Terminated`, and remembers the signal for when Python swallows that
+    exception (a signal that lands inside a finalizer, ``__del__`` or a weakref callback, is printed as "Exception
+    ignored" and the command runs on)."""
+
+    def __init__(self) -> None:
+        self.received: Optional[int] = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received = signum
+        raise Terminated(signum)
 
 
 def _quiet_stdout() -> None:
@@ -111,10 +120,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     any other failed write to stdout (``> /dev/full``) is one line and exit 1.
     """
     previous = {}
+    handler = _TerminationHandler()
     if threading.current_thread() is threading.main_thread():
-        previous = {signum: signal.signal(signum, _raise_terminated) for signum in (signal.SIGTERM, signal.SIGHUP)}
+        previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         _run(argv)
+    except SystemExit as done:
+        if handler.received is not None and done.code in (0, None):  # the signal's exception was swallowed
+            click.echo(f"error: terminated ({signal.Signals(handler.received).name})", err=True)
+            sys.exit(128 + handler.received)
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
